@@ -1,0 +1,35 @@
+"""The one SQLite database in the data dir, opened the same way by every part.
+
+Each engine module owns its tables and creates them with its own ``ensure_schema(db)``;
+this module only knows how to open the file safely for many readers and one writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+DB_NAME = "breakroom.db"
+
+
+def db_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / DB_NAME
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating) the database in WAL mode with a busy timeout.
+
+    WAL lets the CLI read the record while the running breakroom writes it; the busy
+    timeout makes concurrent writers (CLI and daemon) wait instead of failing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    db = sqlite_utils.Database(conn)
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return db
