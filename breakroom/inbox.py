@@ -1,0 +1,117 @@
+"""Each session's inbox in SQLite: every message addressed to it, and what became of it.
+
+A message is stored *before* anything is typed, so nothing is lost when the agent is busy,
+the breakroom restarts, or delivery fails.  States:
+
+- ``queued``    waiting for the agent to be idle (and nobody typing in its input line);
+- ``delivered`` typed into the pane and the submission verified (``delivered_at`` set);
+- ``failed``    given up, with ``reason`` (e.g. Enter not accepted, session gone, hop limit).
+
+``attempts`` counts typing attempts (one per message: the text is never typed twice; only
+Enter is retried within an attempt).  ``read`` is set when the session's agent has read it
+with ``breakroom inbox`` / ``breakroom read`` — independent of delivery.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sqlite_utils
+
+TABLE = "inbox"
+QUEUED, DELIVERED, FAILED = "queued", "delivered", "failed"
+
+
+@dataclass
+class Message:
+    id: int
+    session: str
+    sender: str
+    text: str
+    created: float
+    state: str
+    attempts: int
+    delivered_at: float | None
+    reason: str | None
+    read: bool
+    hops: int
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Message":
+        return cls(id=row["id"], session=row["session"], sender=row["sender"], text=row["text"],
+                   created=row["created"], state=row["state"], attempts=row["attempts"],
+                   delivered_at=row["delivered_at"], reason=row["reason"],
+                   read=bool(row["read"]), hops=row["hops"])
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    db.execute(f"""
+        CREATE TABLE IF NOT EXISTS {TABLE} (
+            id INTEGER PRIMARY KEY,
+            session TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created REAL NOT NULL,
+            state TEXT NOT NULL DEFAULT 'queued'
+                CHECK (state IN ('queued', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            delivered_at REAL,
+            reason TEXT,
+            read INTEGER NOT NULL DEFAULT 0,
+            hops INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_session_state ON {TABLE} (session, state, id)")
+
+
+def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
+        state: str = QUEUED, reason: str | None = None) -> int:
+    """Store a (sanitized) message for ``session``; returns its id."""
+    cursor = db.execute(
+        f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [session, sender, text, time.time(), state, reason, hops])
+    return int(cursor.lastrowid)
+
+
+def get(db: sqlite_utils.Database, message_id: int) -> Message | None:
+    rows = list(db.query(f"SELECT * FROM {TABLE} WHERE id = ?", [message_id]))
+    return Message.from_row(rows[0]) if rows else None
+
+
+def queued(db: sqlite_utils.Database, session: str) -> list[Message]:
+    """The session's messages still waiting, oldest first (delivery order)."""
+    return [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE session = ? AND state = 'queued' ORDER BY id", [session])]
+
+
+def sessions_with_queued(db: sqlite_utils.Database) -> list[str]:
+    return [r["session"] for r in db.query(
+        f"SELECT DISTINCT session FROM {TABLE} WHERE state = 'queued'")]
+
+
+def note_attempt(db: sqlite_utils.Database, message_id: int) -> None:
+    db.execute(f"UPDATE {TABLE} SET attempts = attempts + 1 WHERE id = ?", [message_id])
+
+
+def mark_delivered(db: sqlite_utils.Database, message_id: int) -> None:
+    db.execute(f"UPDATE {TABLE} SET state = 'delivered', delivered_at = ?, reason = NULL"
+               " WHERE id = ?", [time.time(), message_id])
+
+
+def mark_failed(db: sqlite_utils.Database, message_id: int, reason: str) -> None:
+    db.execute(f"UPDATE {TABLE} SET state = 'failed', reason = ? WHERE id = ?",
+               [reason, message_id])
+
+
+def for_session(db: sqlite_utils.Database, session: str, limit: int = 50) -> list[Message]:
+    """The session's messages, unread first, newest first within each group."""
+    return [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE session = ? ORDER BY read ASC, id DESC LIMIT ?",
+        [session, limit])]
+
+
+def mark_read(db: sqlite_utils.Database, message_ids: list[int]) -> None:
+    if message_ids:
+        marks = ",".join("?" * len(message_ids))
+        db.execute(f"UPDATE {TABLE} SET read = 1 WHERE id IN ({marks})", list(message_ids))
