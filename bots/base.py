@@ -1,0 +1,134 @@
+"""What every breakroom bot shares: presence (joined or not, an outbox for what could not
+be sent yet), recording private messages, and decorators for commands and addressing.
+
+Bot plugins stay thin: they parse the line, call engine functions, and answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from typing import Any, Callable
+
+import irc3
+from irc3.plugins.asynchronious import Whois
+
+from breakroom.record import Event
+
+_LINE = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :"
+
+
+def is_channel(name: str) -> bool:
+    return name[:1] in ("#", "&")
+
+
+def _reply_target(bot: irc3.IrcBot, mask: Any, target: str) -> str:
+    return target if is_channel(target) else mask.nick
+
+
+def _call(fn: Callable, *args: Any) -> Any:
+    return fn(*args)
+
+
+def command(name: str) -> Callable:
+    """An ``!name free text`` command, in the channel or in a private message.
+
+    The handler is called as ``handler(self, mask, reply_to, args)``; ``args`` is the raw
+    rest of the line (no shell-style splitting: ``!ask don't panic`` must work)."""
+    regex = _LINE + rf"!{re.escape(name)}(?:\s+(?P<args>.*?))?\s*$"
+
+    def decorate(fn: Callable) -> Callable:
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def handler(self, mask, target, args=None, **_):
+                return await fn(self, mask, _reply_target(self.bot, mask, target), args or "")
+        else:
+            @functools.wraps(fn)
+            def handler(self, mask, target, args=None, **_):
+                return fn(self, mask, _reply_target(self.bot, mask, target), args or "")
+        return irc3.event(regex)(handler)
+    return decorate
+
+
+def addressed_text(bot: irc3.IrcBot, target: str, data: str) -> str | None:
+    """The text of a line addressed to ``bot`` (``nick: text``, ``nick, text`` or a private
+    message), or None.  CTCP (including ACTION) is never addressed text."""
+    if data.startswith("\x01"):
+        return None
+    nick = bot.nick
+    if not is_channel(target):
+        return data.strip() if target.lower() == nick.lower() else None
+    m = re.match(rf"^\s*{re.escape(nick)}\s*[:,]\s*(.*)$", data, re.IGNORECASE | re.DOTALL)
+    return m.group(1).strip() if m else None
+
+
+def addressed(fn: Callable) -> Callable:
+    """Call ``handler(self, mask, reply_to, text)`` for lines addressed to this bot."""
+    regex = _LINE + r"(?P<data>.*)$"
+
+    async def handler(self, mask, target, data, **_):
+        text = addressed_text(self.bot, target, data)
+        if text is None or mask.nick == self.bot.nick:
+            return None
+        result = fn(self, mask, _reply_target(self.bot, mask, target), text)
+        if inspect.isawaitable(result):
+            await result
+    functools.update_wrapper(handler, fn)
+    return irc3.event(regex)(handler)
+
+
+class _OperWhois(Whois):
+    """WHOIS that also reports 313 (is an IRC operator)."""
+
+    events = Whois.events + ({"match": r"(?i)^:\S+ 313 \S+ {nick} :(?P<operator>.*)"},)
+
+
+async def is_operator(bot: irc3.IrcBot, nick: str) -> bool:
+    """True only for a server-verified IRC operator whose nick is in ``ops`` (when set).
+
+    Masks are not identity on a local ircd (every host is 127.0.0.1, the user part is
+    client-chosen); the server's own operator flag is."""
+    app = bot.config["app"]
+    if app.config.ops and nick.lower() not in {n.lower() for n in app.config.ops}:
+        return False
+    whois = getattr(bot, "_oper_whois", None)
+    if whois is None:
+        whois = bot._oper_whois = _OperWhois(bot)
+    result = await whois(nick=nick)
+    return bool(result.get("success") and result.get("operator"))
+
+
+@irc3.plugin
+class Presence:
+    """Tracks whether the bot may speak in the channel, flushes its outbox when it may,
+    and records private messages it receives (the scribe cannot see them)."""
+
+    def __init__(self, bot: irc3.IrcBot):
+        self.bot = bot
+        self.app = bot.config["app"]
+        bot.in_channel = False
+        bot.outbox = []
+
+    @irc3.event(irc3.rfc.JOIN)
+    def on_join(self, mask, channel, **_):
+        if mask.nick == self.bot.nick and channel.lower() == self.app.channel.lower():
+            self.bot.in_channel = True
+            self.app.flush_outbox(self.bot)
+
+    @irc3.event(irc3.rfc.KICK)
+    def on_kick(self, mask, channel, target, **_):
+        if target.nick == self.bot.nick:
+            self.bot.in_channel = False
+
+    def connection_lost(self) -> None:
+        self.bot.in_channel = False
+
+    @irc3.event(_LINE.replace("PRIVMSG", "(?P<kind>PRIVMSG|NOTICE)") + r"(?P<data>.*)$")
+    def on_private(self, mask, kind, target, data, **_):
+        if is_channel(target) or mask.nick in self.app.bots:
+            return  # channel lines are the scribe's; our own bots' lines were recorded when sent
+        text, kind = (data[8:-1], "ACTION") if data.startswith("\x01ACTION ") else (data, kind)
+        if text.startswith("\x01"):
+            return  # other CTCP (VERSION, PING …) is protocol noise, not conversation
+        self.app.record.add(Event(nick=mask.nick, kind=kind, text=text, target=self.bot.nick))

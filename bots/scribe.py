@@ -1,0 +1,56 @@
+"""scribe: records every channel event into the breakroom's record."""
+
+from __future__ import annotations
+
+import irc3
+
+from breakroom.record import Event
+from breakroom.replaybot import REPLAY_NICK
+
+from .base import is_channel
+
+
+@irc3.plugin
+class Scribe:
+    """Writes what the channel sees; the batching lives in ``breakroom.record``."""
+
+    def __init__(self, bot: irc3.IrcBot):
+        self.bot = bot
+        self.app = bot.config["app"]
+
+    def _add(self, **fields) -> None:
+        # the replay bot's lines are history, not new conversation
+        self.app.record.add(Event(replay=fields["nick"] == REPLAY_NICK, **fields))
+
+    @irc3.event(r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) (?P<kind>PRIVMSG|NOTICE) (?P<target>[#&]\S+) :(?P<data>.*)$")
+    def on_message(self, mask, kind, target, data, **_):
+        if data.startswith("\x01ACTION ") or data.startswith("\x01ACTION\x01"):
+            self._add(nick=mask.nick, kind="ACTION", text=data[8:].rstrip("\x01"), channel=target)
+        elif not data.startswith("\x01"):
+            self._add(nick=mask.nick, kind=kind, text=data, channel=target)
+
+    @irc3.event(irc3.rfc.JOIN_PART_QUIT)
+    def on_presence(self, mask, event, channel=None, data=None, **_):
+        if event == "QUIT":
+            # QUIT names no channel; the scribe only shares the breakroom's channel with anyone
+            self._add(nick=mask.nick, kind="QUIT", text=data or "", channel=self.app.channel)
+        else:
+            self._add(nick=mask.nick, kind=event, text=data or "", channel=channel.lstrip(":"))
+
+    @irc3.event(irc3.rfc.NEW_NICK)
+    def on_nick(self, nick, new_nick, **_):
+        self._add(nick=nick.nick, kind="NICK", text=new_nick, channel=self.app.channel)
+
+    @irc3.event(r"^(?:@\S+ )?:(?P<mask>\S+) TOPIC (?P<channel>\S+) :(?P<data>.*)$")
+    def on_topic(self, mask, channel, data, **_):
+        self._add(nick=mask.nick, kind="TOPIC", text=data, channel=channel)
+
+    @irc3.event(irc3.rfc.KICK)
+    def on_kick(self, mask, channel, target, data=None, **_):
+        self._add(nick=mask.nick, kind="KICK", text=data or "", channel=channel, target=target.nick)
+
+    @irc3.event(irc3.rfc.MODE)
+    def on_mode(self, mask, target, modes, data=None, **_):
+        if is_channel(target):
+            text = f"{modes} {data}".strip() if data else modes
+            self._add(nick=getattr(mask, "nick", str(mask)), kind="MODE", text=text, channel=target)

@@ -1,0 +1,53 @@
+"""``breakroom up``, ``breakroom ircd`` and ``breakroom info``: run it and join it."""
+
+from __future__ import annotations
+
+import click
+
+from .. import runner
+from ..app import SERVICE_BOTS, Breakroom
+from ..connect import connection_lines
+from ..ircd import Ircd
+from ..secrets import fill_secrets
+from .base import State, cli, pass_state
+
+
+@cli.command()
+@click.option("--only", "services", multiple=True, type=click.Choice(list(SERVICE_BOTS)),
+              help="Start only these service bots (repeatable; default: all).")
+@pass_state
+def up(state: State, services: tuple[str, ...]) -> None:
+    """Run the breakroom in the foreground: ircd, bots, control socket. Ctrl-C stops it."""
+    cfg = state.config
+
+    def ready(app: Breakroom) -> None:
+        click.echo(f"breakroom is up — {len(app.bots)} bots; data in {cfg.data_path}")
+        for line in connection_lines(cfg):
+            click.echo(f"  {line}")
+        click.echo("Ctrl-C to stop.")
+
+    runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready)
+    click.echo("breakroom stopped.")
+
+
+@cli.command()
+@pass_state
+def ircd(state: State) -> None:
+    """Run only the IRC server (ngircd, or the embedded miniircd) in the foreground."""
+    cfg = state.config
+
+    def ready(server: Ircd) -> None:
+        click.echo(f"{server.mode} listening on {server.host}:{server.port}; Ctrl-C to stop.")
+        for line in connection_lines(cfg):
+            click.echo(f"  {line}")
+
+    runner.serve_ircd_only(cfg, ready=ready)
+
+
+@cli.command()
+@pass_state
+def info(state: State) -> None:
+    """How to connect: host, port, password, channel, key and an irssi command line."""
+    cfg = fill_secrets(state.config)
+    for line in connection_lines(cfg):
+        click.echo(line)

@@ -1,0 +1,136 @@
+"""The control socket: how a session's own CLI calls reach the running breakroom.
+
+A Unix socket in the data dir, mode 0600 (only the fleet's user can speak as its
+sessions).  One JSON request per connection, one JSON response back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from .config import Config
+from .errors import BreakroomError
+
+Handler = Callable[[dict], Awaitable[dict]]
+SOCKET_NAME = "control.sock"
+MAX_REQUEST = 1 << 20
+
+
+def socket_path(cfg: Config) -> Path:
+    """The socket's path; a short one under /tmp when the data dir's is too long for AF_UNIX."""
+    path = cfg.data_path.resolve() / SOCKET_NAME
+    if len(str(path).encode()) < 100:
+        return path
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"breakroom-{digest}.sock"
+
+
+class ControlServer:
+    """Dispatches requests by their ``op`` to handlers registered with :meth:`handle`."""
+
+    def __init__(self, cfg: Config):
+        self.path = socket_path(cfg)
+        self.handlers: dict[str, Handler] = {}
+        self._server: asyncio.AbstractServer | None = None
+
+    def handle(self, op: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.handlers[op] = fn
+            return fn
+        return register
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            if _listening(self.path):
+                raise BreakroomError(f"a breakroom is already running on {self.path}")
+            self.path.unlink()
+        old_umask = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path),
+                                                           limit=MAX_REQUEST)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.path.unlink(missing_ok=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            response = await self._dispatch(line)
+            writer.write(json.dumps(response, ensure_ascii=False).encode() + b"\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def _dispatch(self, line: bytes) -> dict:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            return {"error": "malformed request"}
+        if not isinstance(request, dict):
+            return {"error": "malformed request"}
+        handler = self.handlers.get(request.get("op", ""))
+        if handler is None:
+            return {"error": f"unknown operation {request.get('op')!r}"}
+        try:
+            return await handler(request)
+        except BreakroomError as exc:
+            return {"error": str(exc)}
+
+
+def _listening(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def request(cfg: Config, payload: dict[str, Any], *, timeout: float = 10.0) -> dict:
+    """Send one request to the running breakroom and return its response.
+
+    Raises BreakroomError when the breakroom is not running, does not answer in time,
+    or answers with an error."""
+    path = socket_path(cfg)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise BreakroomError(f"the breakroom is not running (no control socket at {path}; "
+                                 "start it with `breakroom up`)") from None
+        except OSError as exc:
+            raise BreakroomError(f"cannot reach the breakroom at {path}: {exc}") from None
+        try:
+            sock.sendall(json.dumps(payload, ensure_ascii=False).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            raise BreakroomError(f"the breakroom did not answer within {timeout:g}s") from None
+    try:
+        response = json.loads(data)
+    except ValueError:
+        raise BreakroomError("the breakroom sent a malformed answer") from None
+    if "error" in response:
+        raise BreakroomError(response["error"])
+    return response

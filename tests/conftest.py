@@ -1,0 +1,340 @@
+"""Shared fixtures: real ircds on free ports, raw IRC clients, a running breakroom in a
+background thread, private tmux sockets, and a CLI runner — each isolated per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import yaml
+
+from breakroom.app import Breakroom
+from breakroom.config import Config, from_dict
+from breakroom.ircd import Ircd, free_port, start_ircd
+from breakroom.secrets import fill_secrets
+
+BREAKROOM = str(Path(sys.executable).parent / "breakroom")
+HAVE_NGIRCD = shutil.which("ngircd") is not None
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME (irc3 writes ~/.irc3), cwd and env isolated per test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    for var in ("BREAKROOM_CONFIG", "ANTHROPIC_API_KEY", "TMUX", "TMUX_PANE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+# ------------------------------------------------------------------ ircd
+
+
+@dataclass
+class IrcServer:
+    """A running ircd and the config that reaches it."""
+
+    config: Config
+    server: Ircd
+
+    @property
+    def host(self) -> str:
+        return self.config.ircd.host
+
+    @property
+    def port(self) -> int:
+        return self.config.ircd.port
+
+    @property
+    def password(self) -> str:
+        return self.config.ircd.password
+
+    @property
+    def channel(self) -> str:
+        return self.config.channel
+
+    @property
+    def key(self) -> str:
+        return self.config.channel_key
+
+    def restart(self, pause: float = 0.0) -> None:
+        self.server.stop()
+        time.sleep(pause)
+        self.server = start_ircd(self.config)
+
+
+def _start(tmp_path: Path, mode: str) -> IrcServer:
+    cfg = fill_secrets(from_dict({"data_dir": str(tmp_path / f"ircd-{mode}"),
+                                  "ircd": {"mode": mode, "port": free_port()}}))
+    return IrcServer(cfg, start_ircd(cfg))
+
+
+@pytest.fixture
+def ngircd(tmp_path: Path) -> Iterator[IrcServer]:
+    if not HAVE_NGIRCD:
+        pytest.skip("ngircd is not installed (apt-get install ngircd)")
+    srv = _start(tmp_path, "ngircd")
+    yield srv
+    srv.server.stop()
+
+
+@pytest.fixture
+def miniircd(tmp_path: Path) -> Iterator[IrcServer]:
+    srv = _start(tmp_path, "miniircd")
+    yield srv
+    srv.server.stop()
+
+
+@pytest.fixture(params=["ngircd", "miniircd"])
+def any_ircd(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IrcServer]:
+    """Runs the test once against each server."""
+    if request.param == "ngircd" and not HAVE_NGIRCD:
+        pytest.skip("ngircd is not installed")
+    srv = _start(tmp_path, request.param)
+    yield srv
+    srv.server.stop()
+
+
+@pytest.fixture
+def ircd(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IrcServer]:
+    """ngircd when installed (as in CI), else miniircd."""
+    srv = _start(tmp_path, "ngircd" if HAVE_NGIRCD else "miniircd")
+    yield srv
+    srv.server.stop()
+
+
+# ------------------------------------------------------------------ raw IRC client
+
+
+class RawClient:
+    """A plain-socket IRC client: what a human's irssi would send and see."""
+
+    def __init__(self, srv: IrcServer, nick: str, *, join: bool = True):
+        self.nick = nick
+        self.lines: list[str] = []
+        self._cursor = 0
+        self._lock = threading.Condition()
+        self.sock = socket.create_connection((srv.host, srv.port), timeout=10)
+        self._closed = False
+        threading.Thread(target=self._read, daemon=True).start()
+        self.send(f"PASS {srv.password}")
+        self.send(f"NICK {nick}")
+        self.send(f"USER {nick[:9]} 0 * :{nick}")
+        self.wait_for(r" 001 ")
+        if join:
+            self.send(f"JOIN {srv.channel} {srv.key}")
+            self.wait_for(rf" 366 {re.escape(nick)} ")
+
+    def _read(self) -> None:
+        buf = b""
+        while not self._closed:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            *complete, buf = buf.split(b"\r\n")
+            for raw in complete:
+                line = raw.decode("utf-8", errors="replace")
+                if line.startswith("PING"):
+                    self.send("PONG" + line[4:])
+                with self._lock:
+                    self.lines.append(line)
+                    self._lock.notify_all()
+
+    def send(self, line: str | bytes) -> None:
+        data = line if isinstance(line, bytes) else line.encode()
+        self.sock.sendall(data + b"\r\n")
+
+    def say(self, target: str, text: str) -> None:
+        self.send(f"PRIVMSG {target} :{text}")
+
+    def wait_for(self, pattern: str, timeout: float = 10.0, *, since_start: bool = False) -> str:
+        """The next line (after the last match) matching ``pattern``; fails on timeout."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if since_start:
+                self._cursor = 0
+            while True:
+                for i in range(self._cursor, len(self.lines)):
+                    if regex.search(self.lines[i]):
+                        self._cursor = i + 1
+                        return self.lines[i]
+                self._cursor = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    tail = "\n".join(self.lines[-15:])
+                    raise AssertionError(f"{self.nick}: no line matching {pattern!r} in {timeout}s; "
+                                         f"last lines:\n{tail}")
+                self._lock.wait(left)
+
+    def seen(self, pattern: str) -> list[str]:
+        regex = re.compile(pattern)
+        with self._lock:
+            return [line for line in self.lines if regex.search(line)]
+
+    def close(self) -> None:
+        try:
+            self.send("QUIT :done")
+        except OSError:
+            pass
+        self._closed = True
+        self.sock.close()
+
+
+@pytest.fixture
+def irc_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., RawClient]]:
+    clients: list[RawClient] = []
+
+    def make(srv: IrcServer, nick: str = "human", **kw: Any) -> RawClient:
+        client = RawClient(srv, nick, **kw)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+# ------------------------------------------------------------------ running breakroom
+
+
+class AppThread:
+    """A Breakroom running on its own event loop in a background thread."""
+
+    def __init__(self, cfg: Config, services: tuple[str, ...]):
+        self.config = cfg
+        self.app = Breakroom(cfg)
+        self.services = services
+        self.loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._serve())
+        except BaseException as exc:  # surfaced by start()/stop()
+            self._error = exc
+            self._started.set()
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        await self.app.start(self.services)
+        self._started.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.app.stop()
+
+    def start(self, timeout: float = 20.0) -> "AppThread":
+        self.thread.start()
+        self._started.wait(timeout)
+        if self._error:
+            raise self._error
+        self.wait_until(lambda: all(b.in_channel for b in self.app.bots.values()), timeout,
+                        "every bot joined the channel")
+        return self
+
+    def call(self, coro: Any, timeout: float = 20.0) -> Any:
+        """Run a coroutine on the app's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what or predicate}")
+
+    def stop(self) -> None:
+        if self._stop is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self._stop.set)
+            self.thread.join(15)
+        if not self.loop.is_closed() and not self.thread.is_alive():
+            self.loop.close()
+
+
+def app_config(srv: IrcServer, tmp_path: Path, **overrides: Any) -> Config:
+    """A config that reaches ``srv`` with a fresh data dir; ``overrides`` are YAML-shaped."""
+    raw: dict[str, Any] = {"data_dir": str(tmp_path / "data"),
+                           "ircd": {"mode": "external", "host": srv.host, "port": srv.port,
+                                    "password": srv.password},
+                           "channel": srv.channel, "channel_key": srv.key}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return from_dict(raw)
+
+
+@pytest.fixture
+def running_app(tmp_path: Path) -> Iterator[Callable[..., AppThread]]:
+    """``running_app(srv, services=("scribe",), **config_overrides)`` → a started AppThread."""
+    apps: list[AppThread] = []
+
+    def make(srv: IrcServer, services: tuple[str, ...] = ("scribe",), **overrides: Any) -> AppThread:
+        cfg = app_config(srv, tmp_path, **overrides)
+        write_config(tmp_path / "breakroom.yaml", cfg)
+        thread = AppThread(cfg, services)
+        apps.append(thread)
+        return thread.start()
+
+    yield make
+    for thread in apps:
+        thread.stop()
+
+
+def write_config(path: Path, cfg: Config) -> Path:
+    """Persist ``cfg`` (secrets included) so CLI subprocesses see the same breakroom."""
+    from breakroom.config import to_dict
+    path.write_text(yaml.safe_dump(to_dict(cfg, redact=False), sort_keys=False))
+    return path
+
+
+# ------------------------------------------------------------------ tmux
+
+
+@pytest.fixture
+def tmux_socket() -> Iterator[str]:
+    """A private tmux server name (``tmux -L``); the server is killed afterwards."""
+    name = f"brtest-{uuid.uuid4().hex[:10]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+
+
+# ------------------------------------------------------------------ CLI
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run the real ``breakroom`` console script; uses ./breakroom.yaml of the test if present."""
+
+    def run(*args: str, input: str | None = None, timeout: float = 30,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run([BREAKROOM, *args], input=input, capture_output=True, text=True,
+                              timeout=timeout, env=full_env, cwd=tmp_path)
+    return run

@@ -1,0 +1,95 @@
+"""Config: defaults, validation that names the key, files, env and the CLI around them."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from breakroom import config
+from breakroom.errors import ConfigError
+from breakroom.secrets import fill_secrets
+
+
+def test_defaults_cover_every_documented_key() -> None:
+    cfg = config.from_dict({})
+    assert cfg.data_dir == ".breakroom"
+    assert (cfg.ircd.mode, cfg.ircd.host, cfg.ircd.port, cfg.ircd.tls) == ("auto", "127.0.0.1", 6667, False)
+    assert cfg.channel == "#breakroom" and cfg.channel_key is None
+    assert cfg.tmux.include == ["*"] and cfg.tmux.exclude == [] and cfg.tmux.socket_name is None
+    assert cfg.knowledge.backend == "auto" and cfg.knowledge.min_confidence == 0.35
+    assert cfg.sweep.interval == 300 and cfg.sweep.answer_min_confidence == 0.7
+    assert cfg.dispatcher.interval == 600 and cfg.ops == []
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"ircd": {"port": "abc"}}, 'ircd.port: expected an integer 1-65535, got "abc"'),
+    ({"ircd": {"port": 70000}}, "ircd.port: expected an integer 1-65535, got 70000"),
+    ({"ircd": {"mode": "inspircd"}}, "ircd.mode: expected one of auto, ngircd, miniircd, external"),
+    ({"ircd": {"prot": 1}}, "ircd.prot: unknown key"),
+    ({"chanel": "#x"}, "chanel: unknown key"),
+    ({"channel": "breakroom"}, "channel: expected a channel name"),
+    ({"tmux": {"include": [1, {}]}}, "tmux.include[1]: expected a string"),
+    ({"sessions": {"writer": {"role": "writer", "agnet": "x"}}}, "sessions.writer.agnet: unknown key"),
+    ({"knowledge": {"backend": "gpt"}}, "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
+    ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
+    ({"ops": "alice"}, None),
+    (["not", "a", "mapping"], "config: expected a mapping"),
+])
+def test_validation_names_the_key(raw, message) -> None:
+    if message is None:
+        assert config.from_dict(raw).ops == ["alice"]
+        return
+    with pytest.raises(ConfigError) as err:
+        config.from_dict(raw)
+    assert message in str(err.value)
+
+
+def test_config_file_env_and_relative_data_dir(tmp_path: Path, monkeypatch) -> None:
+    conf = tmp_path / "conf" / "b.yaml"
+    conf.parent.mkdir()
+    conf.write_text("data_dir: state\nircd: {port: 7001}\nsessions:\n  writer: {role: writer}\n")
+    monkeypatch.setenv("BREAKROOM_CONFIG", str(conf))
+    cfg = config.load()
+    assert cfg.ircd.port == 7001 and cfg.session("writer").role == "writer"
+    assert cfg.data_dir == str(tmp_path / "conf" / "state")
+    assert cfg.session("nobody").agent is None
+
+
+def test_broken_yaml_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "b.yaml"
+    bad.write_text("ircd: {port: [\n")
+    with pytest.raises(ConfigError, match=r"b.yaml line \d+: not valid YAML"):
+        config.load(str(bad))
+
+
+def test_secrets_generated_once_0600_and_redacted(tmp_path: Path) -> None:
+    cfg = fill_secrets(config.from_dict({"data_dir": str(tmp_path / "d")}))
+    again = fill_secrets(config.from_dict({"data_dir": str(tmp_path / "d")}))
+    assert cfg.ircd.password and cfg.ircd.password == again.ircd.password
+    assert cfg.channel_key == again.channel_key != cfg.ircd.password
+    for f in (tmp_path / "d" / "secrets").iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    shown = config.to_dict(cfg)
+    assert shown["ircd"]["password"] == "<redacted>" and shown["channel_key"] == "<redacted>"
+
+
+def test_cli_config_errors_are_one_line(cli, tmp_path: Path) -> None:
+    (tmp_path / "breakroom.yaml").write_text("ircd:\n  port: abc\n")
+    result = cli("config", "show")
+    assert result.returncode != 0
+    assert result.stderr.strip() == 'breakroom: ircd.port: expected an integer 1-65535, got "abc"'
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_config_show_and_info(cli, tmp_path: Path) -> None:
+    (tmp_path / "breakroom.yaml").write_text("ircd: {port: 7002, mode: miniircd}\nchannel_key: sekrit-key\n")
+    shown = cli("config", "show")
+    assert shown.returncode == 0 and "port: 7002" in shown.stdout
+    assert "sekrit-key" not in shown.stdout and "<redacted>" in shown.stdout
+    info = cli("info")
+    assert info.returncode == 0
+    assert "key:       sekrit-key" in info.stdout
+    assert "irssi -c 127.0.0.1 -p 7002 -w " in info.stdout
+    assert "/join #breakroom sekrit-key" in info.stdout
