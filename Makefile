@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: demo up test bench system-deps venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test,embed]'
+	touch $@
+
+# ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions.
+system-deps:
+	@missing=""; for p in ngircd tmux; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+demo: system-deps venv
+	$(VENV)/bin/breakroom demo
+
+up: system-deps venv
+	$(VENV)/bin/breakroom up
+
+test: system-deps venv
+	$(VENV)/bin/pytest -q
+
+bench: venv
+	for b in bench/*.py; do $(VENV)/bin/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
