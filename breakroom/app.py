@@ -30,10 +30,22 @@ SERVICE_BOTS: dict[str, list[str]] = {
 BASE_PLUGINS = ["irc3.plugins.core", "irc3.plugins.autojoins", "bots.base"]
 
 
+class _RoutineConnectionNoise(logging.Filter):
+    """irc3 logs every closed connection as CRITICAL; here that is routine (a bot leaving,
+    the ircd restarting) and would only alarm whoever reads the terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("closing old transport", "connection lost"))
+
+
 class BreakroomBot(irc3.IrcBot):
     """An irc3 bot that leaves the process's logging alone and can be shut down for good."""
 
     logging_config = {"version": 1, "incremental": True}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log.addFilter(_RoutineConnectionNoise())
 
     def shutdown(self, reason: str) -> None:
         """QUIT with ``reason`` and close without irc3's automatic reconnect."""

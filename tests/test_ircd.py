@@ -39,7 +39,7 @@ def test_up_starts_ircd_and_sigterm_leaves_no_orphan(tmp_path: Path, mode: str) 
         line = proc.stdout.readline()
         assert "breakroom is up" in line, line + proc.stderr.read()
         conf_dir = tmp_path / ".breakroom" / "ircd"
-        ircd_pids = _pids_of(str(conf_dir) if mode == "ngircd" else f"--ports {port}")
+        ircd_pids = _pids_of(str(conf_dir) if mode == "ngircd" else f"miniircd.* {port} ")
         assert ircd_pids, "the ircd child should be running"
         assert port_in_use("127.0.0.1", port)
     finally:
