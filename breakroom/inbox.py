@@ -36,13 +36,14 @@ class Message:
     reason: str | None
     read: bool
     hops: int
+    notify: bool
 
     @classmethod
     def from_row(cls, row: dict) -> "Message":
         return cls(id=row["id"], session=row["session"], sender=row["sender"], text=row["text"],
                    created=row["created"], state=row["state"], attempts=row["attempts"],
                    delivered_at=row["delivered_at"], reason=row["reason"],
-                   read=bool(row["read"]), hops=row["hops"])
+                   read=bool(row["read"]), hops=row["hops"], notify=bool(row["notify"]))
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -59,18 +60,20 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             delivered_at REAL,
             reason TEXT,
             read INTEGER NOT NULL DEFAULT 0,
-            hops INTEGER NOT NULL DEFAULT 0
+            hops INTEGER NOT NULL DEFAULT 0,
+            notify INTEGER NOT NULL DEFAULT 0
         )""")
     db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_session_state ON {TABLE} (session, state, id)")
 
 
 def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
-        state: str = QUEUED, reason: str | None = None) -> int:
-    """Store a (sanitized) message for ``session``; returns its id."""
+        state: str = QUEUED, reason: str | None = None, notify: bool = False) -> int:
+    """Store a (sanitized) message for ``session``; returns its id.  ``notify``: the
+    sender is an IRC nick that wants NOTICEs about the outcome."""
     cursor = db.execute(
-        f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [session, sender, text, time.time(), state, reason, hops])
+        f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops, notify)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [session, sender, text, time.time(), state, reason, hops, int(notify)])
     return int(cursor.lastrowid)
 
 
@@ -102,6 +105,11 @@ def mark_delivered(db: sqlite_utils.Database, message_id: int) -> None:
 def mark_failed(db: sqlite_utils.Database, message_id: int, reason: str) -> None:
     db.execute(f"UPDATE {TABLE} SET state = 'failed', reason = ? WHERE id = ?",
                [reason, message_id])
+
+
+def rename_session(db: sqlite_utils.Database, old: str, new: str) -> None:
+    """A renamed tmux session keeps its waiting messages."""
+    db.execute(f"UPDATE {TABLE} SET session = ? WHERE session = ? AND state = 'queued'", [new, old])
 
 
 def for_session(db: sqlite_utils.Database, session: str, limit: int = 50) -> list[Message]:

@@ -1,8 +1,81 @@
-"""The fleet of tmux sessions and their bots (owned by the session-bots work)."""
+"""The fleet of tmux sessions: one bot per session, each session's state, and delivery.
+
+Every ``tmux.poll_interval`` seconds the manager captures every session's active pane in
+one tmux call (:func:`breakroom.capture.capture_all`), keeps the sessions matching
+``tmux.include`` / ``tmux.exclude``, and:
+
+- **bots**: a new session gets a bot (``bots.relay``) under its IRC-legal nick; a killed
+  session's bot QUITs with a reason; a renamed session (same pane, new name) QUITs with
+  "renamed to …", comes back under the new nick, and keeps its queued messages;
+- **state**: the pane is classified with the agent's profile (:mod:`breakroom.panestate`),
+  idle only when two captures at least :data:`MIN_STABLE_GAP` apart are identical; a
+  *fresh* hook report (:meth:`set_hook_state`) wins over scraping — fresh means made after
+  the pane last changed, or within :data:`HOOK_GRACE` seconds;
+- **delivery**: queued inbox messages are typed into panes whose agent is idle, one per
+  idle period, oldest first (:mod:`breakroom.tmuxpane` does the typing).  A new message to
+  an idle session is typed at once, not at the next poll.
+
+Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import fnmatch
+import logging
+import time
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from . import inbox, panestate
+from .capture import PaneCapture, capture_all
+from .nicks import assign_nicks, irc_lower
+from .ratelimit import HopTracker, RateLimiter
+from .sanitize import one_line, sanitize
+from .session_ops import SessionOps
+from .tmuxpane import press_keys, type_into_pane
+
+log = logging.getLogger("breakroom.sessions")
+
+HOOK_GRACE = 3.0        # a hook report this recent wins even if the pane has changed since
+MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is still
+CAPTURE_LINES = 60
+SESSION_PLUGINS = ["bots.relay"]
+HOOK_STATES = set(panestate.STATES)
+
+
+@dataclass
+class SessionStatus:
+    session: str
+    nick: str
+    agent: str
+    state: str
+    since: float        # epoch seconds when ``state`` began
+    project: str | None
+    role: str | None
+    hook_fresh: bool
+
+
+@dataclass
+class Delivery:
+    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``."""
+
+    id: int
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class _Tracked:
+    """What the manager remembers about one session between polls."""
+
+    status: SessionStatus
+    pane_id: str = ""
+    text: str = ""
+    changed_at: float = 0.0      # when the pane text last changed (epoch)
+    captured_at: float = 0.0     # monotonic time of the last capture
+    hook: tuple[str, float] | None = None  # (state, epoch) of the last hook report
+    held: str = ""               # why the last typing attempt was put off (someone typing, …)
 
 
 class SessionManager:
@@ -10,9 +83,270 @@ class SessionManager:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.config = app.config
+        self._tracked: dict[str, _Tracked] = {}
+        self._stability = panestate.IdleStability()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._task: asyncio.Task | None = None
+        self._drains: set[asyncio.Task] = set()
+        self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
+        self.hops = HopTracker()
+        inbox.ensure_schema(app.db)
+        self.ops = SessionOps(self)  # the control ops: say, ask, fleet, hook
+
+    # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Begin watching the tmux server."""
+        """Take a first look at once (so bots appear quickly), then poll in the background."""
+        await self.poll()
+        self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         """Stop watching; the app stops the bots."""
+        for task in [self._task, *self._drains]:
+            if task is not None:
+                task.cancel()
+        for task in [self._task, *self._drains]:
+            if task is not None:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tmux.poll_interval)
+            try:
+                await self.poll()
+            except Exception:  # a bad poll must not end discovery for good
+                log.exception("session poll failed")
+
+    # ------------------------------------------------------------------ public API
+
+    def status(self) -> list[SessionStatus]:
+        return [t.status for _, t in sorted(self._tracked.items())]
+
+    def nick_for(self, session: str) -> str | None:
+        tracked = self._tracked.get(session)
+        return tracked.status.nick if tracked else None
+
+    def session_for(self, nick: str) -> str | None:
+        key = irc_lower(nick)
+        return next((name for name, t in self._tracked.items()
+                     if irc_lower(t.status.nick) == key), None)
+
+    def is_session_nick(self, nick: str) -> bool:
+        return self.session_for(nick) is not None
+
+    async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
+                      notify: bool = False) -> Delivery:
+        """Queue ``text`` for ``session`` (sanitized) and type it in now if the agent is idle.
+
+        ``hops``: how many automated replies deep the message is (see
+        :mod:`breakroom.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
+        ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
+        (queued, delivered, failed), now and later."""
+        if session not in self._tracked:
+            return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
+        clean = sanitize(text)
+        if not clean:
+            return Delivery(0, inbox.FAILED, "nothing left after removing control characters")
+        limit = self.config.delivery.hop_limit
+        if hops > limit:
+            reason = (f"hop limit: {hops} automated replies deep (limit {limit}); "
+                      f"not typed in, readable with `breakroom read`")
+            message_id = inbox.add(self.app.db, session, sender, clean, hops=hops,
+                                   state=inbox.FAILED, reason=reason, notify=notify)
+            self._tell(inbox.get(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
+            return Delivery(message_id, inbox.FAILED, reason)
+        message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
+        await self._drain(session)
+        message = inbox.get(self.app.db, message_id)
+        if message.state != inbox.QUEUED:
+            return Delivery(message_id, message.state, message.reason or "")
+        reason = self._why_waiting(session)
+        self._tell(message, f"#{message_id} {reason}")
+        return Delivery(message_id, inbox.QUEUED, reason)
+
+    async def press(self, session: str, keys: list[str]) -> None:
+        """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
+        async with self._lock(session):
+            await self.app.run_blocking(press_keys, self.config.tmux.socket_name, session, keys)
+            self._stability.forget(session)
+            if session in self._tracked:
+                self._tracked[session].hook = None
+
+    def set_hook_state(self, session: str, state: str) -> None:
+        """A hook's report: it wins over scraping while fresh, and takes effect at once."""
+        if state not in HOOK_STATES and not state.startswith(panestate.ERROR_PREFIX):
+            raise ValueError(f"unknown state {state!r}")
+        tracked = self._tracked.get(session)
+        if tracked is None:
+            return
+        tracked.hook = (state, time.time())
+        self._set_state(tracked, state, hook_fresh=True)
+        if state == "idle":
+            self._kick(session)
+
+    # ------------------------------------------------------------------ discovery
+
+    def _wanted(self, session: str) -> bool:
+        tmux = self.config.tmux
+        return (any(fnmatch.fnmatchcase(session, g) for g in tmux.include)
+                and not any(fnmatch.fnmatchcase(session, g) for g in tmux.exclude))
+
+    async def _capture(self, sessions: list[str] | None = None) -> dict[str, PaneCapture]:
+        captures = await self.app.run_blocking(capture_all, self.config.tmux.socket_name,
+                                               CAPTURE_LINES, sessions)
+        return {name: cap for name, cap in captures.items() if self._wanted(name)}
+
+    async def poll(self) -> None:
+        """One discovery and state pass over the whole tmux server."""
+        captures = await self._capture()
+        await self._sync_bots(captures)
+        for name, capture in captures.items():
+            self._observe(self._tracked[name], capture)
+        for name in inbox.sessions_with_queued(self.app.db):
+            if name in self._tracked and self._tracked[name].status.state == "idle":
+                self._kick(name)
+
+    async def _sync_bots(self, captures: dict[str, PaneCapture]) -> None:
+        gone = [name for name in self._tracked if name not in captures]
+        new = [name for name in captures if name not in self._tracked]
+        pane_of = {captures[name].pane_id: name for name in new}
+        for name in gone:
+            tracked = self._tracked.pop(name)
+            self._stability.forget(name)
+            renamed_to = pane_of.get(tracked.pane_id)
+            if renamed_to:
+                inbox.rename_session(self.app.db, name, renamed_to)
+                reason = f"tmux session {name} was renamed to {renamed_to}"
+            else:
+                reason = f"tmux session {name} was closed"
+            await self.app.stop_bot(tracked.status.nick, reason)
+        if not new:
+            return
+        nicks = assign_nicks(list(captures),
+                             current={n: t.status.nick for n, t in self._tracked.items()})
+        now = time.time()
+        for name in new:
+            cfg = self.config.session(name)
+            status = SessionStatus(session=name, nick=nicks[name], agent=cfg.agent or "unknown",
+                                   state="unknown", since=now, project=cfg.project,
+                                   role=cfg.role, hook_fresh=False)
+            self._tracked[name] = _Tracked(status=status, pane_id=captures[name].pane_id)
+            self.app.spawn_bot(status.nick, SESSION_PLUGINS, session=name)
+
+    # ------------------------------------------------------------------ state
+
+    def _observe(self, tracked: _Tracked, capture: PaneCapture) -> str:
+        """Fold one capture into the session's state; returns the effective state."""
+        name = tracked.status.session
+        now = time.time()
+        if capture.text != tracked.text:
+            tracked.text, tracked.changed_at = capture.text, now
+        tracked.captured_at = time.monotonic()
+        tracked.pane_id = capture.pane_id
+        agent = self.config.session(name).agent
+        if agent is None:
+            agent = panestate.guess_agent(capture.text, capture.current_command)
+        tracked.status.agent = agent
+        detection = panestate.detect(capture.text, agent, capture.current_command)
+        detection = self._stability.observe(name, capture.text, detection)
+        hook = tracked.hook
+        if hook is not None and (hook[1] >= tracked.changed_at or now - hook[1] <= HOOK_GRACE):
+            self._set_state(tracked, hook[0], hook_fresh=True)
+        else:
+            self._set_state(tracked, detection.state, hook_fresh=False)
+        return tracked.status.state
+
+    @staticmethod
+    def _set_state(tracked: _Tracked, state: str, *, hook_fresh: bool) -> None:
+        if state != tracked.status.state:
+            tracked.status.state, tracked.status.since = state, time.time()
+        tracked.status.hook_fresh = hook_fresh
+
+    async def _idle_now(self, session: str) -> bool:
+        """A fresh look at one session: is its agent idle right now?"""
+        tracked = self._tracked.get(session)
+        if tracked is None:
+            return False
+        wait = MIN_STABLE_GAP - (time.monotonic() - tracked.captured_at)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        capture = (await self._capture([session])).get(session)
+        if capture is None:
+            return False
+        return self._observe(tracked, capture) == "idle"
+
+    def _why_waiting(self, session: str) -> str:
+        tracked = self._tracked.get(session)
+        if tracked is not None and tracked.status.state == "idle" and tracked.held:
+            return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
+        state = tracked.status.state if tracked else "gone"
+        return f"queued behind a busy agent ({session} is {state}); typed in when it is idle"
+
+    # ------------------------------------------------------------------ delivery
+
+    def _lock(self, session: str) -> asyncio.Lock:
+        return self._locks.setdefault(session, asyncio.Lock())
+
+    def _kick(self, session: str) -> None:
+        """Start draining a session's queue in the background unless that is under way."""
+        if self._lock(session).locked():
+            return
+        task = asyncio.get_running_loop().create_task(self._drain(session))
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    def render(self, message: inbox.Message) -> str:
+        """The line typed into the pane: says who it is from and how to answer, or, for long
+        text, where to read it."""
+        delivery = self.config.delivery
+        if len(message.text) > delivery.max_chars:
+            return delivery.pointer_template.format(id=message.id, sender=message.sender)
+        return delivery.template.format(id=message.id, sender=message.sender, text=message.text)
+
+    async def _drain(self, session: str) -> None:
+        """Type the oldest queued message if the agent is idle; one message per idle period."""
+        async with self._lock(session):
+            queue = inbox.queued(self.app.db, session)
+            if not queue or not await self._idle_now(session):
+                return
+            message = queue[0]
+            delivery = self.config.delivery
+            result = await self.app.run_blocking(
+                lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
+                                       enter_delay=delivery.enter_delay,
+                                       enter_retries=delivery.enter_retries))
+            if result.status != "busy":  # busy: nothing was typed
+                inbox.note_attempt(self.app.db, message.id)
+            # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
+            tracked = self._tracked.get(session)
+            if tracked is not None:
+                self._stability.forget(session)
+                tracked.hook = None
+                tracked.held = result.reason if result.status == "busy" else ""
+            if result.status == "delivered":
+                inbox.mark_delivered(self.app.db, message.id)
+                if tracked is not None:
+                    self._set_state(tracked, "working", hook_fresh=False)
+                self._tell(message, f"delivered #{message.id} to {session}")
+            elif result.status == "failed":
+                inbox.mark_failed(self.app.db, message.id, result.reason)
+                self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")
+            else:
+                log.info("not typing into %s: %s", session, result.reason)
+
+    def _tell(self, message: inbox.Message, text: str) -> None:
+        """NOTICE the sender about its message, from the session's bot."""
+        if not message.notify:
+            return
+        tracked = self._tracked.get(message.session)
+        bot = self.app.bots.get(tracked.status.nick) if tracked else None
+        if bot is not None:
+            self.app.notice(bot, message.sender, one_line(text))
+
+    def status_dicts(self) -> list[dict]:
+        return [asdict(s) for s in self.status()]

@@ -45,3 +45,14 @@ def test_messages_survive_reopening(tmp_path):
     mid = inbox.add(db, "s", "x", "persist me")
     db.conn.close()
     assert inbox.get(open_db(tmp_path / "b.db"), mid).text == "persist me"
+
+
+def test_rename_moves_only_waiting_messages(tmp_path):
+    db = make_db(tmp_path)
+    waiting = inbox.add(db, "old", "x", "w", notify=True)
+    done = inbox.add(db, "old", "x", "d")
+    inbox.mark_delivered(db, done)
+    inbox.rename_session(db, "old", "new")
+    assert [m.id for m in inbox.queued(db, "new")] == [waiting]
+    assert inbox.get(db, waiting).notify and not inbox.get(db, done).notify
+    assert inbox.get(db, done).session == "old"

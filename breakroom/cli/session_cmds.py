@@ -1,0 +1,116 @@
+"""The agent's CLI, run *inside* a session: say, ask, inbox, read, fleet.
+
+The session is found from the tmux environment (``$TMUX`` / ``$TMUX_PANE``); ``--as SESSION``
+lets an operator act for one.  ``say``/``ask``/``fleet`` talk to the running breakroom over
+the control socket, so a message goes out under the session bot's nick; ``inbox``/``read``
+read the inbox in SQLite directly and work while the breakroom is down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .. import control, inbox
+from ..errors import BreakroomError
+from ..session_env import current_session
+from .base import State, cli, pass_state
+
+as_option = click.option("--as", "as_session", metavar="SESSION",
+                         help="Act for this tmux session (operators; default: the current one).")
+
+
+def _when(epoch: float | None) -> str:
+    return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S") if epoch else "-"
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("text", nargs=-1, required=True)
+@as_option
+@pass_state
+def say(state: State, target: str, text: tuple[str, ...], as_session: str | None) -> None:
+    """Speak as this session's bot: TARGET is a nick (addressed in the channel) or #channel."""
+    session = current_session(as_session)
+    response = control.request(state.config, {"op": "say", "session": session,
+                                              "target": target, "text": " ".join(text)})
+    click.echo(f"{response['as']} -> {response['target']}: {response['text']}")
+
+
+@cli.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--to", "to", default="knowledge", show_default=True, metavar="NICK",
+              help="Who to ask.")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=60, show_default=True,
+              help="Seconds to wait for the reply.")
+@as_option
+@pass_state
+def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
+        as_session: str | None) -> None:
+    """Ask a question (adds a request id like [q7f3]) and print the reply carrying that id.
+
+    Exits non-zero when no reply comes within --timeout."""
+    session = current_session(as_session)
+    response = control.request(state.config, {"op": "ask", "session": session, "to": to,
+                                              "question": " ".join(question), "timeout": timeout},
+                               timeout=timeout + 10)
+    click.echo(f"{response['from']}: {response['reply']}")
+
+
+@cli.command("inbox")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@as_option
+@pass_state
+def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
+    """Messages addressed to this session, unread first; marks them read."""
+    session = current_session(as_session)
+    inbox.ensure_schema(state.db)
+    messages = inbox.for_session(state.db, session, limit)
+    if not messages:
+        click.echo(f"no messages for {session}")
+        return
+    for m in messages:
+        flag = "new " if not m.read else "    "
+        preview = m.text.replace("\n", " ")
+        preview = preview if len(preview) <= 100 else preview[:99] + "…"
+        click.echo(f"{flag}#{m.id:<5} {_when(m.created)} {m.sender:<16} {m.state:<9} {preview}")
+    inbox.mark_read(state.db, [m.id for m in messages if not m.read])
+    click.echo("(full text: breakroom read ID)")
+
+
+@cli.command("read")
+@click.argument("message_id", type=int)
+@as_option
+@pass_state
+def read_cmd(state: State, message_id: int, as_session: str | None) -> None:
+    """Show one message in full and mark it read."""
+    session = current_session(as_session)
+    inbox.ensure_schema(state.db)
+    message = inbox.get(state.db, message_id)
+    if message is None or message.session != session:
+        raise BreakroomError(f"no message #{message_id} for {session}")
+    status = message.state + (f" ({message.reason})" if message.reason else "")
+    click.echo(f"#{message.id} from {message.sender} at {_when(message.created)} — {status}")
+    click.echo(message.text)
+    inbox.mark_read(state.db, [message.id])
+
+
+@cli.command()
+@pass_state
+def fleet(state: State) -> None:
+    """Table of sessions: nick, agent, state, since, project."""
+    sessions = control.request(state.config, {"op": "fleet"})["sessions"]
+    if not sessions:
+        click.echo("no tmux sessions in the breakroom")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("session", "nick", "agent", "state", "since", "project"):
+        table.add_column(column)
+    for s in sessions:
+        state_text = s["state"] + (" (hook)" if s["hook_fresh"] else "")
+        table.add_row(s["session"], s["nick"], s["agent"], state_text, _when(s["since"]),
+                      s["project"] or "-")
+    Console(width=120).print(table)
