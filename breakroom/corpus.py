@@ -21,6 +21,7 @@ import sqlite_utils
 import yaml
 
 from .embedding import Embedder, to_blob
+from .paths import CORPUS_DIR
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "rst",
             ".html": "html", ".htm": "html"}
@@ -445,6 +446,25 @@ def _delete_doc(db, doc_id: int) -> None:
 def _prune_vectors(db) -> None:
     with db.conn:
         db.execute("DELETE FROM corpus_vectors WHERE hash NOT IN (SELECT hash FROM corpus_chunks)")
+
+
+def configured_paths(config) -> list[Path]:
+    """The ``knowledge.corpus`` paths, resolved.
+
+    A relative path is relative to the config file's directory (like ``data_dir``), else to
+    the working directory; the default ``corpus`` falls back to the corpus shipped with
+    Breakroom, so the proxy has something to answer from out of the box.
+    """
+    base = Path(config.source).parent if config.source else Path.cwd()
+    paths = []
+    for entry in config.knowledge.corpus:
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists() and entry.rstrip("/") == "corpus":
+            path = CORPUS_DIR
+        paths.append(path)
+    return paths
 
 
 # ---------------------------------------------------------------- stats

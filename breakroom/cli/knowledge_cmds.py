@@ -1,0 +1,103 @@
+"""``breakroom corpus ingest/stats/search`` and ``breakroom knowledge stats``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from .. import corpus, knowledge
+from ..embedding import load_embedder
+from ..retrieval import Index
+from .base import State, cli, pass_state
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "never"
+
+
+@cli.group("corpus")
+def corpus_group() -> None:
+    """Load and inspect the knowledge proxy's corpus."""
+
+
+@corpus_group.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path())
+@pass_state
+def corpus_ingest(state: State, paths: tuple[str, ...]) -> None:
+    """Ingest files or directories (default: the knowledge.corpus paths).
+
+    Markdown, text, reStructuredText and HTML, with optional YAML front matter.  Unchanged
+    files are skipped; files gone from an ingested directory are removed.
+    """
+    targets = list(paths) or corpus.configured_paths(state.config)
+    status = load_embedder()
+    report = corpus.ingest(state.db, targets, status.embedder, dense_reason=status.reason,
+                           warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+    click.echo(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+               f"{report.unchanged}, removed {len(report.removed)}, skipped {len(report.skipped)}; "
+               f"{report.chunks} chunks written, {report.embedded} embedded in "
+               f"{report.seconds:.1f}s")
+    click.echo(f"retrieval: {status.reason}")
+
+
+@corpus_group.command("stats")
+@pass_state
+def corpus_stats(state: State) -> None:
+    """Documents, chunks, vectors, the last ingest, and whether dense retrieval is on."""
+    s = corpus.stats(state.db)
+    status = load_embedder()
+    click.echo(f"documents    {s.documents}")
+    click.echo(f"chunks       {s.chunks}")
+    click.echo(f"vectors      {s.vectors}")
+    click.echo(f"last ingest  {_when(s.last_ingest)}")
+    for root in s.roots:
+        click.echo(f"root         {root}")
+    if status.embedder is None:
+        click.echo(f"retrieval    {status.reason}")
+    elif s.vectors < s.chunks:
+        click.echo(f"retrieval    hybrid, but {s.chunks - s.vectors} chunks have no vector "
+                   "(run `breakroom corpus ingest` again)")
+    else:
+        click.echo(f"retrieval    hybrid: bm25 + {status.reason}")
+
+
+@corpus_group.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", default=5, show_default=True, help="Passages to show.")
+@pass_state
+def corpus_search(state: State, query: tuple[str, ...], limit: int) -> None:
+    """Retrieval alone (no answer), with its scores: for debugging the corpus."""
+    status = load_embedder()
+    result = Index(state.db, status.embedder).search(" ".join(query), limit)
+    if not result.hits:
+        raise click.ClickException("no passage matches (is the corpus ingested?)")
+    e = result.evidence
+    click.echo(f"evidence: top {e.top_score:.3f}, margin {e.margin:.3f}, dense {e.top_dense:.3f}, "
+               f"coverage {e.coverage:.2f}, agreement {e.agreement:.0f}"
+               + ("" if result.dense else "  (bm25 only)"))
+    for hit in result.hits:
+        snippet = hit.text if len(hit.text) <= 160 else hit.text[:157] + "…"
+        click.echo(f"{hit.score:.3f}  bm25 {hit.bm25:.2f}  dense {hit.dense:.2f}  {hit.anchor}")
+        click.echo(f"       {snippet}")
+
+
+@cli.group("knowledge")
+def knowledge_group() -> None:
+    """The knowledge proxy's record of questions and answers."""
+
+
+@knowledge_group.command("stats")
+@click.option("--since", type=float, metavar="HOURS", help="Only the last N hours.")
+@pass_state
+def knowledge_stats(state: State, since: float | None) -> None:
+    """Questions asked, latency percentiles, the I-don't-know rate and confidence buckets."""
+    s = knowledge.stats(state.db, since=time.time() - since * 3600 if since else None)
+    click.echo(f"questions    {s.questions} from {s.askers} askers")
+    if not s.questions:
+        return
+    backends = ", ".join(f"{k} {v}" for k, v in sorted(s.by_backend.items()))
+    click.echo(f"backends     {backends} ({s.fallbacks} fell back or carried a note)")
+    click.echo(f"I don't know {s.idk} ({s.idk_rate:.0%})")
+    click.echo("latency      " + ", ".join(f"{k} {v:.0f} ms" for k, v in s.latency_ms.items()))
+    click.echo("confidence   " + ", ".join(f"{rng}: {n}" for rng, n in s.buckets))
