@@ -102,13 +102,11 @@ def read_prompt(session: str, agent: str, pane_text: str) -> PermissionPrompt:
     return PermissionPrompt(session, agent, tool, "\n".join(block).strip())
 
 
-def _pattern(key: str, value: object, *, whole: bool) -> re.Pattern:
+def _pattern(key: str, value: object, flags: int) -> re.Pattern:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{key}: expected a regular expression, got {value!r}")
     try:
-        if whole:
-            return re.compile(f"(?:{value})", re.IGNORECASE)
-        return re.compile(value, re.IGNORECASE | re.MULTILINE)
+        return re.compile(value, re.IGNORECASE | flags)
     except re.error as exc:
         raise ConfigError(f"{key}: not a valid regular expression ({exc})") from None
 
@@ -135,8 +133,8 @@ def _rule(index: int, raw: object) -> Rule:
     name = raw.get("name") or f"rule {index + 1}"
     return Rule(
         name=str(name),
-        tool=_pattern(f"{where}.tool", raw["tool"], whole=True) if "tool" in raw else None,
-        prompt=_pattern(f"{where}.prompt", raw["prompt"], whole=False) if "prompt" in raw else None,
+        tool=_pattern(f"{where}.tool", raw["tool"], 0) if "tool" in raw else None,
+        prompt=_pattern(f"{where}.prompt", raw["prompt"], re.MULTILINE) if "prompt" in raw else None,
         agents=_names(f"{where}.agents", raw["agents"]) if "agents" in raw else (),
         keys=_names(f"{where}.keys", raw["keys"]) if "keys" in raw else ("1",),
     )

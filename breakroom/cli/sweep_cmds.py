@@ -1,0 +1,59 @@
+"""``breakroom sweep …``: a session's state timeline from the sweep's record, a walk on
+demand, and a check of the permission policy file."""
+
+from __future__ import annotations
+
+import click
+
+from ..control import request
+from ..policy import load_policy
+from ..sweep import history_lines
+from .base import State, cli, pass_state
+
+
+@cli.group("sweep")
+def sweep_group() -> None:
+    """The sweep: the fleet's recorded states and walks."""
+
+
+@sweep_group.command("history")
+@click.argument("session")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many state changes to show (the newest).")
+@pass_state
+def sweep_history(state: State, session: str, limit: int) -> None:
+    """SESSION's state timeline as the sweep recorded it, oldest first."""
+    lines = history_lines(state.db, session, limit)
+    if not lines:
+        click.echo(f"no sweep record for {session!r} yet")
+        return
+    click.echo("\n".join(lines))
+
+
+@sweep_group.command("now")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the walk.")
+@pass_state
+def sweep_now(state: State, timeout: float) -> None:
+    """Ask the running breakroom's sweep to walk the fleet now; print its summary."""
+    response = request(state.config, {"op": "sweep"}, timeout=timeout)
+    click.echo(response["summary"])
+    for line in response["lines"]:
+        if line != response["summary"]:
+            click.echo(line)
+
+
+@sweep_group.command("policy")
+@pass_state
+def sweep_policy(state: State) -> None:
+    """Validate sweep.policy and list the prompts the sweep may approve."""
+    path = state.config.sweep.policy
+    policy = load_policy(path)
+    if not policy.rules:
+        click.echo(f"{path or 'no sweep.policy'}: approves nothing (the default)")
+        return
+    for rule in policy.rules:
+        parts = [f"tool={rule.tool.pattern}" if rule.tool else "",
+                 f"prompt={rule.prompt.pattern}" if rule.prompt else "",
+                 f"agents={','.join(rule.agents)}" if rule.agents else "",
+                 f"keys={' '.join(rule.keys)}"]
+        click.echo(f"{rule.name}: " + " ".join(p for p in parts if p))
