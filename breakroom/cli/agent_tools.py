@@ -1,0 +1,57 @@
+"""Commands for agents and their panes: the simulated agent and the agent hooks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .. import hooks
+from ..simagent import Script, SimAgent, load_script
+from .base import State, cli, pass_state
+
+
+@cli.command("sim-agent")
+@click.option("--script", "script_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="YAML script: startup steps and reactions (default: answer every line with OK).")
+@click.option("--name", metavar="NAME", help="Name shown in the banner (default: the script's).")
+def sim_agent(script_path: str | None, name: str | None) -> None:
+    """A simulated CLI agent that looks like Claude Code, for tests and the demo."""
+    script = load_script(script_path) if script_path else Script()
+    sys.exit(SimAgent(script, name or script.name).run())
+
+
+@cli.command()
+@click.argument("event")
+@click.option("--as", "as_session", metavar="SESSION", help="Report for this tmux session.")
+@pass_state
+def hook(state: State, event: str, as_session: str | None) -> None:
+    """For agent hooks (e.g. Claude Code Stop, Notification, UserPromptSubmit): read the
+    hook JSON on stdin and report this session's state to the breakroom.
+
+    Always silent and exit 0 within a second, so it can never disturb the agent."""
+    hooks.run_hook(event, lambda: state.config, as_session)
+
+
+@cli.group("hooks")
+def hooks_group() -> None:
+    """Wire agent hooks to `breakroom hook`."""
+
+
+@hooks_group.command("install")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Project whose .claude/settings.json gets the hooks.")
+@click.option("--print", "print_only", is_flag=True,
+              help="Print the merged settings.json instead of writing it.")
+def hooks_install(project: Path, print_only: bool) -> None:
+    """Add Claude Code hooks (Stop, Notification, …) to PROJECT/.claude/settings.json,
+    keeping existing settings and hooks; running it again adds nothing."""
+    path, settings, added = hooks.install(project, write=not print_only)
+    if print_only:
+        click.echo(json.dumps(settings, indent=2, ensure_ascii=False))
+    elif added:
+        click.echo(f"added {added} hook entr{'y' if added == 1 else 'ies'} to {path}")
+    else:
+        click.echo(f"{path} already has breakroom's hooks")
