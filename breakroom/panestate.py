@@ -35,6 +35,11 @@ only there, never in the model's older prose.  A rule's ``command`` condition is
 when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
 profile.  The ``question`` step runs only when the rules said ``idle``.
 
+``exited`` is kept simple: an agent profile whose pane command is a shell again (the
+agent ended and left its shell's prompt), or the agent's own goodbye line (a rule in its
+profile).  So start agents directly or from an interactive shell, not behind
+``sh -c "agent; …"``, whose wrapper shell stays the pane's command while the agent runs.
+
 An idle screen is trusted only when it did not change between two captures
 (:class:`IdleStability`): output that is still streaming can look idle for a moment.
 """
@@ -219,9 +224,10 @@ def load_profile(name: str) -> Profile:
         question=question)
 
 
-def available_agents() -> list[str]:
+@lru_cache(maxsize=None)
+def available_agents() -> tuple[str, ...]:
     """Agent kinds that have a profile, e.g. ``['aider', 'claude-code', ...]``."""
-    return sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml"))
+    return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
 
 
 def shell_commands() -> frozenset[str]:
