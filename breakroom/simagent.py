@@ -23,8 +23,9 @@ script::
     default: [{say: "OK."}]         # when no reaction matches
 
 In step texts ``{0}``, ``{1}``… and ``{name}`` are replaced by the match and its groups
-(``{agent}`` is the sim's own name); in ``run`` the values are shell-quoted, because a
-received line is untrusted text.  The bottom area is redrawn in place (cursor up, erase
+(``{agent}`` is the sim's own name).  A received line is untrusted text, so in ``run`` the
+values reach the shell as environment variables, never as code: each ``{key}`` becomes a
+quoted ``$SIM_ARG_key`` fitting where it stands (bare, inside '…' or inside "…").  The bottom area is redrawn in place (cursor up, erase
 below), so the transcript stays in the pane's scrollback and capture-pane reads plain
 lines.
 """
@@ -35,7 +36,6 @@ import codecs
 import os
 import re
 import select
-import shlex
 import shutil
 import subprocess
 import sys
@@ -55,6 +55,7 @@ BANNER = "✻ breakroom sim-agent"
 EXIT_LINE = "sim-agent exited"
 SPINNER = "·✢✳✶✻✽"
 STEP_KINDS = ("work", "say", "print", "run", "ask", "permission", "exit")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 ESCAPE_SEQUENCE = re.compile(r"\x1b(\[[0-9;]*[A-Za-z~]|O[A-Za-z])")
 PERMISSION_OPTIONS = ("Yes", "Yes, and don't ask again for this command",
@@ -157,14 +158,36 @@ def load_script(path: str | Path) -> Script:
     return parse_script(raw, str(path))
 
 
-def substitute(text: str, values: dict[str, str], quote: bool = False) -> str:
-    """Replace ``{key}`` by ``values[key]`` (shell-quoted with ``quote``); others stay."""
-    def one(match: re.Match) -> str:
-        value = values.get(match.group(1))
-        if value is None:
-            return match.group(0)
-        return shlex.quote(value) if quote else value
-    return re.sub(r"\{(\w+)\}", one, text)
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Replace ``{key}`` by ``values[key]``; unknown keys stay as they are."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def shell_command(template: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The command with each known ``{key}`` turned into a reference to an environment
+    variable holding its value, quoted for the context it stands in; and that environment."""
+    env: dict[str, str] = {}
+    out: list[str] = []
+    quote: str | None = None  # the quote character we are inside of, if any
+    i = 0
+    while i < len(template):
+        placeholder = PLACEHOLDER.match(template, i)
+        if placeholder and placeholder.group(1) in values:
+            name = f"SIM_ARG_{placeholder.group(1)}"
+            env[name] = values[placeholder.group(1)]
+            out.append({None: f'"${{{name}}}"', '"': f"${{{name}}}", "'": f"'\"${{{name}}}\"'"}[quote])
+            i = placeholder.end()
+            continue
+        char = template[i]
+        if char == "\\" and quote != "'":
+            out.append(template[i:i + 2])
+            i += 2
+            continue
+        if char in "'\"" and quote in (None, char):
+            quote = None if quote == char else char
+        out.append(char)
+        i += 1
+    return "".join(out), env
 
 
 def match_values(match: re.Match) -> dict[str, str]:
@@ -394,12 +417,13 @@ class SimAgent:
             raise Denied()
         self.draw("  ⎿  Approved" + (" (won't ask again)" if choice == 1 else ""))
 
-    def run_command(self, command: str) -> None:
-        self.message(f"Bash({command})")
+    def run_command(self, template: str, values: dict[str, str]) -> None:
+        command, env = shell_command(template, values)
+        self.message(f"Bash({substitute(template, values)})")
         self.status = f"{SPINNER[0]} Running… (0s · esc to interrupt)"
         self.draw()
         try:
-            done = subprocess.run(command, shell=True, capture_output=True, text=True,
+            done = subprocess.run(command, shell=True, capture_output=True, text=True, env={**os.environ, **env},
                                   stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
             output = (done.stdout + done.stderr).strip().splitlines() or ["(no output)"]
             if done.returncode:
@@ -420,7 +444,7 @@ class SimAgent:
                 elif step.kind == "exit":
                     raise AgentExit(step.value)
                 elif step.kind == "run":
-                    self.run_command(substitute(step.value, values, quote=True))
+                    self.run_command(step.value, values)
                 else:
                     text = substitute(step.value, values)
                     {"say": self.message, "print": self.draw, "ask": self.ask,

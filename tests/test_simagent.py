@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -14,7 +16,7 @@ import yaml
 
 from breakroom.errors import BreakroomError
 from breakroom.panestate import IdleStability, detect, guess_agent
-from breakroom.simagent import Step, parse_script, substitute
+from breakroom.simagent import Step, parse_script, shell_command, substitute
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 BASIC = Path(__file__).parent / "fixtures" / "sim" / "basic.yaml"
@@ -191,7 +193,20 @@ def test_script_parsing_and_errors() -> None:
             parse_script(bad)
 
 
-def test_substitute_quotes_only_for_the_shell() -> None:
-    values = {"0": "a b", "sender": "x;rm -rf ~"}
-    assert substitute("{sender} said {0} {missing}", values) == "x;rm -rf ~ said a b {missing}"
-    assert substitute("say {sender}", values, quote=True) == "say 'x;rm -rf ~'"
+def test_substitute_leaves_unknown_keys() -> None:
+    assert substitute("{sender} said {0} {missing}", {"0": "a b", "sender": "bob"}) == "bob said a b {missing}"
+
+
+@pytest.mark.parametrize("template,shown", [("printf %s {v}", "{}"),
+                                             ("printf %s \"<{v}>\"", "<{}>"),
+                                             ("printf %s '<{v}>'", "<{}>"),
+                                             ("printf %s \\'{v}", "'{}")])
+def test_shell_command_never_runs_the_value(template: str, shown: str, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    value = f"x'; touch {work}/a; \"$(touch {work}/b)\" `touch {work}/c` $HOME *"
+    command, env = shell_command(template, {"v": value})
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env={**os.environ, **env},
+                          cwd=work)
+    assert list(work.iterdir()) == []
+    assert done.stdout == shown.format(value)
