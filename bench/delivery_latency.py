@@ -1,0 +1,135 @@
+"""Latency from `breakroom say` to the text in the other agent's pane.
+
+Starts a real breakroom (`breakroom up --only scribe`: ngircd, the scribe, the session bots)
+on a private tmux server with two `breakroom sim-agent` sessions, then, N times: runs
+`breakroom say --as a b <text>` and polls b's pane until the sim agent shows the line as
+submitted (``> [breakroom #N] a: <text>``).  Prints the median
+and spread of that latency and of the `breakroom say` process alone (Python start-up and the
+control socket), with the config's default delivery settings (enter_delay 0.3 s) and a
+poll interval of 2 s (the default).
+
+    .venv/bin/python bench/delivery_latency.py           # 25 messages
+    .venv/bin/python bench/delivery_latency.py --quick   # 5 messages (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+BIN = Path(sys.executable).parent
+BREAKROOM = str(BIN / "breakroom")
+POLL = 0.01
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tmux(socket_name: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", socket_name, *args], capture_output=True, text=True).stdout
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(POLL)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def fleet_states(env: dict) -> dict[str, str]:
+    done = subprocess.run([BREAKROOM, "fleet"], capture_output=True, text=True, env=env)
+    states = {}
+    for line in done.stdout.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 4:
+            states[parts[0]] = parts[3]
+    return states
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 messages instead of 25")
+    parser.add_argument("--count", type=int, default=None)
+    args = parser.parse_args()
+    count = args.count or (5 if args.quick else 25)
+    if not shutil.which("ngircd"):
+        raise SystemExit("ngircd is not installed")
+
+    work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
+    sock = "brbench-" + secrets.token_hex(4)
+    config = work / "breakroom.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(work / "data"),
+        "ircd": {"mode": "ngircd", "port": free_port()},
+        "tmux": {"socket_name": sock},
+        "sessions": {"a": {"agent": "sim"}, "b": {"agent": "sim"}},
+    }))
+    env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}
+    env.pop("TMUX", None)
+    script = work / "quiet.yaml"
+    script.write_text(yaml.safe_dump({"default": [{"say": "Noted."}]}))
+    for name in ("a", "b"):
+        tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
+             "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
+    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
+        total, cli_only = [], []
+        for i in range(count):
+            token = f"bench-{i}-{secrets.token_hex(3)}"
+            start = time.perf_counter()
+            subprocess.run([BREAKROOM, "say", "--as", "a", "b", token], env=env, check=True,
+                           capture_output=True)
+            cli_only.append(time.perf_counter() - start)
+            submitted = f"> [breakroom #{i + 1}] a: {token}"  # the sim echoes what it received
+            wait_until(lambda: submitted in tmux(sock, "capture-pane", "-p", "-t", "=b:"), 20, token)
+            total.append(time.perf_counter() - start)
+            # let b answer and settle before the next message (measures delivery, not queueing)
+            wait_until(lambda: fleet_states(env).get("b") == "idle", 20, "b idle again")
+        print(f"messages: {count}")
+        print(f"say -> text in the other pane: median {statistics.median(total) * 1000:.0f} ms, "
+              f"p90 {pct(total, 0.9) * 1000:.0f} ms, min {min(total) * 1000:.0f} ms, "
+              f"max {max(total) * 1000:.0f} ms")
+        print(f"  the `breakroom say` process alone (start-up + control socket): median "
+              f"{statistics.median(cli_only) * 1000:.0f} ms")
+        db = sqlite3.connect(work / "data" / "breakroom.db")
+        inside = [d - c for c, d in db.execute(
+            "SELECT created, delivered_at FROM inbox WHERE session = 'b' AND delivered_at IS NOT NULL")]
+        print(f"  inbox -> submitted (idle check, typing, enter_delay, verified Enter): median "
+              f"{statistics.median(inside) * 1000:.0f} ms")
+    finally:
+        up.terminate()
+        try:
+            up.wait(15)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        tmux(sock, "kill-server")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
