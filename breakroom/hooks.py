@@ -49,7 +49,7 @@ HOOK_COMMAND = "breakroom hook {event}"
 def state_for(event: str, payload: dict) -> str | None:
     """The session state an agent hook event means, or None when it says nothing."""
     if event == "Notification":
-        kind = payload.get("notification_type") or payload.get("matcher")
+        kind = payload.get("notification_type")
         if kind in NOTIFICATION_STATES:
             return NOTIFICATION_STATES[kind]
         message = str(payload.get("message", "")).lower()
