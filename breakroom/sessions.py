@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import inbox, panestate
-from .capture import PaneCapture, capture_all
+from .capture import PaneCapture, capture_all, list_sessions
 from .nicks import assign_nicks, irc_lower
 from .ratelimit import HopTracker, RateLimiter
 from .sanitize import one_line, sanitize
@@ -204,6 +204,10 @@ class SessionManager:
     async def poll(self) -> None:
         """One discovery and state pass over the whole tmux server."""
         captures = await self._capture()
+        if not captures and self._tracked:
+            names = await self.app.run_blocking(list_sessions, self.config.tmux.socket_name)
+            if any(self._wanted(name) for name in names):
+                return  # the capture failed, the sessions did not vanish: keep the bots
         await self._sync_bots(captures)
         for name, capture in captures.items():
             self._observe(self._tracked[name], capture)
