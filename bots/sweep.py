@@ -20,7 +20,8 @@ import irc3
 
 from breakroom.errors import BreakroomError
 from breakroom.policy import Policy
-from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, ops_prefix, peek)
+from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
+                             peek)
 
 from .base import addressed_text, command, is_operator
 
@@ -69,22 +70,32 @@ class SweepBot:
         self._collecting: _Pending | None = None  # the reply whose further lines may follow
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.TimerHandle | None = None
-        self._schedule(first=True)
+        self._looked = False  # the first walk runs as soon as the bot is in the channel
+        self._schedule()
         self.app.control.handle("sweep")(self._control_sweep)
 
     # ------------------------------------------------------------ the walk
 
-    def _schedule(self, first: bool = False) -> None:
-        interval = self.app.config.sweep.interval
-        # the first walk comes soon after start, so the fleet's picture is known early
-        delay = min(interval, 5.0) if first else interval
-        self._timer = self.app.loop.call_later(delay, self._tick)
+    def _schedule(self) -> None:
+        self._timer = self.app.loop.call_later(self.app.config.sweep.interval, self._tick)
+
+    @irc3.event(irc3.rfc.JOIN)
+    def on_join(self, mask, channel, **_):
+        if mask.nick == self.bot.nick and not self._looked:
+            self._looked = True
+            self._spawn(self.walk())
 
     def _tick(self) -> None:
         if self.app.bots.get(self.bot.nick) is not self.bot:
             return  # this bot was stopped: so is its timer
         self._spawn(self.walk())
         self._schedule()
+
+    def connection_lost(self) -> None:
+        """Called by irc3; when the bot was stopped for good, its exchanges end with it."""
+        if self.app.bots.get(self.bot.nick) is not self.bot:
+            for task in list(self._tasks):
+                task.cancel()
 
     def _spawn(self, coro) -> None:
         task = self.app.loop.create_task(coro)
@@ -128,10 +139,14 @@ class SweepBot:
 
     async def _answer(self, question: StuckQuestion) -> None:
         """Ask knowledge; deliver a confident answer, escalate anything else."""
-        reply = await self.ask_knowledge(question)
+        try:
+            reply = await self.ask_knowledge(question)
+        except asyncio.CancelledError:
+            self.sweeper.forget_question(question.qid)  # neither answered nor escalated
+            raise
         threshold = self.app.config.sweep.answer_min_confidence
         if reply is not None and reply.confidence >= threshold:
-            text = f"[sweep via knowledge, confidence {reply.confidence:.2f}] {reply.text}"
+            text = answer_text(reply.confidence, reply.text, self.app.config.delivery.max_chars)
             delivery = await self.app.sessions.deliver(question.session, self.bot.nick, text)
             if delivery.status != "failed":
                 self.sweeper.resolve_question(question.qid, "answered", reply.confidence, reply.text)

@@ -201,6 +201,21 @@ def compose_lines(summary: str | None, new_problems: list[Problem], ops: str) ->
         [f"{ops} … and {hidden} more new problems — !fleet for the whole picture"]
 
 
+def answer_text(confidence: float, reply: str, max_chars: int) -> str:
+    """What the sweep types into a stuck session: attributed, and short enough to be typed
+    rather than turned into a pointer (sources go first, then the answer is cut at a word)."""
+    head = f"[sweep via knowledge, confidence {confidence:.2f}] "
+    reply = " ".join(reply.split())
+    if len(head) + len(reply) <= max_chars:
+        return head + reply
+    body = re.split(r" — (?:nearest )?sources: ", reply, maxsplit=1)[0]
+    if len(head) + len(body) <= max_chars:
+        return head + body
+    room = max_chars - len(head) - 1
+    cut = body[:room].rsplit(" ", 1)[0] if " " in body[:room] else body[:room]
+    return head + cut + "…"
+
+
 # ---------------------------------------------------------------- the sweeper
 
 
@@ -222,6 +237,9 @@ class Sweeper:
 
     def __init__(self, db: sqlite_utils.Database, config: Config, policy: Policy | None = None):
         ensure_schema(db)
+        # an exchange with knowledge lives only as long as its process: a question still
+        # "asking" was interrupted (a restart), and may be asked again
+        db.execute("DELETE FROM sweep_questions WHERE status = 'asking'")
         self.db = db
         self.config = config
         self.policy = policy if policy is not None else load_policy(config.sweep.policy)
@@ -437,6 +455,10 @@ class Sweeper:
             qid = "q" + secrets.token_hex(2)
             if not self.db.execute("SELECT 1 FROM sweep_questions WHERE qid = ?", [qid]).fetchone():
                 return qid
+
+    def forget_question(self, qid: str) -> None:
+        """Drop a question whose exchange never finished, so a later walk asks it again."""
+        self.db.execute("DELETE FROM sweep_questions WHERE qid = ? AND status = 'asking'", [qid])
 
     def resolve_question(self, qid: str, status: str, confidence: float | None = None,
                          answer: str | None = None, now: float | None = None) -> None:

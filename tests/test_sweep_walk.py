@@ -15,7 +15,8 @@ import pytest
 from breakroom import workqueue
 from breakroom.config import Config, from_dict
 from breakroom.store import open_db
-from breakroom.sweep import (MAX_LINES_PER_WALK, Problem, Sweeper, clean_question, compose_lines,
+from breakroom.sweep import (MAX_LINES_PER_WALK, Problem, Sweeper, answer_text, clean_question,
+                             compose_lines,
                              history_lines, peek, summary_line)
 
 PANES = Path(__file__).parent / "fixtures" / "panes" / "claude-code"
@@ -261,3 +262,14 @@ def test_clean_question_keeps_the_asking_end():
     cleaned = clean_question(long)
     assert cleaned.endswith("which branch should I push to?") and len(cleaned) <= 300
     assert clean_question("a\x1b[31m red\nquestion?") == "a red question?"
+
+
+def test_answer_text_fits_the_delivery_limit():
+    reply = "Nicks are at most 31 characters. " * 3 + "— sources: reference/ircd.md#Settings"
+    short = answer_text(0.96, "Nicks are at most 31 characters. — sources: reference/ircd.md", 400)
+    assert short == ("[sweep via knowledge, confidence 0.96] Nicks are at most 31 characters. "
+                     "— sources: reference/ircd.md")
+    without_sources = answer_text(0.9, reply, 140)
+    assert without_sources.endswith("31 characters.") and "sources" not in without_sources
+    cut = answer_text(0.9, "word " * 200, 100)
+    assert len(cut) <= 100 and cut.endswith("word…")
