@@ -1,0 +1,231 @@
+"""``breakroom issue …``, ``skills …``, ``digest`` and ``audit``: the work the dispatcher hands out.
+
+Agents run these from inside their tmux session; a move records the session as who made
+it and is announced in the channel in one line when the breakroom is running (when it is
+not, the move still happens, quietly).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .. import control, digest as digest_mod, dispatch, workqueue
+from ..config import Config
+from ..errors import BreakroomError
+from ..nicks import base_nick
+from ..paths import SKILLS_DIR
+from ..session_env import current_session
+from ..skills import SkillSet, load_skills
+from .base import State, cli, pass_state
+
+
+def _this_session(explicit: str | None = None) -> str | None:
+    """``--as SESSION``, else the tmux session this command runs in, else None (a human)."""
+    try:
+        return current_session(explicit)
+    except BreakroomError:
+        return None
+
+
+def _who() -> str:
+    """The session making the change, or the human at the terminal."""
+    return _this_session() or os.environ.get("USER") or "someone"
+
+
+def _queue(state: State):
+    workqueue.ensure_schema(state.db)
+    return state.db
+
+
+def _skills() -> SkillSet:
+    return load_skills(SKILLS_DIR)
+
+
+def _announce(cfg: Config, text: str) -> None:
+    """Tell the channel, if a breakroom is listening; a refusal is worth a warning."""
+    if not control.socket_path(cfg).exists():
+        return
+    try:
+        control.request(cfg, {"op": "announce", "text": text}, timeout=2)
+    except BreakroomError as exc:
+        click.echo(f"breakroom: moved, but not announced: {exc}", err=True)
+
+
+def _row(issue: workqueue.Issue) -> str:
+    who = f" @{issue.assignee}" if issue.assignee else ""
+    return f"#{issue.id:<4} P{issue.priority} {issue.state:<14} {issue.where():<24} {issue.title}{who}"
+
+
+# ---------------------------------------------------------------- issues
+
+@cli.group("issue")
+def issue_group() -> None:
+    """The work queue: add, list, show, move, comment on and import issues."""
+
+
+@issue_group.command("add")
+@click.argument("title")
+@click.option("--project", help="The project whose session does the work.")
+@click.option("--role", help="A long-lived role (writer, researcher) that takes it instead.")
+@click.option("--skill", help="A task issue's own brief (e.g. close); otherwise the state picks it.")
+@click.option("--priority", default=str(workqueue.DEFAULT_PRIORITY), show_default=True,
+              help="1 (most urgent) to 5.")
+@click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The issue's body (spec, notes) from a file; - for stdin.")
+@click.option("--state", "issue_state", default="ready-for-prep", show_default=True,
+              type=click.Choice([s for s in workqueue.STATES if s != "done"]))
+@pass_state
+def issue_add(state: State, title, project, role, skill, priority, body_file, issue_state) -> None:
+    """File an issue."""
+    body = ""
+    if body_file is not None:
+        try:
+            body = click.get_text_stream("stdin").read() if str(body_file) == "-" else \
+                body_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BreakroomError(f"--body-file: cannot read {body_file}: {exc}") from None
+    if skill:
+        _skills().require(skill)
+    issue = workqueue.add_issue(_queue(state), title, who=_who(), body=body, project=project,
+                                role=role, skill=skill, priority=priority, state=issue_state)
+    click.echo(f"#{issue.id} {issue.state}: {issue.title} ({issue.where()})")
+
+
+@issue_group.command("list")
+@click.option("--project", help="Only this project.")
+@click.option("--role", help="Only this role.")
+@click.option("--state", "issue_state", type=click.Choice(workqueue.STATES), help="Only this state.")
+@click.option("--all", "include_done", is_flag=True, help="Include done issues.")
+@pass_state
+def issue_list(state: State, project, role, issue_state, include_done) -> None:
+    """Open issues, most urgent first."""
+    issues = workqueue.list_issues(_queue(state), project=project, role=role, state=issue_state,
+                                   include_done=include_done)
+    if not issues:
+        click.echo("no issues")
+    for issue in issues:
+        click.echo(_row(issue))
+
+
+@issue_group.command("show")
+@click.argument("issue_id", type=int)
+@pass_state
+def issue_show(state: State, issue_id: int) -> None:
+    """An issue in full: body, comments and every transition."""
+    db = _queue(state)
+    issue = workqueue.get_issue(db, issue_id)
+    skills = _skills()
+    click.echo(f"#{issue.id} {issue.title}")
+    brief = workqueue.skill_name_for(issue, issue.state, skills) if issue.active else None
+    click.echo(f"state: {issue.state}   priority: P{issue.priority}   for: {issue.where()}   "
+               f"assignee: {issue.assignee or '-'}" + (f"   brief: {brief}" if brief else ""))
+    click.echo(f"filed by {issue.created_by} at {issue.created_at}")
+    if issue.body.strip():
+        click.echo("\n" + issue.body.rstrip())
+    notes = workqueue.comments(db, issue_id)
+    if notes:
+        click.echo("\ncomments:")
+        for c in notes:
+            click.echo(f"  {c.ts} {c.who}: {c.text}")
+    click.echo("\nhistory:")
+    for t in workqueue.history(db, issue_id):
+        step = f"{t.from_state} → {t.to_state}" if t.from_state else f"created in {t.to_state}"
+        click.echo(f"  {t.ts} {t.who}: {step}" + (f" ({t.note})" if t.note and t.from_state else ""))
+
+
+@issue_group.command("move")
+@click.argument("issue_id", type=int)
+@click.argument("new_state", metavar="STATE")
+@click.option("--note", help="Why (what changed, what failed); kept in the history.")
+@pass_state
+def issue_move(state: State, issue_id: int, new_state: str, note: str | None) -> None:
+    """Move an issue to STATE (announced in the channel)."""
+    result = workqueue.move(_queue(state), issue_id, new_state, who=_who(), skills=_skills(), note=note)
+    click.echo(f"#{issue_id} {result.from_state} → {result.to_state}")
+    if result.handoff:
+        click.echo(f"handoff: #{result.handoff.id} {result.handoff.title} ({result.handoff.where()})")
+    _announce(state.config, result.announcement())
+
+
+@issue_group.command("comment")
+@click.argument("issue_id", type=int)
+@click.argument("text", nargs=-1, required=True)
+@pass_state
+def issue_comment(state: State, issue_id: int, text: tuple[str, ...]) -> None:
+    """Add a comment (a spec, a finding, a review note) to an issue."""
+    c = workqueue.comment(_queue(state), issue_id, " ".join(text), who=_who())
+    click.echo(f"#{issue_id}: comment {c.id} added")
+
+
+@issue_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def issue_import(state: State, path: Path) -> None:
+    """Add every issue in a YAML file (all or none)."""
+    added = workqueue.import_issues(_queue(state), path, who=_who())
+    for issue in added:
+        click.echo(_row(issue))
+    click.echo(f"imported {len(added)} issue{'s' if len(added) != 1 else ''}")
+
+
+# ---------------------------------------------------------------- skills
+
+@cli.group("skills")
+def skills_group() -> None:
+    """The briefs the dispatcher hands out."""
+
+
+@skills_group.command("list")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=SKILLS_DIR,
+              show_default=True, help="Skills directory to read (check your own before shipping it).")
+def skills_list(directory: Path) -> None:
+    """Every skill, what it serves, and any malformed file (with file and line)."""
+    skills = load_skills(directory)
+    for skill in skills:
+        serves = ", ".join([*skill.states, *(f"role:{r}" for r in skill.roles)]) or "-"
+        nxt = f" → {skill.next}" if skill.next else ""
+        click.echo(f"{skill.name:<12} {serves:<18} {skill.description}{nxt}")
+    for problem in skills.problems:
+        click.echo(f"breakroom: {problem}", err=True)
+    if skills.problems:
+        raise SystemExit(1)
+
+
+@skills_group.command("show")
+@click.argument("name")
+def skills_show(name: str) -> None:
+    """One skill's brief in full."""
+    skill = _skills().require(name)
+    click.echo(f"# {skill.name}: {skill.description}  ({skill.pointer()})")
+    click.echo(skill.body, nl=False)
+
+
+# ---------------------------------------------------------------- digest and audit
+
+@cli.command("digest")
+@click.option("--since", help="From this time (10m, 2h, 1d, or ISO) instead of the last check-in.")
+@click.option("--as", "as_session", metavar="SESSION", help="For this session (default: the current one).")
+@click.option("--peek", is_flag=True, help="Don't move the check-in mark.")
+@pass_state
+def digest_cmd(state: State, since: str | None, as_session: str | None, peek: bool) -> None:
+    """What was said since this session's last check-in, addressed-to-me first."""
+    session = _this_session(as_session)
+    nick = base_nick(session) if session else None
+    result = digest_mod.for_session(state.db, session, nick, since=since, peek=peek)
+    for line in result.lines():
+        click.echo(line)
+
+
+@cli.command("audit")
+@click.argument("count", type=int, default=20)
+@pass_state
+def audit_cmd(state: State, count: int) -> None:
+    """The dispatcher's last COUNT cycles: what it did, or why it did nothing."""
+    rows = dispatch.audit(state.db, count)
+    if not rows:
+        click.echo("no dispatcher cycles yet")
+    for row in rows:
+        click.echo(row.line())
