@@ -20,6 +20,7 @@ from .errors import BreakroomError
 
 HOOK_BUDGET = 0.9          # seconds from process start until the hook must be done
 STDIN_WAIT = 0.2           # an agent writes the JSON at once; don't wait on an open tty
+MIN_WAIT = 0.2             # even past the budget (a loaded machine), tmux and the breakroom get this
 MAX_PAYLOAD = 1 << 20
 
 EVENT_STATES = {
@@ -105,13 +106,21 @@ def run_hook(event: str, load_config: Callable, explicit_session: str | None = N
             return
         from .control import request
         from .session_env import current_session
-        session = current_session(explicit_session, timeout=max(0.05, (HOOK_BUDGET - process_age()) / 2))
-        timeout = min(0.8, HOOK_BUDGET - process_age())
-        if timeout > 0.05:
-            request(load_config(), {"op": "hook", "session": session, "state": state, "event": event},
-                    timeout=timeout)
+        session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
+        request(load_config(), {"op": "hook", "session": session, "state": state, "event": event},
+                timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
     except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
         return
+
+
+def main(argv: list[str]) -> int:
+    """``hook EVENT [--as SESSION]`` without importing the whole CLI: a hook has a second,
+    and loading every CLI module takes half of it.  ``python -m breakroom.hooks EVENT``."""
+    from .config import load
+
+    explicit = argv[argv.index("--as") + 1] if "--as" in argv[:-1] else None
+    run_hook(argv[0] if argv else "", load, explicit)
+    return 0
 
 
 # ---------------------------------------------------------------- installing
@@ -169,3 +178,7 @@ def install(project: Path, write: bool = True) -> tuple[Path, dict, int]:
         tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(path)
     return path, settings, added
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
