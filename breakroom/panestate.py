@@ -226,7 +226,7 @@ def load_profile(name: str) -> Profile:
 
 @lru_cache(maxsize=None)
 def available_agents() -> tuple[str, ...]:
-    """Agent kinds that have a profile, e.g. ``['aider', 'claude-code', ...]``."""
+    """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""
     return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
 
 
