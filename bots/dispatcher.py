@@ -10,6 +10,7 @@ server-verified operators.  It never routes conversations.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import irc3
@@ -21,6 +22,8 @@ from breakroom.paths import SKILLS_DIR
 from breakroom.skills import load_skills
 
 from .base import command, is_operator
+
+log = logging.getLogger("breakroom.dispatcher")
 
 QUEUE_LINES = 8
 AUDIT_DEFAULT, AUDIT_MAX = 5, 20
@@ -52,6 +55,8 @@ class Dispatcher:
         """Run one cycle, deliver its nudge, and record the delivery outcome in the audit."""
         async with self._lock:
             skills = load_skills(SKILLS_DIR)  # read each cycle: an edited brief takes effect at once
+            for problem in skills.problems:
+                log.warning("skill not loaded: %s", problem)
             decision, audit_id = dispatch.run_cycle(
                 self.app.db, self.app.config.dispatcher, self.app.sessions.status(), skills,
                 only=only, force=force)
