@@ -257,7 +257,8 @@ class Sweeper:
         socket = self.config.tmux.socket_name
         captures = {name: cap for name, cap in capture_all(socket, CAPTURE_LINES).items()
                     if in_fleet(name, self.config)}
-        raw = {name: self._detect(cap) for name, cap in captures.items()}
+        agents = {name: self._agent(cap) for name, cap in captures.items()}
+        raw = {name: detect(cap.text, agents[name], cap.current_command) for name, cap in captures.items()}
         trusted = {name: self.stability.observe(name, captures[name].text, raw[name]) for name in raw}
         for gone in set(self.stability.previous) - set(captures):
             self.stability.forget(gone)
@@ -266,18 +267,16 @@ class Sweeper:
             time.sleep(CONFIRM_DELAY)
             for name, cap in capture_all(socket, CAPTURE_LINES, sessions=unsure).items():
                 captures[name] = cap
-                trusted[name] = self.stability.observe(name, cap.text, self._detect(cap))
-        return {name: self._observation(captures[name], trusted[name], hooks.get(name))
+                again = detect(cap.text, agents[name], cap.current_command)
+                trusted[name] = self.stability.observe(name, cap.text, again)
+        return {name: self._observation(captures[name], agents[name], trusted[name], hooks.get(name))
                 for name in captures}
 
     def _agent(self, cap: PaneCapture) -> str:
         return self.config.session(cap.session).agent or guess_agent(cap.text, cap.current_command)
 
-    def _detect(self, cap: PaneCapture) -> Detection:
-        return detect(cap.text, self._agent(cap), cap.current_command)
-
-    def _observation(self, cap: PaneCapture, pane: Detection, hook_state: str | None) -> Observation:
-        agent = self._agent(cap)
+    def _observation(self, cap: PaneCapture, agent: str, pane: Detection,
+                     hook_state: str | None) -> Observation:
         text = scrub_secrets(cap.text)
         question = clean_question(scrub_secrets(pane.question)) if pane.question else None
         if hook_state is None or (hook_state == "idle" and pane.state == QUESTION):
