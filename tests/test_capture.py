@@ -5,20 +5,12 @@ from __future__ import annotations
 import shutil
 import stat
 import time
-import uuid
 from pathlib import Path
 
 import libtmux
 import pytest
 
 from breakroom import capture
-
-
-@pytest.fixture
-def capture_socket():
-    name = f"brk-capture-{uuid.uuid4().hex[:8]}"
-    yield name
-    libtmux.Server(socket_name=name).kill()
 
 
 @pytest.fixture
@@ -54,19 +46,19 @@ def _wait_for(socket: str, session: str, needle: str) -> capture.PaneCapture:
     raise AssertionError(f"{needle!r} never appeared in {session}")
 
 
-def test_no_server_gives_nothing(capture_socket):
-    assert capture.list_sessions(capture_socket) == []
-    assert capture.capture_all(capture_socket) == {}
+def test_no_server_gives_nothing(tmux_socket):
+    assert capture.list_sessions(tmux_socket) == []
+    assert capture.capture_all(tmux_socket) == {}
 
 
-def test_captures_every_session_text_and_geometry(capture_socket):
-    _start(capture_socket, "alpha", "printf \"one\\ntwo\\n\"")
-    _start(capture_socket, "beta", "printf \"only beta\\n\"")
-    _wait_for(capture_socket, "alpha", "two")
-    _wait_for(capture_socket, "beta", "only beta")
+def test_captures_every_session_text_and_geometry(tmux_socket):
+    _start(tmux_socket, "alpha", "printf \"one\\ntwo\\n\"")
+    _start(tmux_socket, "beta", "printf \"only beta\\n\"")
+    _wait_for(tmux_socket, "alpha", "two")
+    _wait_for(tmux_socket, "beta", "only beta")
 
-    assert sorted(capture.list_sessions(capture_socket)) == ["alpha", "beta"]
-    caps = capture.capture_all(capture_socket)
+    assert sorted(capture.list_sessions(tmux_socket)) == ["alpha", "beta"]
+    caps = capture.capture_all(tmux_socket)
     assert set(caps) == {"alpha", "beta"}
     alpha = caps["alpha"]
     assert alpha.text == "one\ntwo"  # trailing blank screen lines dropped
@@ -77,29 +69,29 @@ def test_captures_every_session_text_and_geometry(capture_socket):
     assert "only beta" in caps["beta"].text and "one" not in caps["beta"].text
 
 
-def test_lines_limits_the_tail_and_sessions_filters(capture_socket):
-    _start(capture_socket, "long", "seq 1 50")
-    _start(capture_socket, "other", "echo other")
-    _wait_for(capture_socket, "long", "50")
-    caps = capture.capture_all(capture_socket, lines=5, sessions=["long", "ghost"])
+def test_lines_limits_the_tail_and_sessions_filters(tmux_socket):
+    _start(tmux_socket, "long", "seq 1 50")
+    _start(tmux_socket, "other", "echo other")
+    _wait_for(tmux_socket, "long", "50")
+    caps = capture.capture_all(tmux_socket, lines=5, sessions=["long", "ghost"])
     assert set(caps) == {"long"}
     assert caps["long"].text.splitlines() == ["46", "47", "48", "49", "50"]
 
 
-def test_active_pane_of_a_multi_window_session(capture_socket):
-    session = _start(capture_socket, "multi", "echo first window")
-    _wait_for(capture_socket, "multi", "first window")
+def test_active_pane_of_a_multi_window_session(tmux_socket):
+    session = _start(tmux_socket, "multi", "echo first window")
+    _wait_for(tmux_socket, "multi", "first window")
     session.new_window(window_name="second", window_shell="sh -c 'echo second window; exec cat'",
                        attach=True)
-    got = _wait_for(capture_socket, "multi", "second window")
+    got = _wait_for(tmux_socket, "multi", "second window")
     assert "first window" not in got.text
 
 
-def test_a_vanished_pane_does_not_lose_the_others(capture_socket):
+def test_a_vanished_pane_does_not_lose_the_others(tmux_socket):
     for name in ("a", "b", "c"):
-        _start(capture_socket, name, f"echo pane-{name}")
-        _wait_for(capture_socket, name, f"pane-{name}")
-    server = libtmux.Server(socket_name=capture_socket)
+        _start(tmux_socket, name, f"echo pane-{name}")
+        _wait_for(tmux_socket, name, f"pane-{name}")
+    server = libtmux.Server(socket_name=tmux_socket)
     ids = [s.active_pane.pane_id for s in server.sessions]
     # tmux stops a sequence at the first failing command; a gone pane sits in the middle
     texts = capture._capture_texts(server, [ids[0], "%9999", ids[1], ids[2]], 10)
@@ -107,33 +99,33 @@ def test_a_vanished_pane_does_not_lose_the_others(capture_socket):
     assert all(f"pane-{n}" in texts[i] for n, i in zip("abc", ids))
 
 
-def test_a_fleet_of_30_is_walked_in_two_tmux_processes(capture_socket, tmux_calls):
-    server = libtmux.Server(socket_name=capture_socket)
+def test_a_fleet_of_30_is_walked_in_two_tmux_processes(tmux_socket, tmux_calls):
+    server = libtmux.Server(socket_name=tmux_socket)
     for i in range(30):
         server.new_session(session_name=f"s{i:02d}", window_command="sh -c 'echo ready; exec cat'")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        caps = capture.capture_all(capture_socket)
+        caps = capture.capture_all(tmux_socket)
         if len(caps) == 30 and all("ready" in c.text for c in caps.values()):
             break
         time.sleep(0.1)
     else:
         raise AssertionError("not every session printed 'ready'")
     before = tmux_calls()
-    caps = capture.capture_all(capture_socket)
+    caps = capture.capture_all(tmux_socket)
     assert len(caps) == 30
     assert tmux_calls() - before == 2  # one list-panes + one invocation with all captures
 
 
-def test_long_argv_is_chunked(capture_socket, tmux_calls, monkeypatch):
-    server = libtmux.Server(socket_name=capture_socket)
+def test_long_argv_is_chunked(tmux_socket, tmux_calls, monkeypatch):
+    server = libtmux.Server(socket_name=tmux_socket)
     for i in range(12):
         server.new_session(session_name=f"c{i:02d}", window_command=f"sh -c 'echo chunk-{i}; exec cat'")
     for i in range(12):
-        _wait_for(capture_socket, f"c{i:02d}", f"chunk-{i}")
+        _wait_for(tmux_socket, f"c{i:02d}", f"chunk-{i}")
     monkeypatch.setattr(capture, "MAX_ARGV_BYTES", 400)  # ~4 capture pairs per invocation
     before = tmux_calls()
-    caps = capture.capture_all(capture_socket)
+    caps = capture.capture_all(tmux_socket)
     calls = tmux_calls() - before
     assert {name: f"chunk-{int(name[1:])}" in c.text for name, c in caps.items()} == \
         {f"c{i:02d}": True for i in range(12)}
