@@ -157,7 +157,8 @@ def for_session(db: sqlite_utils.Database, session: str | None, nick: str | None
         digest = build(db, nick, after_id=prior[0], since_words=f"your last check-in ({stamp} UTC)")
     else:
         iso = record.parse_when(DEFAULT_WINDOW)
-        digest = build(db, nick, since=iso, since_words=f"{DEFAULT_WINDOW} ago (first check-in)")
+        first = " (first check-in)" if session else ""
+        digest = build(db, nick, since=iso, since_words=f"{DEFAULT_WINDOW} ago{first}")
     if session and not peek:
         mark(db, session, digest.last_event_id)
     return digest

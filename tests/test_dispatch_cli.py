@@ -9,7 +9,7 @@ import pytest
 from breakroom import workqueue
 from breakroom.store import db_path, open_db
 
-from conftest import BREAKROOM, write_config
+from conftest import BREAKROOM
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The work queue against a real SQLite file: transitions, history, handoffs, import."""
 
-from pathlib import Path
 
 import pytest
 

@@ -7,7 +7,7 @@ not, the move still happens, quietly).
 
 from __future__ import annotations
 
-import os
+import getpass
 from pathlib import Path
 
 import click
@@ -32,7 +32,13 @@ def _this_session(explicit: str | None = None) -> str | None:
 
 def _who() -> str:
     """The session making the change, or the human at the terminal."""
-    return _this_session() or os.environ.get("USER") or "someone"
+    session = _this_session()
+    if session:
+        return session
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "someone"
 
 
 def _queue(state: State):
