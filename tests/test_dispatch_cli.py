@@ -14,7 +14,7 @@ from conftest import BREAKROOM
 
 @pytest.fixture
 def env():
-    return {"USER": "tester"}
+    return {"LOGNAME": "tester", "USER": "tester"}  # getpass.getuser() reads LOGNAME first
 
 
 def ok(result):
