@@ -150,6 +150,15 @@ def test_checkin_nudge_reaches_an_idle_session_and_its_digest_puts_its_own_lines
     assert again.addressed == [] and again.shared == []  # what it has read is not shown again
 
 
+@pytest.mark.timeout(60)
+def test_the_cycle_runs_on_its_own_every_interval(ircd, running_app, tmux_socket):
+    thread = start(running_app, ircd, tmux_socket, {}, dispatcher={**QUIET, "interval": 0.3})
+    thread.wait_until(lambda: len(thread.call(_audit(thread.app.db))) >= 3, 10, "three timed cycles")
+    rows = thread.call(_audit(thread.app.db))
+    assert {r.reason for r in rows} == {"nothing to do: no sessions"}
+    assert all(b.ts - a.ts >= 0.25 for a, b in zip(rows, rows[1:]))
+
+
 @pytest.mark.skipif(not HAVE_NGIRCD, reason="operators need ngircd")
 @pytest.mark.xfail(reason="bots/base.py: command() applies irc3.event inside a function, so venusian "
                           "registers plugin methods as plain functions and !commands never reach them")
