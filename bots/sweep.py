@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 
 import irc3
@@ -34,6 +35,7 @@ CONTINUATION_WAIT = 1.0  # a reply's further lines arrive right after its first
 MAX_REPLY_LINES = 6
 ASK_MARGIN = 10.0  # seconds granted beyond knowledge.timeout before escalating anyway
 PEEK_DEFAULT, PEEK_MAX = 20, 60
+FLEET_FRESH = 30.0  # !fleet walks first when the last walk is older than this (seconds)
 _PRIVMSG = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :(?P<data>.*)$"
 
 
@@ -221,7 +223,8 @@ class SweepBot:
     @command("fleet")
     async def cmd_fleet(self, mask, target, args):
         """!fleet — every session's state (a summary for a big fleet)."""
-        if self.sweeper.last is None:
+        last = self.sweeper.last
+        if last is None or time.time() - last.at > FLEET_FRESH:
             await self.walk()
         for line in self.sweeper.fleet_lines():
             self.say(line, target)

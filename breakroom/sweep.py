@@ -94,6 +94,7 @@ class Approval:
 
 @dataclass
 class WalkResult:
+    at: float  # when the walk was recorded (epoch)
     observations: dict[str, Observation]
     summary: str
     changed: bool
@@ -303,7 +304,7 @@ class Sweeper:
         new = [p for p in problems if (p.session, p.kind) not in self.problem_keys]
         self.summary = summary
         self.problem_keys = {(p.session, p.kind) for p in problems}
-        result = WalkResult(dict(observations), summary, changed, problems, new, questions,
+        result = WalkResult(now, dict(observations), summary, changed, problems, new, questions,
                             approvals, compose_lines(summary if changed else None, new,
                                                      ops_prefix(self.config)))
         self.last = result
