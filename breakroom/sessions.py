@@ -11,9 +11,10 @@ one tmux call (:func:`breakroom.capture.capture_all`), keeps the sessions matchi
   idle only when two captures at least :data:`MIN_STABLE_GAP` apart are identical; a
   *fresh* hook report (:meth:`set_hook_state`) wins over scraping — fresh means made after
   the pane last changed, or within :data:`HOOK_GRACE` seconds;
-- **delivery**: queued inbox messages are typed into panes whose agent is idle, one per
-  idle period, oldest first (:mod:`breakroom.tmuxpane` does the typing).  A new message to
-  an idle session is typed at once, not at the next poll.
+- **delivery**: queued inbox messages are typed into panes whose agent waits for input
+  (``idle``, or ``waiting:question`` — the sweep's answers), one per idle period, oldest
+  first (:mod:`breakroom.tmuxpane` does the typing, and refuses while someone is typing).
+  A new message to a waiting session is typed at once, not at the next poll.
 
 Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.
 """
@@ -24,7 +25,7 @@ import asyncio
 import fnmatch
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from . import inbox, panestate
@@ -42,6 +43,9 @@ MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is st
 CAPTURE_LINES = 60
 SESSION_PLUGINS = ["bots.relay"]
 HOOK_STATES = set(panestate.STATES)
+# States in which the agent waits for typed input: idle at its prompt, or asking a question
+# (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
+READY_STATES = ("idle", "waiting:question")
 
 
 @dataclass
@@ -98,34 +102,33 @@ class SessionManager:
 
     async def start(self) -> None:
         """Take a first look at once (so bots appear quickly), then poll in the background."""
-        await self.poll()
+        await self._poll_safely()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         """Stop watching; the app stops the bots."""
-        for task in [self._task, *self._drains]:
-            if task is not None:
-                task.cancel()
-        for task in [self._task, *self._drains]:
-            if task is not None:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+        tasks = [t for t in (self._task, *self._drains) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._task = None
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.config.tmux.poll_interval)
-            try:
-                await self.poll()
-            except Exception:  # a bad poll must not end discovery for good
-                log.exception("session poll failed")
+            await self._poll_safely()
+
+    async def _poll_safely(self) -> None:
+        try:
+            await self.poll()
+        except Exception:  # a bad poll (tmux missing, a pane vanishing) must not end discovery
+            log.exception("session poll failed")
 
     # ------------------------------------------------------------------ public API
 
     def status(self) -> list[SessionStatus]:
-        return [t.status for _, t in sorted(self._tracked.items())]
+        """Every watched session's state, by session name (copies: safe to keep)."""
+        return [replace(t.status) for _, t in sorted(self._tracked.items())]
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
@@ -135,9 +138,6 @@ class SessionManager:
         key = irc_lower(nick)
         return next((name for name, t in self._tracked.items()
                      if irc_lower(t.status.nick) == key), None)
-
-    def is_session_nick(self, nick: str) -> bool:
-        return self.session_for(nick) is not None
 
     async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
                       notify: bool = False) -> Delivery:
@@ -186,7 +186,7 @@ class SessionManager:
             return
         tracked.hook = (state, time.time())
         self._set_state(tracked, state, hook_fresh=True)
-        if state == "idle":
+        if state in READY_STATES:
             self._kick(session)
 
     # ------------------------------------------------------------------ discovery
@@ -212,7 +212,7 @@ class SessionManager:
         for name, capture in captures.items():
             self._observe(self._tracked[name], capture)
         for name in inbox.sessions_with_queued(self.app.db):
-            if name in self._tracked and self._tracked[name].status.state == "idle":
+            if name in self._tracked and self._tracked[name].status.state in READY_STATES:
                 self._kick(name)
 
     async def _sync_bots(self, captures: dict[str, PaneCapture]) -> None:
@@ -271,8 +271,8 @@ class SessionManager:
             tracked.status.state, tracked.status.since = state, time.time()
         tracked.status.hook_fresh = hook_fresh
 
-    async def _idle_now(self, session: str) -> bool:
-        """A fresh look at one session: is its agent idle right now?"""
+    async def _ready_now(self, session: str) -> bool:
+        """A fresh look at one session: is its agent waiting for typed input right now?"""
         tracked = self._tracked.get(session)
         if tracked is None:
             return False
@@ -282,11 +282,11 @@ class SessionManager:
         capture = (await self._capture([session])).get(session)
         if capture is None:
             return False
-        return self._observe(tracked, capture) == "idle"
+        return self._observe(tracked, capture) in READY_STATES
 
     def _why_waiting(self, session: str) -> str:
         tracked = self._tracked.get(session)
-        if tracked is not None and tracked.status.state == "idle" and tracked.held:
+        if tracked is not None and tracked.status.state in READY_STATES and tracked.held:
             return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
         state = tracked.status.state if tracked else "gone"
         return f"queued behind a busy agent ({session} is {state}); typed in when it is idle"
@@ -313,10 +313,10 @@ class SessionManager:
         return delivery.template.format(id=message.id, sender=message.sender, text=message.text)
 
     async def _drain(self, session: str) -> None:
-        """Type the oldest queued message if the agent is idle; one message per idle period."""
+        """Type the oldest queued message if the agent waits for input; one per idle period."""
         async with self._lock(session):
             queue = inbox.queued(self.app.db, session)
-            if not queue or not await self._idle_now(session):
+            if not queue or not await self._ready_now(session):
                 return
             message = queue[0]
             delivery = self.config.delivery
