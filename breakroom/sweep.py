@@ -314,27 +314,27 @@ class Sweeper:
         """Both halves in the calling thread (CLI, benchmarks, tests)."""
         return self.record(self.observe(hooks), now)
 
-    def _restore(self, session: str, now: float) -> _Track | None:
+    def _restore(self, session: str) -> _Track | None:
         """Rebuild a session's track from the record (after a restart)."""
         rows = self.db.execute(
             "SELECT id, ts, state, hash, shape FROM sweep_captures WHERE session = ? "
             "ORDER BY id DESC LIMIT 200", [session]).fetchall()
         if not rows:
             return None
-        row_id, _, state, hash_, shape = rows[0]
-        state_since = shape_since = rows[0][1]
-        for _, ts, s, _, sh in rows:
-            if s != state:
-                break
-            state_since = ts
-        for _, ts, _, _, sh in rows:
-            if sh != shape:
-                break
-            shape_since = ts
-        return _Track(row_id, hash_, state, state_since, shape, shape_since)
+        row_id, newest, state, content, shape = rows[0]
+
+        def since(column: int, value: str) -> float:
+            """When the run of rows sharing ``value`` (newest first) began."""
+            start = newest
+            for row in rows:
+                if row[column] != value:
+                    break
+                start = row[1]
+            return start
+        return _Track(row_id, content, state, since(2, state), shape, since(4, shape))
 
     def _store(self, obs: Observation, now: float) -> None:
-        track = self._tracks.get(obs.session) or self._restore(obs.session, now)
+        track = self._tracks.get(obs.session) or self._restore(obs.session)
         content, shape = _digest(obs.text), shape_hash(obs.text)
         if track and track.hash == content and track.state == obs.state:
             self.db.execute("UPDATE sweep_captures SET last_seen = ?, seen = seen + 1 WHERE id = ?",

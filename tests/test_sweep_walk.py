@@ -273,3 +273,11 @@ def test_answer_text_fits_the_delivery_limit():
     assert without_sources.endswith("31 characters.") and "sources" not in without_sources
     cut = answer_text(0.9, "word " * 200, 100)
     assert len(cut) <= 100 and cut.endswith("word…")
+
+
+def test_a_restarted_sweeper_keeps_the_stall_clock(fleet, tmp_path, db):
+    fleet.show("busy", screen("working/spinner-with-todos.txt"))
+    cfg = make_config(tmp_path, fleet.socket, stall_minutes=10)
+    Sweeper(db, cfg).walk(now=1000)
+    restarted = Sweeper(db, cfg)
+    assert [p.kind for p in restarted.walk(now=1000 + 11 * 60).new_problems] == ["stalled"]
