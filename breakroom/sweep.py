@@ -281,7 +281,8 @@ class Sweeper:
         text = scrub_secrets(cap.text)
         question = clean_question(scrub_secrets(pane.question)) if pane.question else None
         if hook_state is None or (hook_state == "idle" and pane.state == QUESTION):
-            return Observation(cap.session, agent, pane.state, pane.reason, question, text, "pane")
+            reason = scrub_secrets(strip_controls(pane.reason, keep_newlines=False))  # quotes the pane
+            return Observation(cap.session, agent, pane.state, reason, question, text, "pane")
         return Observation(cap.session, agent, hook_state, "hook report",
                            question if hook_state == QUESTION else None, text, "hook")
 
@@ -370,7 +371,7 @@ class Sweeper:
             obs, track = observations[name], self._tracks[name]
             in_state = now - track.state_since
             if obs.state == "exited":
-                problems.append(Problem(name, "exited", f"{name}: the agent exited ({obs.reason})"))
+                problems.append(Problem(name, "exited", f"{name} exited ({obs.reason})"))
             elif obs.state.startswith("error:"):
                 problems.append(Problem(name, obs.state, f"{name} is in {obs.state} ({obs.reason})"))
             elif obs.state == "working" and now - track.shape_since >= cfg.stall_minutes * 60:
