@@ -5,7 +5,6 @@ byte it received, so the tests see exactly what reached the "agent".
 """
 
 import json
-import os
 import secrets
 import sys
 import time

@@ -2,9 +2,8 @@
 
 import re
 
-import pytest
-
 from breakroom import inbox
+from conftest import BREAKROOM
 from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 HOSTILE = [
@@ -63,7 +62,6 @@ def test_rate_limit_per_sender(ircd, irc_client, running_app, sims, tmux_socket)
 
 def test_hop_limit_stops_two_agents_ping_ponging(ircd, irc_client, running_app, sims,
                                                  tmux_socket, cli):
-    from conftest import BREAKROOM
     echo = {"reactions": [{"on": r"^\[breakroom #\d+\] (?P<sender>[^:]+): ",
                            "do": [{"run": BREAKROOM + " say {sender} and back to you"}]}]}
     sims("a", echo)

@@ -9,6 +9,7 @@ read the inbox in SQLite directly and work while the breakroom is down.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import click
 from rich.console import Console
@@ -25,6 +26,16 @@ as_option = click.option("--as", "as_session", metavar="SESSION",
 
 def _when(epoch: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S") if epoch else "-"
+
+
+def _for_how_long(epoch: float) -> str:
+    """``42s``, ``5m``, ``3h12m``: how long a state has lasted."""
+    seconds = max(0, int(time.time() - epoch))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 @cli.command()
@@ -111,6 +122,6 @@ def fleet(state: State) -> None:
         table.add_column(column)
     for s in sessions:
         state_text = s["state"] + (" (hook)" if s["hook_fresh"] else "")
-        table.add_row(s["session"], s["nick"], s["agent"], state_text, _when(s["since"]),
-                      s["project"] or "-")
+        table.add_row(s["session"], s["nick"], s["agent"], state_text,
+                      f"{_when(s['since'])} ({_for_how_long(s['since'])})", s["project"] or "-")
     Console(width=120).print(table)
