@@ -8,12 +8,14 @@ import os
 import re
 import subprocess
 import threading
+import time
 
 import libtmux
 import pytest
 import yaml
 
 from breakroom import control, inbox
+from breakroom.errors import BreakroomError
 from conftest import BREAKROOM
 
 REPLY_SCRIPT = {
@@ -152,7 +154,18 @@ def test_ask_waits_for_the_reply_carrying_its_id(ircd, irc_client, running_app, 
 def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket, cli):
     sims("a", QUIET_SCRIPT)
     app = running_app(ircd, **config(tmux_socket))
-    control.request(app.config, {"op": "hook", "session": "a", "state": "waiting:permission"})
+    app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 10, "idle")
+    hook = cli("hook", "Notification", "--as", "a", input='{"notification_type": "permission_prompt"}')
+    assert hook.returncode == 0
     status = app.app.sessions.status()[0]
     assert status.state == "waiting:permission" and status.hook_fresh
     assert "waiting:permission (hook)" in cli("fleet").stdout
+    # the pane has not changed since the report, so the hook still wins over scraping
+    time.sleep(1.0)
+    assert app.app.sessions.status()[0].state == "waiting:permission"
+    # once the pane changes and the report is older than the grace period, scraping wins
+    subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "=a:", "-l", "x"])
+    app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 6, "scraped idle")
+    assert not app.app.sessions.status()[0].hook_fresh
+    with pytest.raises(BreakroomError, match="unknown state"):
+        control.request(app.config, {"op": "hook", "session": "a", "state": "dancing"})
