@@ -8,7 +8,9 @@ the breakroom restarts, or delivery fails.  States:
 - ``failed``    given up, with ``reason`` (e.g. Enter not accepted, session gone, hop limit).
 
 ``attempts`` counts typing attempts (one per message: the text is never typed twice; only
-Enter is retried within an attempt).  ``read`` is set when the session's agent has read it
+Enter is retried within an attempt).  It is counted before typing starts, so a queued
+message with an attempt was interrupted mid-typing (the breakroom stopped): it is failed
+at the next start rather than typed again.  ``read`` is set when the session's agent has read it
 with ``breakroom inbox`` / ``breakroom read`` — independent of delivery.
 """
 
@@ -93,8 +95,25 @@ def sessions_with_queued(db: sqlite_utils.Database) -> list[str]:
         f"SELECT DISTINCT session FROM {TABLE} WHERE state = 'queued'")]
 
 
-def note_attempt(db: sqlite_utils.Database, message_id: int) -> None:
+def begin_attempt(db: sqlite_utils.Database, message_id: int) -> None:
+    """Count a typing attempt *before* typing, so a crash mid-typing leaves a trace."""
     db.execute(f"UPDATE {TABLE} SET attempts = attempts + 1 WHERE id = ?", [message_id])
+
+
+def cancel_attempt(db: sqlite_utils.Database, message_id: int) -> None:
+    """Nothing was typed after all (someone was typing): the attempt does not count."""
+    db.execute(f"UPDATE {TABLE} SET attempts = attempts - 1 WHERE id = ? AND attempts > 0",
+               [message_id])
+
+
+def fail_interrupted(db: sqlite_utils.Database, reason: str) -> list[Message]:
+    """Queued messages whose typing began but never finished (the breakroom stopped in
+    between) become ``failed``: typing them again could put them in the pane twice."""
+    rows = [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE state = 'queued' AND attempts > 0")]
+    for message in rows:
+        mark_failed(db, message.id, reason)
+    return rows
 
 
 def mark_delivered(db: sqlite_utils.Database, message_id: int) -> None:

@@ -102,6 +102,8 @@ class SessionManager:
 
     async def start(self) -> None:
         """Take a first look at once (so bots appear quickly), then poll in the background."""
+        inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
+                               "again (it may be in the pane already): breakroom read shows it")
         await self._poll_safely()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -320,12 +322,13 @@ class SessionManager:
                 return
             message = queue[0]
             delivery = self.config.delivery
+            inbox.begin_attempt(self.app.db, message.id)
             result = await self.app.run_blocking(
                 lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
                                        enter_delay=delivery.enter_delay,
                                        enter_retries=delivery.enter_retries))
-            if result.status != "busy":  # busy: nothing was typed
-                inbox.note_attempt(self.app.db, message.id)
+            if result.status == "busy":  # nothing was typed
+                inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
             tracked = self._tracked.get(session)
             if tracked is not None:

@@ -18,7 +18,7 @@ def test_lifecycle_queued_delivered_failed(tmp_path):
     c = inbox.add(db, "s2", "bob", "elsewhere")
     assert [m.id for m in inbox.queued(db, "s1")] == [a, b]
     assert set(inbox.sessions_with_queued(db)) == {"s1", "s2"}
-    inbox.note_attempt(db, a)
+    inbox.begin_attempt(db, a)
     inbox.mark_delivered(db, a)
     inbox.mark_failed(db, b, "session gone")
     assert inbox.queued(db, "s1") == []
@@ -56,3 +56,16 @@ def test_rename_moves_only_waiting_messages(tmp_path):
     assert [m.id for m in inbox.queued(db, "new")] == [waiting]
     assert inbox.get(db, waiting).notify and not inbox.get(db, done).notify
     assert inbox.get(db, done).session == "old"
+
+
+def test_interrupted_typing_is_failed_not_retyped(tmp_path):
+    db = make_db(tmp_path)
+    typed = inbox.add(db, "s", "x", "half way")
+    waiting = inbox.add(db, "s", "x", "not started")
+    held = inbox.add(db, "s", "x", "someone was typing")
+    inbox.begin_attempt(db, typed)
+    inbox.begin_attempt(db, held)
+    inbox.cancel_attempt(db, held)
+    assert [m.id for m in inbox.fail_interrupted(db, "stopped")] == [typed]
+    assert inbox.get(db, typed).state == "failed" and inbox.get(db, typed).reason == "stopped"
+    assert [m.id for m in inbox.queued(db, "s")] == [waiting, held]
