@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import sqlite_utils
@@ -263,6 +264,11 @@ def _describe(exc: Exception) -> str:
 
 # ---------------------------------------------------------------- engine
 
+# Writes an answer from the question and its retrieval (text, sources); raises
+# BackendUnavailable when it cannot.
+Writer = Callable[[str, SearchResult], tuple[str, list[str]]]
+
+
 def resolve_backend(setting: str) -> str:
     """``auto`` becomes ``claude`` when ANTHROPIC_API_KEY is set, else ``offline``."""
     if setting == "auto":
@@ -300,20 +306,25 @@ class KnowledgeEngine:
             result = self.index.search(question, PASSAGES)
         return result, (self.confidence(result.evidence) if result.hits else 0.0)
 
-    def ask(self, text: str, asker: str | None = None) -> Answer:
-        """Answer ``text`` (which may start with a ``[request-id]``) and record it."""
+    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
+        """Answer ``text`` (which may start with a ``[request-id]``) and record it.
+
+        ``writer`` writes the answer for the ``session:NAME`` backend (the running bot
+        relays the question to that session); without one that backend answers offline.
+        """
         started = time.perf_counter()
         request_id, question = split_request_id(text)
         result, confidence = self.retrieve(question)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        answer = self._compose(question, result, confidence)
+        answer = self._compose(question, result, confidence, writer)
         answer.request_id, answer.asker = request_id, asker
         answer.retrieval_ms = retrieval_ms
         answer.latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             return record(self.db, answer)
 
-    def _compose(self, question: str, result: SearchResult, confidence: float) -> Answer:
+    def _compose(self, question: str, result: SearchResult, confidence: float,
+                 writer: Writer | None) -> Answer:
         nearest = list(dict.fromkeys(h.anchor for h in result.hits[:3]))
         if not question.strip() or confidence < self.config.min_confidence:
             return Answer(question, IDK, confidence, nearest, "offline", idk=True)
@@ -323,6 +334,15 @@ class KnowledgeEngine:
                 return self._claude_answer(question, result, confidence)
             except BackendUnavailable as exc:
                 note = f"claude unavailable ({exc}); offline answer"
+        elif self.backend.startswith("session:"):
+            name = self.backend.split(":", 1)[1]
+            try:
+                if writer is None:
+                    raise BackendUnavailable("needs the running breakroom")
+                text, sources = writer(question, result)
+                return Answer(question, text, confidence, sources or nearest, self.backend)
+            except BackendUnavailable as exc:
+                note = f"session {name} unavailable ({exc}); offline answer"
         text, sources = extractive_answer(question, result.hits, self.index.embedder)
         return Answer(question, text, confidence, sources, "offline", note=note)
 
