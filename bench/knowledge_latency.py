@@ -1,0 +1,194 @@
+"""How fast the knowledge proxy is: retrieval alone, an ask over IRC, and ingest.
+
+    python bench/knowledge_latency.py [--quick]
+
+Prints p50/p99 of retrieval on the default corpus and on generated corpora (1k documents;
+10k too without --quick), the round trip of `knowledge: question` over a real ircd (ngircd
+when installed, else miniircd), and ingest time per 1k chunks (embedding included).
+
+Generated documents are one passage each, made of words drawn from the default corpus.  Their
+vectors are random unit vectors: searching them costs exactly what real vectors cost, and
+embedding them would take minutes; the embedding cost is measured on its own (ingest per 1k
+chunks, on a sample of real-sized generated passages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from breakroom import corpus  # noqa: E402
+from breakroom.app import Breakroom  # noqa: E402
+from breakroom.config import KnowledgeConfig, from_dict  # noqa: E402
+from breakroom.embedding import MODEL_ID, load_embedder, to_blob  # noqa: E402
+from breakroom.ircd import free_port, start_ircd  # noqa: E402
+from breakroom.knowledge import KnowledgeEngine  # noqa: E402
+from breakroom.paths import CORPUS_DIR  # noqa: E402
+from breakroom.secrets import fill_secrets  # noqa: E402
+from breakroom.store import open_db  # noqa: E402
+
+QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"
+
+
+def questions() -> list[str]:
+    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [q["q"] for q in data["answerable"] + data["unanswerable"]]
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def fmt(values_ms: list[float]) -> str:
+    return f"p50 {pct(values_ms, 50):7.1f} ms   p99 {pct(values_ms, 99):7.1f} ms   (n={len(values_ms)})"
+
+
+def generate_corpus(root: Path, n_docs: int, seed: int = 1) -> None:
+    """``n_docs`` one-passage markdown documents of ~120 words from the default corpus's words."""
+    words = re.findall(r"[a-z]{3,}", " ".join(p.read_text().lower() for p in CORPUS_DIR.rglob("*.md")))
+    rng = random.Random(seed)
+    for i in range(n_docs):
+        folder = root / f"d{i // 1000:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        title = " ".join(rng.choices(words, k=3))
+        body = " ".join(rng.choices(words, k=120))
+        (folder / f"doc{i:05d}.md").write_text(f"# {title}\n\n## {rng.choice(words)}\n\n{body}.\n")
+
+
+def random_vectors(db, seed: int = 2) -> None:
+    """Fill in unit vectors for every passage without one (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    hashes = [h for (h,) in db.execute(
+        "SELECT c.hash FROM corpus_chunks c LEFT JOIN corpus_vectors v ON v.hash = c.hash "
+        "AND v.model = ? WHERE v.hash IS NULL", [MODEL_ID])]
+    vectors = rng.standard_normal((len(hashes), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with db.conn:
+        db.conn.executemany("INSERT INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
+                            [(h, MODEL_ID, to_blob(v)) for h, v in zip(hashes, vectors)])
+
+
+def bench_retrieval(engine: KnowledgeEngine, qs: list[str], rounds: int) -> list[float]:
+    engine.retrieve(qs[0])  # load the vector matrix once
+    times = []
+    for _ in range(rounds):
+        for q in qs:
+            start = time.perf_counter()
+            engine.retrieve(q)
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def bench_generated(folder: Path, n_docs: int, qs: list[str], status) -> tuple[int, list[float]]:
+    root = folder / f"gen{n_docs}"
+    generate_corpus(root, n_docs)
+    db = open_db(folder / f"gen{n_docs}.db")
+    corpus.ingest(db, [root], None)
+    if status.embedder is not None:
+        random_vectors(db)
+    engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
+    return corpus.stats(db).chunks, bench_retrieval(engine, qs, 1)
+
+
+def bench_ingest(folder: Path, n_chunks: int, status) -> float:
+    """Seconds per 1k chunks for a real ingest (parse, chunk, embed, write)."""
+    root = folder / "ingest"
+    generate_corpus(root, n_chunks, seed=3)
+    db = open_db(folder / "ingest.db")
+    start = time.perf_counter()
+    report = corpus.ingest(db, [root], status.embedder)
+    return (time.perf_counter() - start) / report.chunks * 1000
+
+
+def bench_over_irc(folder: Path, qs: list[str]) -> tuple[str, list[float]]:
+    mode = "ngircd" if shutil.which("ngircd") else "miniircd"
+    cfg = fill_secrets(from_dict({
+        "data_dir": str(folder / "irc"), "ircd": {"mode": mode, "port": free_port()},
+        "tmux": {"socket_name": f"brbench-{time.time_ns()}"},
+        "knowledge": {"backend": "offline", "rate_limit_per_minute": 100_000,
+                      "corpus": [str(CORPUS_DIR)]}}))
+    server = start_ircd(cfg)
+    app = Breakroom(cfg)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        await app.start(("knowledge",))
+        await stop.wait()
+        await app.stop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        while not (app.bots.get("knowledge") and app.bots["knowledge"].in_channel):
+            time.sleep(0.05)
+        sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
+        reader = sock.makefile("rb")
+        sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK asker\r\nUSER asker 0 * :a\r\n"
+                     f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
+
+        def wait_for(pattern: bytes) -> None:
+            while True:
+                line = reader.readline()
+                if line.startswith(b"PING"):
+                    sock.sendall(b"PONG" + line[4:])
+                if pattern in line:
+                    return
+        wait_for(b" 366 ")
+        times = []
+        for i, q in enumerate([qs[0]] + qs):  # the first waits for the corpus: not counted
+            rid = f"q{i:04x}"
+            start = time.perf_counter()
+            sock.sendall(f"PRIVMSG {cfg.channel} :knowledge: [{rid}] {q}\r\n".encode())
+            wait_for(f"[{rid}] (confidence".encode())
+            if i:
+                times.append((time.perf_counter() - start) * 1000)
+        sock.close()
+        return mode, times
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small runs for CI (under a minute)")
+    args = parser.parse_args()
+    qs = questions()
+    status = load_embedder()
+    print(f"retrieval: {status.reason}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = open_db(folder / "default.db")
+        started = time.perf_counter()
+        report = corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
+        print(f"default corpus: {corpus.stats(db).documents} docs, {report.chunks} chunks, "
+              f"ingested in {time.perf_counter() - started:.1f}s")
+        engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
+        print(f"retrieval, default corpus:      {fmt(bench_retrieval(engine, qs, 1 if args.quick else 5))}")
+        for n_docs in ([1000] if args.quick else [1000, 10_000]):
+            chunks, times = bench_generated(folder, n_docs, qs, status)
+            print(f"retrieval, {n_docs:>6,} generated docs ({chunks:,} chunks): {fmt(times)}")
+        sample = 100 if args.quick else 1000
+        print(f"ingest: {bench_ingest(folder, sample, status):.1f} s per 1k chunks "
+              f"(measured on {sample} chunks, embedding included)")
+        mode, times = bench_over_irc(folder, qs[:20] if args.quick else qs)
+        print(f"ask over IRC ({mode}), offline:  {fmt(times)}")
+
+
+if __name__ == "__main__":
+    main()
