@@ -25,8 +25,9 @@ class Relay:
         self.session: str = bot.config["session"]
 
     def _is_own_bot(self, nick: str) -> bool:
+        """A bot of this breakroom (session or service bot): its messages count hops."""
         key = irc_lower(nick)
-        return any(irc_lower(n) == key for n in self.app.bots)
+        return any(irc_lower(bot.nick) == key for bot in self.app.bots.values())
 
     @irc3.event(_LINE + r"(?P<data>.*)$")
     async def on_privmsg(self, mask, target: str, data: str, **_) -> None:

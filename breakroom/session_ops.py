@@ -59,8 +59,7 @@ class SessionOps:
 
     def _bot_of(self, request: dict) -> Any:
         session = str(request.get("session") or "")
-        nick = self.manager.nick_for(session)
-        bot = self.app.bots.get(nick) if nick else None
+        bot = self.manager.bot_for(session)
         if bot is None:
             raise BreakroomError(f"session {session!r} has no bot in the breakroom "
                                  "(not a tmux session it watches, or excluded by tmux.include/exclude)")

@@ -130,16 +130,26 @@ class SessionManager:
 
     def status(self) -> list[SessionStatus]:
         """Every watched session's state, by session name (copies: safe to keep)."""
-        return [replace(t.status) for _, t in sorted(self._tracked.items())]
+        return [replace(t.status, nick=self._nick(t)) for _, t in sorted(self._tracked.items())]
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
-        return tracked.status.nick if tracked else None
+        return self._nick(tracked) if tracked else None
 
     def session_for(self, nick: str) -> str | None:
         key = irc_lower(nick)
         return next((name for name, t in self._tracked.items()
-                     if irc_lower(t.status.nick) == key), None)
+                     if key in (irc_lower(t.status.nick), irc_lower(self._nick(t)))), None)
+
+    def bot_for(self, session: str) -> Any | None:
+        """The session's running bot (``app.bots`` is keyed by the nick it was spawned with)."""
+        tracked = self._tracked.get(session)
+        return self.app.bots.get(tracked.status.nick) if tracked else None
+
+    def _nick(self, tracked: _Tracked) -> str:
+        """The nick the bot really has: the server may have made it take another (433)."""
+        bot = self.app.bots.get(tracked.status.nick)
+        return bot.nick if bot is not None else tracked.status.nick
 
     async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
                       notify: bool = False) -> Delivery:
@@ -350,8 +360,7 @@ class SessionManager:
         """NOTICE the sender about its message, from the session's bot."""
         if not message.notify:
             return
-        tracked = self._tracked.get(message.session)
-        bot = self.app.bots.get(tracked.status.nick) if tracked else None
+        bot = self.bot_for(message.session)
         if bot is not None:
             self.app.notice(bot, message.sender, one_line(text))
 

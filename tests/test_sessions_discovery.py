@@ -4,6 +4,8 @@ Real ircd, real tmux server on a private socket, the real breakroom in a thread;
 client watches the channel like a human's irssi would.
 """
 
+import re
+
 import libtmux
 
 from breakroom import inbox
@@ -53,3 +55,16 @@ def test_queued_messages_follow_a_rename(ircd, irc_client, running_app, tmux_soc
     tmux.sessions.get(session_name="worker").rename_session("worker2")
     human.wait_for(r":worker2!\S+ JOIN", timeout=5)
     assert [m.text for m in inbox.queued(app.app.db, "worker2")] == ["please look at the build"]
+
+
+def test_a_nick_taken_on_the_server_is_reported_as_the_bot_really_has_it(
+        ircd, irc_client, running_app, tmux_socket):
+    start(tmux_socket, "alpha")
+    squatter = irc_client(ircd, "alpha")  # a human already uses the session's nick
+    app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3})
+    sessions = app.app.sessions
+    nick = app.wait_until(lambda: sessions.nick_for("alpha") != "alpha" and sessions.nick_for("alpha"),
+                          10, "the bot's fallback nick")
+    assert sessions.session_for(nick) == "alpha" and sessions.status()[0].nick == nick
+    squatter.say(ircd.channel, f"{nick}: are you the alpha session?")
+    squatter.wait_for(rf":{re.escape(nick)}!\S+ NOTICE alpha :#1 queued", timeout=5)
