@@ -5,7 +5,7 @@ A line ``nick: text`` / ``nick, text`` in the channel, or a private message to t
 is printed by that CLI and not typed), else (2) rate-limited per sender, (3) given its hop
 count (replies between bots; see :mod:`breakroom.ratelimit`), and (4) handed to
 ``app.sessions.deliver``, which sanitizes it, stores it in the session's inbox and types it
-in when the agent is idle.  The sender gets NOTICEs: queued / delivered / failed and why.
+in when the agent waits for input.  The sender gets NOTICEs: queued / delivered / failed and why.
 NOTICEs and CTCP are never relayed (IRC's rule against automatic replies to notices).
 """
 

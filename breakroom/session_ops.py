@@ -7,8 +7,9 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
   channel.  Text longer than one IRC line goes out as several lines, each addressed.
 - ``{"op": "ask", "session": S, "to": NICK, "question": Q, "timeout": SECONDS}`` — S's bot
   says ``NICK: [q7f3] Q``; the request resolves when a line addressed to S's bot (in the
-  channel or privately) carries ``[q7f3]``, answering ``{"ok": true, "id", "from", "reply"}``
-  (continuation lines from the same sender within :data:`CONTINUATION_WAIT` are appended).
+  channel or privately) carries ``[q7f3]`` — from NICK or anyone who knows the answer —
+  with ``{"ok": true, "id", "from", "reply"}`` (continuation lines from the same sender
+  within :data:`CONTINUATION_WAIT` are appended).
   No reply in time: ``{"error": "no reply …"}``.  A reply that resolves an ask is not put
   into the pane — the waiting CLI prints it.
 - ``{"op": "fleet"}`` — ``{"ok": true, "sessions": [SessionStatus as dict, …]}``.
@@ -36,7 +37,6 @@ _REQUEST_ID = re.compile(r"\[(q[0-9a-f]{4})\]")
 @dataclass
 class _Ask:
     asker: str                 # irc_lower nick of the asking session's bot
-    to: str                    # irc_lower nick asked
     reply: asyncio.Future
     lines: list[str] = field(default_factory=list)
     sender: str = ""
@@ -99,8 +99,7 @@ class SessionOps:
         request_id = "q" + secrets.token_hex(2)
         while request_id in self._asks:
             request_id = "q" + secrets.token_hex(2)
-        pending = _Ask(asker=irc_lower(bot.nick), to=irc_lower(to),
-                       reply=asyncio.get_running_loop().create_future())
+        pending = _Ask(asker=irc_lower(bot.nick), reply=asyncio.get_running_loop().create_future())
         self._asks[request_id] = pending
         try:
             self._say(bot, to, f"[{request_id}] {question}")
