@@ -102,6 +102,7 @@ class Index:
         self._ids = np.zeros(0, dtype=np.int64)
         self._doc_ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 384), dtype=np.float32)
+        self._position: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -119,6 +120,7 @@ class Index:
             if row[2] is not None:
                 matrix[i] = from_blob(row[2])
         self._matrix = matrix
+        self._position = {int(cid): i for i, cid in enumerate(self._ids)}
         self._generation = gen
 
     def _bm25(self, query: str) -> dict[int, float]:
@@ -138,7 +140,7 @@ class Index:
             query = (query or "")[:2000]
             lexical = self._bm25(query)
             n = len(self._ids)
-            position = {int(cid): i for i, cid in enumerate(self._ids)}
+            position = self._position
             bm25 = np.zeros(n, dtype=np.float32)
             for cid, score in lexical.items():
                 if cid in position and score > 0:
