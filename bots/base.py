@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable
 
 import irc3
+import venusian as _venusian
 from irc3.plugins.asynchronious import Whois
 
 from breakroom.record import Event
@@ -27,8 +28,17 @@ def _reply_target(bot: irc3.IrcBot, mask: Any, target: str) -> str:
     return target if is_channel(target) else mask.nick
 
 
-def _call(fn: Callable, *args: Any) -> Any:
-    return fn(*args)
+class _event(irc3.event):
+    """``irc3.event`` for handlers built inside our decorators.
+
+    venusian decides whether a callback is a plugin method by looking at the frame that
+    applied the decorator; ours is applied one frame deeper (inside ``command`` /
+    ``addressed``), so it must look one frame further up, at the class body."""
+
+    class venusian:  # noqa: N801 - irc3.event looks this attribute up by name
+        @staticmethod
+        def attach(wrapped: Any, callback: Any, category: str | None = None) -> Any:
+            return _venusian.attach(wrapped, callback, category=category, depth=3)
 
 
 def command(name: str) -> Callable:
@@ -47,7 +57,7 @@ def command(name: str) -> Callable:
             @functools.wraps(fn)
             def handler(self, mask, target, args=None, **_):
                 return fn(self, mask, _reply_target(self.bot, mask, target), args or "")
-        return irc3.event(regex)(handler)
+        return _event(regex)(handler)
     return decorate
 
 
@@ -75,7 +85,7 @@ def addressed(fn: Callable) -> Callable:
         if inspect.isawaitable(result):
             await result
     functools.update_wrapper(handler, fn)
-    return irc3.event(regex)(handler)
+    return _event(regex)(handler)
 
 
 class _OperWhois(Whois):

@@ -160,8 +160,6 @@ def test_the_cycle_runs_on_its_own_every_interval(ircd, running_app, tmux_socket
 
 
 @pytest.mark.skipif(not HAVE_NGIRCD, reason="operators need ngircd")
-@pytest.mark.xfail(reason="bots/base.py: command() applies irc3.event inside a function, so venusian "
-                          "registers plugin methods as plain functions and !commands never reach them")
 @pytest.mark.timeout(90)
 def test_human_commands(ircd, running_app, irc_client, tmux_socket, tmp_path):
     start_sim(tmux_socket, "shop", tmp_path)
