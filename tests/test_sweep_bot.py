@@ -192,3 +192,27 @@ def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app,
     assert not [line for line in sweep_lines(human) if "nicky is stuck" in line]
     time.sleep(1.0)
     assert "[sweep via knowledge" not in pane_text(tmux_socket, "painter")
+
+
+@pytest.mark.timeout(60)
+def test_cli_walks_now_and_shows_a_sessions_history(ircd, running_app, cli, tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("shop", screen("working/tool-running.txt"), screen("idle/fresh-start.txt"))
+    thread = start(running_app, ircd, tmux_socket, sessions={"shop": {"agent": "claude-code"}})
+    thread.wait_until(lambda: sweep_of(thread).sweeper.last, 10, "the first walk")
+    fleet.advance("shop", "Welcome")
+    now = cli("sweep", "now")
+    assert now.returncode == 0, now.stderr
+    assert now.stdout.splitlines()[0] == "fleet: 1 session — 1 idle"
+    history = cli("sweep", "history", "shop")
+    assert history.returncode == 0, history.stderr
+    states = [line.split()[2] for line in history.stdout.splitlines()]
+    assert states[0] == "working" and states[-1] == "idle"
+    assert "no sweep record for 'ghost'" in cli("sweep", "history", "ghost").stdout
+
+
+def test_cli_sweep_now_without_a_breakroom_is_one_clear_line(cli, tmp_path):
+    result = cli("sweep", "now")
+    assert result.returncode != 0
+    assert result.stderr.startswith("breakroom: ") and "not running" in result.stderr
+    assert "Traceback" not in result.stderr
