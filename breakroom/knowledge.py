@@ -208,9 +208,11 @@ class ClaudeBackend:
 
         self.model = model
         self.voice = voice
-        self._errors = (anthropic.APIError, anthropic.APIConnectionError)
+        self._errors = anthropic.AnthropicError  # API, connection and timeout errors alike
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url,
                                            timeout=timeout, max_retries=0)
+        if not (self._client.api_key or self._client.auth_token):  # backend: claude, no key
+            raise BackendUnavailable("no ANTHROPIC_API_KEY")
 
     def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[str], float | None]:
         """(text, cited sources, the model's stated confidence or None)."""
@@ -286,9 +288,6 @@ class KnowledgeEngine:
 
     def __init__(self, db: sqlite_utils.Database, config: KnowledgeConfig,
                  embedder: EmbedderStatus | None = None, base_url: str | None = None):
-        from . import corpus
-
-        corpus.ensure_schema(db)
         ensure_schema(db)
         self.db = db
         self.config = config

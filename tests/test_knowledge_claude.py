@@ -85,3 +85,11 @@ def test_api_failures_fall_back_to_offline_saying_so(engine, stub, mode, reason)
 def test_low_retrieval_confidence_never_calls_claude(engine, stub):
     answer = engine.ask("What is the recipe for sourdough bread?")
     assert answer.idk and stub.requests == []
+
+
+def test_claude_without_a_key_falls_back_to_offline(shipped_db, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    engine = KnowledgeEngine(shipped_db, KnowledgeConfig(backend="claude"))
+    answer = engine.ask(QUESTION)
+    assert answer.backend == "offline" and answer.note.startswith("claude unavailable (")
+    assert "MaxConnectionsIP" in answer.text
