@@ -3,10 +3,10 @@
 Starts a real breakroom (`breakroom up --only scribe`: ngircd, the scribe, the session bots)
 on a private tmux server with two `breakroom sim-agent` sessions, then, N times: runs
 `breakroom say --as a b <text>` and polls b's pane until the sim agent shows the line as
-submitted (``> [breakroom #N] a: <text>``).  Prints the median
-and spread of that latency and of the `breakroom say` process alone (Python start-up and the
-control socket), with the config's default delivery settings (enter_delay 0.3 s) and a
-poll interval of 2 s (the default).
+submitted (``> [breakroom #N] a: <text>``).  Prints the median and spread of that latency,
+how long `breakroom say` takes to return with the outcome, the CLI's bare start-up, and the
+breakroom's own share (inbox row -> submitted), with the default delivery settings
+(enter_delay 0.3 s) and poll interval (2 s).
 
     .venv/bin/python bench/delivery_latency.py           # 25 messages
     .venv/bin/python bench/delivery_latency.py --quick   # 5 messages (CI)
@@ -114,8 +114,15 @@ def main() -> None:
         print(f"say -> text in the other pane: median {statistics.median(total) * 1000:.0f} ms, "
               f"p90 {pct(total, 0.9) * 1000:.0f} ms, min {min(total) * 1000:.0f} ms, "
               f"max {max(total) * 1000:.0f} ms")
-        print(f"  the `breakroom say` process alone (start-up + control socket): median "
+        startup = []
+        for _ in range(5):
+            begin = time.perf_counter()
+            subprocess.run([BREAKROOM, "--version"], env=env, check=True, capture_output=True)
+            startup.append(time.perf_counter() - begin)
+        print(f"  `breakroom say` until it prints the outcome (\"delivered #N\"): median "
               f"{statistics.median(cli_only) * 1000:.0f} ms")
+        print(f"  `breakroom` CLI start-up alone (--version): median "
+              f"{statistics.median(startup) * 1000:.0f} ms")
         db = sqlite3.connect(work / "data" / "breakroom.db")
         inside = [d - c for c, d in db.execute(
             "SELECT created, delivered_at FROM inbox WHERE session = 'b' AND delivered_at IS NOT NULL")]

@@ -153,12 +153,18 @@ class SessionManager:
 
     async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
                       notify: bool = False) -> Delivery:
-        """Queue ``text`` for ``session`` (sanitized) and type it in now if the agent is idle.
+        """Queue ``text`` for ``session`` and type it in now if the agent waits for input.
 
         ``hops``: how many automated replies deep the message is (see
         :mod:`breakroom.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
+        delivery = await self._deliver(session, sender, text, hops=hops, notify=notify)
+        self.ops.report(sender, session, delivery)  # a `breakroom say` may be waiting for it
+        return delivery
+
+    async def _deliver(self, session: str, sender: str, text: str, *, hops: int,
+                       notify: bool) -> Delivery:
         if session not in self._tracked:
             return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
         clean = sanitize(text)

@@ -68,7 +68,7 @@ def test_two_agents_converse_and_each_message_arrives_once(ircd, irc_client, run
 
     done = cli("say", "--as", "a", "b", "hello b, how is the build?")
     assert done.returncode == 0, done.stderr
-    assert "a -> b" in done.stdout
+    assert done.stdout.splitlines() == ["a -> b: hello b, how is the build?", "delivered #1"]
     human.wait_for(r":a!\S+ PRIVMSG #breakroom :b: hello b, how is the build\?")
     # b's agent answers with `breakroom say a …` from inside its pane
     human.wait_for(r":b!\S+ PRIVMSG #breakroom :a: got: hello b, how is the build\?", timeout=15)

@@ -49,6 +49,10 @@ def say(state: State, target: str, text: tuple[str, ...], as_session: str | None
     response = control.request(state.config, {"op": "say", "session": session,
                                               "target": target, "text": " ".join(text)})
     click.echo(f"{response['as']} -> {response['target']}: {response['text']}")
+    delivery = response.get("delivery")
+    if delivery:
+        reason = f": {delivery['reason']}" if delivery["reason"] else ""
+        click.echo(f"{delivery['status']} #{delivery['id']}{reason}")
 
 
 @cli.command()
