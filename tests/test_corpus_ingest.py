@@ -184,6 +184,8 @@ def test_cli_ingest_stats_search_and_knowledge_stats(tmp_path, cli):
     assert "doc04.md#" in search.stdout.splitlines()[1]
     empty = cli("knowledge", "stats")
     assert empty.returncode == 0 and "questions    0" in empty.stdout
+    missing = cli("knowledge", "show", "k1")
+    assert missing.returncode != 0 and "no knowledge answer k1" in missing.stderr
 
 
 def test_cli_ingest_defaults_to_the_configured_corpus(tmp_path, cli):

@@ -133,3 +133,21 @@ def test_extractive_answer_is_deduplicated_and_short(engine):
 
 def test_voice_guidelines_come_from_the_corpus(engine):
     assert "one to three lines" in engine.voice_guidelines()
+
+
+def test_cli_knowledge_stats_and_show(tmp_path, cli):
+    db = open_db(tmp_path / "data" / "breakroom.db")
+    (tmp_path / "breakroom.yaml").write_text(f"data_dir: {tmp_path / 'data'}\n")
+    knowledge.ensure_schema(db)
+    knowledge.record(db, Answer("how do we price?", "By cohort.", 0.82, ["posts/pricing.md#Cohorts"],
+                                "claude", asker="alice", request_id="q7f3", latency_ms=120.0))
+    knowledge.record(db, Answer("sourdough?", knowledge.IDK, 0.05, ["faq.md"], "offline", idk=True,
+                                asker="bob", latency_ms=20.0))
+    stats = cli("knowledge", "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert "questions    2 from 2 askers" in stats.stdout
+    assert "I don't know 1 (50%)" in stats.stdout and "p50 70 ms" in stats.stdout
+    show = cli("knowledge", "show", "k1")
+    assert show.returncode == 0, show.stderr
+    assert "answer:     By cohort." in show.stdout and "[q7f3]" in show.stdout
+    assert "sources:    posts/pricing.md#Cohorts" in show.stdout

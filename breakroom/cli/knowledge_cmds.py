@@ -101,3 +101,21 @@ def knowledge_stats(state: State, since: float | None) -> None:
     click.echo(f"I don't know {s.idk} ({s.idk_rate:.0%})")
     click.echo("latency      " + ", ".join(f"{k} {v:.0f} ms" for k, v in s.latency_ms.items()))
     click.echo("confidence   " + ", ".join(f"{rng}: {n}" for rng, n in s.buckets))
+
+
+@knowledge_group.command("show")
+@click.argument("answer_id")
+@pass_state
+def knowledge_show(state: State, answer_id: str) -> None:
+    """One recorded answer in full (ID as in `breakroom read k42`: 42 or k42)."""
+    answer = knowledge.get_answer(state.db, answer_id)
+    if answer is None:
+        raise click.ClickException(f"no knowledge answer {answer_id}")
+    click.echo(f"{answer.ref}  {_when(answer.created)}  asked by {answer.asker or '?'}"
+               + (f"  [{answer.request_id}]" if answer.request_id else ""))
+    click.echo(f"question:   {answer.question}")
+    click.echo(f"answer:     {answer.text}")
+    click.echo(f"confidence: {answer.confidence:.2f}" + ("  (I don't know)" if answer.idk else ""))
+    click.echo(f"sources:    {', '.join(answer.sources) or '-'}")
+    click.echo(f"backend:    {answer.backend}" + (f"  ({answer.note})" if answer.note else ""))
+    click.echo(f"latency:    {answer.latency_ms:.0f} ms (retrieval {answer.retrieval_ms:.0f} ms)")
