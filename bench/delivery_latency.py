@@ -135,6 +135,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             up.kill()
         tmux(sock, "kill-server")
+        Path(f"/tmp/tmux-{os.getuid()}/{sock}").unlink(missing_ok=True)  # tmux leaves it behind
         shutil.rmtree(work, ignore_errors=True)
 
 

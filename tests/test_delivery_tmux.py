@@ -5,9 +5,11 @@ byte it received, so the tests see exactly what reached the "agent".
 """
 
 import json
+import os
 import secrets
 import sys
 import time
+from pathlib import Path
 
 import libtmux
 import pytest
@@ -80,6 +82,7 @@ def prompt_pane(tmp_path):
 
     yield start
     tmux.kill()
+    Path(f"/tmp/tmux-{os.getuid()}/{socket}").unlink(missing_ok=True)  # tmux leaves it behind
 
 
 def submitted(log):
