@@ -89,3 +89,19 @@ def test_cli_outside_tmux_and_without_a_breakroom(cli):
         assert "not running" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert cli("inbox", "--as", "a").stdout.strip() == "no messages for a"
     assert cli("read", "1", "--as", "a").returncode != 0
+
+
+def test_secrets_are_scrubbed_both_ways(ircd, irc_client, running_app, sims, tmux_socket, cli):
+    sims("a", QUIET_SCRIPT)
+    sims("b", QUIET_SCRIPT)
+    human = irc_client(ircd, "human")
+    app = running_app(ircd, **config(tmux_socket))
+    token = "ghp_" + "A1b2C3d4" * 5
+    said = cli("say", "--as", "a", "#breakroom", f"my token is {token} and password=hunter22")
+    assert said.returncode == 0 and token not in said.stdout
+    human.wait_for(r":a!\S+ PRIVMSG #breakroom :my token is \[redacted\] and password=\[redacted\]")
+    human.say(ircd.channel, f"b: use Bearer {token}")
+    human.wait_for(r"NOTICE human :(delivered|#1 queued)")
+    assert inbox.get(app.app.db, 1).text == "use Bearer [redacted]"
+    app.wait_until(lambda: "use Bearer [redacted]" in pane_text(tmux_socket, "b"), 10, "delivered")
+    assert token not in pane_text(tmux_socket, "b")
