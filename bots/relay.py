@@ -1,12 +1,13 @@
 """The session bot: what is said to a session on IRC reaches its agent's pane.
 
-A line ``nick: text`` / ``nick, text`` in the channel, or a private message to the bot, is
-(1) offered to a waiting ``breakroom ask`` of this session (a reply carrying its request id
-is printed by that CLI and not typed), else (2) rate-limited per sender, (3) given its hop
-count (replies between bots; see :mod:`breakroom.ratelimit`), and (4) handed to
-``app.sessions.deliver``, which sanitizes it, stores it in the session's inbox and types it
-in when the agent waits for input.  The sender gets NOTICEs: queued / delivered / failed and why.
-NOTICEs and CTCP are never relayed (IRC's rule against automatic replies to notices).
+A line ``nick: text`` / ``nick, text`` in the channel, or a private message to the bot, goes
+to ``app.sessions.receive``: a reply carrying the request id of this session's waiting
+``breakroom ask`` is handed to that CLI; anything else is rate-limited per sender, given its
+hop count (replies between bots; see :mod:`breakroom.ratelimit`), sanitized, stored in the
+session's inbox and typed in when the agent waits for input.  The sender gets NOTICEs:
+queued / delivered / failed and why.  NOTICEs and CTCP are never relayed (IRC's rule against
+automatic replies to notices).  Lines from sibling session bots are skipped: their
+``say``/``ask`` delivered the message directly (see :mod:`breakroom.session_ops`).
 """
 
 from __future__ import annotations
@@ -31,20 +32,11 @@ class Relay:
 
     @irc3.event(_LINE + r"(?P<data>.*)$")
     async def on_privmsg(self, mask, target: str, data: str, **_) -> None:
-        if mask.nick == self.bot.nick:
-            return
         sessions = self.app.sessions
+        if mask.nick == self.bot.nick or sessions.session_for(mask.nick) is not None:
+            return  # a sibling session's say/ask was delivered directly; its line is for humans
         text = addressed_text(self.bot, target, data)
         if text is None:  # maybe an unaddressed continuation of a long reply to our ask
             sessions.ops.take_continuation(self.bot.nick, mask.nick, data)
             return
-        if sessions.ops.take_reply(self.bot.nick, mask.nick, text):
-            return
-        if not sessions.limiter.allow(mask.nick):
-            wait = sessions.limiter.retry_after(mask.nick)
-            self.app.notice(self.bot, mask.nick, f"rate limit: too many messages to "
-                            f"{self.bot.nick}; try again in {wait:.0f}s")
-            return
-        hops = sessions.hops.hop(irc_lower(mask.nick), irc_lower(self.bot.nick),
-                                 automated=self._is_own_bot(mask.nick))
-        await sessions.deliver(self.session, mask.nick, text, hops=hops, notify=True)
+        await sessions.receive(self.session, mask.nick, text, automated=self._is_own_bot(mask.nick))

@@ -5,9 +5,10 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
 - ``{"op": "say", "session": S, "target": T, "text": X}`` — S's bot says X in the channel,
   addressed as ``T: X`` when T is a nick (so humans see lateral talk), plain when T is the
   channel.  Text longer than one IRC line goes out as several lines, each addressed.
-  Answers ``{"ok", "as", "target", "text"}``, plus ``"delivery": {"id", "status", "reason"}``
-  when T is another session of this breakroom (its first outcome, waited for up to
-  :data:`OUTCOME_WAIT` seconds).
+  When T is another session of this breakroom the message is also delivered directly
+  (:meth:`SessionManager.receive`) — the channel line is for the humans — and the answer
+  carries its outcome: ``{"ok", "as", "target", "text", "delivery": {"id", "status",
+  "reason"}}``; ``ask`` to a session here is delivered the same way.
 - ``{"op": "ask", "session": S, "to": NICK, "question": Q, "timeout": SECONDS}`` — S's bot
   says ``NICK: [q7f3] Q``; the request resolves when a line addressed to S's bot (in the
   channel or privately) carries ``[q7f3]`` — from NICK or anyone who knows the answer —
@@ -33,7 +34,6 @@ from .nicks import irc_lower
 from .sanitize import one_line
 
 CONTINUATION_WAIT = 0.5
-OUTCOME_WAIT = 5.0   # how long `say` waits to hear what became of a message to a local session
 MAX_ASK_TIMEOUT = 600.0
 _REQUEST_ID = re.compile(r"\[(q[0-9a-f]{4})\]")
 
@@ -53,7 +53,6 @@ class SessionOps:
         self.manager = manager
         self.app = manager.app
         self._asks: dict[str, _Ask] = {}
-        self._outcomes: dict[tuple[str, str], list[asyncio.Future]] = {}
         control = self.app.control
         control.handle("say")(self.say)
         control.handle("ask")(self.ask)
@@ -84,8 +83,8 @@ class SessionOps:
     # ------------------------------------------------------------------ ops
 
     async def say(self, request: dict) -> dict:
-        """Say it; when the target is another session here, wait (briefly) for the first
-        outcome of the delivery — delivered, queued or failed — and answer with it too."""
+        """Say it in the channel; to another session here, also deliver it directly and
+        answer with the outcome (delivered, queued or failed)."""
         bot = self._bot_of(request)
         target = one_line(str(request.get("target") or ""))
         text = one_line(str(request.get("text") or ""))
@@ -94,27 +93,23 @@ class SessionOps:
         if not text:
             raise BreakroomError("nothing to say")
         response: dict = {"ok": True, "as": bot.nick, "target": target, "text": text}
-        session = None if target.startswith(("#", "&")) else self.manager.session_for(target)
-        if session is None:
-            self._say(bot, target, text)
-            return response
-        key = (irc_lower(bot.nick), session)
-        outcome = asyncio.get_running_loop().create_future()
-        self._outcomes.setdefault(key, []).append(outcome)
-        try:
-            self._say(bot, target, text)
-            delivery = await asyncio.wait_for(outcome, OUTCOME_WAIT)
+        self._say(bot, target, text)
+        delivery = await self._to_local_session(bot, target, text)
+        if delivery is not None:
             response["delivery"] = {"id": delivery.id, "status": delivery.status,
                                     "reason": delivery.reason}
-        except asyncio.TimeoutError:
-            pass  # e.g. refused by the rate limit: the sender's bot got a NOTICE instead
-        finally:
-            waiting = self._outcomes.get(key, [])
-            if outcome in waiting:
-                waiting.remove(outcome)
-            if not waiting:
-                self._outcomes.pop(key, None)
         return response
+
+    async def _to_local_session(self, bot: Any, target: str, text: str) -> Any | None:
+        """Between two sessions of this breakroom the message is delivered here, not by the
+        target's bot hearing the channel line: no IRC round trip, nothing lost while bots
+        reconnect.  (Their relays ignore lines from sibling session bots.)"""
+        if target.startswith(("#", "&")):
+            return None
+        session = self.manager.session_for(target)
+        if session is None or irc_lower(target) == irc_lower(bot.nick):
+            return None
+        return await self.manager.receive(session, bot.nick, text, automated=True)
 
     async def ask(self, request: dict) -> dict:
         bot = self._bot_of(request)
@@ -129,7 +124,9 @@ class SessionOps:
         pending = _Ask(asker=irc_lower(bot.nick), reply=asyncio.get_running_loop().create_future())
         self._asks[request_id] = pending
         try:
-            self._say(bot, to, f"[{request_id}] {question}")
+            line = f"[{request_id}] {question}"
+            self._say(bot, to, line)
+            await self._to_local_session(bot, to, line)
             try:
                 await asyncio.wait_for(asyncio.shield(pending.reply), timeout)
             except asyncio.TimeoutError:
@@ -152,13 +149,6 @@ class SessionOps:
         return {"ok": True, "known": self.manager.nick_for(session) is not None}
 
     # ------------------------------------------------------------------ replies
-
-    def report(self, sender: str, session: str, delivery: Any) -> None:
-        """The first outcome of a message from ``sender`` to ``session``, for a waiting say."""
-        for outcome in self._outcomes.get((irc_lower(sender), session), []):
-            if not outcome.done():
-                outcome.set_result(delivery)
-                return
 
     def take_reply(self, bot_nick: str, sender: str, text: str) -> bool:
         """Offer a line addressed to ``bot_nick``: True when it answers (or continues the

@@ -137,9 +137,10 @@ class SessionManager:
         return self._nick(tracked) if tracked else None
 
     def session_for(self, nick: str) -> str | None:
+        """The session whose bot has ``nick`` now (not a human who took the nick first)."""
         key = irc_lower(nick)
         return next((name for name, t in self._tracked.items()
-                     if key in (irc_lower(t.status.nick), irc_lower(self._nick(t)))), None)
+                     if irc_lower(self._nick(t)) == key), None)
 
     def bot_for(self, session: str) -> Any | None:
         """The session's running bot (``app.bots`` is keyed by the nick it was spawned with)."""
@@ -159,12 +160,7 @@ class SessionManager:
         :mod:`breakroom.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
-        delivery = await self._deliver(session, sender, text, hops=hops, notify=notify)
-        self.ops.report(sender, session, delivery)  # a `breakroom say` may be waiting for it
-        return delivery
 
-    async def _deliver(self, session: str, sender: str, text: str, *, hops: int,
-                       notify: bool) -> Delivery:
         if session not in self._tracked:
             return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
         clean = sanitize(text)
@@ -186,6 +182,27 @@ class SessionManager:
         reason = self._why_waiting(session)
         self._tell(message, f"#{message_id} {reason}")
         return Delivery(message_id, inbox.QUEUED, reason)
+
+    async def receive(self, session: str, sender: str, text: str, *,
+                      automated: bool) -> Delivery | None:
+        """A message addressed to the session's bot — from IRC, or from another session here.
+
+        A reply carrying the id of one of this session's pending ``ask`` goes to that CLI
+        (returns None).  Otherwise: the per-sender rate limit (refused: a NOTICE and a
+        ``failed`` Delivery with id 0, nothing stored), the hop count (``automated``: the
+        sender is one of this breakroom's bots), and :meth:`deliver` with NOTICEs."""
+        bot = self.bot_for(session)
+        nick = bot.nick if bot is not None else session
+        if self.ops.take_reply(nick, sender, text):
+            return None
+        if not self.limiter.allow(sender):
+            reason = (f"rate limit: too many messages to {nick}; try again in "
+                      f"{self.limiter.retry_after(sender):.0f}s")
+            if bot is not None:
+                self.app.notice(bot, sender, reason)
+            return Delivery(0, inbox.FAILED, reason)
+        hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
+        return await self.deliver(session, sender, text, hops=hops, notify=True)
 
     async def press(self, session: str, keys: list[str]) -> None:
         """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""

@@ -105,3 +105,16 @@ def test_secrets_are_scrubbed_both_ways(ircd, irc_client, running_app, sims, tmu
     assert inbox.get(app.app.db, 1).text == "use Bearer [redacted]"
     app.wait_until(lambda: "use Bearer [redacted]" in pane_text(tmux_socket, "b"), 10, "delivered")
     assert token not in pane_text(tmux_socket, "b")
+
+
+def test_sessions_reach_each_other_while_the_ircd_is_down(ircd, running_app, sims, tmux_socket,
+                                                          cli):
+    sims("a", QUIET_SCRIPT)
+    sims("b", QUIET_SCRIPT)
+    app = running_app(ircd, **config(tmux_socket))
+    app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 10, "idle")
+    ircd.server.stop()
+    said = cli("say", "--as", "a", "b", "the server is down but I still reach you")
+    assert said.returncode == 0, said.stderr
+    assert said.stdout.splitlines()[-1] == "delivered #1"
+    assert "> [breakroom #1] a: the server is down" in pane_text(tmux_socket, "b")
