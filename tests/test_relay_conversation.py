@@ -169,3 +169,18 @@ def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket
     assert not app.app.sessions.status()[0].hook_fresh
     with pytest.raises(BreakroomError, match="unknown state"):
         control.request(app.config, {"op": "hook", "session": "a", "state": "dancing"})
+
+
+def test_one_session_asks_another_and_gets_the_answer(ircd, running_app, sims, tmux_socket, cli):
+    answerer = {"reactions": [{
+        "on": r"^\[breakroom #\d+\] (?P<sender>[^:]+): \[(?P<rid>q[0-9a-f]{4})\] ",
+        "do": [{"run": BREAKROOM + " say {sender} [{rid}] forty-two"}],
+    }]}
+    sims("a", QUIET_SCRIPT)
+    sims("b", answerer)
+    app = running_app(ircd, **config(tmux_socket))
+    app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 10, "idle")
+    done = cli("ask", "--as", "a", "--to", "b", "--timeout", "20", "what is the answer?")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "b: forty-two"
+    assert "forty-two" not in pane_text(tmux_socket, "a")  # the answer went to the CLI
