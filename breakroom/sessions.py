@@ -160,7 +160,6 @@ class SessionManager:
         :mod:`breakroom.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
-
         if session not in self._tracked:
             return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
         clean = sanitize(text)
