@@ -74,7 +74,8 @@ def run(engine: KnowledgeEngine, answerable: list[dict], unanswerable: list[dict
         anchors = list(dict.fromkeys(h.anchor for h in result.hits))
         source = item.get("source", [])
         source = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
-        text = extractive_answer(item["q"], result.hits, engine.index.embedder)[0] if answers else ""
+        text = (extractive_answer(item["q"], result.hits, engine.index.embedder)[0]
+                if answers else "")
         rows.append(Row(
             question=item["q"], answerable=ok,
             hit1=bool(anchors) and anchors[0].startswith(source),
@@ -84,7 +85,7 @@ def run(engine: KnowledgeEngine, answerable: list[dict], unanswerable: list[dict
     return rows
 
 
-def calibration(conf: np.ndarray, right: np.ndarray) -> tuple[list[tuple[str, int, float, float]], float]:
+def calibration(conf: np.ndarray, right: np.ndarray) -> tuple[list[tuple], float]:
     """Per bucket (range, n, mean confidence, accuracy), and the expected calibration error."""
     buckets, ece = [], 0.0
     for lo, hi in zip(EDGES, EDGES[1:]):

@@ -54,12 +54,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 def fmt(values_ms: list[float]) -> str:
-    return f"p50 {pct(values_ms, 50):7.1f} ms   p99 {pct(values_ms, 99):7.1f} ms   (n={len(values_ms)})"
+    return (f"p50 {pct(values_ms, 50):7.1f} ms   p99 {pct(values_ms, 99):7.1f} ms   "
+            f"(n={len(values_ms)})")
 
 
 def generate_corpus(root: Path, n_docs: int, seed: int = 1) -> None:
     """``n_docs`` one-passage markdown documents of ~120 words from the default corpus's words."""
-    words = re.findall(r"[a-z]{3,}", " ".join(p.read_text().lower() for p in CORPUS_DIR.rglob("*.md")))
+    text = " ".join(p.read_text().lower() for p in CORPUS_DIR.rglob("*.md"))
+    words = re.findall(r"[a-z]{3,}", text)
     rng = random.Random(seed)
     for i in range(n_docs):
         folder = root / f"d{i // 1000:02d}"
@@ -179,7 +181,8 @@ def main() -> None:
         print(f"default corpus: {corpus.stats(db).documents} docs, {report.chunks} chunks, "
               f"ingested in {time.perf_counter() - started:.1f}s")
         engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
-        print(f"retrieval, default corpus:      {fmt(bench_retrieval(engine, qs, 1 if args.quick else 5))}")
+        times = bench_retrieval(engine, qs, 1 if args.quick else 5)
+        print(f"retrieval, default corpus:      {fmt(times)}")
         for n_docs in ([1000] if args.quick else [1000, 10_000]):
             chunks, times = bench_generated(folder, n_docs, qs, status)
             print(f"retrieval, {n_docs:>6,} generated docs ({chunks:,} chunks): {fmt(times)}")

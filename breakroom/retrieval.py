@@ -161,8 +161,8 @@ class Index:
         ids = [int(self._ids[i]) for i in rows]
         marks = ",".join("?" * len(ids))
         found = {r[0]: r for r in self.db.execute(
-            f"SELECT id, path, anchor, title, heading, text FROM corpus_chunks WHERE id IN ({marks})",
-            ids).fetchall()}
+            "SELECT id, path, anchor, title, heading, text FROM corpus_chunks "
+            f"WHERE id IN ({marks})", ids).fetchall()}
         return [Hit(cid, found[cid][1], found[cid][2], found[cid][3] or "", found[cid][4] or "",
                     found[cid][5], float(fused[i]), float(bm25[i]), float(dense[i]))
                 for cid, i in zip(ids, rows) if cid in found]
@@ -170,9 +170,12 @@ class Index:
     def _evidence(self, query, order, fused, bm25, dense, best: Hit) -> Evidence:
         top = order[0]
         other_doc = next((i for i in order[1:] if self._doc_ids[i] != self._doc_ids[top]), None)
-        margin = float(fused[top] - fused[other_doc]) if other_doc is not None else float(fused[top])
+        runner_up = float(fused[other_doc]) if other_doc is not None else 0.0
+        margin = float(fused[top]) - runner_up
         agreement = 0.0
         if bm25.any() and dense.any():
-            agreement = float(self._doc_ids[int(np.argmax(bm25))] == self._doc_ids[int(np.argmax(dense))])
+            lexical_doc = self._doc_ids[int(np.argmax(bm25))]
+            agreement = float(lexical_doc == self._doc_ids[int(np.argmax(dense))])
         text = f"{best.title} {best.heading} {best.text}"
-        return Evidence(float(fused[top]), margin, float(dense[top]), coverage(query, text), agreement)
+        return Evidence(float(fused[top]), margin, float(dense[top]), coverage(query, text),
+                        agreement)

@@ -98,6 +98,8 @@ def test_reingest_skips_unchanged_updates_changed_and_removes_deleted(tmp_path, 
     if EMBED.embedder:
         assert third.embedded == 1  # only the edited passage needed a new vector
     assert not any(a.startswith("doc02.md") for a in anchors(db))
+    hits = Index(db, EMBED.embedder).search("workshops policy exceptions", 5).hits
+    assert hits and all(h.path != "doc02.md" for h in hits)  # gone from FTS and vectors too
     texts = [t for (t,) in db.execute("SELECT text FROM corpus_chunks WHERE path='doc01.md'")]
     assert any("Two exceptions" in t for t in texts)
     orphans = db.execute("SELECT count(*) FROM corpus_vectors WHERE hash NOT IN "
