@@ -198,3 +198,22 @@ def test_cli_ingest_defaults_to_the_configured_corpus(tmp_path, cli):
         f"data_dir: {tmp_path / 'data'}\nknowledge:\n  corpus: [kb]\n")
     result = cli("corpus", "ingest")
     assert result.returncode == 0 and "added 12" in result.stdout
+
+
+def test_cli_without_onnxruntime_falls_back_to_bm25_and_says_so(tmp_path, cli):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "onnxruntime.py").write_text(
+        "raise ImportError('blocked for this test', name='onnxruntime')\n")
+    root = tmp_path / "docs"
+    root.mkdir()
+    write_docs(root)
+    (tmp_path / "breakroom.yaml").write_text(f"data_dir: {tmp_path / 'data'}\n")
+    env = {"PYTHONPATH": str(blocker)}
+    ingest = cli("corpus", "ingest", str(root), env=env)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "retrieval: bm25 only: onnxruntime is not installed" in ingest.stdout
+    stats = cli("corpus", "stats", env=env)
+    assert "vectors      0" in stats.stdout and "bm25 only: onnxruntime" in stats.stdout
+    search = cli("corpus", "search", "rollbacks policy", env=env)
+    assert "(bm25 only)" in search.stdout and "doc04.md#" in search.stdout
