@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -29,14 +28,9 @@ from breakroom.ratelimit import RateLimiter
 from breakroom.retrieval import SearchResult
 from breakroom.store import db_path, open_db
 
-from .base import addressed_text, is_channel
+from .base import addressed, command
 
 log = logging.getLogger("breakroom.knowledge")
-
-# One handler for both ways of asking, registered in the class body (irc3 binds an event to
-# the plugin instance only when the decorator runs in class scope).
-_PRIVMSG = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :(?P<data>.*)$"
-_ASK = re.compile(r"^!ask(?:\s+(.*))?$", re.S)
 
 
 @irc3.plugin
@@ -75,20 +69,17 @@ class KnowledgeBot:
 
     # ------------------------------------------------------------ IRC
 
-    @irc3.event(_PRIVMSG)
-    async def on_privmsg(self, mask, target, data, **_):
-        """``!ask question`` from anyone, or a line addressed to this bot (channel or private)."""
-        if mask.nick.lower() == self.bot.nick.lower():
-            return
-        reply_to = target if is_channel(target) else mask.nick
-        ask = _ASK.match(data.strip())
-        if ask:
-            await self.answer(mask.nick, reply_to, ask.group(1) or "")
-            return
-        text = addressed_text(self.bot, target, data)
-        if text is None or self._session_reply(mask.nick, text):
-            return
-        await self.answer(mask.nick, reply_to, text)
+    @addressed
+    async def on_addressed(self, mask, target, text):
+        """``knowledge: question``, ``knowledge, question`` or a private message."""
+        if text.startswith("!") or self._session_reply(mask.nick, text):
+            return  # `!ask …` in a private message is the command's to answer
+        await self.answer(mask.nick, target, text)
+
+    @command("ask")
+    async def cmd_ask(self, mask, target, args):
+        """!ask QUESTION — ask the knowledge proxy, from anyone."""
+        await self.answer(mask.nick, target, args)
 
     async def answer(self, asker: str, target: str, text: str) -> None:
         if asker.lower() == self.bot.nick.lower():

@@ -161,3 +161,13 @@ def test_a_slow_claude_answer_does_not_block_other_askers(ircd, irc_client, runn
         assert len(stub.requests) == 2
     finally:
         stub.close()
+
+
+def test_ask_command_in_a_private_message_is_answered_once(ircd, irc_client, knowledge_app):
+    alice = irc_client(ircd, "alice")
+    alice.say("knowledge", "!ask [qp01] when is the daily standup?")
+    line = alice.wait_for(r"^:knowledge!\S+ PRIVMSG alice :alice: \[qp01\] \(confidence", timeout=60)
+    assert "half past nine" in line
+    alice.say("knowledge", "!ask [qp02] how long are backups kept?")  # a later marker
+    alice.wait_for(r"^:knowledge!\S+ PRIVMSG alice :alice: \[qp02\] ", timeout=30)
+    assert len(alice.seen(r"\[qp01\] \(confidence")) == 1
