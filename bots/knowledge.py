@@ -47,11 +47,16 @@ class KnowledgeBot:
     # ------------------------------------------------------------ start: engine + corpus
 
     async def _start(self) -> None:
-        status: EmbedderStatus = await self.app.run_blocking(load_embedder)
-        # the engine gets its own connection: it is used from the thread pool, not the loop
-        self.engine = await self.app.run_blocking(self._make_engine, status)
-        paths = corpus.configured_paths(self.app.config)
-        report = await self.app.run_blocking(self._ingest, paths, status)
+        """Open the engine, then bring the index up to date; failures are logged, not raised."""
+        try:
+            status: EmbedderStatus = await self.app.run_blocking(load_embedder)
+            # the engine has its own connection: it is used from the thread pool, not the loop
+            self.engine = await self.app.run_blocking(self._make_engine, status)
+            paths = corpus.configured_paths(self.app.config)
+            report = await self.app.run_blocking(self._ingest, paths, status)
+        except Exception:
+            log.exception("knowledge: start-up failed")
+            return
         log.info("knowledge corpus: %d added, %d updated, %d unchanged, %d removed, %d skipped; %s",
                  len(report.added), len(report.updated), report.unchanged, len(report.removed),
                  len(report.skipped), status.reason)
