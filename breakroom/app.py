@@ -15,6 +15,7 @@ from .config import Config
 from .control import ControlServer
 from .ircsplit import split_message
 from .record import Event, RecordWriter
+from .sanitize import REDACTED, scrub_secrets
 from .secrets import fill_secrets
 from .sessions import SessionManager
 from .store import db_path, open_db
@@ -149,12 +150,12 @@ class Breakroom:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def scrub(self, text: str) -> str:
-        """Hide the breakroom's own secrets from anything recorded or relayed."""
+        """Hide the breakroom's own secrets, and API keys and tokens, from anything recorded."""
         for secret in (self.config.ircd.password, self.config.channel_key,
                        self.config.ircd.oper_password):
             if secret and secret in text:
-                text = text.replace(secret, "<redacted>")
-        return text
+                text = text.replace(secret, REDACTED)
+        return scrub_secrets(text)
 
     def _register_control(self) -> None:
         @self.control.handle("ping")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .sanitize import REDACTED
 
 CONFIG_ENV = "BREAKROOM_CONFIG"
 DEFAULT_CONFIG_FILE = "breakroom.yaml"
@@ -252,7 +253,7 @@ SECRET_KEYS = ("password", "channel_key", "oper_password")
 
 
 def to_dict(cfg: Config, *, redact: bool = True) -> dict:
-    """The effective config as plain data; secrets shown as ``<redacted>``."""
+    """The effective config as plain data; secrets shown as ``[redacted]``."""
     def walk(obj: Any) -> Any:
         if dataclasses.is_dataclass(obj):
             out = {}
@@ -261,7 +262,7 @@ def to_dict(cfg: Config, *, redact: bool = True) -> dict:
                     continue
                 v = getattr(obj, f.name)
                 if redact and f.name in SECRET_KEYS and v is not None:
-                    v = "<redacted>"
+                    v = REDACTED
                 out[f.name] = walk(v)
             return out
         if isinstance(obj, dict):

@@ -323,6 +323,7 @@ def tmux_socket() -> Iterator[str]:
     name = f"brtest-{uuid.uuid4().hex[:10]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    Path(f"/tmp/tmux-{os.getuid()}/{name}").unlink(missing_ok=True)  # tmux leaves it behind
 
 
 # ------------------------------------------------------------------ CLI

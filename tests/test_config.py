@@ -72,7 +72,7 @@ def test_secrets_generated_once_0600_and_redacted(tmp_path: Path) -> None:
     for f in (tmp_path / "d" / "secrets").iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o600
     shown = config.to_dict(cfg)
-    assert shown["ircd"]["password"] == "<redacted>" and shown["channel_key"] == "<redacted>"
+    assert shown["ircd"]["password"] == "[redacted]" and shown["channel_key"] == "[redacted]"
 
 
 def test_cli_config_errors_are_one_line(cli, tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_cli_config_show_and_info(cli, tmp_path: Path) -> None:
     (tmp_path / "breakroom.yaml").write_text("ircd: {port: 7002, mode: miniircd}\nchannel_key: sekrit-key\n")
     shown = cli("config", "show")
     assert shown.returncode == 0 and "port: 7002" in shown.stdout
-    assert "sekrit-key" not in shown.stdout and "<redacted>" in shown.stdout
+    assert "sekrit-key" not in shown.stdout and "[redacted]" in shown.stdout
     info = cli("info")
     assert info.returncode == 0
     assert "key:       sekrit-key" in info.stdout

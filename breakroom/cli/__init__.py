@@ -5,18 +5,12 @@ Errors a user can act on are one line on stderr and a non-zero exit, never a tra
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 import click
 
 from ..errors import BreakroomError
 from .base import cli
-
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,18 +1,48 @@
 """The ``breakroom`` command group and what every subcommand shares.
 
 Each area of the CLI is its own module in this package; it imports ``cli`` (and
-``State``) from here and adds its commands.  ``breakroom.cli`` imports every module.
+``State``) from here and adds its commands.  Modules are imported only when one of their
+commands runs: agents call ``breakroom say`` all day, and loading every subsystem (tmux,
+IRC, SQLite, numpy) for each call would double its latency.
 """
 
 from __future__ import annotations
 
+import importlib
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
-import sqlite_utils
 
 from .. import config as config_mod
-from ..store import db_path, open_db
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+# command -> the module of this package that defines it (tests/test_cli.py keeps it true)
+COMMAND_MODULES = {
+    "up": "server_cmds", "ircd": "server_cmds", "info": "server_cmds",
+    "config": "config_cmds", "demo": "demo_cmds",
+    "log": "record_cmds", "search": "record_cmds", "replay": "record_cmds",
+    "say": "session_cmds", "ask": "session_cmds", "inbox": "session_cmds",
+    "read": "session_cmds", "fleet": "session_cmds",
+    "hook": "agent_tools", "hooks": "agent_tools", "sim-agent": "agent_tools",
+    "corpus": "knowledge_cmds", "knowledge": "knowledge_cmds",
+    "issue": "work_cmds", "skills": "work_cmds", "digest": "work_cmds", "audit": "work_cmds",
+    "sweep": "sweep_cmds",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module the first time the command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
 
 
 class State:
@@ -26,14 +56,15 @@ class State:
         return config_mod.load(self.config_path)
 
     @cached_property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> "sqlite_utils.Database":
+        from ..store import db_path, open_db
         return open_db(db_path(self.config.data_path))
 
 
 pass_state = click.make_pass_decorator(State)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="FILE", envvar="BREAKROOM_CONFIG",
               help="breakroom.yaml to use (default: $BREAKROOM_CONFIG, then ./breakroom.yaml).")
 @click.version_option(package_name="breakroom")

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .. import control, inbox
+from .. import control
 from ..errors import BreakroomError
 from ..session_env import current_session
 from .base import State, cli, pass_state
@@ -82,6 +82,7 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
 def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
     """Messages addressed to this session, unread first; marks them read."""
     session = current_session(as_session)
+    from .. import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     inbox.ensure_schema(state.db)
     messages = inbox.for_session(state.db, session, limit)
     if not messages:
@@ -103,6 +104,7 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
 def read_cmd(state: State, message_id: int, as_session: str | None) -> None:
     """Show one message in full and mark it read."""
     session = current_session(as_session)
+    from .. import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     inbox.ensure_schema(state.db)
     message = inbox.get(state.db, message_id)
     if message is None or message.session != session:
