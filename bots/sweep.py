@@ -13,6 +13,7 @@ for server-verified operators, answered by private message with secrets scrubbed
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, answe
 
 from .base import addressed_text, is_channel, is_operator
 
+log = logging.getLogger("breakroom.sweep")
 
 KNOWLEDGE = "knowledge"
 ANSWER = re.compile(r"^\[(?P<qid>q[0-9a-f]{4})\]\s*\(confidence (?P<confidence>[01](?:\.\d+)?)\)\s*"
@@ -76,7 +78,6 @@ class SweepBot:
         self._pending: dict[str, _Pending] = {}
         self._collecting: _Pending | None = None  # the reply whose further lines may follow
         self._tasks: set[asyncio.Task] = set()
-        self._timer: asyncio.TimerHandle | None = None
         self._looked = False  # the first walk runs as soon as the bot is in the channel
         self._schedule()
         self.app.control.handle("sweep")(self._control_sweep)
@@ -84,7 +85,7 @@ class SweepBot:
     # ------------------------------------------------------------ the walk
 
     def _schedule(self) -> None:
-        self._timer = self.app.loop.call_later(self.app.config.sweep.interval, self._tick)
+        self.app.loop.call_later(self.app.config.sweep.interval, self._tick)
 
     @irc3.event(irc3.rfc.JOIN)
     def on_join(self, mask, channel, **_):
@@ -107,7 +108,12 @@ class SweepBot:
     def _spawn(self, coro) -> None:
         task = self.app.loop.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sweep: %s failed", task.get_coro().__qualname__, exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
