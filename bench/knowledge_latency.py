@@ -79,9 +79,10 @@ def random_vectors(db, seed: int = 2) -> None:
         "AND v.model = ? WHERE v.hash IS NULL", [MODEL_ID])]
     vectors = rng.standard_normal((len(hashes), 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    with db.conn:
-        db.conn.executemany("INSERT INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
-                            [(h, MODEL_ID, to_blob(v)) for h, v in zip(hashes, vectors)])
+    db.execute("BEGIN")
+    db.conn.executemany("INSERT INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
+                        [(h, MODEL_ID, to_blob(v)) for h, v in zip(hashes, vectors)])
+    db.execute("COMMIT")
 
 
 def bench_retrieval(engine: KnowledgeEngine, qs: list[str], rounds: int) -> list[float]:

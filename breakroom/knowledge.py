@@ -77,14 +77,13 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
     """Store ``answer`` and give it its id."""
-    with db.conn:
-        cur = db.execute(
-            "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
-            "confidence, sources, backend, note, latency_ms, retrieval_ms) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
-             int(answer.idk), answer.confidence, json.dumps(answer.sources), answer.backend,
-             answer.note, answer.latency_ms, answer.retrieval_ms])
+    cur = db.execute(
+        "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
+        "confidence, sources, backend, note, latency_ms, retrieval_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
+         int(answer.idk), answer.confidence, json.dumps(answer.sources), answer.backend,
+         answer.note, answer.latency_ms, answer.retrieval_ms])
     answer.id = cur.lastrowid
     return answer
 

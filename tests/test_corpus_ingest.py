@@ -217,3 +217,28 @@ def test_cli_without_onnxruntime_falls_back_to_bm25_and_says_so(tmp_path, cli):
     assert "vectors      0" in stats.stdout and "bm25 only: onnxruntime" in stats.stdout
     search = cli("corpus", "search", "rollbacks policy", env=env)
     assert "(bm25 only)" in search.stdout and "doc04.md#" in search.stdout
+
+
+def test_a_failure_mid_file_leaves_the_previous_version_intact(tmp_path, db, monkeypatch):
+    root = tmp_path / "docs"
+    root.mkdir()
+    write_docs(root)
+    corpus.ingest(db, [root], EMBED.embedder)
+    before = db.execute("SELECT id, text FROM corpus_chunks WHERE path = 'doc01.md' "
+                        "ORDER BY id").fetchall()
+    doc = root / "doc01.md"
+    doc.write_text(doc.read_text().replace("No exceptions", "Two exceptions"))
+    calls = []
+
+    def failing_anchor(path: str, heading: str) -> str:
+        calls.append(heading)
+        if len(calls) == 2:  # after the document row and the first passage were written
+            raise RuntimeError("disk on fire")
+        return f"{path}#{heading}"
+    monkeypatch.setattr(corpus, "anchor", failing_anchor)
+    with pytest.raises(RuntimeError):
+        corpus.ingest(db, [root], EMBED.embedder)
+    after = db.execute("SELECT id, text FROM corpus_chunks WHERE path = 'doc01.md' "
+                       "ORDER BY id").fetchall()
+    assert after == before
+    assert db.execute("SELECT count(*) FROM corpus_docs WHERE path = 'doc01.md'").fetchone()[0] == 1
