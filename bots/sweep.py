@@ -176,11 +176,12 @@ class SweepBot:
 
     async def ask_knowledge(self, question: StuckQuestion) -> KnowledgeReply | None:
         """Put the question to knowledge in the channel and wait for the reply carrying its id."""
+        timeout = self.app.config.knowledge.timeout + ASK_MARGIN
+        await self._knowledge_present(timeout)
         pending = _Pending(self.app.loop.create_future())
         self._pending[question.qid] = pending
         self.say(f"{KNOWLEDGE}: [{question.qid}] {question.question}")
         try:
-            timeout = self.app.config.knowledge.timeout + ASK_MARGIN
             return await asyncio.wait_for(pending.reply, timeout)
         except asyncio.TimeoutError:
             return None
@@ -188,6 +189,17 @@ class SweepBot:
             self._pending.pop(question.qid, None)
             if self._collecting is pending:
                 self._collecting = None
+
+    async def _knowledge_present(self, timeout: float) -> None:
+        """When knowledge runs in this breakroom, wait until it is in the channel: at start-up
+        the sweep's first walk may be quicker than knowledge's join, and a question asked
+        before it joined would go unheard."""
+        deadline = self.app.loop.time() + timeout
+        while self.app.loop.time() < deadline:
+            knowledge = self.app.bots.get(KNOWLEDGE)
+            if knowledge is None or knowledge.in_channel:
+                return
+            await asyncio.sleep(0.2)
 
     @irc3.event(_PRIVMSG)
     def on_knowledge_line(self, mask, target, data, **_):
