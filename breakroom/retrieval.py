@@ -88,8 +88,7 @@ def coverage(question: str, passage: str) -> float:
 class Index:
     """Searches the corpus in one database; reloads its vector matrix when the corpus changes.
 
-    Not thread-safe on its own: callers that search from several threads hold a lock
-    (the knowledge engine does), because a SQLite connection is one conversation.
+    Searches are serialised on a lock: a SQLite connection is one conversation.
     """
 
     def __init__(self, db: sqlite_utils.Database, embedder: Embedder | None,
@@ -154,6 +153,8 @@ class Index:
             order = np.argsort(-fused)
             top = order[: max(k, 1)]
             hits = self._hits(top, fused, bm25, dense)
+            if not hits:  # the passages were replaced by an ingest since the last refresh
+                return SearchResult([], Evidence(0, 0, 0, 0, 0), self.embedder is not None)
             evidence = self._evidence(query, order, fused, bm25, dense, hits[0])
             return SearchResult(hits[:k], evidence, self.embedder is not None)
 
