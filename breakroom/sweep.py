@@ -27,8 +27,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
