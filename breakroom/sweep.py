@@ -544,7 +544,9 @@ def history_lines(db: sqlite_utils.Database, session: str, limit: int = 50) -> l
 
 def peek(config: Config, session: str, lines: int) -> list[str] | None:
     """The last ``lines`` lines of a session's pane, controls stripped and secrets scrubbed
-    (None when there is no such session)."""
+    (None when there is no such session in the fleet: excluded sessions stay private)."""
+    if not in_fleet(session, config):
+        return None
     cap = capture_all(config.tmux.socket_name, lines, sessions=[session]).get(session)
     if cap is None:
         return None

@@ -240,6 +240,8 @@ def test_peek_scrubs_secrets(fleet, tmp_path):
     assert lines[-1] == "line two"
     assert "sk-ant" not in "\n".join(lines) and "[redacted]" in lines[0]
     assert peek(cfg, "nobody", 5) is None
+    private = from_dict({"tmux": {"socket_name": fleet.socket, "exclude": ["sh*"]}})
+    assert peek(private, "shop", 5) is None  # excluded from the breakroom: not peekable
 
 
 def test_summary_and_line_cap():
