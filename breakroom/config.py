@@ -8,6 +8,7 @@ typo that silently does nothing is worse than a refusal.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import re
 import typing
@@ -42,6 +43,11 @@ class TmuxConfig:
     include: list[str] = field(default_factory=lambda: ["*"])
     exclude: list[str] = field(default_factory=list)
     poll_interval: float = 2.0  # seconds between discovery / state polls
+
+    def watches(self, session: str) -> bool:
+        """Whether ``session`` is part of the fleet: matches an include glob, no exclude glob."""
+        return (any(fnmatch.fnmatchcase(session, g) for g in self.include)
+                and not any(fnmatch.fnmatchcase(session, g) for g in self.exclude))
 
 
 @dataclass

@@ -22,7 +22,6 @@ Everything here runs on the app's loop; tmux work goes through ``app.run_blockin
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
@@ -225,22 +224,17 @@ class SessionManager:
 
     # ------------------------------------------------------------------ discovery
 
-    def _wanted(self, session: str) -> bool:
-        tmux = self.config.tmux
-        return (any(fnmatch.fnmatchcase(session, g) for g in tmux.include)
-                and not any(fnmatch.fnmatchcase(session, g) for g in tmux.exclude))
-
     async def _capture(self, sessions: list[str] | None = None) -> dict[str, PaneCapture]:
         captures = await self.app.run_blocking(capture_all, self.config.tmux.socket_name,
                                                CAPTURE_LINES, sessions)
-        return {name: cap for name, cap in captures.items() if self._wanted(name)}
+        return {name: cap for name, cap in captures.items() if self.config.tmux.watches(name)}
 
     async def poll(self) -> None:
         """One discovery and state pass over the whole tmux server."""
         captures = await self._capture()
         if not captures and self._tracked:
             names = await self.app.run_blocking(list_sessions, self.config.tmux.socket_name)
-            if any(self._wanted(name) for name in names):
+            if any(self.config.tmux.watches(name) for name in names):
                 return  # the capture failed, the sessions did not vanish: keep the bots
         await self._sync_bots(captures)
         for name, capture in captures.items():

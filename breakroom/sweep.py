@@ -22,7 +22,6 @@ make the channel talk.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
 import secrets
@@ -138,12 +137,6 @@ def shape_hash(text: str) -> str:
     return _digest(re.sub(r"\d+", "0", text))
 
 
-def in_fleet(session: str, config: Config) -> bool:
-    """The same include/exclude globs that decide which sessions get a bot."""
-    return (any(fnmatch.fnmatchcase(session, g) for g in config.tmux.include)
-            and not any(fnmatch.fnmatchcase(session, g) for g in config.tmux.exclude))
-
-
 def ops_prefix(config: Config) -> str:
     """How a line addresses the humans in charge: ``alice, bob:`` or ``ops:``."""
     return (", ".join(config.ops) or "ops") + ":"
@@ -256,7 +249,7 @@ class Sweeper:
         hooks = hooks or {}
         socket = self.config.tmux.socket_name
         captures = {name: cap for name, cap in capture_all(socket, CAPTURE_LINES).items()
-                    if in_fleet(name, self.config)}
+                    if self.config.tmux.watches(name)}
         agents = {name: self._agent(cap) for name, cap in captures.items()}
         raw = {name: detect(cap.text, agents[name], cap.current_command) for name, cap in captures.items()}
         trusted = {name: self.stability.observe(name, captures[name].text, raw[name]) for name in raw}
@@ -528,7 +521,7 @@ class _QueueView:
 
 
 def history_lines(db: sqlite_utils.Database, session: str, limit: int = 50) -> list[str]:
-    """A session's state timeline from the record, oldest first (``breakroom sweep history``)."""
+    """A session's state timeline from the record, oldest first (``breakroom fleet --history``)."""
     ensure_schema(db)
     rows = db.execute(
         "SELECT ts, last_seen, seen, state, reason, source FROM sweep_captures WHERE session = ? "
@@ -545,7 +538,7 @@ def history_lines(db: sqlite_utils.Database, session: str, limit: int = 50) -> l
 def peek(config: Config, session: str, lines: int) -> list[str] | None:
     """The last ``lines`` lines of a session's pane, controls stripped and secrets scrubbed
     (None when there is no such session in the fleet: excluded sessions stay private)."""
-    if not in_fleet(session, config):
+    if not config.tmux.watches(session):
         return None
     cap = capture_all(config.tmux.socket_name, lines, sessions=[session]).get(session)
     if cap is None:

@@ -223,11 +223,11 @@ def test_cli_walks_now_and_shows_a_sessions_history(ircd, running_app, cli, tmux
     now = cli("sweep", "now")
     assert now.returncode == 0, now.stderr
     assert now.stdout.splitlines()[0] == "fleet: 1 session — 1 idle"
-    history = cli("sweep", "history", "shop")
+    history = cli("fleet", "--history", "shop")
     assert history.returncode == 0, history.stderr
     states = [line.split()[2] for line in history.stdout.splitlines()]
     assert states[0] == "working" and states[-1] == "idle"
-    assert "no sweep record for 'ghost'" in cli("sweep", "history", "ghost").stdout
+    assert "no sweep record for 'ghost'" in cli("fleet", "--history", "ghost").stdout
 
 
 def test_cli_sweep_now_without_a_breakroom_is_one_clear_line(cli, tmp_path):

@@ -116,9 +116,17 @@ def read_cmd(state: State, message_id: int, as_session: str | None) -> None:
 
 
 @cli.command()
+@click.option("--history", metavar="SESSION", help="That session's state timeline from the sweep's record.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many state changes to show (with --history; the newest).")
 @pass_state
-def fleet(state: State) -> None:
-    """Table of sessions: nick, agent, state, since, project."""
+def fleet(state: State, history: str | None, limit: int) -> None:
+    """Table of sessions: nick, agent, state, since, project (or one session's timeline)."""
+    if history:
+        from ..sweep import history_lines  # the sweep's record of captures, read from SQLite
+        lines = history_lines(state.db, history, limit)
+        click.echo("\n".join(lines) if lines else f"no sweep record for {history!r} yet")
+        return
     sessions = control.request(state.config, {"op": "fleet"})["sessions"]
     if not sessions:
         click.echo("no tmux sessions in the breakroom")

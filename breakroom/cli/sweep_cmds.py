@@ -1,5 +1,5 @@
-"""``breakroom sweep …``: a session's state timeline from the sweep's record, a walk on
-demand, and a check of the permission policy file."""
+"""``breakroom sweep …``: a walk on demand, and a check of the permission policy file.
+(A session's state timeline is ``breakroom fleet --history SESSION``.)"""
 
 from __future__ import annotations
 
@@ -7,27 +7,12 @@ import click
 
 from ..control import request
 from ..policy import load_policy
-from ..sweep import history_lines
 from .base import State, cli, pass_state
 
 
 @cli.group("sweep")
 def sweep_group() -> None:
     """The sweep: the fleet's recorded states and walks."""
-
-
-@sweep_group.command("history")
-@click.argument("session")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
-              help="How many state changes to show (the newest).")
-@pass_state
-def sweep_history(state: State, session: str, limit: int) -> None:
-    """SESSION's state timeline as the sweep recorded it, oldest first."""
-    lines = history_lines(state.db, session, limit)
-    if not lines:
-        click.echo(f"no sweep record for {session!r} yet")
-        return
-    click.echo("\n".join(lines))
 
 
 @sweep_group.command("now")
