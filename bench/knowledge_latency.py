@@ -15,14 +15,12 @@ chunks, on a sample of real-sized generated passages).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import re
 import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,7 +30,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from breakroom import corpus  # noqa: E402
-from breakroom.app import Breakroom  # noqa: E402
+from breakroom.background import BackgroundBreakroom  # noqa: E402
 from breakroom.config import KnowledgeConfig, from_dict  # noqa: E402
 from breakroom.embedding import MODEL_ID, load_embedder, to_blob  # noqa: E402
 from breakroom.ircd import free_port, start_ircd  # noqa: E402
@@ -125,19 +123,8 @@ def bench_over_irc(folder: Path, qs: list[str]) -> tuple[str, list[float]]:
         "knowledge": {"backend": "offline", "rate_limit_per_minute": 100_000,
                       "corpus": [str(CORPUS_DIR)]}}))
     server = start_ircd(cfg)
-    app = Breakroom(cfg)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        await app.start(("knowledge",))
-        await stop.wait()
-        await app.stop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
+    running = BackgroundBreakroom(cfg, ("knowledge",)).start()
     try:
-        while not (app.bots.get("knowledge") and app.bots["knowledge"].in_channel):
-            time.sleep(0.05)
         sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
         reader = sock.makefile("rb")
         sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK asker\r\nUSER asker 0 * :a\r\n"
@@ -162,8 +149,7 @@ def bench_over_irc(folder: Path, qs: list[str]) -> tuple[str, list[float]]:
         sock.close()
         return mode, times
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
+        running.stop()
         server.stop()
 
 

@@ -13,14 +13,13 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from breakroom import record  # noqa: E402
-from breakroom.app import Breakroom  # noqa: E402
+from breakroom.background import BackgroundBreakroom  # noqa: E402
 from breakroom.config import from_dict  # noqa: E402
 from breakroom.ircd import free_port, start_ircd  # noqa: E402
 from breakroom.secrets import fill_secrets  # noqa: E402
@@ -48,19 +47,9 @@ def bench_over_irc(n: int, folder: Path) -> tuple[str, float]:
     mode = "ngircd" if shutil.which("ngircd") else "miniircd"
     cfg = fill_secrets(from_dict({"data_dir": str(folder / "irc"), "ircd": {"mode": mode, "port": free_port()}}))
     server = start_ircd(cfg)
-    app = Breakroom(cfg)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        await app.start(("scribe",))
-        await stop.wait()
-        await app.stop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
+    running = BackgroundBreakroom(cfg, ("scribe",)).start()
+    app = running.app
     try:
-        while not (app.bots.get("scribe") and app.bots["scribe"].in_channel):
-            time.sleep(0.05)
         sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
         sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK flood\r\nUSER flood 0 * :f\r\n"
                      f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
@@ -78,8 +67,7 @@ def bench_over_irc(n: int, folder: Path) -> tuple[str, float]:
         sock.close()
         return mode, n / elapsed
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
+        running.stop()
         server.stop()
 
 

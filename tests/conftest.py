@@ -3,7 +3,6 @@ background thread, private tmux sockets, and a CLI runner — each isolated per 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -13,14 +12,14 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
 
-from breakroom.app import Breakroom
+from breakroom.background import BackgroundBreakroom
 from breakroom.config import Config, from_dict
 from breakroom.ircd import Ircd, free_port, start_ircd
 from breakroom.secrets import fill_secrets
@@ -216,64 +215,8 @@ def irc_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., RawClie
 # ------------------------------------------------------------------ running breakroom
 
 
-class AppThread:
-    """A Breakroom running on its own event loop in a background thread."""
-
-    def __init__(self, cfg: Config, services: tuple[str, ...]):
-        self.config = cfg
-        self.app = Breakroom(cfg)
-        self.services = services
-        self.loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, daemon=True)
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self._serve())
-        except BaseException as exc:  # surfaced by start()/stop()
-            self._error = exc
-            self._started.set()
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        await self.app.start(self.services)
-        self._started.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.app.stop()
-
-    def start(self, timeout: float = 20.0) -> "AppThread":
-        self.thread.start()
-        self._started.wait(timeout)
-        if self._error:
-            raise self._error
-        self.wait_until(lambda: all(b.in_channel for b in self.app.bots.values()), timeout,
-                        "every bot joined the channel")
-        return self
-
-    def call(self, coro: Any, timeout: float = 20.0) -> Any:
-        """Run a coroutine on the app's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = predicate()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what or predicate}")
-
-    def stop(self) -> None:
-        if self._stop is not None and self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self._stop.set)
-            self.thread.join(15)
-        if not self.loop.is_closed() and not self.thread.is_alive():
-            self.loop.close()
+# The running breakroom of a test (a name the tests already use for it).
+AppThread = BackgroundBreakroom
 
 
 def app_config(srv: IrcServer, tmp_path: Path, **overrides: Any) -> Config:
