@@ -13,16 +13,16 @@ import hashlib
 import html.parser
 import re
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import sqlite_utils
 import yaml
 
 from .embedding import Embedder, to_blob
 from .paths import CORPUS_DIR
+from .store import atomic
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "rst",
             ".html": "html", ".htm": "html"}
@@ -364,7 +364,7 @@ def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedde
             for doc_id, rel in db.execute(
                     "SELECT id, path FROM corpus_docs WHERE root = ?", [str(root)]).fetchall():
                 if rel not in seen:
-                    with _atomic(db):
+                    with atomic(db):
                         _delete_doc(db, doc_id)
                     report.removed.append(rel)
     _prune_vectors(db)
@@ -390,7 +390,7 @@ def _ingest_file(db, root: str, rel: str, file: Path, embedder: Embedder | None,
     doc = read_document(file)
     chunks = chunk_document(doc)
     vectors = _vectors_for(db, chunks, embedder, report)  # slow part: outside the transaction
-    with _atomic(db):  # one transaction per file: the index is never half-updated
+    with atomic(db):  # one transaction per file: the index is never half-updated
         if existing:
             _delete_doc(db, existing[0])
         cur = db.execute(
@@ -446,20 +446,6 @@ def _delete_doc(db, doc_id: int) -> None:
 
 def _prune_vectors(db) -> None:
     db.execute("DELETE FROM corpus_vectors WHERE hash NOT IN (SELECT hash FROM corpus_chunks)")
-
-
-@contextmanager
-def _atomic(db: sqlite_utils.Database) -> Iterator[None]:
-    """All-or-nothing writes (a savepoint): the store's connection is in autocommit mode,
-    where ``with conn:`` would commit statement by statement."""
-    db.execute("SAVEPOINT corpus")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK TO corpus")
-        db.execute("RELEASE corpus")
-        raise
-    db.execute("RELEASE corpus")
 
 
 def configured_paths(config) -> list[Path]:

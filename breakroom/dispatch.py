@@ -25,6 +25,7 @@ import sqlite_utils
 
 from . import digest, workqueue
 from .config import DispatcherConfig
+from .store import atomic
 from .skills import SkillSet
 from .workqueue import FORWARD, Issue
 
@@ -283,7 +284,7 @@ def load_memory(db: sqlite_utils.Database, now: float, sessions: list[SessionLik
 def record(db: sqlite_utils.Database, now: float, decision: Decision) -> int:
     """Write the cycle's audit row; a work nudge also assigns the issue to the session."""
     a = decision.action
-    with workqueue.atomic(db):
+    with atomic(db):
         cur = db.execute(
             "INSERT INTO dispatch_audit (ts, acted, kind, session, project, issue_id, skill, reason, text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -7,7 +7,9 @@ this module only knows how to open the file safely for many readers and one writ
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -33,3 +35,17 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
         db.enable_wal()
     conn.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+@contextmanager
+def atomic(db: sqlite_utils.Database, name: str = "breakroom") -> Iterator[None]:
+    """All-or-nothing writes that nest: a savepoint.  The connection is in autocommit mode,
+    where ``with conn:`` would commit statement by statement."""
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        db.execute(f"ROLLBACK TO {name}")
+        db.execute(f"RELEASE {name}")
+        raise
+    db.execute(f"RELEASE {name}")

@@ -10,8 +10,6 @@ Priorities are P1 (most urgent) to P5; the default is P3.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +19,7 @@ import sqlite_utils
 import yaml
 
 from .errors import BreakroomError
+from .store import atomic
 
 if TYPE_CHECKING:
     from .skills import SkillSet
@@ -116,19 +115,6 @@ class Move:
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@contextmanager
-def atomic(db: sqlite_utils.Database) -> Iterator[None]:
-    """All-or-nothing writes that nest (a savepoint), on a connection in autocommit mode."""
-    db.execute("SAVEPOINT workqueue")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK TO workqueue")
-        db.execute("RELEASE workqueue")
-        raise
-    db.execute("RELEASE workqueue")
 
 
 def now_iso() -> str:
