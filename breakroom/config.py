@@ -73,7 +73,7 @@ class KnowledgeConfig:
     corpus: list[str] = field(default_factory=lambda: ["corpus"])
     backend: str = "auto"  # auto | offline | claude | session:NAME
     min_confidence: float = 0.35
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     max_lines: int = 3
     timeout: float = 30.0
     rate_limit_per_minute: int = 10

@@ -40,3 +40,21 @@ def test_unknown_command_is_one_line(cli) -> None:
     result = cli("frobnicate")
     assert result.returncode == 2 and "No such command 'frobnicate'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_read_shows_a_knowledge_answer_in_full(cli, tmp_path) -> None:
+    from breakroom import knowledge
+    from breakroom.store import open_db
+    (tmp_path / "breakroom.yaml").write_text("data_dir: data\n")
+    db = open_db(tmp_path / "data" / "breakroom.db")
+    knowledge.ensure_schema(db)
+    answer = knowledge.record(db, knowledge.Answer(
+        question="how do we price the workshop?", text="By cohort. " * 60, confidence=0.82,
+        sources=["posts/pricing.md#Cohorts"], backend="offline", asker="alice"))
+    shown = cli("read", f"k{answer.id}")
+    assert shown.returncode == 0, shown.stderr
+    assert "By cohort. " * 60 in shown.stdout.replace("\n", " ") + " "
+    assert "confidence: 0.82" in shown.stdout and "posts/pricing.md#Cohorts" in shown.stdout
+    assert cli("read", "k999").stderr.strip() == "Error: no knowledge answer k999"
+    bad = cli("read", "nope")
+    assert bad.returncode == 2 and "is not a message id (42) or an answer id (k42)" in bad.stderr

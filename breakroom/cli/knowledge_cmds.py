@@ -108,6 +108,11 @@ def knowledge_stats(state: State, since: float | None) -> None:
 @pass_state
 def knowledge_show(state: State, answer_id: str) -> None:
     """One recorded answer in full (ID as in `breakroom read k42`: 42 or k42)."""
+    show_answer(state, answer_id)
+
+
+def show_answer(state: State, answer_id: str) -> None:
+    """Print a recorded answer in full (also ``breakroom read k42``)."""
     answer = knowledge.get_answer(state.db, answer_id)
     if answer is None:
         raise click.ClickException(f"no knowledge answer {answer_id}")

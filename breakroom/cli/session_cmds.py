@@ -98,11 +98,19 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
 
 
 @cli.command("read")
-@click.argument("message_id", type=int)
+@click.argument("message_ref", metavar="ID")
 @as_option
 @pass_state
-def read_cmd(state: State, message_id: int, as_session: str | None) -> None:
-    """Show one message in full and mark it read."""
+def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
+    """Show one message in full and mark it read (k42: a knowledge answer in full)."""
+    if message_ref[:1].lower() == "k":
+        from .knowledge_cmds import show_answer
+        show_answer(state, message_ref)
+        return
+    if not message_ref.isdigit():
+        raise click.BadParameter(f"{message_ref!r} is not a message id (42) or an answer id (k42)",
+                                 param_hint="ID")
+    message_id = int(message_ref)
     session = current_session(as_session)
     from .. import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     inbox.ensure_schema(state.db)
