@@ -25,7 +25,7 @@ from breakroom.policy import Policy
 from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
 
-from .base import addressed_text, is_channel, is_operator
+from .base import addressed_text, command, is_operator
 
 log = logging.getLogger("breakroom.sweep")
 
@@ -39,11 +39,6 @@ ASK_MARGIN = 10.0  # seconds granted beyond knowledge.timeout before escalating 
 PEEK_DEFAULT, PEEK_MAX = 20, 60
 FLEET_FRESH = 30.0  # !fleet walks first when the last walk is older than this (seconds)
 _PRIVMSG = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :(?P<data>.*)$"
-# The sweep's commands, matched by one event registered in the class body: irc3 binds an
-# event to the plugin instance only when its decorator runs in class scope, which
-# ``bots.base.command`` (a decorator applied inside a helper) does not achieve.
-_COMMAND = (r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) "
-            r":!(?P<name>sweep|fleet|peek)(?:\s+(?P<args>.*?))?\s*$")
 
 
 @dataclass
@@ -236,18 +231,14 @@ class SweepBot:
 
     # ------------------------------------------------------------ commands
 
-    @irc3.event(_COMMAND)
-    async def on_command(self, mask, target, name, args=None, **_):
-        reply_to = target if is_channel(target) else mask.nick
-        handler = {"sweep": self.cmd_sweep, "fleet": self.cmd_fleet, "peek": self.cmd_peek}[name]
-        await handler(mask, reply_to, args or "")
-
+    @command("sweep")
     async def cmd_sweep(self, mask, target, args):
         """!sweep — walk the fleet now."""
         result = await self.walk()
         if not result.lines:
             self.say(f"{mask.nick}: nothing changed — {result.summary}", target)
 
+    @command("fleet")
     async def cmd_fleet(self, mask, target, args):
         """!fleet — every session's state (a summary for a big fleet)."""
         last = self.sweeper.last
@@ -256,6 +247,7 @@ class SweepBot:
         for line in self.sweeper.fleet_lines():
             self.say(line, target)
 
+    @command("peek")
     async def cmd_peek(self, mask, target, args):
         """!peek SESSION [N] — the pane's last N lines, by private message (operators only)."""
         if not await is_operator(self.bot, mask.nick):
