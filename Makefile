@@ -31,8 +31,11 @@ up: system-deps venv
 test: system-deps venv
 	$(VENV)/bin/pytest -q
 
+# Figures for docs/performance.md; --quick keeps each under a minute (the eval is always quick).
 bench: venv
-	for b in bench/*.py; do $(VENV)/bin/python $$b --quick || exit 1; done
+	$(VENV)/bin/python bench/knowledge_eval.py
+	for b in scribe_ingest delivery_latency knowledge_latency sweep_walk; do \
+	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
