@@ -13,9 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test,embed]'
 	touch $@
 
-# ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions.
+# ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
+# openssl makes the certificate for the TLS test.
 system-deps:
-	@missing=""; for p in ngircd tmux; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ngircd tmux openssl; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \

@@ -65,6 +65,19 @@ class BreakroomBot(irc3.IrcBot):
             self.awaiting_queue.cancel()
 
 
+def bot_settings(cfg: Config, nick: str, channel: str) -> dict[str, Any]:
+    """irc3 settings for a bot of this breakroom: server, password, TLS, the channel and
+    its key, pacing."""
+    key = cfg.channel_key if channel.lower() == cfg.channel.lower() else None
+    return dict(
+        nick=nick, username=nick[:9] or "breakroom", realname=f"breakroom {nick}",
+        host=cfg.ircd.host, port=cfg.ircd.port, password=cfg.ircd.password,
+        ssl=cfg.ircd.tls, ssl_verify="CERT_REQUIRED" if cfg.ircd.tls_verify else "CERT_NONE",
+        autojoins=[channel], passwords={channel.lstrip("#&"): key} if key else {},
+        # irc3 paces each bot; the server's own penalties are off (see ircd.conf)
+        flood_burst=10, flood_rate=4, flood_rate_delay=1)
+
+
 class Breakroom:
     """Everything that runs while the breakroom is up."""
 
@@ -103,16 +116,8 @@ class Breakroom:
 
     def spawn_bot(self, nick: str, plugins: list[str], **extra: Any) -> BreakroomBot:
         """Connect a new bot that joins the channel (with its key) and stays there."""
-        cfg = self.config
-        bot = BreakroomBot(
-            loop=self.loop, nick=nick, username=nick[:9] or "breakroom", realname=f"breakroom {nick}",
-            host=cfg.ircd.host, port=cfg.ircd.port, password=cfg.ircd.password,
-            ssl=cfg.ircd.tls, ssl_verify="CERT_REQUIRED" if cfg.ircd.tls_verify else "CERT_NONE",
-            autojoins=[self.channel],
-            passwords={self.channel.lstrip("#&"): cfg.channel_key} if cfg.channel_key else {},
-            # irc3 paces each bot; the server's own penalties are off (see ircd.conf)
-            flood_burst=10, flood_rate=4, flood_rate_delay=1,
-            includes=BASE_PLUGINS + plugins, app=self, **extra)
+        bot = BreakroomBot(loop=self.loop, **bot_settings(self.config, nick, self.channel),
+                           includes=BASE_PLUGINS + plugins, app=self, **extra)
         self.bots[nick] = bot
         bot.create_connection()
         return bot

@@ -212,7 +212,14 @@ def check_login(cfg: Config, timeout: float = 5.0) -> None:
         if not cfg.ircd.tls_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        sock = context.wrap_socket(raw, server_hostname=host)
+        try:
+            sock = context.wrap_socket(raw, server_hostname=host)
+        except (ssl.SSLError, OSError) as exc:
+            raw.close()
+            hint = (" (a self-signed certificate? set ircd.tls_verify: false)"
+                    if isinstance(exc, ssl.SSLCertVerificationError) else "")
+            raise BreakroomError(f"TLS with the ircd at {host}:{port} failed: "
+                                 f"{getattr(exc, 'reason', None) or exc}{hint}") from None
     nick = f"brprobe{os.getpid() % 100000}"
     with sock:
         if cfg.ircd.password:
@@ -225,6 +232,10 @@ def check_login(cfg: Config, timeout: float = 5.0) -> None:
                 chunk = sock.recv(4096)
             except socket.timeout:
                 break
+            except OSError as exc:
+                raise BreakroomError(f"the ircd at {host}:{port} dropped the connection during "
+                                     f"registration ({exc.strerror or exc}; a TLS port? "
+                                     "check ircd.tls)") from None
             if not chunk:
                 break
             buf += chunk

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import irc3
 
-from .app import BreakroomBot
+from .app import BreakroomBot, bot_settings
 from .config import Config
 from .errors import BreakroomError
 from .record import format_text
@@ -31,13 +31,8 @@ def replay_into_channel(cfg: Config, channel: str, paced: Iterable[tuple[float, 
 async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]],
                   join_timeout: float) -> int:
     joined = asyncio.Event()
-    key = cfg.channel_key if channel.lower() == cfg.channel.lower() else None
-    bot = BreakroomBot(
-        loop=asyncio.get_running_loop(), nick=REPLAY_NICK, username=REPLAY_NICK,
-        host=cfg.ircd.host, port=cfg.ircd.port, password=cfg.ircd.password, ssl=cfg.ircd.tls,
-        autojoins=[channel], passwords={channel.lstrip("#&"): key} if key else {},
-        flood_burst=10, flood_rate=4, flood_rate_delay=1, joined=joined,
-        includes=["irc3.plugins.core", "irc3.plugins.autojoins", __name__])
+    bot = BreakroomBot(loop=asyncio.get_running_loop(), **bot_settings(cfg, REPLAY_NICK, channel),
+                       joined=joined, includes=["irc3.plugins.core", "irc3.plugins.autojoins", __name__])
     bot.create_connection()
     try:
         try:
