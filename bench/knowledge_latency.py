@@ -123,33 +123,32 @@ def bench_over_irc(folder: Path, qs: list[str]) -> tuple[str, list[float]]:
         "knowledge": {"backend": "offline", "rate_limit_per_minute": 100_000,
                       "corpus": [str(CORPUS_DIR)]}}))
     server = start_ircd(cfg)
-    running = BackgroundBreakroom(cfg, ("knowledge",)).start()
     try:
-        sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
-        reader = sock.makefile("rb")
-        sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK asker\r\nUSER asker 0 * :a\r\n"
-                     f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
+        with BackgroundBreakroom(cfg, ("knowledge",)):
+            sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
+            reader = sock.makefile("rb")
+            sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK asker\r\nUSER asker 0 * :a\r\n"
+                         f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
 
-        def wait_for(pattern: bytes) -> None:
-            while True:
-                line = reader.readline()
-                if line.startswith(b"PING"):
-                    sock.sendall(b"PONG" + line[4:])
-                if pattern in line:
-                    return
-        wait_for(b" 366 ")
-        times = []
-        for i, q in enumerate([qs[0]] + qs):  # the first waits for the corpus: not counted
-            rid = f"q{i:04x}"
-            start = time.perf_counter()
-            sock.sendall(f"PRIVMSG {cfg.channel} :knowledge: [{rid}] {q}\r\n".encode())
-            wait_for(f"[{rid}] (confidence".encode())
-            if i:
-                times.append((time.perf_counter() - start) * 1000)
-        sock.close()
-        return mode, times
+            def wait_for(pattern: bytes) -> None:
+                while True:
+                    line = reader.readline()
+                    if line.startswith(b"PING"):
+                        sock.sendall(b"PONG" + line[4:])
+                    if pattern in line:
+                        return
+            wait_for(b" 366 ")
+            times = []
+            for i, q in enumerate([qs[0]] + qs):  # the first waits for the corpus: not counted
+                rid = f"q{i:04x}"
+                start = time.perf_counter()
+                sock.sendall(f"PRIVMSG {cfg.channel} :knowledge: [{rid}] {q}\r\n".encode())
+                wait_for(f"[{rid}] (confidence".encode())
+                if i:
+                    times.append((time.perf_counter() - start) * 1000)
+            sock.close()
+            return mode, times
     finally:
-        running.stop()
         server.stop()
 
 

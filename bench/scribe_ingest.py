@@ -47,27 +47,26 @@ def bench_over_irc(n: int, folder: Path) -> tuple[str, float]:
     mode = "ngircd" if shutil.which("ngircd") else "miniircd"
     cfg = fill_secrets(from_dict({"data_dir": str(folder / "irc"), "ircd": {"mode": mode, "port": free_port()}}))
     server = start_ircd(cfg)
-    running = BackgroundBreakroom(cfg, ("scribe",)).start()
-    app = running.app
     try:
-        sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
-        sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK flood\r\nUSER flood 0 * :f\r\n"
-                     f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
-        time.sleep(0.5)
-        start = time.perf_counter()
-        payload = "".join(f"PRIVMSG {cfg.channel} :burst line {i}\r\n" for i in range(n))
-        sock.sendall(payload.encode())
-        target = f"burst line {n - 1}"
-        while True:
-            rows = list(app.db.query("SELECT count(*) AS c FROM events WHERE text = ?", [target]))
-            if rows[0]["c"]:
-                break
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - start
-        sock.close()
-        return mode, n / elapsed
+        with BackgroundBreakroom(cfg, ("scribe",)) as running:
+            app = running.app
+            sock = socket.create_connection((cfg.ircd.host, cfg.ircd.port))
+            sock.sendall(f"PASS {cfg.ircd.password}\r\nNICK flood\r\nUSER flood 0 * :f\r\n"
+                         f"JOIN {cfg.channel} {cfg.channel_key}\r\n".encode())
+            time.sleep(0.5)
+            start = time.perf_counter()
+            payload = "".join(f"PRIVMSG {cfg.channel} :burst line {i}\r\n" for i in range(n))
+            sock.sendall(payload.encode())
+            target = f"burst line {n - 1}"
+            while True:
+                rows = list(app.db.query("SELECT count(*) AS c FROM events WHERE text = ?", [target]))
+                if rows[0]["c"]:
+                    break
+                time.sleep(0.02)
+            elapsed = time.perf_counter() - start
+            sock.close()
+            return mode, n / elapsed
     finally:
-        running.stop()
         server.stop()
 
 

@@ -47,11 +47,15 @@ class BackgroundBreakroom:
 
     def start(self, timeout: float = 20.0) -> "BackgroundBreakroom":
         self.thread.start()
-        self._started.wait(timeout)
-        if self._error:
-            raise self._error
-        self.wait_until(lambda: all(b.in_channel for b in self.app.bots.values()), timeout,
-                        "every bot joined the channel")
+        try:
+            self._started.wait(timeout)
+            if self._error:
+                raise self._error
+            self.wait_until(lambda: all(b.in_channel for b in self.app.bots.values()), timeout,
+                            "every bot joined the channel")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def call(self, coro: Any, timeout: float = 20.0) -> Any:

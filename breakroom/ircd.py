@@ -6,10 +6,8 @@ ngircd is not installed; ``external`` connects to a server someone else runs.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -19,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from .childguard import die_with_parent
 from .config import Config
 from .errors import BreakroomError
 from .paths import IRCD_TEMPLATE
@@ -111,14 +110,6 @@ def _miniircd_command(cfg: Config, folder: Path) -> list[str]:
     return cmd
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM the ircd if the breakroom dies without cleaning up."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 @dataclass
 class Ircd:
     """A running (or external) IRC server."""
@@ -185,8 +176,10 @@ def start_ircd(cfg: Config, *, timeout: float = 10.0) -> Ircd:
         cmd = ["ngircd", "-n", "-f", str(render_ngircd_conf(cfg, folder))]
     else:
         cmd = _miniircd_command(cfg, folder)
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+    # through the guard, so the server goes when the breakroom goes, however it goes
+    proc = subprocess.Popen([sys.executable, "-m", "breakroom.childguard", *cmd],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     pid_file.write_text(f"{proc.pid}\n")
     server = Ircd(mode, host, port, proc, pid_file)
     try:

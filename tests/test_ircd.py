@@ -106,3 +106,19 @@ def test_stale_pid_file_is_cleared_and_live_one_refused(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert not pid_file.exists()
+
+
+@pytest.mark.parametrize("mode", ["ngircd", "miniircd"])
+def test_ircd_dies_with_a_killed_breakroom(tmp_path: Path, mode: str) -> None:
+    """Even SIGKILL (no cleanup runs) leaves no ircd holding the port."""
+    if mode == "ngircd" and not HAVE_NGIRCD:
+        pytest.skip("ngircd is not installed")
+    port = free_port()
+    proc = _start_up(tmp_path, mode, port)
+    assert "breakroom is up" in proc.stdout.readline()
+    proc.kill()
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and port_in_use("127.0.0.1", port):
+        time.sleep(0.1)
+    assert not port_in_use("127.0.0.1", port), "the ircd outlived a killed breakroom"
