@@ -32,8 +32,10 @@ class Scribe:
     @irc3.event(irc3.rfc.JOIN_PART_QUIT)
     def on_presence(self, mask, event, channel=None, data=None, **_):
         if event == "QUIT":
-            # QUIT names no channel; the scribe only shares the breakroom's channel with anyone
-            self._add(nick=mask.nick, kind="QUIT", text=data or "", channel=self.app.channel)
+            # QUIT names no channel (irc3's pattern files a one-word reason under "channel");
+            # the scribe only shares the breakroom's channel with anyone
+            reason = data if data is not None else (channel or "")
+            self._add(nick=mask.nick, kind="QUIT", text=reason, channel=self.app.channel)
         else:
             self._add(nick=mask.nick, kind=event, text=data or "", channel=channel.lstrip(":"))
 

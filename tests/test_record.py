@@ -34,8 +34,9 @@ def test_scribe_records_every_kind_of_event(any_ircd, running_app, irc_client) -
     for expected in [("alice", "JOIN"), ("alice", "PRIVMSG"), ("alice", "ACTION"), ("bob", "PRIVMSG"),
                      ("bob", "TOPIC"), ("bob", "NICK"), ("bobby", "PART"), ("alice", "QUIT")]:
         assert expected in kinds, expected
-    texts = {e["kind"]: e["text"] for e in record.query(thread.app.db) if e["nick"] in ("alice", "bob")}
-    assert texts["ACTION"] == "waves" and texts["NICK"] == "bobby"
+    texts = {e["kind"]: e["text"] for e in record.query(thread.app.db) if e["nick"] in ("alice", "bob", "bobby")}
+    assert texts["ACTION"] == "waves" and texts["NICK"] == "bobby" and texts["PART"] == "lunch"
+    assert texts["QUIT"].strip('"') == "done"  # the client's reason (ngircd quotes it)
     for event in record.query(thread.app.db):
         assert event["ts"].endswith("Z")  # UTC
 
