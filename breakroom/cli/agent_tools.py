@@ -28,8 +28,8 @@ def sim_agent(script_path: str | None, name: str | None) -> None:
 @click.option("--as", "as_session", metavar="SESSION", help="Report for this tmux session.")
 @pass_state
 def hook(state: State, event: str, as_session: str | None) -> None:
-    """For agent hooks (e.g. Claude Code Stop, Notification, UserPromptSubmit): read the
-    hook JSON on stdin and report this session's state to the breakroom.
+    """Report this session's state from an agent hook (Claude Code Stop, Notification,
+    UserPromptSubmit, …), reading the hook's JSON on stdin.
 
     Always silent and exit 0 within a second, so it can never disturb the agent."""
     hooks.run_hook(event, lambda: state.config, as_session)

@@ -12,7 +12,7 @@ from .base import State, cli, pass_state
 
 @cli.group("sweep")
 def sweep_group() -> None:
-    """The sweep: the fleet's recorded states and walks."""
+    """The sweep: walk the fleet now, check the permission policy."""
 
 
 @sweep_group.command("now")
