@@ -104,7 +104,7 @@ def _miniircd_command(cfg: Config, folder: Path) -> list[str]:
     channel_file.write_text(f"topic = {b'Breakroom'!r}\nkey = {cfg.channel_key.encode()!r}\n")
     cmd = [sys.executable, "-c", "import miniircd; miniircd.main()",
            "--listen", cfg.ircd.host, "--ports", str(cfg.ircd.port),
-           "--password", cfg.ircd.password, "--state-dir", str(state)]
+           f"--password={cfg.ircd.password}", "--state-dir", str(state)]
     if os.geteuid() == 0:
         cmd += ["--setuid", "root"]  # miniircd refuses to run as root otherwise
     return cmd

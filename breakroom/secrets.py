@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import secrets as _random
+import string
 from pathlib import Path
 
 from .config import Config
 
 SECRETS_DIR = "secrets"
+# Letters and digits only: a secret that starts with "-" reads as an option on command
+# lines (miniircd's --password, irssi's -w), and some clients mangle other punctuation.
+ALPHABET = string.ascii_letters + string.digits
 
 
 def _stored(data_dir: Path, name: str) -> str:
@@ -21,7 +25,7 @@ def _stored(data_dir: Path, name: str) -> str:
             return value
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    value = _random.token_urlsafe(12)
+    value = "".join(_random.choice(ALPHABET) for _ in range(20))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(value + "\n")

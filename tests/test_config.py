@@ -93,3 +93,10 @@ def test_cli_config_show_and_info(cli, tmp_path: Path) -> None:
     assert "key:       sekrit-key" in info.stdout
     assert "irssi -c 127.0.0.1 -p 7002 -w " in info.stdout
     assert "/join #breakroom sekrit-key" in info.stdout
+
+
+def test_generated_secrets_never_look_like_options(tmp_path: Path) -> None:
+    for i in range(200):
+        cfg = fill_secrets(config.from_dict({"data_dir": str(tmp_path / str(i))}))
+        for secret in (cfg.ircd.password, cfg.channel_key, cfg.ircd.oper_password):
+            assert secret.isalnum() and len(secret) == 20

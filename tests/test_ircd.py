@@ -122,3 +122,13 @@ def test_ircd_dies_with_a_killed_breakroom(tmp_path: Path, mode: str) -> None:
     while time.monotonic() < deadline and port_in_use("127.0.0.1", port):
         time.sleep(0.1)
     assert not port_in_use("127.0.0.1", port), "the ircd outlived a killed breakroom"
+
+
+def test_a_password_that_looks_like_an_option(tmp_path: Path) -> None:
+    cfg = fill_secrets(from_dict({"data_dir": str(tmp_path / "d"),
+                                  "ircd": {"mode": "miniircd", "port": free_port(), "password": "-v --x"}}))
+    server = start_ircd(cfg)
+    try:
+        check_login(cfg)
+    finally:
+        server.stop()
