@@ -137,6 +137,9 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "sweep.interval": (lambda v: v > 0, "a positive number of seconds"),
     "dispatcher.interval": (lambda v: v > 0, "a positive number of seconds"),
     "delivery.max_chars": (lambda v: v >= 20, "an integer of at least 20"),
+    # IRC sends these as one word (PASS, JOIN #chan KEY)
+    "ircd.password": (lambda v: bool(re.fullmatch(r"\S+", v)), "one word without spaces"),
+    "channel_key": (lambda v: bool(re.fullmatch(r"[^\s,]+", v)), "one word without spaces or commas"),
 }
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}

@@ -34,6 +34,8 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"sessions": {"writer": {"role": "writer", "agnet": "x"}}}, "sessions.writer.agnet: unknown key"),
     ({"knowledge": {"backend": "gpt"}}, "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
     ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
+    ({"ircd": {"password": "two words"}}, "ircd.password: expected one word without spaces"),
+    ({"channel_key": "a,b"}, "channel_key: expected one word without spaces or commas"),
     ({"ops": "alice"}, None),
     (["not", "a", "mapping"], "config: expected a mapping"),
 ])
