@@ -163,10 +163,6 @@ class Breakroom:
         return scrub_secrets(text)
 
     def _register_control(self) -> None:
-        @self.control.handle("ping")
-        async def ping(request: dict) -> dict:
-            return {"ok": True, "bots": sorted(self.bots)}
-
         @self.control.handle("announce")
         async def announce(request: dict) -> dict:
             nick = request.get("as") or "dispatcher"

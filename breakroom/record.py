@@ -21,7 +21,6 @@ from . import fts
 from .errors import BreakroomError
 
 TABLE = "events"
-KINDS = ("PRIVMSG", "NOTICE", "ACTION", "JOIN", "PART", "QUIT", "NICK", "TOPIC", "KICK", "MODE")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -68,7 +67,6 @@ class RecordWriter:
         self.batch = batch
         self._pending: list[dict] = []
         self._task: asyncio.Task | None = None
-        self.written = 0
 
     def add(self, event: Event) -> None:
         row = event.row()
@@ -85,8 +83,6 @@ class RecordWriter:
             self.db[TABLE].insert_all(rows, batch_size=1000)
         except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
             self._pending[:0] = rows
-            return
-        self.written += len(rows)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
