@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 from .sanitize import REDACTED
+from .yamlfile import read_yaml
 
 CONFIG_ENV = "BREAKROOM_CONFIG"
 DEFAULT_CONFIG_FILE = "breakroom.yaml"
@@ -242,15 +241,7 @@ def load(explicit: str | None = None) -> Config:
     path = find_config_file(explicit)
     if path is None:
         return Config()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"config: {path}{where}: not valid YAML") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config: cannot read {path}: {exc}") from None
-    cfg = from_dict(raw)
+    cfg = from_dict(read_yaml(path, label="config", error=ConfigError))
     cfg.source = str(path)
     if not Path(cfg.data_dir).expanduser().is_absolute():
         # a relative data_dir is relative to the config file, so every CLI call agrees

@@ -22,9 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError
+from .yamlfile import read_yaml
 
 _RULE_KEYS = {"name", "tool", "prompt", "agents", "keys"}
 _TOOL_CALL = re.compile(r"^([A-Za-z_][\w.:-]*)\(")
@@ -156,11 +155,4 @@ def load_policy(path: str | None) -> Policy:
     """The policy in ``path``; no path means the default: approve nothing."""
     if not path:
         return Policy()
-    file = Path(path).expanduser()
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"sweep.policy: cannot read {file}: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"sweep.policy: {file} is not valid YAML") from None
-    return parse_policy(raw)
+    return parse_policy(read_yaml(Path(path).expanduser(), label="sweep.policy", error=ConfigError))

@@ -47,9 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-import yaml
-
 from .errors import BreakroomError
+from .yamlfile import read_yaml
 
 BANNER = "✻ breakroom sim-agent"
 EXIT_LINE = "sim-agent exited"
@@ -148,14 +147,7 @@ def parse_script(raw: object, where: str = "script") -> Script:
 
 
 def load_script(path: str | Path) -> Script:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BreakroomError(f"cannot read sim script {path}: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise BreakroomError(f"{path}: not valid YAML") from None
-    return parse_script(raw, str(path))
+    return parse_script(read_yaml(Path(path), label="sim script"), str(path))
 
 
 def substitute(text: str, values: dict[str, str]) -> str:

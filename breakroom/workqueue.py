@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
-import yaml
 
 from .errors import BreakroomError
 from .store import atomic
+from .yamlfile import read_yaml
 
 if TYPE_CHECKING:
     from .skills import SkillSet
@@ -363,14 +363,7 @@ def import_issues(db: sqlite_utils.Database, path: str | Path, *, who: str) -> l
     ``priority`` (1-5), ``state`` (default ready-for-prep).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BreakroomError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise BreakroomError(f"{path}{where}: not valid YAML") from None
+    raw = read_yaml(path)
     if isinstance(raw, dict) and set(raw) == {"issues"}:
         raw = raw["issues"]
     if not isinstance(raw, list):
