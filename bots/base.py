@@ -18,6 +18,8 @@ from irc3.plugins.asynchronious import Whois
 from breakroom.record import Event
 
 _LINE = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :"
+# Any PRIVMSG, with its text as ``data`` (for bots that read more than addressed lines).
+PRIVMSG_LINE = _LINE + r"(?P<data>.*)$"
 
 
 def is_channel(name: str) -> bool:
@@ -75,7 +77,7 @@ def addressed_text(bot: irc3.IrcBot, target: str, data: str) -> str | None:
 
 def addressed(fn: Callable) -> Callable:
     """Call ``handler(self, mask, reply_to, text)`` for lines addressed to this bot."""
-    regex = _LINE + r"(?P<data>.*)$"
+    regex = PRIVMSG_LINE
 
     async def handler(self, mask, target, data, **_):
         text = addressed_text(self.bot, target, data)

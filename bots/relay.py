@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import irc3
 
-from bots.base import _LINE, addressed_text
+from bots.base import PRIVMSG_LINE, addressed_text
 from breakroom.nicks import irc_lower
 
 
@@ -30,7 +30,7 @@ class Relay:
         key = irc_lower(nick)
         return any(irc_lower(bot.nick) == key for bot in self.app.bots.values())
 
-    @irc3.event(_LINE + r"(?P<data>.*)$")
+    @irc3.event(PRIVMSG_LINE)
     async def on_privmsg(self, mask, target: str, data: str, **_) -> None:
         sessions = self.app.sessions
         if mask.nick == self.bot.nick or sessions.session_for(mask.nick) is not None:

@@ -25,7 +25,7 @@ from breakroom.policy import Policy
 from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
 
-from .base import addressed_text, command, is_operator
+from .base import PRIVMSG_LINE, addressed_text, command, is_operator
 
 log = logging.getLogger("breakroom.sweep")
 
@@ -38,7 +38,6 @@ MAX_REPLY_LINES = 6
 ASK_MARGIN = 10.0  # seconds granted beyond knowledge.timeout before escalating anyway
 PEEK_DEFAULT, PEEK_MAX = 20, 60
 FLEET_FRESH = 30.0  # !fleet walks first when the last walk is older than this (seconds)
-_PRIVMSG = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :(?P<data>.*)$"
 
 
 @dataclass
@@ -196,7 +195,7 @@ class SweepBot:
                 return
             await asyncio.sleep(0.2)
 
-    @irc3.event(_PRIVMSG)
+    @irc3.event(PRIVMSG_LINE)
     def on_knowledge_line(self, mask, target, data, **_):
         """Knowledge's replies to the sweep: the first line (``sweep: [qid] (confidence …)``)
         and the lines continuing it."""

@@ -170,34 +170,33 @@ def search(db: sqlite_utils.Database, text: str, *, limit: int = 50) -> list[dic
     return []
 
 
+# How each kind reads in a classic IRC log; {reason} is " (text)" when there is text.
+_LINES = {
+    "ACTION": "* {nick} {text}",
+    "JOIN": "-!- {nick} has joined {where}",
+    "PART": "-!- {nick} has left {where}{reason}",
+    "QUIT": "-!- {nick} has quit{reason}",
+    "NICK": "-!- {nick} is now known as {text}",
+    "TOPIC": "-!- {nick} changed the topic of {where} to: {text}",
+    "KICK": "-!- {target} was kicked from {where} by {nick}{reason}",
+    "MODE": "-!- mode/{where} [{text}] by {nick}",
+}
+
+
 def format_text(event: dict) -> str:
     """A classic IRC log line: ``[2026-11-23 10:01:02] <alice> text``."""
     stamp = event["ts"][:19].replace("T", " ")
     nick, kind, text = event["nick"], event["kind"], event["text"] or ""
-    where = event["channel"] or ""
+    where, target = event["channel"] or "", event["target"]
     mark = "[replay] " if event.get("replay") else ""
-    if kind == "PRIVMSG":
-        body = f"<{nick}> {text}" if where else f"<{nick} → {event['target']}> {text}"
-    elif kind == "NOTICE":
-        body = f"-{nick}- {text}" if where else f"-{nick} → {event['target']}- {text}"
-    elif kind == "ACTION":
-        body = f"* {nick} {text}"
-    elif kind == "JOIN":
-        body = f"-!- {nick} has joined {where}"
-    elif kind == "PART":
-        body = f"-!- {nick} has left {where}" + (f" ({text})" if text else "")
-    elif kind == "QUIT":
-        body = f"-!- {nick} has quit" + (f" ({text})" if text else "")
-    elif kind == "NICK":
-        body = f"-!- {nick} is now known as {text}"
-    elif kind == "TOPIC":
-        body = f"-!- {nick} changed the topic of {where} to: {text}"
-    elif kind == "KICK":
-        body = f"-!- {event['target']} was kicked from {where} by {nick}" + (f" ({text})" if text else "")
-    elif kind == "MODE":
-        body = f"-!- mode/{where} [{text}] by {nick}"
+    if kind in ("PRIVMSG", "NOTICE"):
+        left, right = ("<", ">") if kind == "PRIVMSG" else ("-", "-")
+        who = nick if where else f"{nick} → {target}"  # a private line names its recipient
+        body = f"{left}{who}{right} {text}"
     else:
-        body = f"{kind} {nick} {text}"
+        body = _LINES.get(kind, "{kind} {nick} {text}").format(
+            nick=nick, kind=kind, text=text, where=where, target=target,
+            reason=f" ({text})" if text else "")
     return f"[{stamp}] {mark}{body}"
 
 

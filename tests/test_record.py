@@ -109,3 +109,21 @@ def test_writer_batches_and_flushes_everything_on_close(tmp_path) -> None:
     asyncio.run(burst())
     assert db["events"].count == 5000
     assert record.search(db, "line 4999")[0]["text"] == "line 4999"
+
+
+def test_every_kind_reads_like_an_irc_log() -> None:
+    def line(kind, text="", channel="#b", target=None, replay=0):
+        return record.format_text({"ts": "2026-11-23T10:01:02.000Z", "nick": "alice", "kind": kind,
+                                   "text": text, "channel": channel, "target": target, "replay": replay})
+    assert line("PRIVMSG", "hi") == "[2026-11-23 10:01:02] <alice> hi"
+    assert line("PRIVMSG", "psst", channel=None, target="bob") == "[2026-11-23 10:01:02] <alice → bob> psst"
+    assert line("NOTICE", "done") == "[2026-11-23 10:01:02] -alice- done"
+    assert line("ACTION", "waves") == "[2026-11-23 10:01:02] * alice waves"
+    assert line("JOIN").endswith("-!- alice has joined #b")
+    assert line("PART", "lunch").endswith("-!- alice has left #b (lunch)")
+    assert line("QUIT").endswith("-!- alice has quit")
+    assert line("NICK", "alicia").endswith("-!- alice is now known as alicia")
+    assert line("TOPIC", "pricing").endswith("-!- alice changed the topic of #b to: pricing")
+    assert line("KICK", "spam", target="bob").endswith("-!- bob was kicked from #b by alice (spam)")
+    assert line("MODE", "+o bob").endswith("-!- mode/#b [+o bob] by alice")
+    assert line("PRIVMSG", "old", replay=1) == "[2026-11-23 10:01:02] [replay] <alice> old"
