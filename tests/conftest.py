@@ -257,6 +257,37 @@ def write_config(path: Path, cfg: Config) -> Path:
     return path
 
 
+# ------------------------------------------------------------------ the shipped corpus
+
+
+@pytest.fixture(scope="session")
+def shipped_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file holding the default corpus, ingested once per test run (embedding
+    it takes seconds). Copy it; never write to it."""
+    from breakroom import corpus
+    from breakroom.embedding import load_embedder
+    from breakroom.paths import CORPUS_DIR
+    from breakroom.store import DB_NAME, open_db
+    path = tmp_path_factory.mktemp("shipped-corpus") / DB_NAME
+    db = open_db(path)
+    status = load_embedder()
+    corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def shipped_db(shipped_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """This module's own copy of the shipped corpus, open."""
+    from breakroom.store import open_db
+    path = tmp_path_factory.mktemp("knowledge") / shipped_corpus.name
+    shutil.copy(shipped_corpus, path)
+    db = open_db(path)
+    yield db
+    db.conn.close()
+
+
 # ------------------------------------------------------------------ tmux
 
 

@@ -8,22 +8,10 @@ import time
 import pytest
 from knowledge_stub import Stub
 
-from breakroom import corpus
 from breakroom.config import KnowledgeConfig
-from breakroom.embedding import load_embedder
 from breakroom.knowledge import IDK, KnowledgeEngine
-from breakroom.paths import CORPUS_DIR
-from breakroom.store import open_db
 
 QUESTION = "How many connections per IP does ngircd allow by default?"
-
-
-@pytest.fixture(scope="module")
-def shipped_db(tmp_path_factory):
-    db = open_db(tmp_path_factory.mktemp("claude") / "k.db")
-    status = load_embedder()
-    corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
-    return db
 
 
 @pytest.fixture

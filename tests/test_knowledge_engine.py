@@ -6,20 +6,10 @@ import pytest
 
 from breakroom import corpus, knowledge
 from breakroom.config import KnowledgeConfig
-from breakroom.embedding import load_embedder
 from breakroom.ircsplit import budget
 from breakroom.knowledge import Answer, KnowledgeEngine, format_reply, get_answer
-from breakroom.paths import CORPUS_DIR
 from breakroom.retrieval import Evidence
 from breakroom.store import open_db
-
-
-@pytest.fixture(scope="module")
-def shipped_db(tmp_path_factory):
-    db = open_db(tmp_path_factory.mktemp("knowledge") / "k.db")
-    status = load_embedder()
-    corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
-    return db
 
 
 @pytest.fixture

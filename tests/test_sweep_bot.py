@@ -12,7 +12,7 @@ import libtmux
 import pytest
 
 from bots.sweep import SweepBot
-from breakroom.store import DB_NAME, open_db
+from breakroom.store import DB_NAME
 from conftest import BREAKROOM
 from test_sweep_walk import Fleet, screen
 
@@ -165,26 +165,10 @@ async def _approvals(db):
     return db.execute("SELECT session, rule, tool, outcome FROM sweep_approvals").fetchall()
 
 
-@pytest.fixture(scope="module")
-def ingested_db(tmp_path_factory) -> Path:
-    """A database holding the default corpus, ingested once for the module and copied into
-    each test's data dir: knowledge then starts with nothing to ingest."""
-    from breakroom import corpus
-    from breakroom.embedding import load_embedder
-    from breakroom.paths import CORPUS_DIR
-    path = tmp_path_factory.mktemp("corpus") / DB_NAME
-    db = open_db(path)
-    status = load_embedder()
-    corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    return path
-
-
 @needs_knowledge
 @pytest.mark.timeout(120)
 def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app, irc_client,
-                                                              tmux_socket, tmp_path, ingested_db):
+                                                              tmux_socket, tmp_path, shipped_corpus):
     """One agent asks what the default corpus answers, another what it cannot: the first gets
     the answer in its pane, attributed; the second is escalated to ops and nothing is typed."""
     start_sim(tmux_socket, "nicky", tmp_path,
@@ -194,7 +178,7 @@ def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app,
     wait_pane(tmux_socket, "nicky", "longest nick")
     wait_pane(tmux_socket, "painter", "staging banner")
     (tmp_path / "data").mkdir()
-    shutil.copy(ingested_db, tmp_path / "data" / DB_NAME)
+    shutil.copy(shipped_corpus, tmp_path / "data" / DB_NAME)
     human = irc_client(ircd, "human")
     start(running_app, ircd, tmux_socket, services=("scribe", "knowledge", "sweep"),
           sessions={"nicky": {"agent": "sim"}, "painter": {"agent": "sim"}}, ops=["alice", "bob"])
