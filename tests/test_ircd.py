@@ -28,10 +28,12 @@ def _start_up(tmp_path: Path, mode: str, port: int) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("mode", ["ngircd", "miniircd"])
+SERVERS = [pytest.param("ngircd", marks=pytest.mark.skipif(not HAVE_NGIRCD, reason="no ngircd")),
+           "miniircd"]
+
+
+@pytest.mark.parametrize("mode", SERVERS)
 def test_up_starts_ircd_and_sigterm_leaves_no_orphan(tmp_path: Path, mode: str) -> None:
-    if mode == "ngircd" and not HAVE_NGIRCD:
-        pytest.skip("ngircd is not installed")
     port = free_port()
     proc = _start_up(tmp_path, mode, port)
     try:
@@ -108,11 +110,9 @@ def test_stale_pid_file_is_cleared_and_live_one_refused(tmp_path: Path) -> None:
     assert not pid_file.exists()
 
 
-@pytest.mark.parametrize("mode", ["ngircd", "miniircd"])
+@pytest.mark.parametrize("mode", SERVERS)
 def test_ircd_dies_with_a_killed_breakroom(tmp_path: Path, mode: str) -> None:
     """Even SIGKILL (no cleanup runs) leaves no ircd holding the port."""
-    if mode == "ngircd" and not HAVE_NGIRCD:
-        pytest.skip("ngircd is not installed")
     port = free_port()
     proc = _start_up(tmp_path, mode, port)
     assert "breakroom is up" in proc.stdout.readline()
