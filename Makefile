@@ -14,9 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
-# openssl makes the certificate for the TLS test.
+# openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes.
+SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps
+
 system-deps:
-	@missing=""; for p in ngircd tmux openssl; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
