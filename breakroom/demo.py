@@ -15,7 +15,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -55,10 +55,11 @@ class DemoRun:
     config: Config
     ircd: Ircd | None = None
     tmux: libtmux.Server | None = None
-    config_file: Path = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.config_file = self.folder / "breakroom.yaml"
+    @property
+    def config_file(self) -> Path:
+        """The config the agents' own `breakroom` commands read."""
+        return self.folder / "breakroom.yaml"
 
 
 def demo_config(folder: Path, speed: float) -> Config:
