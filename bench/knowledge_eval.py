@@ -27,13 +27,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from breakroom import corpus  # noqa: E402
+from breakroom.knowledge import corpus  # noqa: E402
 from breakroom.config import KnowledgeConfig  # noqa: E402
-from breakroom.embedding import load_embedder  # noqa: E402
-from breakroom.knowledge import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer  # noqa: E402
+from breakroom.knowledge.embedding import load_embedder  # noqa: E402
+from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer  # noqa: E402
 from breakroom.paths import CORPUS_DIR  # noqa: E402
-from breakroom.retrieval import FEATURES  # noqa: E402
-from breakroom.store import open_db  # noqa: E402
+from breakroom.knowledge.retrieval import FEATURES  # noqa: E402
+from breakroom.record.db import open_db  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"
 EDGES = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0001]

@@ -29,15 +29,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breakroom import corpus  # noqa: E402
-from breakroom.background import BackgroundBreakroom  # noqa: E402
+from breakroom.knowledge import corpus  # noqa: E402
+from breakroom.irc.background import BackgroundBreakroom  # noqa: E402
 from breakroom.config import KnowledgeConfig, from_dict  # noqa: E402
-from breakroom.embedding import MODEL_ID, load_embedder, to_blob  # noqa: E402
-from breakroom.ircd import free_port, start_ircd  # noqa: E402
-from breakroom.knowledge import KnowledgeEngine  # noqa: E402
+from breakroom.knowledge.embedding import MODEL_ID, load_embedder, to_blob  # noqa: E402
+from breakroom.irc.ircd import free_port, start_ircd  # noqa: E402
+from breakroom.knowledge.engine import KnowledgeEngine  # noqa: E402
 from breakroom.paths import CORPUS_DIR  # noqa: E402
 from breakroom.secrets import fill_secrets  # noqa: E402
-from breakroom.store import open_db  # noqa: E402
+from breakroom.record.db import open_db  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"
 

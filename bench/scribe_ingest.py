@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breakroom import record  # noqa: E402
-from breakroom.background import BackgroundBreakroom  # noqa: E402
+from breakroom.record import events as record  # noqa: E402
+from breakroom.irc.background import BackgroundBreakroom  # noqa: E402
 from breakroom.config import from_dict  # noqa: E402
-from breakroom.ircd import free_port, start_ircd  # noqa: E402
+from breakroom.irc.ircd import free_port, start_ircd  # noqa: E402
 from breakroom.secrets import fill_secrets  # noqa: E402
-from breakroom.store import open_db  # noqa: E402
+from breakroom.record.db import open_db  # noqa: E402
 
 
 def bench_writer(n: int, folder: Path) -> float:

@@ -15,7 +15,7 @@ import irc3
 import venusian as _venusian
 from irc3.plugins.asynchronious import Whois
 
-from breakroom.record import Event
+from breakroom.record.events import Event
 
 _LINE = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :"
 # Any PRIVMSG, with its text as ``data`` (for bots that read more than addressed lines).

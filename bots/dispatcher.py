@@ -1,6 +1,6 @@
 """dispatcher: every ``dispatcher.interval`` seconds, one nudge to one idle session (or none).
 
-The decision is ``breakroom.dispatch``'s; this bot only runs it on a timer, delivers the
+The decision is ``breakroom.work.dispatch``'s; this bot only runs it on a timer, delivers the
 nudge through the session's normal delivery path, and answers humans in the channel:
 ``!queue [project]``, ``!issue N``, ``!audit [N]``, ``!dnd SESSION [minutes]`` for anyone;
 ``!pause``, ``!resume``, ``!nudge SESSION`` and ``!dispatch`` (run a cycle now) for
@@ -15,15 +15,16 @@ import time
 
 import irc3
 
-from breakroom import dispatch, workqueue
-from breakroom.dispatch import Decision
+from breakroom.work import dispatch
+from breakroom.work import queue as workqueue
+from breakroom.work.dispatch import Decision
 from breakroom.errors import BreakroomError
 from breakroom.paths import SKILLS_DIR
-from breakroom.skills import load_skills
+from breakroom.work.skills import load_skills
 
-from .base import command, is_operator
+from bots.base import command, is_operator
 
-log = logging.getLogger("breakroom.dispatcher")
+log = logging.getLogger(__name__)
 
 QUEUE_LINES = 8
 AUDIT_DEFAULT, AUDIT_MAX = 5, 20

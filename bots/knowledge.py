@@ -1,7 +1,7 @@
 """knowledge: the knowledge proxy on IRC.
 
 Answers ``knowledge: question`` / ``knowledge, question`` in the channel, private messages, and
-``!ask question`` from anyone, with a confidence and sources (``breakroom.knowledge`` does the
+``!ask question`` from anyone, with a confidence and sources (``breakroom.knowledge.engine`` does the
 work).  Each question runs in the thread pool, so a slow Claude call never blocks another
 asker; each asker has a rate limit.  The configured corpus is ingested in the background at
 start (incrementally: unchanged files are skipped); questions that arrive meanwhile wait for it.
@@ -20,17 +20,17 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import irc3
 
-from breakroom import corpus
-from breakroom.embedding import EmbedderStatus, load_embedder
-from breakroom.knowledge import (BackendUnavailable, KnowledgeEngine, format_reply,
+from breakroom.knowledge import corpus
+from breakroom.knowledge.embedding import EmbedderStatus, load_embedder
+from breakroom.knowledge.engine import (BackendUnavailable, KnowledgeEngine, format_reply,
                                  split_request_id)
-from breakroom.ratelimit import RateLimiter
-from breakroom.retrieval import SearchResult
-from breakroom.store import db_path, open_db
+from breakroom.irc.ratelimit import RateLimiter
+from breakroom.knowledge.retrieval import SearchResult
+from breakroom.record.db import db_path, open_db
 
-from .base import addressed, command
+from bots.base import addressed, command
 
-log = logging.getLogger("breakroom.knowledge")
+log = logging.getLogger(__name__)
 
 
 @irc3.plugin

@@ -3,11 +3,11 @@
 A line ``nick: text`` / ``nick, text`` in the channel, or a private message to the bot, goes
 to ``app.sessions.receive``: a reply carrying the request id of this session's waiting
 ``breakroom ask`` is handed to that CLI; anything else is rate-limited per sender, given its
-hop count (replies between bots; see :mod:`breakroom.ratelimit`), sanitized, stored in the
+hop count (replies between bots; see :mod:`breakroom.irc.ratelimit`), sanitized, stored in the
 session's inbox and typed in when the agent waits for input.  The sender gets NOTICEs:
 queued / delivered / failed and why.  NOTICEs and CTCP are never relayed (IRC's rule against
 automatic replies to notices).  Lines from sibling session bots are skipped: their
-``say``/``ask`` delivered the message directly (see :mod:`breakroom.session_ops`).
+``say``/``ask`` delivered the message directly (see :mod:`breakroom.fleet.delivery`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import irc3
 
 from bots.base import PRIVMSG_LINE, addressed_text
-from breakroom.nicks import irc_lower
+from breakroom.fleet.nicks import irc_lower
 
 
 @irc3.plugin

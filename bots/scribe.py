@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import irc3
 
-from breakroom.record import Event
-from breakroom.replaybot import REPLAY_NICK
+from breakroom.record.events import Event
+from bots.replay import REPLAY_NICK
 
-from .base import is_channel
+from bots.base import is_channel
 
 
 @irc3.plugin
 class Scribe:
-    """Writes what the channel sees; the batching lives in ``breakroom.record``."""
+    """Writes what the channel sees; the batching lives in ``breakroom.record.events``."""
 
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot

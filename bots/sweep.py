@@ -1,7 +1,7 @@
 """sweep: every ``sweep.interval`` seconds (and on ``!sweep``) walk the fleet, say only what
 changed, unstick agents waiting on a question, and flag trouble.
 
-The walk is :class:`breakroom.sweep.Sweeper`'s; tmux work runs in a worker thread so the
+The walk is :class:`breakroom.sweep.walk.Sweeper`'s; tmux work runs in a worker thread so the
 IRC loop never waits on it.  A stuck question is put to ``knowledge`` in the channel the way
 an agent asks (``knowledge: [q1a2b] …``); an answer at or above ``sweep.answer_min_confidence``
 is delivered into the stuck session, attributed; anything less is escalated to ``ops`` with
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import irc3
 
 from breakroom.errors import BreakroomError
-from breakroom.policy import Policy
-from breakroom.sweep import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
+from breakroom.sweep.policy import Policy
+from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
 
-from .base import PRIVMSG_LINE, addressed_text, command, is_operator
+from bots.base import PRIVMSG_LINE, addressed_text, command, is_operator
 
-log = logging.getLogger("breakroom.sweep")
+log = logging.getLogger(__name__)
 
 KNOWLEDGE = "knowledge"
 ANSWER = re.compile(r"^\[(?P<qid>q[0-9a-f]{4})\]\s*\(confidence (?P<confidence>[01](?:\.\d+)?)\)\s*"

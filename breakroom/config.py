@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .sanitize import REDACTED
-from .yamlfile import read_yaml
+from breakroom.errors import ConfigError
+from breakroom.sanitize import REDACTED
+from breakroom.yamlfile import read_yaml
 
 CONFIG_ENV = "BREAKROOM_CONFIG"
 DEFAULT_CONFIG_FILE = "breakroom.yaml"

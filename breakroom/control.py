@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from .config import Config
-from .errors import BreakroomError
+from breakroom.config import Config
+from breakroom.errors import BreakroomError
 
 Handler = Callable[[dict], Awaitable[dict]]
 SOCKET_NAME = "control.sock"

@@ -1,7 +1,7 @@
 """The ``breakroom`` console script.
 
 ``breakroom hook EVENT`` runs inside an agent's turn and has one second: it goes straight
-to :mod:`breakroom.hooks` without loading the rest of the CLI (which takes half of that).
+to :mod:`breakroom.fleet.hooks` without loading the rest of the CLI (which takes half of that).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["hook"] and "--help" not in args and "-h" not in args:
-        from .hooks import main as hook_main
+        from breakroom.fleet.hooks import main as hook_main
         sys.exit(hook_main(args[1:]))
-    from .cli import main as cli_main
+    from breakroom.cli import main as cli_main
     cli_main()

@@ -7,4 +7,4 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 IRCD_TEMPLATE = PROJECT_ROOT / "ircd.conf"
 SKILLS_DIR = PROJECT_ROOT / "skills"
 CORPUS_DIR = PROJECT_ROOT / "corpus"
-PROFILES_DIR = PACKAGE_DIR / "profiles"
+PROFILES_DIR = PACKAGE_DIR / "fleet" / "profiles"

@@ -8,7 +8,7 @@ import secrets as _random
 import string
 from pathlib import Path
 
-from .config import Config
+from breakroom.config import Config
 
 SECRETS_DIR = "secrets"
 # Letters and digits only: a secret that starts with "-" reads as an option on command

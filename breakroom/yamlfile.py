@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .errors import BreakroomError
+from breakroom.errors import BreakroomError
 
 
 def read_yaml(path: Path, *, label: str = "", error: type[BreakroomError] = BreakroomError) -> Any:

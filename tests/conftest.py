@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from breakroom.background import BackgroundBreakroom
+from breakroom.irc.background import BackgroundBreakroom
 from breakroom.config import Config, from_dict
-from breakroom.ircd import Ircd, free_port, start_ircd
+from breakroom.irc.ircd import Ircd, free_port, start_ircd
 from breakroom.secrets import fill_secrets
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
@@ -264,10 +264,10 @@ def write_config(path: Path, cfg: Config) -> Path:
 def shipped_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database file holding the default corpus, ingested once per test run (embedding
     it takes seconds). Copy it; never write to it."""
-    from breakroom import corpus
-    from breakroom.embedding import load_embedder
+    from breakroom.knowledge import corpus
+    from breakroom.knowledge.embedding import load_embedder
     from breakroom.paths import CORPUS_DIR
-    from breakroom.store import DB_NAME, open_db
+    from breakroom.record.db import DB_NAME, open_db
     path = tmp_path_factory.mktemp("shipped-corpus") / DB_NAME
     db = open_db(path)
     status = load_embedder()
@@ -280,7 +280,7 @@ def shipped_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def shipped_db(shipped_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
     """This module's own copy of the shipped corpus, open."""
-    from breakroom.store import open_db
+    from breakroom.record.db import open_db
     path = tmp_path_factory.mktemp("knowledge") / shipped_corpus.name
     shutil.copy(shipped_corpus, path)
     db = open_db(path)

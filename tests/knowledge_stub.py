@@ -7,7 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from breakroom.knowledge import IDK
+from breakroom.knowledge.engine import IDK
 
 
 class Stub:

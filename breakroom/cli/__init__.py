@@ -9,8 +9,8 @@ import sys
 
 import click
 
-from ..errors import BreakroomError
-from .base import cli
+from breakroom.errors import BreakroomError
+from breakroom.cli.base import cli
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .. import hooks
-from ..simagent import Script, SimAgent, load_script
-from .base import State, cli, pass_state
+from breakroom.fleet import hooks
+from breakroom.demo.simagent import Script, SimAgent, load_script
+from breakroom.cli.base import State, cli, pass_state
 
 
 @cli.command("sim-agent")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import config as config_mod
+from breakroom import config as config_mod
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -57,7 +57,7 @@ class State:
 
     @cached_property
     def db(self) -> "sqlite_utils.Database":
-        from ..store import db_path, open_db
+        from breakroom.record.db import db_path, open_db
         return open_db(db_path(self.config.data_path))
 
 

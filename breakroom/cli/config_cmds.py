@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import yaml
 
-from .. import config as config_mod
-from .base import State, cli, pass_state
+from breakroom import config as config_mod
+from breakroom.cli.base import State, cli, pass_state
 
 
 @cli.group("config")

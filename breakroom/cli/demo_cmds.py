@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..demo import DemoOptions, run_demo
-from .base import cli
+from breakroom.demo.run import DemoOptions, run_demo
+from breakroom.cli.base import cli
 
 
 @cli.command()

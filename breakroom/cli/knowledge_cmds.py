@@ -6,10 +6,11 @@ import time
 
 import click
 
-from .. import corpus, knowledge
-from ..embedding import load_embedder
-from ..retrieval import Index
-from .base import State, cli, pass_state
+from breakroom.knowledge import corpus
+from breakroom.knowledge import engine as knowledge
+from breakroom.knowledge.embedding import load_embedder
+from breakroom.knowledge.retrieval import Index
+from breakroom.cli.base import State, cli, pass_state
 
 
 def _when(ts: float | None) -> str:

@@ -6,10 +6,10 @@ import time
 
 import click
 
-from .. import record
-from ..replaybot import replay_into_channel
-from ..secrets import fill_secrets
-from .base import State, cli, pass_state
+from breakroom.record import events as record
+from bots.replay import replay_into_channel
+from breakroom.secrets import fill_secrets
+from breakroom.cli.base import State, cli, pass_state
 
 _FORMATS = {"text": record.format_text, "jsonl": record.format_jsonl}
 

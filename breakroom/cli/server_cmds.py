@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .. import runner
-from ..app import SERVICE_BOTS, Breakroom
-from ..connect import connection_lines
-from ..ircd import Ircd
-from ..secrets import fill_secrets
-from .base import State, cli, pass_state
+from breakroom.irc import runner
+from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
+from breakroom.irc.connect import connection_lines
+from breakroom.irc.ircd import Ircd
+from breakroom.secrets import fill_secrets
+from breakroom.cli.base import State, cli, pass_state
 
 
 @cli.command()

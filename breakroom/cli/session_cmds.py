@@ -15,10 +15,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .. import control
-from ..errors import BreakroomError
-from ..session_env import current_session
-from .base import State, cli, pass_state
+from breakroom import control
+from breakroom.errors import BreakroomError
+from breakroom.fleet.session_env import current_session
+from breakroom.cli.base import State, cli, pass_state
 
 as_option = click.option("--as", "as_session", metavar="SESSION",
                          help="Act for this tmux session (operators; default: the current one).")
@@ -82,7 +82,7 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
 def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
     """Messages addressed to this session, unread first; marks them read."""
     session = current_session(as_session)
-    from .. import inbox  # SQLite is not needed by say/ask: keep their start-up fast
+    from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     inbox.ensure_schema(state.db)
     messages = inbox.for_session(state.db, session, limit)
     if not messages:
@@ -104,7 +104,7 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
 def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
     """Show one message in full and mark it read (k42: a knowledge answer in full)."""
     if message_ref[:1].lower() == "k":
-        from .knowledge_cmds import show_answer
+        from breakroom.cli.knowledge_cmds import show_answer
         show_answer(state, message_ref)
         return
     if not message_ref.isdigit():
@@ -112,7 +112,7 @@ def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
                                  param_hint="ID")
     message_id = int(message_ref)
     session = current_session(as_session)
-    from .. import inbox  # SQLite is not needed by say/ask: keep their start-up fast
+    from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     inbox.ensure_schema(state.db)
     message = inbox.get(state.db, message_id)
     if message is None or message.session != session:
@@ -131,7 +131,7 @@ def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
 def fleet(state: State, history: str | None, limit: int) -> None:
     """Table of sessions: nick, agent, state, since, project (or one session's timeline)."""
     if history:
-        from ..sweep import history_lines  # the sweep's record of captures, read from SQLite
+        from breakroom.sweep.walk import history_lines  # the sweep's record of captures, read from SQLite
         lines = history_lines(state.db, history, limit)
         click.echo("\n".join(lines) if lines else f"no sweep record for {history!r} yet")
         return

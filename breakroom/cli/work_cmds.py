@@ -12,14 +12,17 @@ from pathlib import Path
 
 import click
 
-from .. import control, digest as digest_mod, dispatch, workqueue
-from ..config import Config
-from ..errors import BreakroomError
-from ..nicks import base_nick
-from ..paths import SKILLS_DIR
-from ..session_env import current_session
-from ..skills import SkillSet, load_skills
-from .base import State, cli, pass_state
+from breakroom import control
+from breakroom.work import digest as digest_mod
+from breakroom.work import dispatch
+from breakroom.work import queue as workqueue
+from breakroom.config import Config
+from breakroom.errors import BreakroomError
+from breakroom.fleet.nicks import base_nick
+from breakroom.paths import SKILLS_DIR
+from breakroom.fleet.session_env import current_session
+from breakroom.work.skills import SkillSet, load_skills
+from breakroom.cli.base import State, cli, pass_state
 
 
 def _this_session(explicit: str | None = None) -> str | None:

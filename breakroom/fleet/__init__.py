@@ -1,0 +1,1 @@
+"""The fleet: tmux sessions, what their panes show, and delivering messages into them."""

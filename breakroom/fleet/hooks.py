@@ -1,0 +1,184 @@
+"""Agent hooks: `breakroom hook EVENT` reports a session's state the moment the agent knows
+it, and `breakroom hooks install` wires Claude Code's hooks to that command.
+
+A hook runs inside the agent's turn, so it must never slow the agent down or fail it:
+whatever happens (garbage on stdin, no tmux, no breakroom running) it stays silent and
+ends within a second.  Scraping the pane stays the fallback when no hook reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from breakroom.errors import BreakroomError
+
+HOOK_BUDGET = 0.9          # seconds from process start until the hook must be done
+STDIN_WAIT = 0.2           # an agent writes the JSON at once; don't wait on an open tty
+MIN_WAIT = 0.2             # even past the budget (a loaded machine), tmux and the breakroom get this
+MAX_PAYLOAD = 1 << 20
+
+EVENT_STATES = {
+    "SessionStart": "idle",
+    "UserPromptSubmit": "working",
+    "PreToolUse": "working",
+    "PostToolUse": "working",
+    "SubagentStop": "working",
+    "PreCompact": "working",
+    "PermissionRequest": "waiting:permission",
+    "Stop": "idle",
+    "SessionEnd": "exited",
+}
+NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt": "idle"}
+NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
+                     "waiting for your input": "idle"}
+
+# What `hooks install` wires.  PreToolUse is left out on purpose: it runs before every
+# tool call and blocks it; PostToolUse is enough to leave waiting:permission after an
+# approval, and UserPromptSubmit already says "working".
+INSTALL = [("SessionStart", None), ("UserPromptSubmit", None), ("PostToolUse", None),
+           ("Notification", "permission_prompt"), ("Notification", "idle_prompt"),
+           ("Stop", None), ("SessionEnd", None)]
+HOOK_COMMAND = "breakroom hook {event}"
+
+
+def state_for(event: str, payload: dict) -> str | None:
+    """The session state an agent hook event means, or None when it says nothing."""
+    if event == "Notification":
+        kind = payload.get("notification_type")
+        if kind in NOTIFICATION_STATES:
+            return NOTIFICATION_STATES[kind]
+        message = str(payload.get("message", "")).lower()
+        return next((state for text, state in NOTIFICATION_TEXT.items() if text in message), None)
+    return EVENT_STATES.get(event)
+
+
+def parse_payload(raw: bytes) -> dict:
+    """The hook's JSON object, or {} for anything else."""
+    try:
+        payload = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def read_stdin(wait: float = STDIN_WAIT) -> bytes:
+    """What the agent wrote on stdin, without blocking past ``wait`` seconds."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        return b""
+    data = b""
+    deadline = time.monotonic() + wait
+    while len(data) < MAX_PAYLOAD:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def process_age() -> float:
+    """Seconds since this process started (0 where /proc is missing)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - started)
+
+
+def run_hook(event: str, load_config: Callable, explicit_session: str | None = None) -> None:
+    """Report ``event``'s state for this session to the running breakroom; never raises."""
+    try:
+        payload = parse_payload(read_stdin())
+        state = state_for(event, payload)
+        if state is None:
+            return
+        from breakroom.control import request
+        from breakroom.fleet.session_env import current_session
+        session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
+        request(load_config(), {"op": "hook", "session": session, "state": state, "event": event},
+                timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+    except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
+        return
+
+
+def main(argv: list[str]) -> int:
+    """``hook EVENT [--as SESSION]`` without importing the whole CLI: a hook has a second,
+    and loading every CLI module takes half of it.  ``python -m breakroom.fleet.hooks EVENT``."""
+    from breakroom.config import load
+
+    explicit = argv[argv.index("--as") + 1] if "--as" in argv[:-1] else None
+    run_hook(argv[0] if argv else "", load, explicit)
+    return 0
+
+
+# ---------------------------------------------------------------- installing
+
+
+def hook_entry(event: str, matcher: str | None) -> dict:
+    entry: dict = {"hooks": [{"type": "command", "command": HOOK_COMMAND.format(event=event)}]}
+    return {"matcher": matcher, **entry} if matcher else entry
+
+
+def _has_command(entries: list, matcher: str | None, command: str) -> bool:
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("matcher") == matcher:
+            for hook in entry.get("hooks") or []:
+                if isinstance(hook, dict) and hook.get("command") == command:
+                    return True
+    return False
+
+
+def merge_hooks(settings: dict) -> int:
+    """Add breakroom's hook entries to Claude Code ``settings`` in place; returns how many
+    were added (0 when they are all there already).  Other settings and hooks stay."""
+    hooks = settings.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise BreakroomError("settings.json: \"hooks\" is not an object; fix it by hand first")
+    added = 0
+    for event, matcher in INSTALL:
+        entries = hooks.setdefault(event, [])
+        if not isinstance(entries, list):
+            raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
+        if not _has_command(entries, matcher, HOOK_COMMAND.format(event=event)):
+            entries.append(hook_entry(event, matcher))
+            added += 1
+    return added
+
+
+def install(project: Path, write: bool = True) -> tuple[Path, dict, int]:
+    """Merge the hooks into ``project/.claude/settings.json``.
+
+    Returns (path, merged settings, entries added); with ``write=False`` nothing is
+    written (for ``--print``)."""
+    path = project / ".claude" / "settings.json"
+    settings: dict = {}
+    if path.exists():
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except (ValueError, OSError) as exc:
+            raise BreakroomError(f"{path}: cannot read it as JSON ({exc}); fix it by hand first") from None
+        if not isinstance(settings, dict):
+            raise BreakroomError(f"{path}: expected a JSON object")
+    added = merge_hooks(settings)
+    if write and added:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    return path, settings, added
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,417 @@
+"""What an agent's pane says about its state, read from a capture with per-agent patterns.
+
+Agent UIs change often, so everything that recognises a screen lives in data files,
+``breakroom/profiles/<agent>.yaml``; this module only knows how to cut a capture into
+regions and apply a profile's ordered rules.  A profile looks like::
+
+    commands: [claude, node]        # pane_current_command values meaning "the agent runs"
+    identify: ['Welcome to Claude Code']   # screen text that names the agent (guess_agent)
+    extends: claude-code            # optional: start from another profile, override keys
+                                    #   (identify adds to the parent's list, so a child
+                                    #   whose own marks show outscores its parent)
+    prepend_rules: [...]            # optional, with extends: rules tried before the parent's
+    input:                          # where the user types
+      prompt: '^❯(\\s|$)'           #   the prompt line ...
+      within_last: 5                #   ... among the last N non-blank lines
+      rule: '^─{8,}'                #   optional rule line just above the prompt
+      rule_within: 1                #   how far above the prompt the rule may be
+      rule_required: true           #   no rule there -> no input box
+    rules:                          # first match wins; no match -> unknown
+      - state: working
+        region: above_input:4       # screen | tail:N | above_input:N | input | footer
+        any: ['esc to interrupt']   # some line of the region matches one of these
+        all: [...]                  # each of these matches some line of the region
+        command: shell              # shell | agent | other (needs current_command)
+        input: true                 # an input prompt was found (or not, with false)
+    question:                       # turns an idle screen into waiting:question
+      start: '^⏺ '                  #   first line of an agent message (marker stripped)
+      stop: '^> '                   #   a line that is not part of it (the user's echo)
+      skip: ['^✻ \\w+ for ']        #   lines under the message to look past
+      asks: '\\?\\s*$'              #   the message asks when its text matches this
+
+``region: above_input:N`` is the last N non-blank lines above the input prompt (its rule
+excluded), or of the whole screen when no prompt is visible: busy markers are matched
+only there, never in the model's older prose.  A rule's ``command`` condition is false
+when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
+profile.  The ``question`` step runs only when the rules said ``idle``.
+
+``exited`` is kept simple: an agent profile whose pane command is a shell again (the
+agent ended and left its shell's prompt), or the agent's own goodbye line (a rule in its
+profile).  So start agents directly or from an interactive shell, not behind
+``sh -c "agent; …"``, whose wrapper shell stays the pane's command while the agent runs.
+
+An idle screen is trusted only when it did not change between two captures
+(:class:`IdleStability`): output that is still streaming can look idle for a moment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from breakroom.errors import BreakroomError
+from breakroom.paths import PROFILES_DIR
+
+STATES = ("working", "idle", "waiting:permission", "waiting:question", "exited", "unknown")
+ERROR_PREFIX = "error:"
+UNKNOWN_AGENT = "unknown"
+MAX_MESSAGE_LINES = 40
+
+_PROFILE_KEYS = {"name", "description", "commands", "identify", "extends", "prepend_rules",
+                 "input", "rules", "question"}
+_RULE_KEYS = {"state", "name", "region", "any", "all", "command", "input"}
+_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required"}
+_QUESTION_KEYS = {"start", "stop", "skip", "asks"}
+_REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+)$")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A classified pane: ``state``, a short ``reason`` (what matched), and for
+    ``waiting:question`` the agent's message that asks."""
+
+    state: str
+    reason: str
+    question: str | None = None
+
+
+# ---------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Rule:
+    state: str
+    name: str
+    region: str = "screen"
+    any: tuple[re.Pattern, ...] = ()
+    all: tuple[re.Pattern, ...] = ()
+    command: str | None = None
+    input: bool | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    prompt: re.Pattern
+    within_last: int = 3
+    rule: re.Pattern | None = None
+    rule_within: int = 1
+    rule_required: bool = True
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    start: re.Pattern | None
+    stop: re.Pattern | None
+    skip: tuple[re.Pattern, ...]
+    asks: re.Pattern
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    commands: frozenset[str]
+    identify: tuple[re.Pattern, ...]
+    input: InputSpec | None
+    rules: tuple[Rule, ...]
+    question: QuestionSpec | None = None
+    description: str = ""
+
+
+def _compile(where: str, pattern: object) -> re.Pattern:
+    if not isinstance(pattern, str):
+        raise BreakroomError(f"{where}: expected a regex string, got {pattern!r}")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise BreakroomError(f"{where}: bad regex {pattern!r}: {exc}") from None
+
+
+def _compile_all(where: str, patterns: object) -> tuple[re.Pattern, ...]:
+    if patterns is None:
+        return ()
+    if not isinstance(patterns, list):
+        patterns = [patterns]
+    return tuple(_compile(f"{where}[{i}]", p) for i, p in enumerate(patterns))
+
+
+def _check_keys(where: str, raw: object, known: set[str]) -> dict:
+    if not isinstance(raw, dict):
+        raise BreakroomError(f"{where}: expected a mapping, got {raw!r}")
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BreakroomError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return raw
+
+
+def _parse_rule(where: str, raw: object) -> Rule:
+    raw = _check_keys(where, raw, _RULE_KEYS)
+    state = raw.get("state")
+    if not isinstance(state, str) or not (state in STATES or state.startswith(ERROR_PREFIX)):
+        raise BreakroomError(f"{where}.state: expected one of {', '.join(STATES)} or error:KIND, got {state!r}")
+    region = str(raw.get("region", "screen"))
+    if not _REGION_RE.match(region):
+        raise BreakroomError(f"{where}.region: expected screen, input, footer, tail:N or above_input:N, "
+                             f"got {region!r}")
+    command = raw.get("command")
+    if command not in (None, "shell", "agent", "other"):
+        raise BreakroomError(f"{where}.command: expected shell, agent or other, got {command!r}")
+    return Rule(state=state, name=str(raw.get("name", state)), region=region,
+                any=_compile_all(f"{where}.any", raw.get("any")),
+                all=_compile_all(f"{where}.all", raw.get("all")),
+                command=command, input=raw.get("input"))
+
+
+def _raw_profile(name: str, seen: tuple[str, ...] = ()) -> dict:
+    """The profile's YAML merged over the profile it ``extends``."""
+    path = PROFILES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise BreakroomError(f"no pane profile for agent {name!r} (expected {path})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise BreakroomError(f"{path}: not valid YAML: {exc}") from None
+    raw = _check_keys(str(path), raw, _PROFILE_KEYS)
+    parent = raw.get("extends")
+    if parent is None:
+        return raw
+    if parent in seen + (name,):
+        raise BreakroomError(f"{path}: extends loops through {parent!r}")
+    base = _raw_profile(str(parent), seen + (name,))
+    merged = dict(base)
+    merged.update({k: v for k, v in raw.items() if k not in ("extends", "prepend_rules")})
+    merged["rules"] = list(raw.get("prepend_rules") or []) + list(base.get("rules") or [])
+    # the child draws the parent's UI, so the parent's marks identify it too
+    merged["identify"] = list(raw.get("identify") or []) + list(base.get("identify") or [])
+    return merged
+
+
+@lru_cache(maxsize=None)
+def load_profile(name: str) -> Profile:
+    """Load and validate ``profiles/<name>.yaml`` (cached; errors name the bad key)."""
+    raw = _raw_profile(name)
+    where = f"profiles/{name}.yaml"
+    input_spec = None
+    if raw.get("input") is not None:
+        spec = _check_keys(f"{where}: input", raw["input"], _INPUT_KEYS)
+        input_spec = InputSpec(
+            prompt=_compile(f"{where}: input.prompt", spec.get("prompt")),
+            within_last=int(spec.get("within_last", 3)),
+            rule=_compile(f"{where}: input.rule", spec["rule"]) if spec.get("rule") else None,
+            rule_within=int(spec.get("rule_within", 1)),
+            rule_required=bool(spec.get("rule_required", True)))
+    question = None
+    if raw.get("question") is not None:
+        q = _check_keys(f"{where}: question", raw["question"], _QUESTION_KEYS)
+        question = QuestionSpec(
+            start=_compile(f"{where}: question.start", q["start"]) if q.get("start") else None,
+            stop=_compile(f"{where}: question.stop", q["stop"]) if q.get("stop") else None,
+            skip=_compile_all(f"{where}: question.skip", q.get("skip")),
+            asks=_compile(f"{where}: question.asks", q.get("asks", r"\?\s*$")))
+    rules = raw.get("rules") or []
+    if not isinstance(rules, list):
+        raise BreakroomError(f"{where}: rules: expected a list")
+    return Profile(
+        name=name,
+        description=str(raw.get("description", "")),
+        commands=frozenset(str(c) for c in raw.get("commands") or []),
+        identify=_compile_all(f"{where}: identify", raw.get("identify")),
+        input=input_spec,
+        rules=tuple(_parse_rule(f"{where}: rules[{i}]", r) for i, r in enumerate(rules)),
+        question=question)
+
+
+@lru_cache(maxsize=None)
+def available_agents() -> tuple[str, ...]:
+    """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""
+    return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
+
+
+def shell_commands() -> frozenset[str]:
+    """Process names that are a shell (the ``shell`` profile's commands)."""
+    return load_profile("shell").commands
+
+
+# ---------------------------------------------------------------- screen regions
+
+
+class Screen:
+    """One capture cut into the regions rules refer to."""
+
+    def __init__(self, text: str, profile: Profile):
+        lines = [line.rstrip() for line in text.replace("\r", "").split("\n")]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        self.lines = lines
+        self.prompt_at, self.input_top = self._find_input(profile.input)
+
+    @property
+    def has_input(self) -> bool:
+        return self.prompt_at is not None
+
+    def _find_input(self, spec: InputSpec | None) -> tuple[int | None, int | None]:
+        """(index of the prompt line, index of the first line of the input area)."""
+        if spec is None:
+            return None, None
+        nonblank = [i for i, line in enumerate(self.lines) if line.strip()]
+        for i in reversed(nonblank[-spec.within_last:]):
+            if not spec.prompt.search(self.lines[i]):
+                continue
+            if spec.rule is None:
+                return i, i
+            for j in range(i - 1, max(-1, i - 1 - spec.rule_within), -1):
+                if spec.rule.search(self.lines[j]):
+                    return i, j
+            if not spec.rule_required:
+                return i, i
+        return None, None
+
+    def region(self, name: str) -> list[str]:
+        kind, _, count = name.partition(":")
+        if kind == "screen":
+            return self.lines
+        if kind == "input":
+            return self.lines[self.prompt_at:self.prompt_at + 1] if self.has_input else []
+        if kind == "footer":
+            return self.lines[self.prompt_at + 1:] if self.has_input else []
+        source = self.lines[:self.input_top] if kind == "above_input" and self.has_input else self.lines
+        return [line for line in source if line.strip()][-int(count):]
+
+    def above_input(self) -> list[str]:
+        return self.lines[:self.input_top] if self.has_input else self.lines
+
+
+def _first_hit(patterns: tuple[re.Pattern, ...], lines: list[str]) -> str | None:
+    for line in lines:
+        for pattern in patterns:
+            if pattern.search(line):
+                return line
+    return None
+
+
+def _command_kind(current_command: str | None, profile: Profile) -> str | None:
+    if not current_command:
+        return None
+    if current_command in shell_commands():
+        return "shell"
+    return "agent" if current_command in profile.commands else "other"
+
+
+def _apply(rule: Rule, screen: Screen, command_kind: str | None) -> str | None:
+    """The reason text when ``rule`` matches, else None."""
+    if rule.command is not None and rule.command != command_kind:
+        return None
+    if rule.input is not None and rule.input != screen.has_input:
+        return None
+    evidence = []
+    if rule.command is not None:
+        evidence.append(f"command is {rule.command}")
+    if rule.any or rule.all:
+        lines = screen.region(rule.region)
+        if rule.any:
+            hit = _first_hit(rule.any, lines)
+            if hit is None:
+                return None
+            evidence.append(repr(hit.strip()[:80]))
+        for pattern in rule.all:
+            hit = _first_hit((pattern,), lines)
+            if hit is None:
+                return None
+            evidence.append(repr(hit.strip()[:80]))
+    if rule.input is not None:
+        evidence.append("input prompt shown" if rule.input else "no input prompt")
+    return f"{rule.name}: {', '.join(evidence) or 'matched'}"
+
+
+def last_message(screen: Screen, spec: QuestionSpec) -> str | None:
+    """The agent's last message above the input prompt, joined into one line."""
+    lines = screen.above_input()
+    i = len(lines) - 1
+    while i >= 0 and (not lines[i].strip() or any(p.search(lines[i]) for p in spec.skip)):
+        i -= 1
+    collected: list[str] = []
+    while i >= 0 and len(collected) < MAX_MESSAGE_LINES:
+        line = lines[i]
+        if spec.stop is not None and spec.stop.search(line):
+            break
+        if spec.start is not None and spec.start.search(line):
+            collected.append(spec.start.sub("", line, count=1))
+            break
+        collected.append(line)
+        i -= 1
+    else:
+        if spec.start is not None:
+            return None  # ran out of lines without finding where the message begins
+    text = " ".join(part.strip() for part in reversed(collected) if part.strip())
+    return text or None
+
+
+def detect(text: str, agent: str, current_command: str | None = None) -> Detection:
+    """Classify one pane capture for an agent kind (see the module docstring)."""
+    if agent == UNKNOWN_AGENT or agent not in available_agents():
+        return Detection("unknown", f"no pane profile for agent {agent!r}")
+    profile = load_profile(agent)
+    screen = Screen(text, profile)
+    if not screen.lines:
+        return Detection("unknown", "empty pane")
+    command_kind = _command_kind(current_command, profile)
+    for rule in profile.rules:
+        reason = _apply(rule, screen, command_kind)
+        if reason is None:
+            continue
+        if rule.state == "idle" and profile.question is not None:
+            message = last_message(screen, profile.question)
+            if message and profile.question.asks.search(message):
+                return Detection("waiting:question", f"{reason}; last message asks", message)
+        return Detection(rule.state, reason)
+    return Detection("unknown", "no rule matched")
+
+
+def guess_agent(text: str, current_command: str | None) -> str:
+    """Which profile fits a pane: its command first, then the screen's identifying text.
+
+    A shell as the pane's command with no agent UI on screen is ``shell``; an agent UI on
+    screen above a shell means an agent that exited there (``detect`` then says exited)."""
+    agents = [a for a in available_agents() if a != "shell"]
+    if current_command:
+        for agent in agents:
+            if current_command in load_profile(agent).commands:
+                return agent
+    lines = text.splitlines()
+    scores = {agent: sum(1 for p in load_profile(agent).identify if _first_hit((p,), lines) is not None)
+              for agent in agents}
+    best = max(scores, key=lambda a: scores[a], default=None)
+    if best is not None and scores[best] > 0:
+        return best
+    shell = load_profile("shell")
+    if current_command in shell.commands or current_command is None and Screen(text, shell).has_input:
+        return "shell"
+    return UNKNOWN_AGENT
+
+
+# ---------------------------------------------------------------- idle stability
+
+
+@dataclass
+class IdleStability:
+    """Trust an idle-looking screen only when it is identical to the previous capture.
+
+    A reply that is still streaming, or a human typing, looks idle for an instant;
+    two identical captures in a row rule that out.  Keyed by session, so one tracker can
+    serve a whole fleet."""
+
+    previous: dict[str, str] = field(default_factory=dict)
+
+    def observe(self, session: str, text: str, detection: Detection) -> Detection:
+        normalized = "\n".join(line.rstrip() for line in text.rstrip().splitlines())
+        before = self.previous.get(session)
+        self.previous[session] = normalized
+        if detection.state not in ("idle", "waiting:question") or before == normalized:
+            return detection
+        return Detection("working", f"looks {detection.state} but the screen changed since the last capture")
+
+    def forget(self, session: str) -> None:
+        self.previous.pop(session, None)

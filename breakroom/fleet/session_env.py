@@ -1,0 +1,35 @@
+"""Which tmux session the current process runs in (for `breakroom say`, `hook`, …)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from breakroom.errors import BreakroomError
+
+NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
+
+
+def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str:
+    """``explicit`` (from ``--as``) if given, else the session of ``$TMUX_PANE``.
+
+    ``$TMUX`` is ``socket_path,server_pid,session_index``; asking that socket (not the
+    default one) keeps sessions on a private tmux server working."""
+    if explicit:
+        return explicit
+    tmux_env = os.environ.get("TMUX", "")
+    socket_path = tmux_env.split(",", 1)[0]
+    if not socket_path:
+        raise BreakroomError(NOT_IN_TMUX)
+    command = ["tmux", "-S", socket_path, "display-message", "-p"]
+    pane = os.environ.get("TMUX_PANE")
+    if pane:
+        command += ["-t", pane]
+    try:
+        done = subprocess.run(command + ["#{session_name}"], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        raise BreakroomError(NOT_IN_TMUX) from None
+    name = done.stdout.strip()
+    if done.returncode or not name:
+        raise BreakroomError(NOT_IN_TMUX)
+    return name

@@ -1,0 +1,29 @@
+"""How a human connects: the facts ``breakroom info`` prints and the demo repeats."""
+
+from __future__ import annotations
+
+from breakroom.config import Config
+from breakroom.irc.ircd import resolve_mode
+
+
+def connection_lines(cfg: Config) -> list[str]:
+    """Host, port, password, channel, key and ready-made client commands."""
+    ircd = cfg.ircd
+    key = cfg.channel_key or ""
+    irssi = f"irssi -c {ircd.host} -p {ircd.port}" + (f" -w {ircd.password}" if ircd.password else "")
+    if ircd.tls:
+        irssi += " --tls"
+    lines = [
+        f"server:    {ircd.host}:{ircd.port}{' (TLS)' if ircd.tls else ''}  [{resolve_mode(cfg)}]",
+        f"password:  {ircd.password or '(none)'}",
+        f"channel:   {cfg.channel}",
+        f"key:       {key or '(none)'}",
+        f"irssi:     {irssi}",
+        f"then:      /join {cfg.channel} {key}".rstrip(),
+        f"weechat:   /server add breakroom {ircd.host}/{ircd.port} -password={ircd.password or ''}"
+        f" -autojoin={cfg.channel}",
+    ]
+    if resolve_mode(cfg) == "ngircd":
+        lines.append(f"operator:  /oper {ircd.oper_name} {ircd.oper_password}   "
+                     "(needed for privileged bot commands)")
+    return lines

@@ -1,0 +1,1 @@
+"""The knowledge proxy: corpus, retrieval, embeddings, and the answer engine with its backends."""

@@ -1,0 +1,490 @@
+"""The knowledge corpus: read documents, chunk them by heading, store passages in SQLite.
+
+A passage keeps its heading path (``posts/pricing.md#Workshops > Cohorts``) so an answer can
+name exactly where it came from.  Ingest is incremental: a file whose bytes are unchanged is
+skipped by hash, a file that vanished from an ingested directory is removed, and each file is
+replaced inside its own transaction, so a crash or a bad file never leaves a half-built index.
+Vectors are cached by passage hash: re-chunking an edited file re-embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+import yaml
+
+from breakroom.knowledge.embedding import Embedder, to_blob
+from breakroom.paths import CORPUS_DIR
+from breakroom.record.db import atomic
+
+SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "rst",
+            ".html": "html", ".htm": "html"}
+MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning: not prose, or not ours
+CHUNK_WORDS = 180  # a passage: a few hundred tokens, well inside the model's 256-token window
+OVERLAP_WORDS = 40
+FTS_COLUMNS = ["title", "heading", "text"]
+
+Warn = Callable[[str], None]
+
+
+# ---------------------------------------------------------------- schema
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the corpus tables (documents, passages + FTS5, vector cache, ingest log)."""
+    db.execute("""CREATE TABLE IF NOT EXISTS corpus_docs (
+        id INTEGER PRIMARY KEY, root TEXT NOT NULL, path TEXT NOT NULL, title TEXT,
+        date TEXT, tags TEXT, sha256 TEXT NOT NULL, bytes INTEGER, chunks INTEGER,
+        ingested_at REAL, UNIQUE(root, path))""")
+    db.execute("""CREATE TABLE IF NOT EXISTS corpus_chunks (
+        id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL REFERENCES corpus_docs(id),
+        path TEXT NOT NULL, title TEXT, heading TEXT, anchor TEXT NOT NULL,
+        ordinal INTEGER, text TEXT NOT NULL, hash TEXT NOT NULL)""")
+    db.execute("CREATE INDEX IF NOT EXISTS corpus_chunks_doc ON corpus_chunks(doc_id)")
+    db.execute("""CREATE TABLE IF NOT EXISTS corpus_vectors (
+        hash TEXT NOT NULL, model TEXT NOT NULL, vector BLOB NOT NULL,
+        PRIMARY KEY(hash, model))""")
+    db.execute("""CREATE TABLE IF NOT EXISTS corpus_ingests (
+        id INTEGER PRIMARY KEY, started REAL, finished REAL, roots TEXT, added INTEGER,
+        updated INTEGER, unchanged INTEGER, removed INTEGER, skipped INTEGER, chunks INTEGER,
+        embedded INTEGER, dense TEXT)""")
+    if "corpus_chunks_fts" not in db.table_names():
+        db["corpus_chunks"].enable_fts(FTS_COLUMNS, create_triggers=True, tokenize="porter")
+
+
+def generation(db: sqlite_utils.Database) -> tuple[int, int]:
+    """Changes whenever passages change, so an in-memory index knows to reload."""
+    row = db.execute("SELECT count(*), coalesce(max(id), 0) FROM corpus_chunks").fetchone()
+    last = db.execute("SELECT coalesce(max(id), 0) FROM corpus_ingests").fetchone()[0]
+    return (row[0] * 1_000_003 + row[1], last)
+
+
+# ---------------------------------------------------------------- reading
+
+@dataclass
+class Document:
+    title: str | None
+    date: str | None
+    tags: list[str]
+    sections: list[tuple[list[str], str]]  # (heading path, body text)
+
+
+class BadFile(Exception):
+    """A file that cannot be ingested (binary, undecodable, huge); the message says why."""
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
+
+
+def read_document(path: Path) -> Document:
+    """Parse a markdown / text / reStructuredText / HTML file into heading-scoped sections."""
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise BadFile(f"too large ({len(data)} bytes > {MAX_FILE_BYTES})")
+    if b"\x00" in data[:8192]:
+        raise BadFile("binary file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta: dict = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1))
+            meta = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError:
+            meta = {}
+        text = text[match.end():]
+    kind = SUFFIXES.get(path.suffix.lower(), "text")
+    if kind == "html":
+        title, sections = _html_sections(text)
+    elif kind == "rst":
+        title, sections = _heading_sections(_rst_lines(text.split("\n")))
+    elif kind == "markdown":
+        title, sections = _heading_sections(_markdown_lines(text.split("\n")))
+    else:
+        title, sections = None, [([], text)]
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    return Document(
+        title=str(meta.get("title") or title or path.stem.replace("-", " ").replace("_", " ")),
+        date=str(meta["date"]) if meta.get("date") else None,
+        tags=[str(t) for t in tags],
+        sections=[(h, b.strip()) for h, b in sections if b.strip()],
+    )
+
+
+def _markdown_lines(lines: list[str]) -> list[tuple[int, str] | str]:
+    """Headings as (level, text) and every other line as a string; fenced code is body."""
+    out: list[tuple[int, str] | str] = []
+    fenced = False
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line)
+            continue
+        m = None if fenced else re.match(r"^(#{1,6})\s+(.+?)\s*#*\s*$", line)
+        out.append((len(m.group(1)), m.group(2)) if m else line)
+    return out
+
+
+_RST_ADORN = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")
+
+
+def _rst_lines(lines: list[str]) -> list[tuple[int, str] | str]:
+    """reStructuredText titles: a line underlined by ``===``/``---``…; levels by first use."""
+    levels: dict[str, int] = {}
+    out: list[tuple[int, str] | str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and not _RST_ADORN.match(line) and _RST_ADORN.match(nxt) \
+                and len(nxt.strip()) >= len(line.strip()):
+            level = levels.setdefault(nxt.strip()[0], len(levels) + 1)
+            out.append((level, line.strip()))
+            i += 2
+            continue
+        if _RST_ADORN.match(line) and i + 2 < len(lines) and _RST_ADORN.match(lines[i + 2]):
+            level = levels.setdefault("over" + line.strip()[0], len(levels) + 1)
+            out.append((level, lines[i + 1].strip()))  # overlined title
+            i += 3
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def _heading_sections(items: list[tuple[int, str] | str]) -> tuple[str | None, list]:
+    """Group lines under their heading path; a single top-level heading becomes the title."""
+    title = None
+    path: list[tuple[int, str]] = []
+    sections: list[tuple[list[str], str]] = []
+    body: list[str] = []
+    top = [h for h in items if isinstance(h, tuple)]
+    title_level = min((lvl for lvl, _ in top), default=0)
+    if sum(1 for lvl, _ in top if lvl == title_level) != 1:
+        title_level = 0  # no single title heading: every heading is a section
+
+    def flush() -> None:
+        if body:
+            sections.append(([h for _, h in path], "\n".join(body)))
+            body.clear()
+
+    for item in items:
+        if isinstance(item, tuple):
+            flush()
+            level, text = item
+            if level == title_level and title is None:
+                title = text
+                continue
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, text))
+        else:
+            body.append(item)
+    flush()
+    return title, sections
+
+
+class _HtmlText(html.parser.HTMLParser):
+    """Visible text of an HTML page, split at <h1>-<h6>; scripts and styles dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.items: list[tuple[int, str] | str] = []
+        self.title: str | None = None
+        self._heading: int | None = None
+        self._buffer: list[str] = []
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif re.fullmatch(r"h[1-6]", tag):
+            self._flush()
+            self._heading = int(tag[1])
+        elif tag in ("p", "br", "li", "div", "tr", "pre", "section", "article"):
+            self._buffer.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif self._heading is not None and re.fullmatch(r"h[1-6]", tag):
+            self.items.append((self._heading, " ".join("".join(self._buffer).split())))
+            self._buffer.clear()
+            self._heading = None
+        elif tag in ("p", "li", "div", "pre"):
+            self._buffer.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title = (self.title or "") + data.strip()
+        elif not self._skip:
+            self._buffer.append(data)
+
+    def _flush(self) -> None:
+        self.items.extend(line for line in "".join(self._buffer).split("\n"))
+        self._buffer.clear()
+
+    def close(self):
+        super().close()
+        self._flush()
+
+
+def _html_sections(text: str) -> tuple[str | None, list]:
+    parser = _HtmlText()
+    parser.feed(text)
+    parser.close()
+    title, sections = _heading_sections(parser.items)
+    return parser.title or title, sections
+
+
+# ---------------------------------------------------------------- chunking
+
+@dataclass
+class Chunk:
+    heading: str  # "Workshops > Cohorts" ("" for text before the first heading)
+    text: str
+    ordinal: int
+    title: str = ""
+
+    @property
+    def hash(self) -> str:
+        """Identity of what gets embedded: title, heading path and text."""
+        return hashlib.sha256(f"{self.title}\n{self.heading}\n{self.text}".encode()).hexdigest()
+
+    @property
+    def embed_text(self) -> str:
+        """What the model sees: the heading path gives a short passage its topic."""
+        head = " > ".join(x for x in (self.title, self.heading) if x)
+        return f"{head}. {self.text}" if head else self.text
+
+
+def chunk_document(doc: Document, words: int = CHUNK_WORDS,
+                   overlap: int = OVERLAP_WORDS) -> list[Chunk]:
+    """Passages of at most ``words`` words per heading section, overlapping by ``overlap``.
+
+    Paragraphs are kept whole when they fit, so a passage rarely starts mid-thought.
+    """
+    chunks: list[Chunk] = []
+    title = doc.title or ""
+    for heading_path, body in doc.sections:
+        heading = " > ".join(heading_path)
+        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
+        current: list[str] = []
+        for para in paragraphs:
+            para_words = para.split()
+            while len(para_words) > words:  # a huge paragraph: window it
+                if current:
+                    chunks.append(Chunk(heading, " ".join(current), len(chunks), title))
+                    current = []
+                chunks.append(Chunk(heading, " ".join(para_words[:words]), len(chunks), title))
+                para_words = para_words[words - overlap:]
+            if len(current) + len(para_words) > words and current:
+                chunks.append(Chunk(heading, " ".join(current), len(chunks), title))
+                current = current[-overlap:] if overlap else []
+            current.extend(para_words)
+        if current:
+            chunks.append(Chunk(heading, " ".join(current), len(chunks), title))
+    return chunks
+
+
+def anchor(path: str, heading: str) -> str:
+    """How a passage is cited: ``posts/pricing.md#Workshops > Cohorts``."""
+    return f"{path}#{heading}" if heading else path
+
+
+# ---------------------------------------------------------------- ingest
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "path: reason"
+    chunks: int = 0  # passages written in this run
+    embedded: int = 0  # passages that needed a new vector
+    seconds: float = 0.0
+    dense: str = ""
+
+
+def _candidate_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedder | None = None,
+           *, dense_reason: str = "", warn: Warn = lambda msg: None) -> IngestReport:
+    """Bring the index up to date with ``paths`` (files or directories).
+
+    A document is keyed by its path relative to the directory it was ingested from (a file
+    given directly is keyed by its name).  Bad files are skipped and named through ``warn``.
+    """
+    ensure_schema(db)
+    report = IngestReport(dense=dense_reason)
+    started = time.time()
+    roots = []
+    for raw in paths:
+        root = Path(raw).expanduser().resolve()
+        if not root.exists():
+            warn(f"{raw}: no such file or directory, skipped")
+            report.skipped.append(f"{raw}: no such file or directory")
+            continue
+        roots.append(str(root))
+        base = root.parent if root.is_file() else root
+        seen: set[str] = set()
+        for file in _candidate_files(root):
+            rel = file.relative_to(base).as_posix()
+            seen.add(rel)
+            try:
+                _ingest_file(db, str(root), rel, file, embedder, report)
+            except (BadFile, OSError) as exc:
+                warn(f"{file}: skipped: {exc}")
+                report.skipped.append(f"{rel}: {exc}")
+        if root.is_dir():
+            for doc_id, rel in db.execute(
+                    "SELECT id, path FROM corpus_docs WHERE root = ?", [str(root)]).fetchall():
+                if rel not in seen:
+                    with atomic(db):
+                        _delete_doc(db, doc_id)
+                    report.removed.append(rel)
+    _prune_vectors(db)
+    report.seconds = time.time() - started
+    db.execute(
+        "INSERT INTO corpus_ingests (started, finished, roots, added, updated, unchanged, "
+        "removed, skipped, chunks, embedded, dense) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [started, time.time(), "\n".join(roots), len(report.added), len(report.updated),
+         report.unchanged, len(report.removed), len(report.skipped), report.chunks,
+         report.embedded, dense_reason])
+    return report
+
+
+def _ingest_file(db, root: str, rel: str, file: Path, embedder: Embedder | None,
+                 report: IngestReport) -> None:
+    data = file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    existing = db.execute("SELECT id, sha256 FROM corpus_docs WHERE root = ? AND path = ?",
+                          [root, rel]).fetchone()
+    if existing and existing[1] == digest and not _missing_vectors(db, existing[0], embedder):
+        report.unchanged += 1
+        return
+    doc = read_document(file)
+    chunks = chunk_document(doc)
+    vectors = _vectors_for(db, chunks, embedder, report)  # slow part: outside the transaction
+    with atomic(db):  # one transaction per file: the index is never half-updated
+        if existing:
+            _delete_doc(db, existing[0])
+        cur = db.execute(
+            "INSERT INTO corpus_docs (root, path, title, date, tags, sha256, bytes, chunks, "
+            "ingested_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [root, rel, doc.title, doc.date, ",".join(doc.tags), digest, len(data),
+             len(chunks), time.time()])
+        doc_id = cur.lastrowid
+        db.conn.executemany(
+            "INSERT INTO corpus_chunks (doc_id, path, title, heading, anchor, ordinal, text, hash)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [(doc_id, rel, doc.title, c.heading, anchor(rel, c.heading), c.ordinal, c.text, c.hash)
+             for c in chunks])
+        if embedder is not None:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
+                [(h, embedder.model_id, to_blob(v)) for h, v in vectors.items()])
+    report.chunks += len(chunks)
+    (report.updated if existing else report.added).append(rel)
+
+
+def _vectors_for(db, chunks: list[Chunk], embedder: Embedder | None, report: IngestReport) -> dict:
+    if embedder is None or not chunks:
+        return {}
+    hashes = [c.hash for c in chunks]
+    marks = ",".join("?" * len(hashes))
+    cached = {h for (h,) in db.execute(
+        f"SELECT hash FROM corpus_vectors WHERE model = ? AND hash IN ({marks})",
+        [embedder.model_id, *hashes]).fetchall()}
+    todo = [c for c in chunks if c.hash not in cached]
+    if not todo:
+        return {}
+    vectors = embedder.embed([c.embed_text for c in todo])
+    report.embedded += len(todo)
+    return {c.hash: v for c, v in zip(todo, vectors)}
+
+
+def _missing_vectors(db, doc_id: int, embedder: Embedder | None) -> bool:
+    """An unchanged file still needs work if it was ingested before the embedder was available."""
+    if embedder is None:
+        return False
+    row = db.execute(
+        "SELECT count(*) FROM corpus_chunks c LEFT JOIN corpus_vectors v "
+        "ON v.hash = c.hash AND v.model = ? WHERE c.doc_id = ? AND v.hash IS NULL",
+        [embedder.model_id, doc_id]).fetchone()
+    return row[0] > 0
+
+
+def _delete_doc(db, doc_id: int) -> None:
+    db.execute("DELETE FROM corpus_chunks WHERE doc_id = ?", [doc_id])
+    db.execute("DELETE FROM corpus_docs WHERE id = ?", [doc_id])
+
+
+def _prune_vectors(db) -> None:
+    db.execute("DELETE FROM corpus_vectors WHERE hash NOT IN (SELECT hash FROM corpus_chunks)")
+
+
+def configured_paths(config) -> list[Path]:
+    """The ``knowledge.corpus`` paths, resolved.
+
+    A relative path is relative to the config file's directory (like ``data_dir``), else to
+    the working directory; the default ``corpus`` falls back to the corpus shipped with
+    Breakroom, so the proxy has something to answer from out of the box.
+    """
+    base = Path(config.source).parent if config.source else Path.cwd()
+    paths = []
+    for entry in config.knowledge.corpus:
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists() and entry.rstrip("/") == "corpus":
+            path = CORPUS_DIR
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------- stats
+
+@dataclass
+class CorpusStats:
+    documents: int
+    chunks: int
+    vectors: int
+    last_ingest: float | None
+    roots: list[str]
+
+
+def stats(db: sqlite_utils.Database) -> CorpusStats:
+    ensure_schema(db)
+    docs = db.execute("SELECT count(*) FROM corpus_docs").fetchone()[0]
+    chunks = db.execute("SELECT count(*) FROM corpus_chunks").fetchone()[0]
+    vectors = db.execute(
+        "SELECT count(*) FROM corpus_chunks c JOIN corpus_vectors v ON v.hash = c.hash"
+    ).fetchone()[0]
+    last = db.execute("SELECT max(finished) FROM corpus_ingests").fetchone()[0]
+    roots = [r for (r,) in db.execute("SELECT DISTINCT root FROM corpus_docs ORDER BY root")]
+    return CorpusStats(docs, chunks, vectors, last, roots)

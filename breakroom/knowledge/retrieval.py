@@ -1,0 +1,182 @@
+"""Hybrid retrieval over the corpus: FTS5 bm25 and dense vectors, fused.
+
+bm25 alone finds the right passage for a paraphrased question only a fraction of the time;
+dense vectors catch paraphrases but miss rare exact terms (a config key, a command name).
+Fusing both ranks better than either, and the scores they produce are also the evidence the
+confidence model reads (see :class:`Evidence`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from breakroom.knowledge import corpus
+from breakroom.knowledge.embedding import Embedder, from_blob
+from breakroom.record.fts import content_tokens, match_query
+
+# Column weights for bm25(title, heading, text): a word in a heading says more than in a body.
+BM25_WEIGHTS = (2.0, 3.0, 1.0)
+# Fusion: fused = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + BM25_HALF).
+# Saturating bm25 (instead of dividing by the query's best score) keeps an absolute scale, so
+# a question that matches one common word does not look like a perfect lexical hit.  Tuned on
+# bench/questions.yaml with `bench/knowledge_eval.py --tune`: hit@1 0.83 at 0.8 (0.62 bm25
+# alone, 0.78 dense alone; reciprocal rank fusion 0.75; max-normalised bm25 0.79).
+DENSE_WEIGHT = 0.8
+BM25_HALF = 5.0  # the bm25 score that counts as half a lexical match
+CANDIDATES = 50
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    path: str
+    anchor: str
+    title: str
+    heading: str
+    text: str
+    score: float  # fused
+    bm25: float  # saturated bm25 in [0, 1) (0: no lexical match)
+    dense: float  # cosine similarity (0 when dense retrieval is off)
+
+
+@dataclass
+class Evidence:
+    """What retrieval knows about how good its best answer is; input to the confidence model."""
+
+    top_score: float  # fused score of the best passage
+    margin: float  # best fused score minus the best passage from another document
+    top_dense: float  # cosine of the best passage
+    coverage: float  # share of the question's content words found in the best passage
+    agreement: float  # 1 when bm25 and dense put the same document first
+
+    def vector(self) -> list[float]:
+        return [self.top_score, self.margin, self.top_dense, self.coverage, self.agreement]
+
+
+FEATURES = ["top_score", "margin", "top_dense", "coverage", "agreement"]
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    evidence: Evidence
+    dense: bool  # whether dense vectors took part
+
+
+def stem(word: str) -> str:
+    """A crude stem so 'pricing' meets 'priced' when measuring coverage."""
+    word = word.lower()
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def coverage(question: str, passage: str) -> float:
+    terms = {stem(t) for t in content_tokens(question)}
+    if not terms:
+        return 0.0
+    words = {stem(t) for t in re.findall(r"[^\W_]+", passage.lower())}
+    return sum(1 for t in terms if t in words) / len(terms)
+
+
+class Index:
+    """Searches the corpus in one database; reloads its vector matrix when the corpus changes.
+
+    Searches are serialised on a lock: a SQLite connection is one conversation.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, embedder: Embedder | None,
+                 dense_weight: float = DENSE_WEIGHT):
+        corpus.ensure_schema(db)
+        self.db = db
+        self.embedder = embedder
+        self.dense_weight = dense_weight if embedder is not None else 0.0
+        self._generation: tuple[int, int] | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._doc_ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, 384), dtype=np.float32)
+        self._position: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        gen = corpus.generation(self.db)
+        if gen == self._generation:
+            return
+        model = self.embedder.model_id if self.embedder else ""
+        rows = self.db.execute(
+            "SELECT c.id, c.doc_id, v.vector FROM corpus_chunks c LEFT JOIN corpus_vectors v "
+            "ON v.hash = c.hash AND v.model = ? ORDER BY c.id", [model]).fetchall()
+        self._ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self._doc_ids = np.array([r[1] for r in rows], dtype=np.int64)
+        matrix = np.zeros((len(rows), 384), dtype=np.float32)
+        for i, row in enumerate(rows):
+            if row[2] is not None:
+                matrix[i] = from_blob(row[2])
+        self._matrix = matrix
+        self._position = {int(cid): i for i, cid in enumerate(self._ids)}
+        self._generation = gen
+
+    def _bm25(self, query: str) -> dict[int, float]:
+        fts = match_query(query)
+        if fts is None:
+            return {}
+        rows = self.db.execute(
+            "SELECT rowid, bm25(corpus_chunks_fts, ?, ?, ?) FROM corpus_chunks_fts "
+            "WHERE corpus_chunks_fts MATCH ? ORDER BY 2 LIMIT ?",
+            [*BM25_WEIGHTS, fts, CANDIDATES]).fetchall()
+        return {rowid: -score for rowid, score in rows}  # FTS5 bm25 is "lower is better"
+
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        """The ``k`` best passages for ``query`` and the evidence about the best one."""
+        with self._lock:
+            self._refresh()
+            query = (query or "")[:2000]
+            lexical = self._bm25(query)
+            n = len(self._ids)
+            position = self._position
+            bm25 = np.zeros(n, dtype=np.float32)
+            for cid, score in lexical.items():
+                if cid in position and score > 0:
+                    bm25[position[cid]] = score / (score + BM25_HALF)
+            dense = np.zeros(n, dtype=np.float32)
+            if self.embedder is not None and n and query.strip():
+                dense = self._matrix @ self.embedder.embed_one(query)
+            fused = self.dense_weight * dense + (1 - self.dense_weight) * bm25
+            if n == 0 or not fused.any():
+                return SearchResult([], Evidence(0, 0, 0, 0, 0), self.embedder is not None)
+            order = np.argsort(-fused)
+            top = order[: max(k, 1)]
+            hits = self._hits(top, fused, bm25, dense)
+            if not hits:  # the passages were replaced by an ingest since the last refresh
+                return SearchResult([], Evidence(0, 0, 0, 0, 0), self.embedder is not None)
+            evidence = self._evidence(query, order, fused, bm25, dense, hits[0])
+            return SearchResult(hits[:k], evidence, self.embedder is not None)
+
+    def _hits(self, rows, fused, bm25, dense) -> list[Hit]:
+        ids = [int(self._ids[i]) for i in rows]
+        marks = ",".join("?" * len(ids))
+        found = {r[0]: r for r in self.db.execute(
+            "SELECT id, path, anchor, title, heading, text FROM corpus_chunks "
+            f"WHERE id IN ({marks})", ids).fetchall()}
+        return [Hit(cid, found[cid][1], found[cid][2], found[cid][3] or "", found[cid][4] or "",
+                    found[cid][5], float(fused[i]), float(bm25[i]), float(dense[i]))
+                for cid, i in zip(ids, rows) if cid in found]
+
+    def _evidence(self, query, order, fused, bm25, dense, best: Hit) -> Evidence:
+        top = order[0]
+        other_doc = next((i for i in order[1:] if self._doc_ids[i] != self._doc_ids[top]), None)
+        runner_up = float(fused[other_doc]) if other_doc is not None else 0.0
+        margin = float(fused[top]) - runner_up
+        agreement = 0.0
+        if bm25.any() and dense.any():
+            lexical_doc = self._doc_ids[int(np.argmax(bm25))]
+            agreement = float(lexical_doc == self._doc_ids[int(np.argmax(dense))])
+        text = f"{best.title} {best.heading} {best.text}"
+        return Evidence(float(fused[top]), margin, float(dense[top]), coverage(query, text),
+                        agreement)

@@ -1,0 +1,223 @@
+"""The record: every channel event and every private message to or from the breakroom's
+bots, in SQLite with full-text search, and the ways to read it back (log, search, replay).
+
+Writers go through :class:`RecordWriter`, which batches inserts so a busy channel does
+not stall the event loop, and flushes everything on a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator
+
+import sqlite_utils
+
+from breakroom.record import fts
+from breakroom.errors import BreakroomError
+
+TABLE = "events"
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    if TABLE in db.table_names():
+        return
+    db[TABLE].create({"id": int, "ts": str, "channel": str, "nick": str, "kind": str,
+                      "text": str, "target": str, "replay": int},
+                     pk="id", not_null={"ts", "nick", "kind"}, defaults={"replay": 0},
+                     if_not_exists=True)
+    db[TABLE].create_index(["ts"], if_not_exists=True)
+    db[TABLE].create_index(["nick", "ts"], if_not_exists=True)
+    db[TABLE].enable_fts(["text"], create_triggers=True, tokenize="porter", replace=True)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Event:
+    nick: str
+    kind: str
+    text: str = ""
+    channel: str | None = None  # None for a private message
+    target: str | None = None  # the recipient of a private message, the kicked nick, …
+    ts: str = ""
+    replay: bool = False
+
+    def row(self) -> dict:
+        return {"ts": self.ts or now_iso(), "channel": self.channel, "nick": self.nick,
+                "kind": self.kind, "text": self.text, "target": self.target,
+                "replay": int(self.replay)}
+
+
+class RecordWriter:
+    """Batches events into the record from the event loop."""
+
+    def __init__(self, db: sqlite_utils.Database, *, scrub: Callable[[str], str] = str,
+                 flush_every: float = 0.25, batch: int = 500):
+        ensure_schema(db)
+        self.db = db
+        self.scrub = scrub
+        self.flush_every = flush_every
+        self.batch = batch
+        self._pending: list[dict] = []
+        self._task: asyncio.Task | None = None
+
+    def add(self, event: Event) -> None:
+        row = event.row()
+        row["text"] = self.scrub(row["text"])
+        self._pending.append(row)
+        if len(self._pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
+            self.db[TABLE].insert_all(rows, batch_size=1000)
+        except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
+            self._pending[:0] = rows
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_every)
+            self.flush()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            self._task = None
+        self.flush()
+
+
+# ------------------------------------------------------------------ reading it back
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*(?:ago)?\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, *, option: str = "--since") -> str:
+    """``10m``, ``2h``, ``1d`` ago, or an ISO date/time (UTC unless it says otherwise)."""
+    m = _RELATIVE.match(text)
+    if m:
+        moment = datetime.now(timezone.utc) - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise BreakroomError(f"{option}: expected a time like 10m, 2h, 1d or "
+                                 f"2026-11-23T10:00, got {text!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def query(db: sqlite_utils.Database, *, channel: str | None = None, nick: str | None = None,
+          since: str | None = None, until: str | None = None, after_id: int = 0,
+          limit: int | None = None, newest: bool = False) -> list[dict]:
+    """Events in time order; ``newest`` keeps the last ``limit`` rather than the first."""
+    ensure_schema(db)
+    where, args = ["id > ?"], [after_id]
+    if channel:
+        where.append("lower(channel) = lower(?)")
+        args.append(channel)
+    if nick:
+        where.append("lower(nick) = lower(?)")
+        args.append(nick)
+    if since:
+        where.append("ts >= ?")
+        args.append(since)
+    if until:
+        where.append("ts <= ?")
+        args.append(until)
+    order = "DESC" if newest else "ASC"
+    sql = f"SELECT * FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY id {order}"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows = list(db.query(sql, args))
+    return rows[::-1] if newest else rows
+
+
+def latest_id(db: sqlite_utils.Database) -> int:
+    ensure_schema(db)
+    row = next(db.query(f"SELECT max(id) AS id FROM {TABLE}"))
+    return row["id"] or 0
+
+
+def search(db: sqlite_utils.Database, text: str, *, limit: int = 50) -> list[dict]:
+    """Full-text search with a user's raw words: best matches first, never an FTS5 error.
+
+    Events holding every word rank first; when none does, any word is enough."""
+    ensure_schema(db)
+    for builder in (fts.all_terms_query, fts.match_query):
+        q = builder(text)
+        if q is None:
+            return []
+        rows = list(db.query(
+            f"SELECT e.* FROM {TABLE}_fts JOIN {TABLE} e ON e.rowid = {TABLE}_fts.rowid "
+            f"WHERE {TABLE}_fts MATCH ? ORDER BY {TABLE}_fts.rank LIMIT ?", [q, limit]))
+        if rows:
+            return rows
+    return []
+
+
+# How each kind reads in a classic IRC log; {reason} is " (text)" when there is text.
+_LINES = {
+    "ACTION": "* {nick} {text}",
+    "JOIN": "-!- {nick} has joined {where}",
+    "PART": "-!- {nick} has left {where}{reason}",
+    "QUIT": "-!- {nick} has quit{reason}",
+    "NICK": "-!- {nick} is now known as {text}",
+    "TOPIC": "-!- {nick} changed the topic of {where} to: {text}",
+    "KICK": "-!- {target} was kicked from {where} by {nick}{reason}",
+    "MODE": "-!- mode/{where} [{text}] by {nick}",
+}
+
+
+def format_text(event: dict) -> str:
+    """A classic IRC log line: ``[2026-11-23 10:01:02] <alice> text``."""
+    stamp = event["ts"][:19].replace("T", " ")
+    nick, kind, text = event["nick"], event["kind"], event["text"] or ""
+    where, target = event["channel"] or "", event["target"]
+    mark = "[replay] " if event.get("replay") else ""
+    if kind in ("PRIVMSG", "NOTICE"):
+        left, right = ("<", ">") if kind == "PRIVMSG" else ("-", "-")
+        who = nick if where else f"{nick} → {target}"  # a private line names its recipient
+        body = f"{left}{who}{right} {text}"
+    else:
+        body = _LINES.get(kind, "{kind} {nick} {text}").format(
+            nick=nick, kind=kind, text=text, where=where, target=target,
+            reason=f" ({text})" if text else "")
+    return f"[{stamp}] {mark}{body}"
+
+
+def format_jsonl(event: dict) -> str:
+    return json.dumps({k: event[k] for k in ("id", "ts", "channel", "nick", "kind", "text", "target")},
+                      ensure_ascii=False)
+
+
+def _seconds(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def paced(events: Iterable[dict], *, speed: float = 1.0, instant: bool = False,
+          max_gap: float = 5.0) -> Iterator[tuple[float, dict]]:
+    """Pair each event with the pause before it: the original gap divided by ``speed``.
+
+    Gaps are capped at ``max_gap`` seconds (after scaling) so a quiet night replays in
+    seconds, not hours."""
+    previous: float | None = None
+    for event in events:
+        t = _seconds(event["ts"])
+        delay = 0.0 if instant or previous is None else min(max(t - previous, 0.0) / speed, max_gap)
+        previous = t
+        yield delay, event

@@ -1,0 +1,1 @@
+"""The sweep: walk the fleet, record what each pane shows, answer or escalate stuck agents."""

@@ -1,0 +1,73 @@
+"""`breakroom demo` end to end: the story happens, and nothing it started outlives it."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from breakroom.irc.ircd import port_in_use
+from conftest import BREAKROOM, HAVE_NGIRCD
+
+
+def _run_demo(tmp_path: Path, *args: str, path: str | None = None) -> tuple[subprocess.CompletedProcess, Path]:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    if path is not None:
+        env["PATH"] = path
+    result = subprocess.run([BREAKROOM, "demo", "--duration", "90", *args], capture_output=True,
+                            text=True, timeout=240, env=env, cwd=tmp_path)
+    return result, scratch
+
+
+def _assert_nothing_left(result: subprocess.CompletedProcess, scratch: Path, keep: set[str]) -> None:
+    port = int(re.search(r"ircd: \w+ on 127\.0\.0\.1:(\d+)", result.stdout).group(1))
+    socket_name = re.search(r"tmux -L (\S+) attach", result.stdout).group(1)
+    assert not port_in_use("127.0.0.1", port), "the demo's ircd outlived it"
+    alive = subprocess.run(["tmux", "-L", socket_name, "ls"], capture_output=True)
+    assert alive.returncode != 0, "the demo's tmux server outlived it"
+    # onnxruntime keeps a one-line session-id file (.ses) in the temp dir: not ours to remove
+    assert {p.name for p in scratch.iterdir()} - {".ses"} <= keep, list(scratch.iterdir())
+    assert not subprocess.run(["pgrep", "-f", f"sim-agent.*{scratch}"], capture_output=True).stdout
+
+
+@pytest.mark.timeout(300)
+def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
+    result, scratch = _run_demo(tmp_path, "--keep-data")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "what happened:" in result.stdout and "✗" not in result.stdout
+    assert re.search(r"irssi -c 127\.0\.0\.1 -p \d+ -w \S+", result.stdout)
+    assert re.search(r"/join #breakroom \S+", result.stdout)
+    kept = next(scratch.glob("breakroom-demo-*"))
+    _assert_nothing_left(result, scratch, keep={kept.name})
+
+    db = sqlite3.connect(kept / "data" / "breakroom.db")
+    said = [row[0] for row in db.execute("SELECT nick || ': ' || text FROM events WHERE kind = 'PRIVMSG'")]
+    assert any(re.match(r"knowledge: shop: \[q\w+\] \(confidence 0\.\d+\) .* — sources: ", s) for s in said)
+    assert any(s.startswith("sweep: ops: stuck is stuck on a question") for s in said)
+    assert any("queued behind a busy agent" in row[0] for row in db.execute("SELECT text FROM events"))
+    typed = {(r[0], r[1]) for r in db.execute("SELECT session, sender FROM inbox WHERE state = 'delivered'")}
+    assert {("blog", "shop"), ("shop", "blog"), ("stuck", "sweep"), ("shop", "dispatcher")} <= typed
+    states = [r[0] for r in db.execute("SELECT to_state FROM issue_transitions WHERE who = 'shop'")]
+    assert "done" in states
+    assert db.execute("SELECT count(*) FROM issues WHERE skill = 'synthesize' AND role = 'writer'").fetchone()[0]
+
+    replay = subprocess.run([BREAKROOM, "--config", str(kept / "breakroom.yaml"), "replay", "--instant"],
+                            capture_output=True, text=True, timeout=30)
+    assert replay.returncode == 0 and "<shop> knowledge: [q" in replay.stdout
+
+
+@pytest.mark.timeout(300)
+def test_demo_falls_back_to_miniircd_without_ngircd(tmp_path: Path) -> None:
+    bin_dir = str(Path(BREAKROOM).parent)
+    result, scratch = _run_demo(tmp_path, "--speed", "2", path=f"{bin_dir}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ircd: miniircd on 127.0.0.1:" in result.stdout
+    _assert_nothing_left(result, scratch, keep=set())
+    if HAVE_NGIRCD:
+        assert "/usr/sbin" not in result.stdout  # really ran without ngircd on PATH

@@ -1,0 +1,71 @@
+"""The SQLite inbox: states, ordering, read flags — on a real database file."""
+
+from breakroom.fleet import inbox
+from breakroom.record.db import open_db
+
+
+def make_db(tmp_path):
+    db = open_db(tmp_path / "b.db")
+    inbox.ensure_schema(db)
+    inbox.ensure_schema(db)  # idempotent
+    return db
+
+
+def test_lifecycle_queued_delivered_failed(tmp_path):
+    db = make_db(tmp_path)
+    a = inbox.add(db, "s1", "alice", "hello", hops=2)
+    b = inbox.add(db, "s1", "bob", "second")
+    c = inbox.add(db, "s2", "bob", "elsewhere")
+    assert [m.id for m in inbox.queued(db, "s1")] == [a, b]
+    assert set(inbox.sessions_with_queued(db)) == {"s1", "s2"}
+    inbox.begin_attempt(db, a)
+    inbox.mark_delivered(db, a)
+    inbox.mark_failed(db, b, "session gone")
+    assert inbox.queued(db, "s1") == []
+    got = inbox.get(db, a)
+    assert (got.state, got.attempts, got.hops, got.sender) == ("delivered", 1, 2, "alice")
+    assert got.delivered_at >= got.created
+    assert inbox.get(db, b).reason == "session gone"
+    assert inbox.get(db, c).state == "queued"
+    assert inbox.get(db, 999) is None
+
+
+def test_unread_first_and_mark_read(tmp_path):
+    db = make_db(tmp_path)
+    ids = [inbox.add(db, "s", "x", f"m{i}") for i in range(3)]
+    inbox.mark_read(db, [ids[2]])
+    order = [m.id for m in inbox.for_session(db, "s")]
+    assert order == [ids[1], ids[0], ids[2]]
+    inbox.mark_read(db, ids)
+    assert all(m.read for m in inbox.for_session(db, "s"))
+
+
+def test_messages_survive_reopening(tmp_path):
+    db = make_db(tmp_path)
+    mid = inbox.add(db, "s", "x", "persist me")
+    db.conn.close()
+    assert inbox.get(open_db(tmp_path / "b.db"), mid).text == "persist me"
+
+
+def test_rename_moves_only_waiting_messages(tmp_path):
+    db = make_db(tmp_path)
+    waiting = inbox.add(db, "old", "x", "w", notify=True)
+    done = inbox.add(db, "old", "x", "d")
+    inbox.mark_delivered(db, done)
+    inbox.rename_session(db, "old", "new")
+    assert [m.id for m in inbox.queued(db, "new")] == [waiting]
+    assert inbox.get(db, waiting).notify and not inbox.get(db, done).notify
+    assert inbox.get(db, done).session == "old"
+
+
+def test_interrupted_typing_is_failed_not_retyped(tmp_path):
+    db = make_db(tmp_path)
+    typed = inbox.add(db, "s", "x", "half way")
+    waiting = inbox.add(db, "s", "x", "not started")
+    held = inbox.add(db, "s", "x", "someone was typing")
+    inbox.begin_attempt(db, typed)
+    inbox.begin_attempt(db, held)
+    inbox.cancel_attempt(db, held)
+    assert [m.id for m in inbox.fail_interrupted(db, "stopped")] == [typed]
+    assert inbox.get(db, typed).state == "failed" and inbox.get(db, typed).reason == "stopped"
+    assert [m.id for m in inbox.queued(db, "s")] == [waiting, held]

@@ -1,0 +1,209 @@
+"""`breakroom hook` / `hooks install` and finding the current tmux session, with real
+files, a real tmux server on a private socket and a real control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import libtmux
+import pytest
+from click.testing import CliRunner
+
+from breakroom import config as config_mod
+from breakroom.cli.base import cli
+from breakroom.control import ControlServer
+from breakroom.errors import BreakroomError
+from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, install, state_for
+from breakroom.fleet.session_env import current_session
+
+BREAKROOM = str(Path(sys.executable).parent / "breakroom")
+# What `breakroom hook` runs once the CLI's entry point takes its fast path (see
+# breakroom.fleet.hooks.main); the timing tests use it so they measure the hook, not the import
+# of every CLI module.
+FAST_HOOK = [sys.executable, "-m", "breakroom.fleet.hooks"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    config = tmp_path / "breakroom.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    monkeypatch.setenv("BREAKROOM_CONFIG", str(config))
+    return tmp_path
+
+
+@pytest.fixture
+def tmux_env(home: Path) -> Iterator[dict[str, str]]:
+    """$TMUX/$TMUX_PANE as a process inside session "alice" of a private server sees them."""
+    name = f"br-hook-{uuid.uuid4().hex[:8]}"
+    tmux = libtmux.Server(socket_name=name)
+    session = tmux.new_session(session_name="alice", window_command="sleep 60")
+    pane = session.active_window.active_pane
+    socket_path = pane.display_message("#{socket_path}", get_text=True)[0]
+    yield {"TMUX": f"{socket_path},{os.getpid()},0", "TMUX_PANE": pane.pane_id}
+    tmux.kill()
+
+
+def run_hook(event: str, stdin: bytes, env: dict[str, str] | None = None,
+             command: tuple[str, ...] = (BREAKROOM, "hook"), *options: str) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    done = subprocess.run([*command, event, *options], input=stdin, capture_output=True,
+                          env={**os.environ, **(env or {})}, timeout=10)
+    return done, time.monotonic() - started
+
+
+# ---------------------------------------------------------------- event -> state
+
+
+@pytest.mark.parametrize("event,payload,state", [
+    ("UserPromptSubmit", {"prompt": "hi"}, "working"),
+    ("PreToolUse", {"tool_name": "Bash"}, "working"),
+    ("PostToolUse", {}, "working"),
+    ("Stop", {}, "idle"),
+    ("SessionStart", {"source": "startup"}, "idle"),
+    ("SessionEnd", {"reason": "exit"}, "exited"),
+    ("Notification", {"notification_type": "permission_prompt"}, "waiting:permission"),
+    ("Notification", {"notification_type": "idle_prompt"}, "idle"),
+    ("Notification", {"message": "Claude needs your permission to use Bash"}, "waiting:permission"),
+    ("Notification", {"message": "Claude is waiting for your input"}, "idle"),
+    ("Notification", {"message": "something else"}, None),
+    ("NoSuchEvent", {}, None),
+])
+def test_state_for(event: str, payload: dict, state: str | None) -> None:
+    assert state_for(event, payload) == state
+
+
+# ---------------------------------------------------------------- the hook command
+
+
+@pytest.mark.parametrize("stdin", [b"", b"\xff\xfe garbage {", b"[1, 2]", b'{"hook_event_name": "Stop"}'])
+def test_hook_is_silent_and_quick_with_nothing_around(home: Path, stdin: bytes) -> None:
+    done, elapsed = run_hook("Stop", stdin, command=tuple(FAST_HOOK))
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
+    assert elapsed < 1.0
+    done, _ = run_hook("Stop", stdin)   # the full CLI: same silence (its import time is the CLI's)
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
+
+
+def test_hook_inside_tmux_with_breakroom_down(tmux_env: dict[str, str]) -> None:
+    done, elapsed = run_hook("Notification", b'{"notification_type": "permission_prompt"}', tmux_env,
+                             command=tuple(FAST_HOOK))
+    assert done.returncode == 0 and done.stdout == b""
+    assert elapsed < 1.0
+
+
+def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
+    started = time.monotonic()
+    proc = subprocess.Popen([*FAST_HOOK, "Stop"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.wait(timeout=5) == 0            # stdin is never closed
+        assert time.monotonic() - started < 1.0
+        assert proc.stdout.read() == b""
+    finally:
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None:
+    received: list[dict] = []
+    loop = asyncio.new_event_loop()
+    server = ControlServer(config_mod.load())
+
+    @server.handle("hook")
+    async def on_hook(request: dict) -> dict:
+        received.append(request)
+        return {"ok": True}
+
+    loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        done, elapsed = run_hook("Notification", json.dumps(
+            {"hook_event_name": "Notification", "notification_type": "permission_prompt",
+             "message": "Claude needs your permission to use Bash"}).encode(), tmux_env)
+        assert done.returncode == 0 and done.stdout == b""
+        assert received == [{"op": "hook", "session": "alice", "state": "waiting:permission",
+                             "event": "Notification"}]
+        run_hook("Stop", b"{}", tmux_env, command=tuple(FAST_HOOK))
+        assert received[-1] == {"op": "hook", "session": "alice", "state": "idle", "event": "Stop"}
+        run_hook("SessionEnd", b"{}", {"TMUX": ""}, tuple(FAST_HOOK), "--as", "bob")
+        assert received[-1] == {"op": "hook", "session": "bob", "state": "exited", "event": "SessionEnd"}
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+
+# ---------------------------------------------------------------- current_session
+
+
+def test_current_session(tmux_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert current_session("explicit") == "explicit"
+    with pytest.raises(BreakroomError, match="not inside a tmux session"):
+        current_session()
+    monkeypatch.setenv("TMUX", tmux_env["TMUX"])
+    monkeypatch.setenv("TMUX_PANE", tmux_env["TMUX_PANE"])
+    assert current_session() == "alice"
+    monkeypatch.setenv("TMUX", "/nonexistent/socket,1,0")
+    with pytest.raises(BreakroomError, match="not inside a tmux session"):
+        current_session()
+
+
+# ---------------------------------------------------------------- hooks install
+
+
+def test_install_merges_and_is_idempotent(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    mine = {"type": "command", "command": "notify-send done"}
+    settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]},
+                                    "hooks": {"Stop": [{"hooks": [mine]}]}}))
+    path, merged, added = install(tmp_path)
+    assert path == settings and added == len(INSTALL)
+    on_disk = json.loads(settings.read_text())
+    assert on_disk == merged
+    assert on_disk["permissions"] == {"allow": ["Bash(npm test)"]}
+    assert on_disk["hooks"]["Stop"][0] == {"hooks": [mine]}
+    assert {"hooks": [{"type": "command", "command": "breakroom hook Stop"}]} in on_disk["hooks"]["Stop"]
+    matchers = [e.get("matcher") for e in on_disk["hooks"]["Notification"]]
+    assert matchers == ["permission_prompt", "idle_prompt"]
+    assert all(e["hooks"][0]["command"] == HOOK_COMMAND.format(event="Notification")
+               for e in on_disk["hooks"]["Notification"])
+    before = settings.read_text()
+    assert install(tmp_path)[2] == 0
+    assert settings.read_text() == before
+
+
+def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path), "--print"])
+    assert result.exit_code == 0
+    assert "breakroom hook UserPromptSubmit" in json.loads(result.output)["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    assert not (tmp_path / ".claude").exists()
+    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
+    assert result.exit_code == 0 and "added 7 hook entries" in result.output
+    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
+    assert "already has breakroom's hooks" in result.output
+
+
+def test_install_refuses_a_broken_settings_file(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text("{not json")
+    done = subprocess.run([BREAKROOM, "hooks", "install", "--project", str(tmp_path)],
+                          capture_output=True, text=True, timeout=10)
+    assert done.returncode != 0
+    assert done.stderr.startswith("breakroom: ") and "settings.json" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert settings.read_text() == "{not json"

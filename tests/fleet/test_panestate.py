@@ -1,0 +1,175 @@
+"""Pane-state detection against the fixture corpus and the traps the field fell into."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from breakroom.fleet.panestate import (Detection, IdleStability, available_agents, detect, guess_agent,
+                                 load_profile)
+
+PANES = Path(__file__).parents[1] / "fixtures" / "panes"
+RULE = "─" * 60
+
+
+def state_of_dir(name: str) -> str:
+    """``error-usage-limit`` -> ``error:usage-limit`` (':' is awkward in file names)."""
+    head, sep, tail = name.partition("-")
+    return f"{head}:{tail}" if sep and head in ("error", "waiting") else name
+
+
+def read_fixture(path: Path) -> tuple[str, dict]:
+    """A fixture is the pane text, optionally after a ``---`` YAML front matter block
+    giving ``command`` (pane_current_command) and the expected ``question``."""
+    text = path.read_text(encoding="utf-8")
+    if text.startswith("---\n"):
+        front, _, text = text[4:].partition("\n---\n")
+        return text, yaml.safe_load(front) or {}
+    return text, {}
+
+
+FIXTURES = sorted(PANES.glob("*/*/*.txt"))
+
+
+def test_corpus_is_large_and_covers_every_agent_and_state() -> None:
+    assert len(FIXTURES) >= 40
+    agents = {p.parent.parent.name for p in FIXTURES}
+    assert {"claude-code", "codex", "aider", "gemini", "shell", "sim"} <= agents
+    states = {state_of_dir(p.parent.name) for p in FIXTURES}
+    assert {"working", "idle", "waiting:permission", "waiting:question", "exited",
+            "error:usage-limit", "error:auth", "error:crashed", "error:config-corrupted"} <= states
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(PANES)))
+def test_fixture_state(path: Path) -> None:
+    text, front = read_fixture(path)
+    agent = path.parent.parent.name
+    found = detect(text, agent, front.get("command"))
+    assert found.state == state_of_dir(path.parent.name), found.reason
+    if "question" in front:
+        assert found.question == front["question"]
+    if found.state != "waiting:question":
+        assert found.question is None
+
+
+@pytest.mark.parametrize("path", [p for p in FIXTURES if p.parent.parent.name != "shell"],
+                         ids=lambda p: str(p.relative_to(PANES)))
+def test_guess_agent_from_screen(path: Path) -> None:
+    text, _ = read_fixture(path)
+    assert guess_agent(text, None) == path.parent.parent.name
+
+
+def test_every_profile_loads() -> None:
+    assert {"claude-code", "codex", "aider", "gemini", "shell", "sim"} <= set(available_agents())
+    for agent in available_agents():
+        assert load_profile(agent).rules
+
+
+# ---------------------------------------------------------------- traps
+
+
+def claude_screen(above: str, footer: str = "", box_text: str = "") -> str:
+    """A Claude Code screen: transcript, the input box between rules, optional footer."""
+    return f"{above.strip()}\n\n{RULE}\n❯ {box_text}\n{RULE}\n{footer}\n"
+
+
+def test_esc_to_interrupt_in_prose_is_not_busy() -> None:
+    prose = ("⏺ While it builds, vite prints (esc to interrupt) and my own spinner says\n"
+             "  \"✻ Pondering… (12s · esc to interrupt)\"; press esc to interrupt either.")
+    assert detect(claude_screen(prose), "claude-code").state == "idle"
+    # the same words in the real spinner line right above the box do mean busy
+    busy = prose + "\n\n✻ Pondering… (12s · ↓ 1.2k tokens · esc to interrupt)"
+    assert detect(claude_screen(busy), "claude-code").state == "working"
+
+
+def test_spinner_far_above_the_box_is_history() -> None:
+    old = ("✻ Pondering… (12s · esc to interrupt)\n" + "\n".join(f"  line {i}" for i in range(6))
+           + "\n\n✻ Brewed for 3m 12s")
+    assert detect(claude_screen(old), "claude-code").state == "idle"
+
+
+def test_input_box_drawn_while_busy_is_not_idle() -> None:
+    screen = claude_screen("⏺ Reading files.\n\n✶ Musing… (3s · esc to interrupt)", box_text="next task")
+    found = detect(screen, "claude-code")
+    assert found.state == "working" and "busy marker" in found.reason
+
+
+@pytest.mark.parametrize("footer", ["  ⏵⏵ bypass permissions on (shift+tab to cycle)",
+                                    "  ⏵⏵ accept edits on (shift+tab to cycle)", "  ? for shortcuts", ""])
+def test_permanent_footer_says_nothing(footer: str) -> None:
+    busy = claude_screen("✻ Pondering… (12s · esc to interrupt)", footer)
+    done = claude_screen("⏺ Done.\n\n✻ Brewed for 3m 12s", footer)
+    assert detect(busy, "claude-code").state == "working"
+    assert detect(done, "claude-code").state == "idle"
+
+
+def test_numbered_dialog_is_permission_not_question() -> None:
+    dialog = (f"⏺ Cleaning up.\n\n{RULE}\n Bash command\n\n   rm -rf build\n\n"
+              " Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and don't ask again for rm commands\n"
+              "   3. No, and tell Claude what to do differently (esc)\n\n Esc to cancel\n")
+    found = detect(dialog, "claude-code")
+    assert found == Detection("waiting:permission", found.reason, None)
+    assert "permission dialog" in found.reason
+
+
+def test_proceed_question_in_prose_is_a_question_not_a_dialog() -> None:
+    asked = claude_screen("⏺ The migration drops two columns. Do you want to proceed?")
+    found = detect(asked, "claude-code")
+    assert found.state == "waiting:question"
+    assert found.question == "The migration drops two columns. Do you want to proceed?"
+
+
+def test_trust_screen_needs_a_keypress() -> None:
+    trust = (f"{RULE}\n Do you trust the files in this folder?\n\n /home/dev/shop\n\n"
+             " ❯ 1. Yes, proceed\n   2. No, exit\n\n Enter to confirm · Esc to exit\n")
+    found = detect(trust, "claude-code", "claude")
+    assert found.state == "waiting:permission" and "trust" in found.reason
+
+
+def test_question_is_only_the_last_message() -> None:
+    screen = claude_screen("⏺ Which port should I use?\n\n> 8080\n\n⏺ Using 8080. Tests pass.")
+    assert detect(screen, "claude-code") == Detection("idle", "input box: input prompt shown")
+
+
+def test_agent_back_at_a_shell_has_exited() -> None:
+    assert detect(claude_screen("⏺ Done."), "claude-code", "bash").state == "exited"
+    assert detect(claude_screen("⏺ Done."), "claude-code", "claude").state == "idle"
+
+
+def test_unknown_agent_and_empty_pane() -> None:
+    assert detect("anything", "unknown").state == "unknown"
+    assert detect("\n\n", "claude-code").reason == "empty pane"
+
+
+def test_guess_agent_by_command_and_shell_fallback() -> None:
+    assert guess_agent("", "claude") == "claude-code"
+    assert guess_agent("", "codex") == "codex"
+    assert guess_agent("dev@box:~$ ls\nREADME\ndev@box:~$ ", "bash") == "shell"
+    assert guess_agent("dev@box:~$ ", None) == "shell"
+    assert guess_agent("✻ Welcome to Claude Code!\n⏺ Bye", "bash") == "claude-code"
+    assert guess_agent("✻ breakroom sim-agent · alice\n⏺ hi", "python3") == "sim"
+    assert guess_agent("some program output", "top") == "unknown"
+
+
+# ---------------------------------------------------------------- stability
+
+
+def test_idle_counts_only_after_two_identical_captures() -> None:
+    stability = IdleStability()
+    first = claude_screen("⏺ Done.")
+    streamed = claude_screen("⏺ Done. One more thing:")
+
+    def see(session: str, text: str) -> str:
+        return stability.observe(session, text, detect(text, "claude-code")).state
+
+    assert see("alice", first) == "working"          # nothing to compare with yet
+    assert see("alice", streamed) == "working"       # changed since the last capture
+    assert see("alice", streamed + "  \n") == "idle"  # same screen (trailing blanks ignored)
+    assert see("bob", streamed) == "working"         # sessions are tracked apart
+    busy = claude_screen("✻ Pondering… (1s · esc to interrupt)")
+    assert see("alice", busy) == "working"
+    stability.forget("alice")
+    assert see("alice", streamed) == "working"
+

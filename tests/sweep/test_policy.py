@@ -1,0 +1,117 @@
+"""sweep.policy: reading permission dialogs, validating rules, deciding; and the sweep
+approving a real pane's prompt only when a rule allows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from breakroom.config import from_dict
+from breakroom.errors import ConfigError
+from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
+from breakroom.record.db import open_db
+from breakroom.sweep.walk import Sweeper
+
+from test_sweep_walk import Fleet, screen
+
+PANES = Path(__file__).parents[1] / "fixtures" / "panes"
+
+
+def fixture(path: str) -> str:
+    text = (PANES / path).read_text(encoding="utf-8")
+    return text[4:].partition("\n---\n")[2] if text.startswith("---\n") else text
+
+
+@pytest.mark.parametrize("path, tool, first, last", [
+    ("claude-code/waiting-permission/bash-command.txt", "Bash command", "Bash command",
+     "3. No, and tell Claude what to do differently (esc)"),
+    ("claude-code/waiting-permission/edit-file.txt", "Edit file shop/cart.py", "Edit file shop/cart.py",
+     "3. No, and tell Claude what to do differently (esc)"),
+    ("gemini/waiting-permission/allow-execution.txt", "Shell rm -rf build (remove the build directory)",
+     "?  Shell rm -rf build (remove the build directory)", "3. No, suggest changes (esc)"),
+    ("aider/waiting-permission/run-shell-command.txt", "pytest tests/test_cart.py -q",
+     "pytest tests/test_cart.py -q", "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:"),
+])
+def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last):
+    prompt = read_prompt("s", "agent", fixture(path))
+    lines = prompt.text.splitlines()
+    assert prompt.tool == tool
+    assert (lines[0], lines[-1]) == (first, last)
+
+
+def test_a_tool_call_in_the_dialog_names_the_tool():
+    pane = ("⏺ Let me look at the hosts file.\n\n" + "─" * 60 + "\n Read file\n\n  Read(/etc/hosts)\n\n"
+            " Do you want to proceed?\n ❯ 1. Yes\n   2. No, and tell Claude what to do differently (esc)\n")
+    assert read_prompt("s", "claude-code", pane).tool == "Read"
+
+
+def prompt(tool: str | None, text: str = "Do you want to proceed?", agent: str = "claude-code"):
+    return PermissionPrompt("s", agent, tool, text)
+
+
+def test_default_policy_approves_nothing():
+    assert load_policy(None).decide(prompt("Read")) is None
+    assert Policy().decide(prompt("Bash command")) is None
+
+
+def test_rules_match_tool_fully_prompt_by_search_and_agents():
+    policy = parse_policy({"approve": [
+        {"name": "read-only", "tool": "Read|Glob|Grep", "agents": ["claude-code"]},
+        {"name": "git status", "prompt": r"^git status$", "keys": ["Enter"]},
+    ]})
+    assert policy.decide(prompt("Read")).name == "read-only"
+    assert policy.decide(prompt("read")).name == "read-only"  # case-insensitive
+    assert policy.decide(prompt("ReadWrite")) is None  # a full match, not a prefix
+    assert policy.decide(prompt("Read", agent="codex")) is None
+    rule = policy.decide(prompt("Bash command", "Bash command\ngit status\nDo you want to proceed?"))
+    assert rule.name == "git status" and rule.keys == ("Enter",)
+    assert policy.decide(prompt("Bash command", "Bash command\nrm -rf /\nDo you want to proceed?")) is None
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"approve": [{"name": "all"}]}, "needs `tool` or `prompt`"),
+    ({"approve": [{"tool": "Read", "colour": "red"}]}, "approve[0].colour: unknown key"),
+    ({"approve": [{"tool": "("}]}, "approve[0].tool: not a valid regular expression"),
+    ({"approve": [{"tool": "Read", "keys": 1}]}, "approve[0].keys: expected a list of strings"),
+    ({"allow": []}, "expected a mapping with one key, `approve`"),
+    ({"approve": {"tool": "Read"}}, "expected a list of rules"),
+])
+def test_bad_policies_name_the_key(raw, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        parse_policy(raw)
+
+
+def test_load_policy_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_policy(str(tmp_path / "missing.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("approve: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_policy(str(bad))
+    good = tmp_path / "policy.yaml"
+    good.write_text("approve:\n  - {name: reads, tool: Read}\n")
+    assert [r.name for r in load_policy(str(good)).rules] == ["reads"]
+
+
+def test_sweep_approves_only_what_the_policy_allows_and_records_it(tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("cleaner", screen("waiting-permission/bash-command.txt"))
+    fleet.show("editor", screen("waiting-permission/edit-file.txt"))
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('approve:\n  - name: edits\n    tool: "Edit file .*"\n')
+    cfg = from_dict({"data_dir": str(tmp_path / "data"), "tmux": {"socket_name": tmux_socket},
+                     "sweep": {"policy": str(policy_file)}})
+    db = open_db(tmp_path / "data" / "breakroom.db")
+
+    assert Sweeper(db, from_dict({"data_dir": str(tmp_path / "data"),
+                                  "tmux": {"socket_name": tmux_socket}})).walk().approvals == []
+
+    sweeper = Sweeper(db, cfg)
+    [approval] = sweeper.walk().approvals
+    assert (approval.session, approval.rule, approval.keys) == ("editor", "edits", ("1",))
+    assert approval.announcement() == 'sweep: approved Edit file shop/cart.py for editor (policy rule "edits")'
+    assert sweeper.walk().approvals == []  # the same screen is never pressed twice
+    sweeper.approval_outcome("editor", "pressed")
+    rows = db.execute("SELECT session, rule, tool, keys, outcome FROM sweep_approvals").fetchall()
+    assert rows == [("editor", "edits", "Edit file shop/cart.py", "1", "pressed")]

@@ -1,0 +1,221 @@
+"""The sweep bot on a real ircd, over real tmux sessions (screens and sim agents)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import libtmux
+import pytest
+
+from bots.sweep import SweepBot
+from breakroom.record.db import DB_NAME
+from conftest import BREAKROOM
+from test_sweep_walk import Fleet, screen
+
+SWEEP_LINE = r":sweep!\S+ PRIVMSG #\S+ :"
+QUIET = {"interval": 3600}
+needs_knowledge = pytest.mark.skipif(importlib.util.find_spec("bots.knowledge") is None,
+                                     reason="the knowledge bot (bots/knowledge.py) is not there yet")
+
+
+def start_sim(tmux_socket: str, session: str, tmp_path: Path, script: str) -> None:
+    path = tmp_path / f"{session}.yaml"
+    path.write_text(script)
+    subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", session, "-x", "120",
+                    "-y", "40", "-c", str(tmp_path), f"{BREAKROOM} sim-agent --script {path}"],
+                   check=True)
+
+
+def pane_text(tmux_socket: str, session: str) -> str:
+    pane = libtmux.Server(socket_name=tmux_socket).sessions.get(session_name=session).active_pane
+    return "\n".join(pane.capture_pane(start=-100))
+
+
+def wait_pane(tmux_socket: str, session: str, needle: str, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = pane_text(tmux_socket, session)
+        if needle in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never showed in {session}:\n{pane_text(tmux_socket, session)}")
+
+
+def start(running_app, srv, tmux_socket, services=("scribe", "sweep"), **overrides):
+    overrides.setdefault("sweep", QUIET)
+    return running_app(srv, services=services, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
+                       **overrides)
+
+
+def sweep_of(thread) -> SweepBot:
+    return thread.app.bots["sweep"].get_plugin(SweepBot)
+
+
+def sweep_lines(client) -> list[str]:
+    return client.seen(SWEEP_LINE)
+
+
+def settle(client, seconds: float = 0.8) -> list[str]:
+    """The sweep's channel lines once nothing more is in flight."""
+    time.sleep(seconds)
+    return sweep_lines(client)
+
+
+@pytest.mark.timeout(60)
+def test_quiet_walks_then_one_summary_line_on_change(ircd, running_app, irc_client, tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("shop", screen("working/spinner-pondering-bypass-footer.txt"), screen("idle/fresh-start.txt"))
+    fleet.show("blog", screen("idle/fresh-start.txt"))
+    human = irc_client(ircd, "human")
+    thread = start(running_app, ircd, tmux_socket, sessions={"shop": {"agent": "claude-code"}})
+
+    human.wait_for(SWEEP_LINE + "fleet: 2 sessions — 1 working, 1 idle$")  # the first look
+    before = settle(human)
+    result = thread.call(sweep_of(thread).walk())
+    assert result.lines == [] and settle(human) == before  # no change: not a word
+
+    fleet.advance("shop", "Welcome")
+    thread.call(sweep_of(thread).walk())
+    human.wait_for(SWEEP_LINE + "fleet: 2 sessions — 2 idle$")
+    assert len(settle(human)) == len(before) + 1
+
+
+@pytest.mark.timeout(60)
+def test_fleet_and_sweep_commands(ircd, running_app, irc_client, tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("shop", screen("error-usage-limit/usage-limit-reached.txt"))
+    human = irc_client(ircd, "human")
+    thread = start(running_app, ircd, tmux_socket, sessions={"shop": {"agent": "claude-code"}},
+                   ops=["human"])
+    human.wait_for(SWEEP_LINE + r"human: shop is in error:usage-limit")
+    human.say(thread.config.channel, "!fleet")
+    human.wait_for(SWEEP_LINE + r"shop: error:usage-limit for 0m \(claude-code\)")
+    human.say(thread.config.channel, "!sweep")
+    human.wait_for(SWEEP_LINE + r"human: nothing changed — fleet: 1 session — 1 error:usage-limit \(shop\)")
+
+
+@pytest.mark.timeout(60)
+def test_peek_is_for_operators_and_scrubbed(ircd, running_app, irc_client, tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("shop", "export ANTHROPIC_API_KEY=sk-ant-api03-abcdefghijklmnopqrstuvwxyz\nbuild ok\n")
+    thread = start(running_app, ircd, tmux_socket)
+    mallory = irc_client(ircd, "mallory")
+    mallory.say("sweep", "!peek shop")
+    mallory.wait_for(r":sweep!\S+ PRIVMSG mallory :!peek is for IRC operators")
+    assert not mallory.seen("build ok")
+
+    admin = irc_client(ircd, "admin")
+    admin.send(f"OPER {ircd.config.ircd.oper_name} {ircd.config.ircd.oper_password}")
+    admin.wait_for(r" 381 ")
+    admin.say(thread.config.channel, "!peek shop 5")
+    admin.wait_for(r":sweep!\S+ PRIVMSG admin :shop, last 5 lines \(secrets scrubbed\):")
+    admin.wait_for(r":sweep!\S+ PRIVMSG admin :build ok")
+    peeked = admin.seen(r":sweep!\S+ PRIVMSG admin :")
+    assert any("ANTHROPIC_API_KEY=[redacted]" in line for line in peeked)
+    assert not any("sk-ant" in line for line in peeked)
+    assert not [line for line in settle(admin, 0.3) if "build ok" in line]  # nothing in the channel
+
+
+PERMISSION_SCRIPT = """
+name: cleaner
+startup:
+  - permission: "Bash(rm -rf build)"
+  - say: "Cleaned up."
+"""
+
+
+@pytest.mark.timeout(60)
+def test_permission_prompt_is_left_alone_without_a_policy(ircd, running_app, irc_client, tmux_socket,
+                                                         tmp_path):
+    start_sim(tmux_socket, "cleaner", tmp_path, PERMISSION_SCRIPT)
+    wait_pane(tmux_socket, "cleaner", "Do you want to proceed?")
+    human = irc_client(ircd, "human")
+    thread = start(running_app, ircd, tmux_socket, sessions={"cleaner": {"agent": "sim"}})
+    human.wait_for(SWEEP_LINE + r"fleet: 1 session — 1 waiting:permission \(cleaner\)")
+    thread.call(sweep_of(thread).walk())
+    time.sleep(1.0)
+    assert "Do you want to proceed?" in pane_text(tmux_socket, "cleaner")
+    assert "Approved" not in pane_text(tmux_socket, "cleaner")
+    assert not [line for line in sweep_lines(human) if "approved" in line]
+
+
+@pytest.mark.timeout(60)
+def test_permission_prompt_approved_and_announced_with_a_policy(ircd, running_app, irc_client,
+                                                                tmux_socket, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('approve:\n  - name: build cleanup\n    tool: "Bash command"\n'
+                      '    prompt: "^rm -rf build$"\n')
+    start_sim(tmux_socket, "cleaner", tmp_path, PERMISSION_SCRIPT)
+    wait_pane(tmux_socket, "cleaner", "Do you want to proceed?")
+    human = irc_client(ircd, "human")
+    thread = start(running_app, ircd, tmux_socket, sessions={"cleaner": {"agent": "sim"}},
+                   sweep={**QUIET, "policy": str(policy)})
+    human.wait_for(SWEEP_LINE + r'sweep: approved Bash command for cleaner \(policy rule "build cleanup"\)')
+    wait_pane(tmux_socket, "cleaner", "Approved")
+    wait_pane(tmux_socket, "cleaner", "Cleaned up.")
+    rows = thread.call(_approvals(thread.app.db))
+    assert rows == [("cleaner", "build cleanup", "Bash command", "pressed")]
+
+
+async def _approvals(db):
+    return db.execute("SELECT session, rule, tool, outcome FROM sweep_approvals").fetchall()
+
+
+@needs_knowledge
+@pytest.mark.timeout(120)
+def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app, irc_client,
+                                                              tmux_socket, tmp_path, shipped_corpus):
+    """One agent asks what the default corpus answers, another what it cannot: the first gets
+    the answer in its pane, attributed; the second is escalated to ops and nothing is typed."""
+    start_sim(tmux_socket, "nicky", tmp_path,
+              'name: nicky\nstartup:\n  - ask: "What is the longest nick the server allows?"\n')
+    start_sim(tmux_socket, "painter", tmp_path,
+              'name: painter\nstartup:\n  - ask: "Which colour should the staging banner use?"\n')
+    wait_pane(tmux_socket, "nicky", "longest nick")
+    wait_pane(tmux_socket, "painter", "staging banner")
+    (tmp_path / "data").mkdir()
+    shutil.copy(shipped_corpus, tmp_path / "data" / DB_NAME)
+    human = irc_client(ircd, "human")
+    start(running_app, ircd, tmux_socket, services=("scribe", "knowledge", "sweep"),
+          sessions={"nicky": {"agent": "sim"}, "painter": {"agent": "sim"}}, ops=["alice", "bob"])
+
+    asked = human.wait_for(SWEEP_LINE + r"knowledge: \[(q[0-9a-f]{4})\] What is the longest nick", 20)
+    qid = asked.split("[", 1)[1].split("]", 1)[0]
+    human.wait_for(rf":knowledge!\S+ PRIVMSG #\S+ :sweep: \[{qid}\] \(confidence 0\.\d+\)", 30)
+    text = wait_pane(tmux_socket, "nicky", "[sweep via knowledge, confidence", 20)
+    assert "31" in text
+
+    human.wait_for(SWEEP_LINE + r"alice, bob: painter is stuck on a question \[q[0-9a-f]{4}\] "
+                   r"\(knowledge's best answer has confidence 0\.\d\d < 0\.70\): "
+                   r"Which colour should the staging banner use\?", 30, since_start=True)
+    assert not [line for line in sweep_lines(human) if "nicky is stuck" in line]
+    time.sleep(1.0)
+    assert "[sweep via knowledge" not in pane_text(tmux_socket, "painter")
+
+
+@pytest.mark.timeout(60)
+def test_cli_walks_now_and_shows_a_sessions_history(ircd, running_app, cli, tmux_socket, tmp_path):
+    fleet = Fleet(tmux_socket, tmp_path)
+    fleet.show("shop", screen("working/tool-running.txt"), screen("idle/fresh-start.txt"))
+    thread = start(running_app, ircd, tmux_socket, sessions={"shop": {"agent": "claude-code"}})
+    thread.wait_until(lambda: sweep_of(thread).sweeper.last, 10, "the first walk")
+    fleet.advance("shop", "Welcome")
+    now = cli("sweep", "now")
+    assert now.returncode == 0, now.stderr
+    assert now.stdout.splitlines()[0] == "fleet: 1 session — 1 idle"
+    history = cli("fleet", "--history", "shop")
+    assert history.returncode == 0, history.stderr
+    states = [line.split()[2] for line in history.stdout.splitlines()]
+    assert states[0] == "working" and states[-1] == "idle"
+    assert "no sweep record for 'ghost'" in cli("fleet", "--history", "ghost").stdout
+
+
+def test_cli_sweep_now_without_a_breakroom_is_one_clear_line(cli, tmp_path):
+    result = cli("sweep", "now")
+    assert result.returncode != 0
+    assert result.stderr.startswith("breakroom: ") and "not running" in result.stderr
+    assert "Traceback" not in result.stderr
