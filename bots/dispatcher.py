@@ -35,7 +35,6 @@ class Dispatcher:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
         self.app = bot.config["app"]
-        dispatch.ensure_schema(self.app.db)
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._schedule()

@@ -121,44 +121,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issues (
-            id INTEGER PRIMARY KEY,
-            title TEXT NOT NULL,
-            body TEXT NOT NULL DEFAULT '',
-            project TEXT,
-            role TEXT,
-            skill TEXT,
-            priority INTEGER NOT NULL DEFAULT 3,
-            state TEXT NOT NULL,
-            assignee TEXT,
-            created_by TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""")
-    db.execute("CREATE INDEX IF NOT EXISTS issues_state ON issues(state, priority)")
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issue_comments (
-            id INTEGER PRIMARY KEY,
-            issue_id INTEGER NOT NULL REFERENCES issues(id),
-            ts TEXT NOT NULL,
-            who TEXT NOT NULL,
-            text TEXT NOT NULL
-        )""")
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issue_transitions (
-            id INTEGER PRIMARY KEY,
-            issue_id INTEGER NOT NULL REFERENCES issues(id),
-            ts TEXT NOT NULL,
-            who TEXT NOT NULL,
-            from_state TEXT,
-            to_state TEXT NOT NULL,
-            note TEXT
-        )""")
-    db.execute("CREATE INDEX IF NOT EXISTS issue_transitions_issue ON issue_transitions(issue_id)")
-
-
 # ---------------------------------------------------------------- validation
 
 def check_state(state: str) -> str:

@@ -13,7 +13,6 @@ from breakroom.record.db import open_db
 @pytest.fixture
 def db(tmp_path):
     database = open_db(tmp_path / "breakroom.db")
-    wq.ensure_schema(database)
     yield database
     database.conn.close()
 
@@ -170,13 +169,11 @@ def test_import_missing_file(db, tmp_path):
         wq.import_issues(db, tmp_path / "nope.yaml", who="a")
 
 
-def test_schema_is_idempotent_and_survives_reopen(tmp_path):
+def test_queue_survives_reopen(tmp_path):
     path = tmp_path / "b.db"
     first = open_db(path)
-    wq.ensure_schema(first)
     wq.add_issue(first, "Persisted", who="a")
     first.conn.close()
     again = open_db(path)
-    wq.ensure_schema(again)
     assert [i.title for i in wq.list_issues(again)] == ["Persisted"]
     again.conn.close()
