@@ -5,7 +5,8 @@ same one line — ``breakroom.yaml:12: ircd.port: expected an integer 1-65535, g
 Models derive from :class:`FileModel`: unknown keys refused, no silent type coercion
 (``"12"`` is not a port), a number where text is expected taken as text (a numeric
 password), and an empty section (``ircd:`` with nothing under it) meaning its defaults.
-Field checks raise ``ValueError("expected …")``; :func:`expect` builds the usual ones.
+Field checks raise ``ValueError("expected …")`` (the error adds what was given) or a
+complaint of their own; :func:`expect` builds the usual ones.
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ def problem(exc: ValidationError, model: type[BaseModel]) -> tuple[tuple[Any, ..
         said = f"expected {_EXPECTED[kind]}"
     else:
         said = err["msg"][:1].lower() + err["msg"][1:]
+    if not said.startswith("expected "):  # a check that words its own complaint
+        return loc, key + said
     return loc, f"{key}{said}, got {show(err['input'])}"
 
 

@@ -150,9 +150,11 @@ def test_import_yaml(db, tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("- title: ok\n- title: bad\n  state: shipped\n", r"issue 2: unknown state 'shipped'"),
-    ("- title: ok\n- {project: p}\n", r"issue 2: a title is required"),
-    ("- title: ok\n  owner: me\n", r"issue 1: unknown key 'owner'"),
+    ("- title: ok\n- title: bad\n  state: shipped\n",
+     r"queue.yaml:3: issues\[1\].state: unknown state 'shipped'; states are: ready-for-prep"),
+    ("- title: ok\n- {project: p}\n", r"queue.yaml:2: issues\[1\].title: required, missing"),
+    ("- title: ok\n  owner: me\n", r"queue.yaml:2: issues\[0\].owner: unknown key \(known keys here: body, priority"),
+    ("issues:\n  - title: ok\n    priority: 9\n", r"queue.yaml:3: issues\[0\].priority: priority must be 1 \(most urgent\) to 5, got 9"),
     ("title: [unclosed\n", r"line 2: not valid YAML"),
     ("just text\n", r"expected a list of issues"),
 ])
