@@ -226,6 +226,12 @@ def problem(exc: ValidationError, model: type[BaseModel]) -> tuple[tuple[Any, ..
     return loc, f"{key}{said}, got {show(err['input'])}"
 
 
+def explain(exc: ValidationError, model: type[BaseModel], lines: LineMap) -> tuple[int | None, str]:
+    """The first error as (its line if known, ``key: what was expected``)."""
+    loc, message = problem(exc, model)
+    return _line(loc, lines), message
+
+
 def validate(model: type[M], data: Any, *, source: str | Path = "", lines: LineMap | None = None,
              label: str = "", error: type[BreakroomError] = BreakroomError) -> M:
     """``data`` as a ``model``, or ``error``: ``source:line: key: what was expected``
@@ -233,8 +239,7 @@ def validate(model: type[M], data: Any, *, source: str | Path = "", lines: LineM
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        loc, message = problem(exc, model)
-        line = _line(loc, lines or {})
+        line, message = explain(exc, model, lines or {})
         where = f"{source}:{line}" if source and line else str(source or label)
         raise error(f"{where}: {message}" if where else message) from None
 
