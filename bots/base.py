@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import irc3
@@ -43,14 +44,37 @@ class _event(irc3.event):
             return _venusian.attach(wrapped, callback, category=category, depth=3)
 
 
+@dataclass(frozen=True)
+class CommandHelp:
+    """What ``!help`` says about a command, taken from its handler's docstring."""
+
+    name: str
+    usage: str  # "!peek SESSION [N]"
+    summary: str  # "the pane's last N lines, by private message (operators only)."
+
+    def line(self) -> str:
+        return f"{self.usage} — {self.summary}"
+
+
+def _command_help(name: str, fn: Callable) -> CommandHelp:
+    first = (inspect.getdoc(fn) or "").split("\n", 1)[0]
+    usage, dash, summary = first.partition(" — ")
+    if not dash or not usage.startswith(f"!{name}"):
+        raise TypeError(f"command !{name}: the docstring must start '!{name} ARGS — what it does' "
+                        "(it is the command's !help)")
+    return CommandHelp(name, usage.strip(), summary.strip())
+
+
 def command(name: str) -> Callable:
     """An ``!name free text`` command, in the channel or in a private message.
 
     The handler is called as ``handler(self, mask, reply_to, args)``; ``args`` is the raw
-    rest of the line (no shell-style splitting: ``!ask don't panic`` must work)."""
+    rest of the line (no shell-style splitting: ``!ask don't panic`` must work).  Its
+    docstring's first line, ``!name ARGS — what it does``, is what ``!help`` shows."""
     regex = _LINE + rf"!{re.escape(name)}(?:\s+(?P<args>.*?))?\s*$"
 
     def decorate(fn: Callable) -> Callable:
+        info = _command_help(name, fn)
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def handler(self, mask, target, args=None, **_):
@@ -59,8 +83,20 @@ def command(name: str) -> Callable:
             @functools.wraps(fn)
             def handler(self, mask, target, args=None, **_):
                 return fn(self, mask, _reply_target(self.bot, mask, target), args or "")
+        handler.command_help = info  # type: ignore[attr-defined]
         return _event(regex)(handler)
     return decorate
+
+
+def commands_of(bot: irc3.IrcBot) -> dict[str, CommandHelp]:
+    """The ``!`` commands the plugins of ``bot`` answer, by name."""
+    found: dict[str, CommandHelp] = {}
+    for plugin in bot.registry.plugins.values():
+        for attr in dir(type(plugin)):
+            info = getattr(getattr(type(plugin), attr, None), "command_help", None)
+            if isinstance(info, CommandHelp):
+                found[info.name] = info
+    return found
 
 
 def addressed_text(bot: irc3.IrcBot, target: str, data: str) -> str | None:
@@ -144,3 +180,26 @@ class Presence:
         if text.startswith("\x01"):
             return  # other CTCP (VERSION, PING …) is protocol noise, not conversation
         self.app.record.add(Event(nick=mask.nick, kind=kind, text=text, target=self.bot.nick))
+
+
+@irc3.plugin
+class Help:
+    """``!help``: each bot with commands lists its own in one line; ``!help CMD`` is
+    answered by the bot that has CMD.  Bots without commands stay quiet."""
+
+    def __init__(self, bot: irc3.IrcBot):
+        self.bot = bot
+        self.app = bot.config["app"]
+
+    @irc3.event(_LINE + r"!help(?:\s+!?(?P<args>\S+))?\s*$")
+    def on_help(self, mask, target, args=None, **_):
+        commands = commands_of(self.bot)
+        reply_to = _reply_target(self.bot, mask, target)
+        if args:
+            info = commands.get(args.lower())
+            if info is not None:
+                self.app.send(self.bot, reply_to, info.line())
+            return
+        if commands:
+            listed = " · ".join(commands[name].usage for name in sorted(commands))
+            self.app.send(self.bot, reply_to, f"{listed} — !help CMD for one")

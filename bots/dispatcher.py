@@ -35,7 +35,6 @@ class Dispatcher:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
         self.app = bot.config["app"]
-        dispatch.ensure_schema(self.app.db)
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._schedule()
@@ -99,6 +98,7 @@ class Dispatcher:
 
     @command("queue")
     def queue(self, mask, target: str, args: str) -> None:
+        """!queue [PROJECT] — open issues, most urgent first."""
         project = args.split()[0] if args.split() else None
         issues = workqueue.list_issues(self.app.db, project=project)
         if not issues:
@@ -113,6 +113,7 @@ class Dispatcher:
 
     @command("issue")
     def issue(self, mask, target: str, args: str) -> None:
+        """!issue N — one issue: state, priority, holder and its last move."""
         try:
             issue = workqueue.get_issue(self.app.db, int(args.strip().lstrip("#")))
         except ValueError:
@@ -130,6 +131,7 @@ class Dispatcher:
 
     @command("audit")
     def audit(self, mask, target: str, args: str) -> None:
+        """!audit [N] — the dispatcher's last N cycles and why it acted or not."""
         try:
             count = min(int(args.strip() or AUDIT_DEFAULT), AUDIT_MAX)
         except ValueError:
@@ -143,6 +145,7 @@ class Dispatcher:
 
     @command("dnd")
     def dnd(self, mask, target: str, args: str) -> None:
+        """!dnd SESSION [MINUTES] — no nudges for a session for a while (0 clears)."""
         words = args.split()
         if not words or len(words) > 2:
             self.reply(target, "usage: !dnd SESSION [minutes] (0 clears)")
@@ -167,18 +170,21 @@ class Dispatcher:
 
     @command("pause")
     async def pause(self, mask, target: str, args: str) -> None:
+        """!pause — stop nudging until !resume (operators only)."""
         if await self._operator(mask, target, "!pause"):
             dispatch.set_paused(self.app.db, True)
             self.reply(target, f"dispatcher paused by {mask.nick} (!resume to continue)")
 
     @command("resume")
     async def resume(self, mask, target: str, args: str) -> None:
+        """!resume — nudge again after !pause (operators only)."""
         if await self._operator(mask, target, "!resume"):
             dispatch.set_paused(self.app.db, False)
             self.reply(target, f"dispatcher resumed by {mask.nick}")
 
     @command("nudge")
     async def nudge(self, mask, target: str, args: str) -> None:
+        """!nudge SESSION — give that session its next piece of work now (operators only)."""
         if not args.strip():
             self.reply(target, "usage: !nudge SESSION")
             return
@@ -192,5 +198,6 @@ class Dispatcher:
 
     @command("dispatch")
     async def dispatch_now(self, mask, target: str, args: str) -> None:
+        """!dispatch — run one dispatcher cycle now (operators only)."""
         if await self._operator(mask, target, "!dispatch"):
             self.reply(target, (await self.cycle()).reason)

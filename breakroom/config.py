@@ -1,46 +1,49 @@
 """``breakroom.yaml``: typed config with a default for every key, validated on load.
 
-Every error names the dotted key and what was expected, e.g.
-``ircd.port: expected an integer 1-65535, got "abc"``.  Unknown keys are errors too: a
-typo that silently does nothing is worse than a refusal.
+Every error names the file, line and dotted key and what was expected, e.g.
+``breakroom.yaml:12: ircd.port: expected an integer 1-65535, got "abc"``.  Unknown keys are
+errors too: a typo that silently does nothing is worse than a refusal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import os
 import re
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, PrivateAttr
 
 from breakroom.errors import ConfigError
 from breakroom.sanitize import REDACTED
-from breakroom.yamlfile import read_yaml
+from breakroom.yamlfile import FileModel, Text, Texts, expect, load_model, validate
 
 CONFIG_ENV = "BREAKROOM_CONFIG"
 DEFAULT_CONFIG_FILE = "breakroom.yaml"
 
+Seconds = Annotated[float, expect(float, "a positive number of seconds", lambda v: v > 0)]
+Fraction = Annotated[float, expect(float, "a number between 0 and 1", lambda v: 0 <= v <= 1)]
 
-@dataclass
-class IrcdConfig:
-    mode: str = "auto"  # auto | ngircd | miniircd | external
-    host: str = "127.0.0.1"
-    port: int = 6667
-    password: str | None = None  # None: generated on first run, stored 0600 in data_dir
+
+class IrcdConfig(FileModel):
+    mode: Annotated[str, expect(str, "one of auto, ngircd, miniircd, external",
+                                lambda v: v in ("auto", "ngircd", "miniircd", "external"))] = "auto"
+    host: Text = "127.0.0.1"
+    port: Annotated[int, expect(int, "an integer 1-65535", lambda v: 1 <= v <= 65535)] = 6667
+    # None: generated on first run, stored 0600 in data_dir; IRC sends it as one word (PASS)
+    password: Annotated[str, expect(str, "one word without spaces",
+                                    lambda v: bool(re.fullmatch(r"\S+", v)))] | None = None
     tls: bool = False
     tls_verify: bool = True
-    oper_name: str = "breakroom"
-    oper_password: str | None = None  # None: generated like the password
+    oper_name: Text = "breakroom"
+    oper_password: Text | None = None  # None: generated like the password
 
 
-@dataclass
-class TmuxConfig:
-    socket_name: str | None = None
-    include: list[str] = field(default_factory=lambda: ["*"])
-    exclude: list[str] = field(default_factory=list)
+class TmuxConfig(FileModel):
+    socket_name: Text | None = None
+    include: Texts = Field(default_factory=lambda: ["*"])
+    exclude: Texts = Field(default_factory=list)
     poll_interval: float = 2.0  # seconds between discovery / state polls
 
     def watches(self, session: str) -> bool:
@@ -49,68 +52,77 @@ class TmuxConfig:
                 and not any(fnmatch.fnmatchcase(session, g) for g in self.exclude))
 
 
-@dataclass
-class SessionConfig:
-    agent: str | None = None  # claude-code | codex | aider | gemini | shell | sim; None: detect
-    project: str | None = None
-    role: str | None = None
+class SessionConfig(FileModel):
+    agent: Text | None = None  # claude-code | codex | aider | gemini | shell | sim; None: detect
+    project: Text | None = None
+    role: Text | None = None
 
 
-@dataclass
-class DeliveryConfig:
-    max_chars: int = 400  # longer text is delivered as a pointer to `breakroom read ID`
-    template: str = '[breakroom #{id}] {sender}: {text} (reply: breakroom say {sender} "…")'
-    pointer_template: str = "[breakroom #{id}] {sender} sent a long message: breakroom read {id}"
+class DeliveryConfig(FileModel):
+    # longer text is delivered as a pointer to `breakroom read ID`
+    max_chars: Annotated[int, expect(int, "an integer of at least 20", lambda v: v >= 20)] = 400
+    template: Text = '[breakroom #{id}] {sender}: {text} (reply: breakroom say {sender} "…")'
+    pointer_template: Text = "[breakroom #{id}] {sender} sent a long message: breakroom read {id}"
     enter_delay: float = 0.3
     enter_retries: int = 3
     rate_limit_per_minute: int = 20  # per sender
     hop_limit: int = 4
 
 
-@dataclass
-class KnowledgeConfig:
-    corpus: list[str] = field(default_factory=lambda: ["corpus"])
-    backend: str = "auto"  # auto | offline | claude | session:NAME
-    min_confidence: float = 0.35
-    model: str = "claude-sonnet-4-6"
+class KnowledgeConfig(FileModel):
+    corpus: Texts = Field(default_factory=lambda: ["corpus"])
+    backend: Annotated[str, expect(str, "one of auto, offline, claude, session:NAME",
+                                   lambda v: v in ("auto", "offline", "claude")
+                                   or bool(re.fullmatch(r"session:\S+", v)))] = "auto"
+    min_confidence: Fraction = 0.35
+    model: Text = "claude-sonnet-4-6"
     max_lines: int = 3
     timeout: float = 30.0
     rate_limit_per_minute: int = 10
 
 
-@dataclass
-class SweepConfig:
-    interval: float = 300
-    answer_min_confidence: float = 0.7
+class SweepConfig(FileModel):
+    interval: Seconds = 300
+    answer_min_confidence: Fraction = 0.7
     keep_days: int = 14
-    policy: str | None = None  # YAML file allowing named low-risk permission prompts
+    policy: Text | None = None  # YAML file allowing named low-risk permission prompts
     stall_minutes: float = 30
     permission_flag_minutes: float = 10
     idle_with_work_minutes: float = 30
 
 
-@dataclass
-class DispatcherConfig:
-    interval: float = 600
+class DispatcherConfig(FileModel):
+    interval: Seconds = 600
     checkin_interval: float = 1800
     cooldown: float = 900
     scout_interval: float = 3600
 
 
-@dataclass
-class Config:
-    data_dir: str = ".breakroom"
-    ircd: IrcdConfig = field(default_factory=IrcdConfig)
-    channel: str = "#breakroom"
-    channel_key: str | None = None
-    tmux: TmuxConfig = field(default_factory=TmuxConfig)
-    sessions: dict[str, SessionConfig] = field(default_factory=dict)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
-    sweep: SweepConfig = field(default_factory=SweepConfig)
-    dispatcher: DispatcherConfig = field(default_factory=DispatcherConfig)
-    ops: list[str] = field(default_factory=list)
-    source: str | None = None  # the file this was loaded from, if any (not a config key)
+class Config(FileModel):
+    data_dir: Text = ".breakroom"
+    ircd: IrcdConfig = Field(default_factory=IrcdConfig)
+    channel: Annotated[str, expect(str, "a channel name like #breakroom",
+                                   lambda v: bool(re.fullmatch(r"[#&][^\s,\x07]{1,49}", v)))] = "#breakroom"
+    # None: generated like the password; IRC sends it as one word (JOIN #chan KEY)
+    channel_key: Annotated[str, expect(str, "one word without spaces or commas",
+                                       lambda v: bool(re.fullmatch(r"[^\s,]+", v)))] | None = None
+    tmux: TmuxConfig = Field(default_factory=TmuxConfig)
+    sessions: dict[str, SessionConfig] = Field(default_factory=dict)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
+    ops: Texts = Field(default_factory=list)
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this was loaded from, if any (not a config key)."""
+        return self._source
+
+    @source.setter
+    def source(self, value: str | None) -> None:
+        self._source = value
 
     @property
     def data_path(self) -> Path:
@@ -120,108 +132,9 @@ class Config:
         return self.sessions.get(name) or SessionConfig()
 
 
-# ---------------------------------------------------------------- validation
-
-_CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "ircd.mode": (lambda v: v in ("auto", "ngircd", "miniircd", "external"),
-                  "one of auto, ngircd, miniircd, external"),
-    "ircd.port": (lambda v: 1 <= v <= 65535, "an integer 1-65535"),
-    "channel": (lambda v: bool(re.fullmatch(r"[#&][^\s,\x07]{1,49}", v)),
-                "a channel name like #breakroom"),
-    "knowledge.backend": (lambda v: v in ("auto", "offline", "claude") or
-                          bool(re.fullmatch(r"session:\S+", v)),
-                          "one of auto, offline, claude, session:NAME"),
-    "knowledge.min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
-    "sweep.answer_min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
-    "sweep.interval": (lambda v: v > 0, "a positive number of seconds"),
-    "dispatcher.interval": (lambda v: v > 0, "a positive number of seconds"),
-    "delivery.max_chars": (lambda v: v >= 20, "an integer of at least 20"),
-    # IRC sends these as one word (PASS, JOIN #chan KEY)
-    "ircd.password": (lambda v: bool(re.fullmatch(r"\S+", v)), "one word without spaces"),
-    "channel_key": (lambda v: bool(re.fullmatch(r"[^\s,]+", v)), "one word without spaces or commas"),
-}
-
-_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _fmt(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def _convert(key: str, hint: Any, value: Any) -> Any:
-    """Check ``value`` against the type ``hint`` and return it converted (or raise)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)][0]
-        return _convert(key, inner, value)
-    if dataclasses.is_dataclass(hint):
-        if value is None:
-            return hint()
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {_fmt(value)}")
-        return _build(hint, value, key + ".")
-    if origin is list:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {_fmt(value)}")
-        return [_convert(f"{key}[{i}]", args[0], v) for i, v in enumerate(value)]
-    if origin is dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {_fmt(value)}")
-        return {str(k): _convert(f"{key}.{k}", args[1], v) for k, v in value.items()}
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {_fmt(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            limits = _CHECKS.get(key, (None, "an integer"))[1]
-            raise ConfigError(f"{key}: expected {limits}, got {_fmt(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {_fmt(value)}")
-        return float(value)
-    if hint is str:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)  # a numeric password or key is still a string
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {_fmt(value)}")
-        return value
-    return value
-
-
-def _build(cls: type, raw: dict, prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    for k in raw:
-        if k not in names:
-            known = ", ".join(sorted(names))
-            raise ConfigError(f"{prefix}{k}: unknown key (known keys here: {known})")
-    kwargs = {}
-    for k, v in raw.items():
-        key = prefix + k
-        kwargs[k] = _convert(key, hints[k], v)
-        if key in _CHECKS and kwargs[k] is not None:
-            ok, expected = _CHECKS[key]
-            if not ok(kwargs[k]):
-                raise ConfigError(f"{key}: expected {expected}, got {_fmt(v)}")
-    return cls(**kwargs)
-
-
-def from_dict(raw: dict | None) -> Config:
+def from_dict(raw: Any) -> Config:
     """Validate a parsed YAML mapping into a Config."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config: expected a mapping at the top level, got {_fmt(raw)}")
-    return _build(Config, raw)
+    return validate(Config, {} if raw is None else raw, label="config", error=ConfigError)
 
 
 def find_config_file(explicit: str | None = None) -> Path | None:
@@ -241,7 +154,7 @@ def load(explicit: str | None = None) -> Config:
     path = find_config_file(explicit)
     if path is None:
         return Config()
-    cfg = from_dict(read_yaml(path, label="config", error=ConfigError))
+    cfg = load_model(path, Config, label="config", error=ConfigError)
     cfg.source = str(path)
     if not Path(cfg.data_dir).expanduser().is_absolute():
         # a relative data_dir is relative to the config file, so every CLI call agrees
@@ -255,19 +168,10 @@ SECRET_KEYS = ("password", "channel_key", "oper_password")
 def to_dict(cfg: Config, *, redact: bool = True) -> dict:
     """The effective config as plain data; secrets shown as ``[redacted]``."""
     def walk(obj: Any) -> Any:
-        if dataclasses.is_dataclass(obj):
-            out = {}
-            for f in dataclasses.fields(obj):
-                if f.name == "source":
-                    continue
-                v = getattr(obj, f.name)
-                if redact and f.name in SECRET_KEYS and v is not None:
-                    v = REDACTED
-                out[f.name] = walk(v)
-            return out
         if isinstance(obj, dict):
-            return {k: walk(v) for k, v in obj.items()}
+            return {k: REDACTED if redact and k in SECRET_KEYS and isinstance(v, str) else walk(v)
+                    for k, v in obj.items()}
         if isinstance(obj, list):
             return [walk(v) for v in obj]
         return obj
-    return walk(cfg)
+    return walk(cfg.model_dump())

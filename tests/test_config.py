@@ -48,6 +48,33 @@ def test_validation_names_the_key(raw, message) -> None:
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("channel: '#x'\nircd:\n  mode: ngircd\n  prot: 1\n",
+     "b.yaml:4: ircd.prot: unknown key (known keys here: host, mode, oper_name, oper_password, "
+     "password, port, tls, tls_verify)"),
+    ("tmux:\n  include:\n    - '*'\n    - [nested]\n", 'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
+    ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n", "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, project, role)"),
+    ("sweep:\n  interval: '300'\n", 'b.yaml:2: sweep.interval: expected a positive number of seconds, got "300"'),
+    ("delivery: 5\n", "b.yaml:1: delivery: expected a mapping, got 5"),
+    ("- just\n- a list\n", "b.yaml: expected a mapping, got ['just', 'a list']"),
+])
+def test_file_errors_name_file_line_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        config.load(str(path))
+    assert str(err.value) == f"{path.parent}/{message}"
+
+
+def test_empty_sections_and_numeric_words(tmp_path: Path) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text("ircd:\n  password: 12345\ntmux:\nsessions:\nops: alice\nchannel_key: 42\n")
+    cfg = config.load(str(path))
+    assert cfg.ircd.password == "12345" and cfg.channel_key == "42"
+    assert cfg.tmux.include == ["*"] and cfg.sessions == {} and cfg.ops == ["alice"]
+    assert cfg.source == str(path)
+
+
 def test_config_file_env_and_relative_data_dir(tmp_path: Path, monkeypatch) -> None:
     conf = tmp_path / "conf" / "b.yaml"
     conf.parent.mkdir()
@@ -81,7 +108,7 @@ def test_cli_config_errors_are_one_line(cli, tmp_path: Path) -> None:
     (tmp_path / "breakroom.yaml").write_text("ircd:\n  port: abc\n")
     result = cli("config", "show")
     assert result.returncode != 0
-    assert result.stderr.strip() == 'breakroom: ircd.port: expected an integer 1-65535, got "abc"'
+    assert result.stderr.strip() == 'breakroom: breakroom.yaml:2: ircd.port: expected an integer 1-65535, got "abc"'
     assert "Traceback" not in result.stderr
 
 

@@ -83,7 +83,6 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
     """Messages addressed to this session, unread first; marks them read."""
     session = current_session(as_session)
     from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
-    inbox.ensure_schema(state.db)
     messages = inbox.for_session(state.db, session, limit)
     if not messages:
         click.echo(f"no messages for {session}")
@@ -113,7 +112,6 @@ def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
     message_id = int(message_ref)
     session = current_session(as_session)
     from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
-    inbox.ensure_schema(state.db)
     message = inbox.get(state.db, message_id)
     if message is None or message.session != session:
         raise BreakroomError(f"no message #{message_id} for {session}")

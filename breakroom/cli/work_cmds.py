@@ -44,11 +44,6 @@ def _who() -> str:
         return "someone"
 
 
-def _queue(state: State):
-    workqueue.ensure_schema(state.db)
-    return state.db
-
-
 def _skills() -> SkillSet:
     return load_skills(SKILLS_DIR)
 
@@ -98,7 +93,7 @@ def issue_add(state: State, title, project, role, skill, priority, body_file, is
             raise BreakroomError(f"--body-file: cannot read {body_file}: {exc}") from None
     if skill:
         _skills().require(skill)
-    issue = workqueue.add_issue(_queue(state), title, who=_who(), body=body, project=project,
+    issue = workqueue.add_issue(state.db, title, who=_who(), body=body, project=project,
                                 role=role, skill=skill, priority=priority, state=issue_state)
     click.echo(f"#{issue.id} {issue.state}: {issue.title} ({issue.where()})")
 
@@ -111,7 +106,7 @@ def issue_add(state: State, title, project, role, skill, priority, body_file, is
 @pass_state
 def issue_list(state: State, project, role, issue_state, include_done) -> None:
     """Open issues, most urgent first."""
-    issues = workqueue.list_issues(_queue(state), project=project, role=role, state=issue_state,
+    issues = workqueue.list_issues(state.db, project=project, role=role, state=issue_state,
                                    include_done=include_done)
     if not issues:
         click.echo("no issues")
@@ -124,7 +119,7 @@ def issue_list(state: State, project, role, issue_state, include_done) -> None:
 @pass_state
 def issue_show(state: State, issue_id: int) -> None:
     """An issue in full: body, comments and every transition."""
-    db = _queue(state)
+    db = state.db
     issue = workqueue.get_issue(db, issue_id)
     skills = _skills()
     click.echo(f"#{issue.id} {issue.title}")
@@ -152,7 +147,7 @@ def issue_show(state: State, issue_id: int) -> None:
 @pass_state
 def issue_move(state: State, issue_id: int, new_state: str, note: str | None) -> None:
     """Move an issue to STATE (announced in the channel)."""
-    result = workqueue.move(_queue(state), issue_id, new_state, who=_who(), skills=_skills(), note=note)
+    result = workqueue.move(state.db, issue_id, new_state, who=_who(), skills=_skills(), note=note)
     click.echo(f"#{issue_id} {result.from_state} → {result.to_state}")
     if result.handoff:
         click.echo(f"handoff: #{result.handoff.id} {result.handoff.title} ({result.handoff.where()})")
@@ -165,7 +160,7 @@ def issue_move(state: State, issue_id: int, new_state: str, note: str | None) ->
 @pass_state
 def issue_comment(state: State, issue_id: int, text: tuple[str, ...]) -> None:
     """Add a comment (a spec, a finding, a review note) to an issue."""
-    c = workqueue.comment(_queue(state), issue_id, " ".join(text), who=_who())
+    c = workqueue.comment(state.db, issue_id, " ".join(text), who=_who())
     click.echo(f"#{issue_id}: comment {c.id} added")
 
 
@@ -174,7 +169,7 @@ def issue_comment(state: State, issue_id: int, text: tuple[str, ...]) -> None:
 @pass_state
 def issue_import(state: State, path: Path) -> None:
     """Add every issue in a YAML file (all or none)."""
-    added = workqueue.import_issues(_queue(state), path, who=_who())
+    added = workqueue.import_issues(state.db, path, who=_who())
     for issue in added:
         click.echo(_row(issue))
     click.echo(f"imported {len(added)} issue{'s' if len(added) != 1 else ''}")

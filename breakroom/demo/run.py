@@ -98,7 +98,6 @@ def prepare(run: DemoRun, speed: float, say: Callable[[str], None]) -> None:
     say(f"indexing the corpus ({status.reason}) …")
     report = corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
     say(f"corpus: {len(report.added)} documents indexed")
-    workqueue.ensure_schema(db)
     issues = workqueue.import_issues(db, SCRIPTS_DIR / "queue.yaml", who="demo")
     say(f"work queue: {len(issues)} issues seeded")
     db.conn.close()

@@ -45,10 +45,12 @@ import tty
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Annotated, Any, Iterator, TextIO
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from breakroom.errors import BreakroomError
-from breakroom.yamlfile import read_yaml
+from breakroom.yamlfile import FileModel, Text, entry_error, expect, load_model, validate
 
 BANNER = "✻ breakroom sim-agent"
 EXIT_LINE = "sim-agent exited"
@@ -87,67 +89,73 @@ class Script:
     default: tuple[Step, ...] = (Step("say", "OK."),)
 
 
-def _parse_steps(where: str, raw: object) -> tuple[Step, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise BreakroomError(f"{where}: expected a list of steps")
-    steps = []
-    for i, item in enumerate(raw):
-        key = f"{where}[{i}]"
-        if not isinstance(item, dict) or len(item) != 1:
-            raise BreakroomError(f"{key}: expected one of {', '.join(STEP_KINDS)} as a one-key mapping")
-        (kind, value), = item.items()
-        if kind not in STEP_KINDS:
-            raise BreakroomError(f"{key}: unknown step {kind!r} (known: {', '.join(STEP_KINDS)})")
-        if kind == "work" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise BreakroomError(f"{key}.work: expected a number of seconds, got {value!r}")
-        if kind == "exit":
-            if value is None or value is True:
-                value = 0
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise BreakroomError(f"{key}.exit: expected an exit code, got {value!r}")
-        elif kind != "work" and not isinstance(value, str):
-            raise BreakroomError(f"{key}.{kind}: expected text, got {value!r}")
-        steps.append(Step(kind, value))
-    return tuple(steps)
+def _regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"bad regex: {exc}") from None
+    return text
+
+
+class StepFile(FileModel):
+    """One step as written: a one-key mapping, ``{work: 2}``, ``{say: "Ready."}``, …"""
+
+    work: Annotated[float, expect(float, "a number of seconds", lambda v: v >= 0)] | None = None
+    say: str | None = None
+    print: str | None = None
+    run: str | None = None
+    ask: str | None = None
+    permission: str | None = None
+    exit: Annotated[int, BeforeValidator(lambda v: 0 if v is True else v)] | None = None
+
+    @model_validator(mode="after")
+    def _one_step(self) -> "StepFile":
+        if len(self.model_fields_set) != 1:
+            raise entry_error(f"expected one of {', '.join(STEP_KINDS)} as a one-key mapping")
+        return self
+
+    def step(self) -> Step:
+        (kind,) = self.model_fields_set
+        value = getattr(self, kind)
+        return Step(kind, 0 if kind == "exit" and value is None else value)
+
+
+class ReactionFile(FileModel):
+    on: Annotated[str, AfterValidator(_regex)]
+    do: list[StepFile]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare ``on:`` key as the boolean true."""
+        if isinstance(data, dict):
+            return {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
+class ScriptFile(FileModel):
+    name: Text | None = None
+    ignore_first_enter: bool = False
+    startup: list[StepFile] = Field(default_factory=list)
+    reactions: list[ReactionFile] = Field(default_factory=list)
+    default: list[StepFile] | None = None
+
+    def script(self) -> Script:
+        return Script(
+            name=self.name or "sim",
+            ignore_first_enter=self.ignore_first_enter,
+            startup=tuple(s.step() for s in self.startup),
+            reactions=tuple(Reaction(re.compile(r.on), tuple(s.step() for s in r.do)) for r in self.reactions),
+            default=Script.default if self.default is None else tuple(s.step() for s in self.default))
 
 
 def parse_script(raw: object, where: str = "script") -> Script:
     """Validate a script mapping; errors name the bad key."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise BreakroomError(f"{where}: expected a mapping")
-    known = {"name", "ignore_first_enter", "startup", "reactions", "default"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise BreakroomError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    reactions = []
-    for i, item in enumerate(raw.get("reactions") or []):
-        key = f"{where}: reactions[{i}]"
-        if isinstance(item, dict):  # YAML 1.1 reads a bare `on:` key as the boolean true
-            item = {("on" if k is True else k): v for k, v in item.items()}
-        if not isinstance(item, dict) or set(item) != {"on", "do"}:
-            raise BreakroomError(f"{key}: expected a mapping with 'on' (a regex) and 'do' (steps)")
-        try:
-            pattern = re.compile(str(item["on"]))
-        except re.error as exc:
-            raise BreakroomError(f"{key}.on: bad regex: {exc}") from None
-        reactions.append(Reaction(pattern, _parse_steps(f"{key}.do", item["do"])))
-    ignore = raw.get("ignore_first_enter", False)
-    if not isinstance(ignore, bool):
-        raise BreakroomError(f"{where}: ignore_first_enter: expected true or false")
-    return Script(
-        name=str(raw.get("name") or "sim"),
-        ignore_first_enter=ignore,
-        startup=_parse_steps(f"{where}: startup", raw.get("startup")),
-        reactions=tuple(reactions),
-        default=_parse_steps(f"{where}: default", raw["default"]) if "default" in raw else Script.default)
+    return validate(ScriptFile, {} if raw is None else raw, label=where).script()
 
 
 def load_script(path: str | Path) -> Script:
-    return parse_script(read_yaml(Path(path), label="sim script"), str(path))
+    return load_model(Path(path), ScriptFile, label="sim script").script()
 
 
 def substitute(text: str, values: dict[str, str]) -> str:

@@ -48,26 +48,6 @@ class Message:
                    read=bool(row["read"]), hops=row["hops"], notify=bool(row["notify"]))
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.execute(f"""
-        CREATE TABLE IF NOT EXISTS {TABLE} (
-            id INTEGER PRIMARY KEY,
-            session TEXT NOT NULL,
-            sender TEXT NOT NULL,
-            text TEXT NOT NULL,
-            created REAL NOT NULL,
-            state TEXT NOT NULL DEFAULT 'queued'
-                CHECK (state IN ('queued', 'delivered', 'failed')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            delivered_at REAL,
-            reason TEXT,
-            read INTEGER NOT NULL DEFAULT 0,
-            hops INTEGER NOT NULL DEFAULT 0,
-            notify INTEGER NOT NULL DEFAULT 0
-        )""")
-    db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_session_state ON {TABLE} (session, state, id)")
-
-
 def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
         state: str = QUEUED, reason: str | None = None, notify: bool = False) -> int:
     """Store a (sanitized) message for ``session``; returns its id.  ``notify``: the

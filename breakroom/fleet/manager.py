@@ -95,7 +95,6 @@ class SessionManager:
         self._drains: set[asyncio.Task] = set()
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
-        inbox.ensure_schema(app.db)
         self.ops = SessionOps(self)  # the control ops: say, ask, fleet, hook
 
     # ------------------------------------------------------------------ lifecycle

@@ -20,8 +20,10 @@ def connection_lines(cfg: Config) -> list[str]:
         f"key:       {key or '(none)'}",
         f"irssi:     {irssi}",
         f"then:      /join {cfg.channel} {key}".rstrip(),
-        f"weechat:   /server add breakroom {ircd.host}/{ircd.port} -password={ircd.password or ''}"
-        f" -autojoin={cfg.channel}",
+        f"weechat:   /server add breakroom {ircd.host}/{ircd.port}"
+        + (f" -password={ircd.password}" if ircd.password else "") + (" -tls" if ircd.tls else ""),
+        # WeeChat's autojoin is "#chan1,#chan2 key1,key2": the channels, a space, their keys
+        f"then:      /set irc.server.breakroom.autojoin \"{f'{cfg.channel} {key}'.strip()}\"",
     ]
     if resolve_mode(cfg) == "ngircd":
         lines.append(f"operator:  /oper {ircd.oper_name} {ircd.oper_password}   "

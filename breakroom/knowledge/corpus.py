@@ -36,28 +36,6 @@ Warn = Callable[[str], None]
 
 # ---------------------------------------------------------------- schema
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the corpus tables (documents, passages + FTS5, vector cache, ingest log)."""
-    db.execute("""CREATE TABLE IF NOT EXISTS corpus_docs (
-        id INTEGER PRIMARY KEY, root TEXT NOT NULL, path TEXT NOT NULL, title TEXT,
-        date TEXT, tags TEXT, sha256 TEXT NOT NULL, bytes INTEGER, chunks INTEGER,
-        ingested_at REAL, UNIQUE(root, path))""")
-    db.execute("""CREATE TABLE IF NOT EXISTS corpus_chunks (
-        id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL REFERENCES corpus_docs(id),
-        path TEXT NOT NULL, title TEXT, heading TEXT, anchor TEXT NOT NULL,
-        ordinal INTEGER, text TEXT NOT NULL, hash TEXT NOT NULL)""")
-    db.execute("CREATE INDEX IF NOT EXISTS corpus_chunks_doc ON corpus_chunks(doc_id)")
-    db.execute("""CREATE TABLE IF NOT EXISTS corpus_vectors (
-        hash TEXT NOT NULL, model TEXT NOT NULL, vector BLOB NOT NULL,
-        PRIMARY KEY(hash, model))""")
-    db.execute("""CREATE TABLE IF NOT EXISTS corpus_ingests (
-        id INTEGER PRIMARY KEY, started REAL, finished REAL, roots TEXT, added INTEGER,
-        updated INTEGER, unchanged INTEGER, removed INTEGER, skipped INTEGER, chunks INTEGER,
-        embedded INTEGER, dense TEXT)""")
-    if "corpus_chunks_fts" not in db.table_names():
-        db["corpus_chunks"].enable_fts(FTS_COLUMNS, create_triggers=True, tokenize="porter")
-
-
 def generation(db: sqlite_utils.Database) -> tuple[int, int]:
     """Changes whenever passages change, so an in-memory index knows to reload."""
     row = db.execute("SELECT count(*), coalesce(max(id), 0) FROM corpus_chunks").fetchone()
@@ -339,7 +317,6 @@ def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedde
     A document is keyed by its path relative to the directory it was ingested from (a file
     given directly is keyed by its name).  Bad files are skipped and named through ``warn``.
     """
-    ensure_schema(db)
     report = IngestReport(dense=dense_reason)
     started = time.time()
     roots = []
@@ -479,7 +456,6 @@ class CorpusStats:
 
 
 def stats(db: sqlite_utils.Database) -> CorpusStats:
-    ensure_schema(db)
     docs = db.execute("SELECT count(*) FROM corpus_docs").fetchone()[0]
     chunks = db.execute("SELECT count(*) FROM corpus_chunks").fetchone()[0]
     vectors = db.execute(

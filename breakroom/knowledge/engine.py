@@ -66,15 +66,6 @@ class Answer:
         return f"k{self.id}"
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.execute("""CREATE TABLE IF NOT EXISTS knowledge_answers (
-        id INTEGER PRIMARY KEY, created REAL NOT NULL, asker TEXT, request_id TEXT,
-        question TEXT NOT NULL, answer TEXT NOT NULL, idk INTEGER NOT NULL,
-        confidence REAL NOT NULL, sources TEXT NOT NULL, backend TEXT NOT NULL, note TEXT,
-        latency_ms REAL, retrieval_ms REAL)""")
-    db.execute("CREATE INDEX IF NOT EXISTS knowledge_answers_created ON knowledge_answers(created)")
-
-
 def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
     """Store ``answer`` and give it its id."""
     cur = db.execute(
@@ -90,7 +81,6 @@ def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
 
 def get_answer(db: sqlite_utils.Database, answer_id: int | str) -> Answer | None:
     """A recorded answer in full, by id (``42`` or ``"k42"``), or None."""
-    ensure_schema(db)
     text = str(answer_id).lower().removeprefix("k")
     if not text.isdigit():
         return None
@@ -295,7 +285,6 @@ class KnowledgeEngine:
 
     def __init__(self, db: sqlite_utils.Database, config: KnowledgeConfig,
                  embedder: EmbedderStatus | None = None, base_url: str | None = None):
-        ensure_schema(db)
         self.db = db
         self.config = config
         self.embedder_status = embedder or load_embedder()
@@ -423,7 +412,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeStats:
-    ensure_schema(db)
     rows = db.execute(
         "SELECT idk, confidence, backend, note, latency_ms, asker FROM knowledge_answers "
         "WHERE created >= ?", [since or 0]).fetchall()

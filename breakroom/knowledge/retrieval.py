@@ -93,7 +93,6 @@ class Index:
 
     def __init__(self, db: sqlite_utils.Database, embedder: Embedder | None,
                  dense_weight: float = DENSE_WEIGHT):
-        corpus.ensure_schema(db)
         self.db = db
         self.embedder = embedder
         self.dense_weight = dense_weight if embedder is not None else 0.0

@@ -1,7 +1,7 @@
 """The one SQLite database in the data dir, opened the same way by every part.
 
-Each engine module owns its tables and creates them with its own ``ensure_schema(db)``;
-this module only knows how to open the file safely for many readers and one writer.
+Opening it also brings its schema up to date (``breakroom.record.schema``), so every
+module can rely on every table being there.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Iterator
 
 import sqlite_utils
 
+from breakroom.record.schema import migrate
+
 DB_NAME = "breakroom.db"
 
 
@@ -21,7 +23,8 @@ def db_path(data_dir: str | Path) -> Path:
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating) the database in WAL mode with a busy timeout.
+    """Open (creating) the database in WAL mode with a busy timeout, migrated to the
+    current schema.
 
     WAL lets the CLI read the record while the running breakroom writes it; the busy
     timeout makes concurrent writers (CLI and daemon) wait instead of failing.
@@ -34,6 +37,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     if db.journal_mode != "wal":
         db.enable_wal()
     conn.execute("PRAGMA synchronous = NORMAL")
+    migrate(db)
     return db
 
 

@@ -23,18 +23,6 @@ from breakroom.errors import BreakroomError
 TABLE = "events"
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    if TABLE in db.table_names():
-        return
-    db[TABLE].create({"id": int, "ts": str, "channel": str, "nick": str, "kind": str,
-                      "text": str, "target": str, "replay": int},
-                     pk="id", not_null={"ts", "nick", "kind"}, defaults={"replay": 0},
-                     if_not_exists=True)
-    db[TABLE].create_index(["ts"], if_not_exists=True)
-    db[TABLE].create_index(["nick", "ts"], if_not_exists=True)
-    db[TABLE].enable_fts(["text"], create_triggers=True, tokenize="porter", replace=True)
-
-
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -60,7 +48,6 @@ class RecordWriter:
 
     def __init__(self, db: sqlite_utils.Database, *, scrub: Callable[[str], str] = str,
                  flush_every: float = 0.25, batch: int = 500):
-        ensure_schema(db)
         self.db = db
         self.scrub = scrub
         self.flush_every = flush_every
@@ -125,7 +112,6 @@ def query(db: sqlite_utils.Database, *, channel: str | None = None, nick: str | 
           since: str | None = None, until: str | None = None, after_id: int = 0,
           limit: int | None = None, newest: bool = False) -> list[dict]:
     """Events in time order; ``newest`` keeps the last ``limit`` rather than the first."""
-    ensure_schema(db)
     where, args = ["id > ?"], [after_id]
     if channel:
         where.append("lower(channel) = lower(?)")
@@ -148,7 +134,6 @@ def query(db: sqlite_utils.Database, *, channel: str | None = None, nick: str | 
 
 
 def latest_id(db: sqlite_utils.Database) -> int:
-    ensure_schema(db)
     row = next(db.query(f"SELECT max(id) AS id FROM {TABLE}"))
     return row["id"] or 0
 
@@ -157,7 +142,6 @@ def search(db: sqlite_utils.Database, text: str, *, limit: int = 50) -> list[dic
     """Full-text search with a user's raw words: best matches first, never an FTS5 error.
 
     Events holding every word rank first; when none does, any word is enough."""
-    ensure_schema(db)
     for builder in (fts.all_terms_query, fts.match_query):
         q = builder(text)
         if q is None:

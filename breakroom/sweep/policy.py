@@ -22,10 +22,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from breakroom.errors import ConfigError
-from breakroom.yamlfile import read_yaml
+from typing import Annotated
 
-_RULE_KEYS = {"name", "tool", "prompt", "agents", "keys"}
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from breakroom.errors import ConfigError
+from breakroom.yamlfile import FileModel, Text, entry_error, expect, load_model, validate
+
 _TOOL_CALL = re.compile(r"^([A-Za-z_][\w.:-]*)\(")
 _OPTION = re.compile(r"^[\s│|❯›>●]*\d+\.\s")
 _TITLE_ICON = re.compile(r"^[?!✦•⏺\s]+")
@@ -101,58 +104,65 @@ def read_prompt(session: str, agent: str, pane_text: str) -> PermissionPrompt:
     return PermissionPrompt(session, agent, tool, "\n".join(block).strip())
 
 
-def _pattern(key: str, value: object, flags: int) -> re.Pattern:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key}: expected a regular expression, got {value!r}")
+def _regex(text: str) -> str:
     try:
-        return re.compile(value, re.IGNORECASE | flags)
+        re.compile(text)
     except re.error as exc:
-        raise ConfigError(f"{key}: not a valid regular expression ({exc})") from None
+        raise ValueError(f"not a valid regular expression ({exc})") from None
+    return text
 
 
-def _names(key: str, value: object) -> tuple[str, ...]:
+def _names(value: object) -> object:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
-    return tuple(value)
+        raise ValueError("expected a list of strings")
+    return value
 
 
-def _rule(index: int, raw: object) -> Rule:
-    where = f"sweep.policy approve[{index}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key "
-                          f"(known: {', '.join(sorted(_RULE_KEYS))})")
-    if "tool" not in raw and "prompt" not in raw:
-        raise ConfigError(f"{where}: needs `tool` or `prompt` (a rule matching everything "
-                          "would approve every prompt)")
-    name = raw.get("name") or f"rule {index + 1}"
+Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regular expression", bool)]
+Names = Annotated[list[str], BeforeValidator(_names)]
+
+
+class RuleFile(FileModel):
+    """One ``approve`` entry as written."""
+
+    name: Text | None = None
+    tool: Regex | None = None
+    prompt: Regex | None = None
+    agents: Names = Field(default_factory=list)
+    keys: Names = Field(default_factory=lambda: ["1"])
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> "RuleFile":
+        if self.tool is None and self.prompt is None:
+            raise entry_error("needs `tool` or `prompt` (a rule matching everything would approve every prompt)")
+        return self
+
+
+class PolicyFile(FileModel):
+    approve: list[RuleFile] = Field(default_factory=list)
+
+
+def _rule(index: int, raw: RuleFile) -> Rule:
     return Rule(
-        name=str(name),
-        tool=_pattern(f"{where}.tool", raw["tool"], 0) if "tool" in raw else None,
-        prompt=_pattern(f"{where}.prompt", raw["prompt"], re.MULTILINE) if "prompt" in raw else None,
-        agents=_names(f"{where}.agents", raw["agents"]) if "agents" in raw else (),
-        keys=_names(f"{where}.keys", raw["keys"]) if "keys" in raw else ("1",),
-    )
+        name=raw.name or f"rule {index + 1}",
+        tool=re.compile(raw.tool, re.IGNORECASE) if raw.tool is not None else None,
+        prompt=re.compile(raw.prompt, re.IGNORECASE | re.MULTILINE) if raw.prompt is not None else None,
+        agents=tuple(raw.agents), keys=tuple(raw.keys))
+
+
+def _policy(model: PolicyFile) -> Policy:
+    return Policy(tuple(_rule(i, r) for i, r in enumerate(model.approve)))
 
 
 def parse_policy(raw: object) -> Policy:
     """Validate a parsed policy document; errors name the rule and key."""
-    if raw is None:
-        return Policy()
-    if not isinstance(raw, dict) or set(raw) - {"approve"}:
-        raise ConfigError("sweep.policy: expected a mapping with one key, `approve` (a list of rules)")
-    rules = raw.get("approve") or []
-    if not isinstance(rules, list):
-        raise ConfigError(f"sweep.policy approve: expected a list of rules, got {rules!r}")
-    return Policy(tuple(_rule(i, r) for i, r in enumerate(rules)))
+    return _policy(validate(PolicyFile, {} if raw is None else raw, label="sweep.policy", error=ConfigError))
 
 
 def load_policy(path: str | None) -> Policy:
     """The policy in ``path``; no path means the default: approve nothing."""
     if not path:
         return Policy()
-    return parse_policy(read_yaml(Path(path).expanduser(), label="sweep.policy", error=ConfigError))
+    return _policy(load_model(Path(path).expanduser(), PolicyFile, label="sweep.policy", error=ConfigError))

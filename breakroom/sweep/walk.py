@@ -107,24 +107,6 @@ class WalkResult:
 # ---------------------------------------------------------------- schema
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.execute("""CREATE TABLE IF NOT EXISTS sweep_captures (
-        id INTEGER PRIMARY KEY, session TEXT NOT NULL,
-        ts REAL NOT NULL, last_seen REAL NOT NULL, seen INTEGER NOT NULL DEFAULT 1,
-        state TEXT NOT NULL, reason TEXT, source TEXT,
-        hash TEXT NOT NULL, shape TEXT NOT NULL, text TEXT NOT NULL)""")
-    db.execute("CREATE INDEX IF NOT EXISTS sweep_captures_session ON sweep_captures(session, id)")
-    db.execute("CREATE INDEX IF NOT EXISTS sweep_captures_last_seen ON sweep_captures(last_seen)")
-    db.execute("""CREATE TABLE IF NOT EXISTS sweep_questions (
-        id INTEGER PRIMARY KEY, qid TEXT NOT NULL UNIQUE, session TEXT NOT NULL,
-        question TEXT NOT NULL, qhash TEXT NOT NULL, asked_at REAL NOT NULL,
-        status TEXT NOT NULL, confidence REAL, answer TEXT, resolved_at REAL,
-        asked_again_at REAL, UNIQUE(session, qhash))""")
-    db.execute("""CREATE TABLE IF NOT EXISTS sweep_approvals (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, session TEXT NOT NULL, rule TEXT NOT NULL,
-        tool TEXT, keys TEXT NOT NULL, prompt TEXT NOT NULL, outcome TEXT)""")
-
-
 # ---------------------------------------------------------------- small pure helpers
 
 
@@ -230,7 +212,6 @@ class Sweeper:
     """One per running sweep bot (or CLI walk): the previous picture and the record."""
 
     def __init__(self, db: sqlite_utils.Database, config: Config, policy: Policy | None = None):
-        ensure_schema(db)
         # an exchange with knowledge lives only as long as its process: a question still
         # "asking" was interrupted (a restart), and may be asked again
         db.execute("DELETE FROM sweep_questions WHERE status = 'asking'")
@@ -384,7 +365,6 @@ class Sweeper:
         """Sessions idle for long while the work queue holds issues routed to them."""
         if not idle:
             return []
-        workqueue.ensure_schema(self.db)
         issues = workqueue.list_issues(self.db)
         if not issues:
             return []
@@ -523,7 +503,6 @@ class _QueueView:
 
 def history_lines(db: sqlite_utils.Database, session: str, limit: int = 50) -> list[str]:
     """A session's state timeline from the record, oldest first (``breakroom fleet --history``)."""
-    ensure_schema(db)
     rows = db.execute(
         "SELECT ts, last_seen, seen, state, reason, source FROM sweep_captures WHERE session = ? "
         "ORDER BY id DESC LIMIT ?", [session, limit]).fetchall()

@@ -63,24 +63,12 @@ def _compact(event: dict) -> str:
     return f"[{event['ts'][11:16]}] <{event['nick']}>{where} {text}"
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    record.ensure_schema(db)
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS digest_checkins (
-            session TEXT PRIMARY KEY,
-            last_event_id INTEGER NOT NULL,
-            checked_at REAL NOT NULL
-        )""")
-
-
 def checkin_times(db: sqlite_utils.Database) -> dict[str, float]:
     """When each session last read its digest (epoch seconds)."""
-    ensure_schema(db)
     return dict(db.execute("SELECT session, checked_at FROM digest_checkins").fetchall())
 
 
 def last_mark(db: sqlite_utils.Database, session: str) -> tuple[int, float] | None:
-    ensure_schema(db)
     row = db.execute("SELECT last_event_id, checked_at FROM digest_checkins WHERE session = ?",
                      [session]).fetchone()
     return (row[0], row[1]) if row else None
@@ -88,7 +76,6 @@ def last_mark(db: sqlite_utils.Database, session: str) -> tuple[int, float] | No
 
 def mark(db: sqlite_utils.Database, session: str, event_id: int, *, now: float | None = None) -> None:
     """Record that ``session`` has seen everything up to ``event_id``."""
-    ensure_schema(db)
     db.execute("INSERT INTO digest_checkins (session, last_event_id, checked_at) VALUES (?, ?, ?) "
                "ON CONFLICT(session) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id), "
                "checked_at = excluded.checked_at",
@@ -115,7 +102,6 @@ def build(db: sqlite_utils.Database, nick: str | None, *, after_id: int = 0, sin
     Its own lines, service-bot chatter, joins and replayed history are left out; the
     newest lines of each section are kept when there are more than the maximum.
     """
-    ensure_schema(db)
     events = record.query(db, after_id=after_id, since=since)
     result = Digest(nick=nick, since=since_words or since or "the beginning",
                     last_event_id=max((e["id"] for e in events), default=after_id))

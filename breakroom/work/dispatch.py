@@ -203,44 +203,18 @@ def decide(now: float, sessions: list[SessionLike], issues: list[Issue], skills:
 
 # ---------------------------------------------------------------- the database side
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    workqueue.ensure_schema(db)
-    digest.ensure_schema(db)
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS dispatch_audit (
-            id INTEGER PRIMARY KEY,
-            ts REAL NOT NULL,
-            acted INTEGER NOT NULL,
-            kind TEXT,
-            session TEXT,
-            project TEXT,
-            issue_id INTEGER,
-            skill TEXT,
-            reason TEXT NOT NULL,
-            text TEXT,
-            delivery TEXT
-        )""")
-    db.execute("CREATE INDEX IF NOT EXISTS dispatch_audit_session ON dispatch_audit(session, ts)")
-    db.execute("CREATE TABLE IF NOT EXISTS dispatch_dnd (session TEXT PRIMARY KEY, until REAL NOT NULL)")
-    db.execute("CREATE TABLE IF NOT EXISTS dispatch_flags (key TEXT PRIMARY KEY, value TEXT)")
-    db.execute("CREATE TABLE IF NOT EXISTS dispatch_seen (session TEXT PRIMARY KEY, first_seen REAL NOT NULL)")
-
-
 def set_paused(db: sqlite_utils.Database, paused: bool) -> None:
-    ensure_schema(db)
     db.execute("INSERT INTO dispatch_flags (key, value) VALUES ('paused', ?) "
                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ["1" if paused else "0"])
 
 
 def is_paused(db: sqlite_utils.Database) -> bool:
-    ensure_schema(db)
     row = db.execute("SELECT value FROM dispatch_flags WHERE key = 'paused'").fetchone()
     return bool(row and row[0] == "1")
 
 
 def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *, now: float | None = None) -> float | None:
     """Do-not-disturb for ``minutes`` (0 clears it); returns the expiry, or None when cleared."""
-    ensure_schema(db)
     if minutes <= 0:
         db.execute("DELETE FROM dispatch_dnd WHERE session = ?", [session])
         return None
@@ -251,7 +225,6 @@ def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *, now: flo
 
 
 def dnd_map(db: sqlite_utils.Database, now: float) -> dict[str, float]:
-    ensure_schema(db)
     return dict(db.execute("SELECT session, until FROM dispatch_dnd WHERE until > ?", [now]).fetchall())
 
 
@@ -261,7 +234,6 @@ def load_memory(db: sqlite_utils.Database, now: float, sessions: list[SessionLik
     A session the dispatcher has never seen counts as checked in when first seen, so a new
     session gets work before it is asked to chat.
     """
-    ensure_schema(db)
     for s in sessions:
         db.execute("INSERT OR IGNORE INTO dispatch_seen (session, first_seen) VALUES (?, ?)", [s.session, now])
     last_checkin = dict(db.execute("SELECT session, first_seen FROM dispatch_seen").fetchall())
@@ -332,7 +304,6 @@ class AuditRow:
 
 def audit(db: sqlite_utils.Database, limit: int = 20) -> list[AuditRow]:
     """The last ``limit`` cycles, oldest first."""
-    ensure_schema(db)
     rows = db.execute("SELECT id, ts, acted, kind, session, issue_id, reason, text, delivery "
                       "FROM dispatch_audit ORDER BY id DESC LIMIT ?", [int(limit)]).fetchall()
     return [AuditRow(r[0], r[1], bool(r[2]), *r[3:]) for r in reversed(rows)]

@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Callable
 
 import sqlite_utils
+from pydantic import AfterValidator, BeforeValidator
 
 from breakroom.errors import BreakroomError
 from breakroom.record.db import atomic
-from breakroom.yamlfile import read_yaml
+from breakroom.yamlfile import FileModel, Text, expect, read_yaml_lines, validate
 
 if TYPE_CHECKING:
     from breakroom.work.skills import SkillSet
@@ -119,44 +120,6 @@ def _short(text: str, limit: int = 80) -> str:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issues (
-            id INTEGER PRIMARY KEY,
-            title TEXT NOT NULL,
-            body TEXT NOT NULL DEFAULT '',
-            project TEXT,
-            role TEXT,
-            skill TEXT,
-            priority INTEGER NOT NULL DEFAULT 3,
-            state TEXT NOT NULL,
-            assignee TEXT,
-            created_by TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""")
-    db.execute("CREATE INDEX IF NOT EXISTS issues_state ON issues(state, priority)")
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issue_comments (
-            id INTEGER PRIMARY KEY,
-            issue_id INTEGER NOT NULL REFERENCES issues(id),
-            ts TEXT NOT NULL,
-            who TEXT NOT NULL,
-            text TEXT NOT NULL
-        )""")
-    db.execute("""
-        CREATE TABLE IF NOT EXISTS issue_transitions (
-            id INTEGER PRIMARY KEY,
-            issue_id INTEGER NOT NULL REFERENCES issues(id),
-            ts TEXT NOT NULL,
-            who TEXT NOT NULL,
-            from_state TEXT,
-            to_state TEXT NOT NULL,
-            note TEXT
-        )""")
-    db.execute("CREATE INDEX IF NOT EXISTS issue_transitions_issue ON issue_transitions(issue_id)")
 
 
 # ---------------------------------------------------------------- validation
@@ -353,7 +316,30 @@ def _handoff(db: sqlite_utils.Database, issue: Issue, who: str, skills: SkillSet
 
 # ---------------------------------------------------------------- import
 
-_IMPORT_KEYS = {"title", "body", "project", "role", "skill", "priority", "state"}
+def _as_check(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A queue check as a model validator: its complaint becomes the field's error."""
+    def run(value: Any) -> Any:
+        try:
+            return check(value)
+        except BreakroomError as exc:
+            raise ValueError(str(exc)) from None
+    return run
+
+
+class ImportedIssue(FileModel):
+    """One entry of an issue import file."""
+
+    title: Annotated[Text, expect(str, "a title (some text)", lambda v: bool(v.strip()))]
+    body: Text = ""
+    project: Text | None = None
+    role: Text | None = None
+    skill: Text | None = None
+    priority: Annotated[int, BeforeValidator(_as_check(check_priority))] = DEFAULT_PRIORITY
+    state: Annotated[Text, AfterValidator(_as_check(check_state))] = "ready-for-prep"
+
+
+class ImportFile(FileModel):
+    issues: list[ImportedIssue]
 
 
 def import_issues(db: sqlite_utils.Database, path: str | Path, *, who: str) -> list[Issue]:
@@ -363,26 +349,11 @@ def import_issues(db: sqlite_utils.Database, path: str | Path, *, who: str) -> l
     ``priority`` (1-5), ``state`` (default ready-for-prep).
     """
     path = Path(path)
-    raw = read_yaml(path)
-    if isinstance(raw, dict) and set(raw) == {"issues"}:
-        raw = raw["issues"]
-    if not isinstance(raw, list):
+    raw, lines = read_yaml_lines(path)
+    if isinstance(raw, list):  # the short form: the list itself
+        raw, lines = {"issues": raw}, {("issues",) + loc: line for loc, line in lines.items()}
+    if not isinstance(raw, dict):
         raise BreakroomError(f"{path}: expected a list of issues (or a mapping with 'issues:')")
-    entries = []
-    for i, entry in enumerate(raw, 1):
-        if not isinstance(entry, dict):
-            raise BreakroomError(f"{path}: issue {i}: expected a mapping with a title")
-        unknown = sorted(set(entry) - _IMPORT_KEYS)
-        if unknown:
-            raise BreakroomError(f"{path}: issue {i}: unknown key {unknown[0]!r} "
-                                 f"(known: {', '.join(sorted(_IMPORT_KEYS))})")
-        if not isinstance(entry.get("title"), str) or not entry["title"].strip():
-            raise BreakroomError(f"{path}: issue {i}: a title is required")
-        try:
-            check_state(entry.get("state", "ready-for-prep"))
-            check_priority(entry.get("priority", DEFAULT_PRIORITY))
-        except BreakroomError as exc:
-            raise BreakroomError(f"{path}: issue {i}: {exc}") from None
-        entries.append({k: (str(v) if k != "priority" and v is not None else v) for k, v in entry.items()})
+    entries = [entry.model_dump() for entry in validate(ImportFile, raw, source=path, lines=lines).issues]
     with atomic(db):
         return [add_issue(db, who=who, **entry) for entry in entries]

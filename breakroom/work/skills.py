@@ -15,16 +15,35 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator, Field, ValidationError
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import PROJECT_ROOT, SKILLS_DIR
 from breakroom.work.queue import STATES
+from breakroom.yamlfile import FileModel, Text, Texts, expect, explain, parse_yaml_lines
 
-_KEYS = {"name": str, "description": str, "states": list, "roles": list, "next": str}
-_REQUIRED = ("name", "description")
 _NAME = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def _known_states(states: list[str]) -> list[str]:
+    for state in states:
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r} (states: {', '.join(STATES)})")
+    return states
+
+
+class FrontMatter(FileModel):
+    """A skill file's front matter."""
+
+    name: Annotated[str, expect(str, "lower-case letters, digits and '-'",
+                                lambda v: bool(_NAME.fullmatch(v.strip()))), AfterValidator(str.strip)]
+    description: Annotated[str, expect(str, "a description (some text)", lambda v: bool(v.strip()))]
+    states: Annotated[Texts, AfterValidator(_known_states)] = Field(default_factory=list)
+    roles: Texts = Field(default_factory=list)
+    next: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -111,8 +130,7 @@ def _parse(path: Path) -> Skill:
         raise _FrontMatterError(1, f"cannot read: {exc}") from None
     front, body, _ = _split_front_matter(text)
     try:
-        node = yaml.compose(front)
-        data = yaml.safe_load(front)
+        data, lines = parse_yaml_lines(front, first_line=2)  # line 1 is the opening '---'
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 0-based, +1 for the opening '---'
@@ -120,35 +138,17 @@ def _parse(path: Path) -> Skill:
         raise _FrontMatterError(line, f"front matter is not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise _FrontMatterError(2, "front matter must be a mapping of keys (name: …, description: …)")
-    key_lines = {k.value: k.start_mark.line + 2 for k, _ in node.value} if node is not None else {}
-
-    def fail(key: str, message: str) -> None:
-        raise _FrontMatterError(key_lines.get(key, 1), message)
-
-    for key, value in data.items():
-        if key not in _KEYS:
-            fail(key, f"unknown key {key!r} (known: {', '.join(_KEYS)})")
-        expected = _KEYS[key]
-        if expected is list and isinstance(value, str):
-            value = data[key] = [value]
-        if not isinstance(value, expected) or (expected is list and
-                                               not all(isinstance(v, str) for v in value)):
-            word = "a list of names" if expected is list else "a string"
-            fail(key, f"{key}: expected {word}, got {value!r}")
-    for key in _REQUIRED:
-        if not str(data.get(key) or "").strip():
-            fail(key, f"missing required key {key!r}")
-    name = data["name"].strip()
-    if not _NAME.fullmatch(name):
-        fail("name", f"name: expected lower-case letters, digits and '-', got {name!r}")
-    if name != path.stem:
-        fail("name", f"name {name!r} does not match the file name {path.name!r}")
-    for state in data.get("states", []):
-        if state not in STATES:
-            fail("states", f"states: unknown state {state!r} (states: {', '.join(STATES)})")
-    return Skill(name=name, description=" ".join(data["description"].split()),
-                 states=tuple(data.get("states", [])), roles=tuple(data.get("roles", [])),
-                 next=(data.get("next") or "").strip() or None, path=path, body=body.strip() + "\n")
+    try:
+        front_matter = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        line, message = explain(exc, FrontMatter, lines)
+        raise _FrontMatterError(line or 1, message) from None
+    if front_matter.name != path.stem:
+        raise _FrontMatterError(lines.get(("name",), 1),
+                                f"name {front_matter.name!r} does not match the file name {path.name!r}")
+    return Skill(name=front_matter.name, description=" ".join(front_matter.description.split()),
+                 states=tuple(front_matter.states), roles=tuple(front_matter.roles),
+                 next=(front_matter.next or "").strip() or None, path=path, body=body.strip() + "\n")
 
 
 def _key_line(path: Path, key: str) -> int:

@@ -47,7 +47,6 @@ def test_read_shows_a_knowledge_answer_in_full(cli, tmp_path) -> None:
     from breakroom.record.db import open_db
     (tmp_path / "breakroom.yaml").write_text("data_dir: data\n")
     db = open_db(tmp_path / "data" / "breakroom.db")
-    knowledge.ensure_schema(db)
     answer = knowledge.record(db, knowledge.Answer(
         question="how do we price the workshop?", text="By cohort. " * 60, confidence=0.82,
         sources=["posts/pricing.md#Cohorts"], backend="offline", asker="alice"))

@@ -184,11 +184,12 @@ def test_script_parsing_and_errors() -> None:
         "startup: [{work: 2}, {exit: null}]\nreactions:\n  - on: '^hi (\\w+)'\n    do: [{say: 'hello {1}'}]\n"))
     assert script.startup == (Step("work", 2), Step("exit", 0))
     assert script.reactions[0].pattern.pattern == "^hi (\\w+)"
-    for bad, message in [({"startup": [{"sleep": 1}]}, "unknown step 'sleep'"),
-                         ({"startup": [{"work": -1}]}, "work: expected a number"),
-                         ({"reactions": [{"on": "(", "do": []}]}, "bad regex"),
-                         ({"colour": "red"}, "unknown key 'colour'"),
-                         ({"startup": [{"say": 3}]}, "say: expected text")]:
+    for bad, message in [({"startup": [{"sleep": 1}]}, r"startup\[0\].sleep: unknown key \(known keys here: ask, exit"),
+                         ({"startup": [{"work": -1}]}, r"startup\[0\].work: expected a number of seconds, got -1"),
+                         ({"startup": [{"say": "a", "work": 1}]}, r"startup\[0\]: expected one of work, say"),
+                         ({"reactions": [{"on": "(", "do": []}]}, r"reactions\[0\].on: bad regex"),
+                         ({"colour": "red"}, "colour: unknown key"),
+                         ({"startup": [{"say": 3}]}, r"startup\[0\].say: expected a string, got 3")]:
         with pytest.raises(BreakroomError, match=message):
             parse_script(bad)
 

@@ -6,8 +6,6 @@ from breakroom.record.db import open_db
 
 def make_db(tmp_path):
     db = open_db(tmp_path / "b.db")
-    inbox.ensure_schema(db)
-    inbox.ensure_schema(db)  # idempotent
     return db
 
 

@@ -57,7 +57,6 @@ def test_answers_are_recorded_and_readable_by_id(engine, shipped_db):
 
 def test_stats_count_latency_and_idk(tmp_path):
     db = open_db(tmp_path / "s.db")
-    knowledge.ensure_schema(db)
     for i, (conf, idk) in enumerate([(0.9, False), (0.1, True), (0.5, False), (0.95, False)]):
         knowledge.record(db, Answer(f"q{i}", "a", conf, ["x.md"], "offline", idk=idk,
                                     asker=f"n{i % 2}", latency_ms=10.0 * (i + 1)))
@@ -129,7 +128,6 @@ def test_voice_guidelines_come_from_the_corpus(engine):
 def test_cli_knowledge_stats_and_show(tmp_path, cli):
     db = open_db(tmp_path / "data" / "breakroom.db")
     (tmp_path / "breakroom.yaml").write_text(f"data_dir: {tmp_path / 'data'}\n")
-    knowledge.ensure_schema(db)
     knowledge.record(db, Answer("how do we price?", "By cohort.", 0.82, ["posts/pricing.md#Cohorts"],
                                 "claude", asker="alice", request_id="q7f3", latency_ms=120.0))
     knowledge.record(db, Answer("sourdough?", knowledge.IDK, 0.05, ["faq.md"], "offline", idk=True,

@@ -74,8 +74,8 @@ def test_rules_match_tool_fully_prompt_by_search_and_agents():
     ({"approve": [{"tool": "Read", "colour": "red"}]}, "approve[0].colour: unknown key"),
     ({"approve": [{"tool": "("}]}, "approve[0].tool: not a valid regular expression"),
     ({"approve": [{"tool": "Read", "keys": 1}]}, "approve[0].keys: expected a list of strings"),
-    ({"allow": []}, "expected a mapping with one key, `approve`"),
-    ({"approve": {"tool": "Read"}}, "expected a list of rules"),
+    ({"allow": []}, "sweep.policy: allow: unknown key"),
+    ({"approve": {"tool": "Read"}}, "sweep.policy: approve: expected a list, got {'tool': 'Read'}"),
 ])
 def test_bad_policies_name_the_key(raw, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
@@ -89,6 +89,11 @@ def test_load_policy_file_errors(tmp_path):
     bad.write_text("approve: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_policy(str(bad))
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("approve:\n  - name: reads\n    tool: Read\n  - name: shell\n    tool: Bash\n    keys: {y: 1}\n")
+    with pytest.raises(ConfigError) as err:
+        load_policy(str(wrong))
+    assert str(err.value) == f"{wrong}:6: approve[1].keys: expected a list of strings, got {{'y': 1}}"
     good = tmp_path / "policy.yaml"
     good.write_text("approve:\n  - {name: reads, tool: Read}\n")
     assert [r.name for r in load_policy(str(good)).rules] == ["reads"]

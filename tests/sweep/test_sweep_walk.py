@@ -166,7 +166,6 @@ def test_idle_with_queued_work_is_flagged(fleet, tmp_path, db):
     fleet.show("shop", screen("idle/after-turn-bypass-footer.txt"))
     sweeper = Sweeper(db, make_config(tmp_path, fleet.socket, idle_with_work_minutes=20))
     assert sweeper.walk(now=5000).problems == []
-    workqueue.ensure_schema(db)
     issue = workqueue.add_issue(db, "Refund endpoint", who="alice", project="shop",
                                 state="ready-for-dev")
     result = sweeper.walk(now=5000 + 21 * 60)

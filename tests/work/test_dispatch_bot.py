@@ -220,7 +220,6 @@ def test_human_commands(ircd, running_app, irc_client, tmux_socket, tmp_path):
 # Database work runs on the app's loop (the app's connection belongs to it).
 
 async def _add(db, title, **kw):
-    workqueue.ensure_schema(db)
     return workqueue.add_issue(db, title, who="tester", **kw).id
 
 

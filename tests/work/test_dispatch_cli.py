@@ -92,9 +92,7 @@ def test_skills_list_show_and_malformed_reporting(cli, tmp_path):
 
 def test_digest_and_audit_commands(cli, tmp_path):
     db = open_db(db_path(tmp_path / ".breakroom"))
-    from breakroom.work import digest
     from breakroom.record import events as record
-    digest.ensure_schema(db)
     db[record.TABLE].insert(record.Event(nick="bob", kind="PRIVMSG", text="shop: are you done?",
                                          channel="#breakroom").row())
     db[record.TABLE].insert(record.Event(nick="bob", kind="PRIVMSG", text="fixed: pool size",
@@ -130,7 +128,6 @@ def test_a_move_without_a_running_breakroom_is_quiet(cli, env):
 def test_an_agent_moving_an_issue_from_inside_its_tmux_session(tmp_path, tmux_socket):
     """Who moved it is the tmux session the command ran in, not the user."""
     db = open_db(db_path(tmp_path / ".breakroom"))
-    workqueue.ensure_schema(db)
     workqueue.add_issue(db, "Feature", who="human", project="shop", state="ready-for-dev")
     done = tmp_path / "moved.txt"
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", "shop", "-x", "120", "-y", "30",

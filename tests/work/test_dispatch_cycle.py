@@ -24,7 +24,6 @@ def status(session: str, state: str, *, since: float = T0 - 600, project: str | 
 @pytest.fixture
 def db(tmp_path):
     database = open_db(tmp_path / "breakroom.db")
-    dispatch.ensure_schema(database)
     yield database
     database.conn.close()
 

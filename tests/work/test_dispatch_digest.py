@@ -11,7 +11,6 @@ from breakroom.record.db import open_db
 @pytest.fixture
 def db(tmp_path):
     database = open_db(tmp_path / "breakroom.db")
-    digest.ensure_schema(database)
     yield database
     database.conn.close()
 

@@ -13,7 +13,6 @@ from breakroom.record.db import open_db
 @pytest.fixture
 def db(tmp_path):
     database = open_db(tmp_path / "breakroom.db")
-    wq.ensure_schema(database)
     yield database
     database.conn.close()
 
@@ -151,9 +150,11 @@ def test_import_yaml(db, tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("- title: ok\n- title: bad\n  state: shipped\n", r"issue 2: unknown state 'shipped'"),
-    ("- title: ok\n- {project: p}\n", r"issue 2: a title is required"),
-    ("- title: ok\n  owner: me\n", r"issue 1: unknown key 'owner'"),
+    ("- title: ok\n- title: bad\n  state: shipped\n",
+     r"queue.yaml:3: issues\[1\].state: unknown state 'shipped'; states are: ready-for-prep"),
+    ("- title: ok\n- {project: p}\n", r"queue.yaml:2: issues\[1\].title: required, missing"),
+    ("- title: ok\n  owner: me\n", r"queue.yaml:2: issues\[0\].owner: unknown key \(known keys here: body, priority"),
+    ("issues:\n  - title: ok\n    priority: 9\n", r"queue.yaml:3: issues\[0\].priority: priority must be 1 \(most urgent\) to 5, got 9"),
     ("title: [unclosed\n", r"line 2: not valid YAML"),
     ("just text\n", r"expected a list of issues"),
 ])
@@ -170,13 +171,11 @@ def test_import_missing_file(db, tmp_path):
         wq.import_issues(db, tmp_path / "nope.yaml", who="a")
 
 
-def test_schema_is_idempotent_and_survives_reopen(tmp_path):
+def test_queue_survives_reopen(tmp_path):
     path = tmp_path / "b.db"
     first = open_db(path)
-    wq.ensure_schema(first)
     wq.add_issue(first, "Persisted", who="a")
     first.conn.close()
     again = open_db(path)
-    wq.ensure_schema(again)
     assert [i.title for i in wq.list_issues(again)] == ["Persisted"]
     again.conn.close()
