@@ -29,12 +29,13 @@ from typing import Any
 
 from breakroom.fleet import inbox
 from breakroom.fleet import panestate
-from breakroom.fleet.capture import PaneCapture, capture_all, list_sessions
+from breakroom.fleet.capture import PaneCapture, capture_all
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
 from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.tmux import Tmux
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class SessionManager:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.config = app.config
+        self.tmux = Tmux(self.config.tmux.socket_name)
         self._tracked: dict[str, _Tracked] = {}
         self._stability = panestate.IdleStability()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -226,15 +228,14 @@ class SessionManager:
     # ------------------------------------------------------------------ discovery
 
     async def _capture(self, sessions: list[str] | None = None) -> dict[str, PaneCapture]:
-        captures = await self.app.run_blocking(capture_all, self.config.tmux.socket_name,
-                                               CAPTURE_LINES, sessions)
+        captures = await self.app.run_blocking(capture_all, self.tmux, CAPTURE_LINES, sessions)
         return {name: cap for name, cap in captures.items() if self.config.tmux.watches(name)}
 
     async def poll(self) -> None:
         """One discovery and state pass over the whole tmux server."""
         captures = await self._capture()
         if not captures and self._tracked:
-            names = await self.app.run_blocking(list_sessions, self.config.tmux.socket_name)
+            names = await self.app.run_blocking(self.tmux.list_sessions)
             if any(self.config.tmux.watches(name) for name in names):
                 return  # the capture failed, the sessions did not vanish: keep the bots
         await self._sync_bots(captures)

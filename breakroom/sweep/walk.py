@@ -35,6 +35,7 @@ import sqlite_utils
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.fleet.capture import PaneCapture, capture_all
+from breakroom.fleet.tmux import Tmux
 from breakroom.config import Config
 from breakroom.fleet.panestate import Detection, IdleStability, detect, guess_agent
 from breakroom.sweep.policy import Policy, load_policy, read_prompt
@@ -248,7 +249,7 @@ class Sweeper:
     def observe(self, hooks: Mapping[str, str] | None = None) -> dict[str, Observation]:
         """Capture and classify every session (blocking: tmux; no database)."""
         hooks = hooks or {}
-        socket = self.config.tmux.socket_name
+        socket = Tmux(self.config.tmux.socket_name)
         captures = {name: cap for name, cap in capture_all(socket, CAPTURE_LINES).items()
                     if self.config.tmux.watches(name)}
         agents = {name: self._agent(cap) for name, cap in captures.items()}
@@ -541,7 +542,7 @@ def peek(config: Config, session: str, lines: int) -> list[str] | None:
     (None when there is no such session in the fleet: excluded sessions stay private)."""
     if not config.tmux.watches(session):
         return None
-    cap = capture_all(config.tmux.socket_name, lines, sessions=[session]).get(session)
+    cap = capture_all(Tmux(config.tmux.socket_name), lines, sessions=[session]).get(session)
     if cap is None:
         return None
     return scrub_secrets(strip_controls(cap.text)).splitlines()
