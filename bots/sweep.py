@@ -1,8 +1,8 @@
 """sweep: every ``sweep.interval`` seconds (and on ``!sweep``) walk the fleet, say only what
 changed, unstick agents waiting on a question, and flag trouble.
 
-The walk is :class:`breakroom.sweep.walk.Sweeper`'s; tmux work runs in a worker thread so the
-IRC loop never waits on it.  A stuck question is put to ``knowledge`` in the channel the way
+The walk is :class:`breakroom.sweep.walk.Sweeper`'s, over the fleet observer's snapshot (the
+one picture delivery and the dispatcher read too).  A stuck question is put to ``knowledge`` in the channel the way
 an agent asks (``knowledge: [q1a2b] …``); an answer at or above ``sweep.answer_min_confidence``
 is delivered into the stuck session, attributed; anything less is escalated to ``ops`` with
 one line.  Permission prompts are pressed only when ``sweep.policy`` allows them, and each
@@ -112,9 +112,8 @@ class SweepBot:
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
         async with self._walking:
-            hooks = {s.session: s.state for s in self.app.sessions.status() if s.hook_fresh}
-            observations = await self.app.run_blocking(self.sweeper.observe, hooks)
-            result = self.sweeper.record(observations)
+            snapshot = await self.app.sessions.look()  # the shared poll everybody reads
+            result = self.sweeper.record(self.sweeper.observations(snapshot))
         if self._policy_problem:
             result.lines.append(f"{ops_prefix(self.app.config)} sweep.policy ignored, "
                                 f"approving nothing: {self._policy_problem}")

@@ -83,7 +83,7 @@ class Tmux:
         with self._count_lock:
             self.invocations += 1
         try:
-            done = subprocess.run(self.argv(*args), input=stdin, capture_output=True,
+            done = subprocess.run(self.argv(*args), input=stdin, capture_output=True, check=False,
                                   timeout=self.timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return TmuxResult(-1, "", f"tmux failed: {exc}")
@@ -102,7 +102,7 @@ class Tmux:
         return [name for name in result.lines if name] if result.ok else []
 
     @property
-    def server(self) -> "libtmux.Server":
+    def server(self) -> libtmux.Server:
         """libtmux's handle on the same server, for creating and managing sessions."""
         import libtmux
 
