@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bots.sweep import SweepBot
+from bots.dispatcher import Dispatcher
 from breakroom.config import from_dict
 from breakroom.fleet.observer import FleetObserver
 from breakroom.fleet.tmux import Tmux
@@ -32,8 +34,9 @@ def _show(tmux: Tmux, name: str, text: str, tmp_path) -> None:
     """A session whose pane prints ``text`` and then just sits (no shell, no agent)."""
     path = tmp_path / f"{name}.txt"
     path.write_text(text)
-    command = shlex.join([sys.executable, "-c", f"import sys,time;sys.stdout.write(open({str(path)!r}).read());"
-                          "sys.stdout.flush();time.sleep(3600)"])
+    script = (f"import sys,time;sys.stdout.write(open({str(path)!r}).read());"
+              "sys.stdout.flush();time.sleep(3600)")
+    command = shlex.join([sys.executable, "-c", script])
     tmux.server.new_session(session_name=name, window_command=command, x=100, y=30)
 
 
@@ -107,3 +110,29 @@ def test_idle_needs_two_identical_captures_and_hooks_win_while_fresh(tmux_socket
     assert observer.settle().sessions["agent"].source == "pane"
     with pytest.raises(ValueError):
         observer.report_hook("agent", "dancing")
+
+
+@pytest.mark.timeout(60)
+def test_the_running_breakroom_captures_once_per_poll_for_every_reader(
+        ircd, running_app, tmux_socket, tmux_calls, tmp_path):
+    tmux = Tmux(tmux_socket)
+    for name in ("a", "b", "c"):
+        _show(tmux, name, _screen(IDLE_SCREEN), tmp_path)
+    thread = running_app(ircd, services=("scribe", "sweep", "dispatcher"),
+                         tmux={"socket_name": tmux_socket, "poll_interval": 3600},
+                         sweep={"interval": 3600},
+                         sessions={n: {"agent": "claude-code"} for n in ("a", "b", "c")})
+    manager = thread.app.sessions
+    thread.wait_until(lambda: [s.state for s in manager.status()] == ["idle"] * 3, 10, "idle")
+    sweep = thread.app.bots["sweep"].get_plugin(SweepBot)
+    thread.wait_until(lambda: sweep.sweeper.last, 10, "the sweep's first walk")
+
+    before = tmux_calls()
+    walk = thread.call(sweep.walk())  # the sweep's walk is one shared poll
+    assert tmux_calls() - before == 2  # one list-panes + one invocation with every capture
+    # everyone else reads the picture that poll published
+    thread.call(thread.app.bots["dispatcher"].get_plugin(Dispatcher).cycle())
+    fleet = thread.call(manager.ops.fleet({}))
+    assert tmux_calls() - before == 2
+    assert {s["session"]: s["state"] for s in fleet["sessions"]} == \
+        {name: obs.state for name, obs in walk.observations.items()}
