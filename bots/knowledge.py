@@ -28,7 +28,7 @@ from breakroom.irc.ratelimit import RateLimiter
 from breakroom.knowledge.retrieval import SearchResult
 from breakroom.record.db import db_path, open_db
 
-from bots.base import addressed, command
+from bots.base import addressed, command, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class KnowledgeBot:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         self.config = self.app.config.knowledge
         self.limiter = RateLimiter(self.config.rate_limit_per_minute)
         self.engine: KnowledgeEngine | None = None

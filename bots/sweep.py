@@ -25,7 +25,7 @@ from breakroom.sweep.policy import Policy
 from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
 
-from bots.base import PRIVMSG_LINE, addressed_text, command, is_operator
+from bots.base import PRIVMSG_LINE, addressed_text, command, is_operator, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class KnowledgeReply:
 class SweepBot:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         try:
             self.sweeper = Sweeper(self.app.db, self.app.config)
             self._policy_problem = ""

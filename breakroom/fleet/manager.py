@@ -14,7 +14,9 @@ capture — and publishes its snapshot to everyone who reads the fleet; then:
   first (:mod:`breakroom.fleet.pane` does the typing, and refuses while someone is typing).
   A new message to a waiting session is typed at once, not at the next poll.
 
-Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.
+Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.  The
+manager reaches the IRC side only through :class:`breakroom.fleet.host.FleetHost` (session
+bots by key, NOTICEs about outcomes): nothing here imports irc3.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from breakroom.fleet import inbox
 from breakroom.fleet.delivery import SessionOps
+from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import (
     MIN_STABLE_GAP,
@@ -40,7 +42,6 @@ from breakroom.sanitize import one_line, sanitize
 
 log = logging.getLogger(__name__)
 
-SESSION_PLUGINS = ["bots.relay"]
 # States in which the agent waits for typed input: idle at its prompt, or asking a question
 # (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
 READY_STATES = ("idle", "waiting:question")
@@ -81,7 +82,7 @@ class _Tracked:
 class SessionManager:
     """Discovers tmux sessions, gives each a bot, tracks its state and delivers into it."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: FleetHost) -> None:
         self.app = app
         self.config = app.config
         self.observer = FleetObserver(self.config, Tmux(self.config.tmux.socket_name))
@@ -155,15 +156,14 @@ class SessionManager:
         return next((name for name, t in self._tracked.items()
                      if irc_lower(self._nick(t)) == key), None)
 
-    def bot_for(self, session: str) -> Any | None:
-        """The session's running bot (``app.bots`` is keyed by the nick it was spawned with)."""
+    def bot_key(self, session: str) -> str | None:
+        """The nick the session's bot was spawned with: how the host names that bot."""
         tracked = self._tracked.get(session)
-        return self.app.bots.get(tracked.nick) if tracked else None
+        return tracked.nick if tracked else None
 
     def _nick(self, tracked: _Tracked) -> str:
         """The nick the bot really has: the server may have made it take another (433)."""
-        bot = self.app.bots.get(tracked.nick)
-        return bot.nick if bot is not None else tracked.nick
+        return self.app.nick_now(tracked.nick) or tracked.nick
 
     async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
                       notify: bool = False) -> Delivery:
@@ -203,15 +203,15 @@ class SessionManager:
         (returns None).  Otherwise: the per-sender rate limit (refused: a NOTICE and a
         ``failed`` Delivery with id 0, nothing stored), the hop count (``automated``: the
         sender is one of this breakroom's bots), and :meth:`deliver` with NOTICEs."""
-        bot = self.bot_for(session)
-        nick = bot.nick if bot is not None else session
+        key = self.bot_key(session)
+        nick = self.nick_for(session) or session
         if self.ops.take_reply(nick, sender, text):
             return None
         if not self.limiter.allow(sender):
             reason = (f"rate limit: too many messages to {nick}; try again in "
                       f"{self.limiter.retry_after(sender):.0f}s")
-            if bot is not None:
-                self.app.notice(bot, sender, reason)
+            if key is not None:
+                self.app.say(key, sender, reason, notice=True)
             return Delivery(0, inbox.FAILED, reason)
         hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
         return await self.deliver(session, sender, text, hops=hops, notify=True)
@@ -272,7 +272,7 @@ class SessionManager:
                 reason = f"tmux session {name} was renamed to {renamed_to}"
             else:
                 reason = f"tmux session {name} was closed"
-            await self.app.stop_bot(tracked.nick, reason)
+            await self.app.leave_session(tracked.nick, reason)
         for name, view in views.items():
             if name in self._tracked:
                 self._tracked[name].pane_id = view.pane_id
@@ -281,7 +281,7 @@ class SessionManager:
         nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()})
         for name in new:
             self._tracked[name] = _Tracked(nick=nicks[name], pane_id=views[name].pane_id)
-            self.app.spawn_bot(nicks[name], SESSION_PLUGINS, session=name)
+            self.app.join_session(nicks[name], name)
 
     # ------------------------------------------------------------------ state
 
@@ -358,9 +358,9 @@ class SessionManager:
         """NOTICE the sender about its message, from the session's bot."""
         if not message.notify:
             return
-        bot = self.bot_for(message.session)
-        if bot is not None:
-            self.app.notice(bot, message.sender, one_line(text))
+        key = self.bot_key(message.session)
+        if key is not None:
+            self.app.say(key, message.sender, one_line(text), notice=True)
 
     def status_dicts(self) -> list[dict]:
         return [asdict(s) for s in self.status()]
