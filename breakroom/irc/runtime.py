@@ -22,6 +22,7 @@ from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
 from breakroom.secrets import fill_secrets
 from breakroom.fleet.manager import SessionManager
+from breakroom.knowledge.service import KnowledgeService
 from breakroom.record.db import db_path, open_db
 
 log = logging.getLogger("breakroom")
@@ -99,6 +100,9 @@ class Breakroom:
         self.control = ControlServer(cfg)
         self.bots: dict[str, BreakroomBot] = {}
         self.sessions = SessionManager(self)
+        # the engine the knowledge bot answers with and the sweep asks directly (None when
+        # this breakroom runs no knowledge bot)
+        self.knowledge: KnowledgeService | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="breakroom")
         self._register_control()
@@ -109,12 +113,18 @@ class Breakroom:
         self.loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
+        services = tuple(services)
+        if "knowledge" in services:
+            self.knowledge = KnowledgeService(self.config, self.run_blocking)
+            self.knowledge.start()
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
         await self.sessions.start()
 
     async def stop(self) -> None:
         await self.sessions.stop()
+        if self.knowledge is not None:
+            await self.knowledge.stop()
         for nick in list(self.bots):
             await self.stop_bot(nick, "breakroom shutting down", linger=0)
         await asyncio.sleep(0.2)  # let the QUITs leave before the loop goes
@@ -138,6 +148,11 @@ class Breakroom:
             bot.shutdown(reason)
             if linger:
                 await asyncio.sleep(linger)
+
+    def is_service_bot(self, nick: str) -> bool:
+        """A service bot of this breakroom (they call the engine in-process, never over IRC)."""
+        bot = self.bots.get(nick.lower()) if nick.lower() in SERVICE_BOTS else None
+        return bot is not None and bot.nick.lower() == nick.lower()
 
     # ------------------------------------------------------------------ FleetHost
 
