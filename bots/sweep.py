@@ -92,7 +92,7 @@ class SweepBot:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", task.get_coro().__qualname__, exc_info=task.exception())
+            log.error("sweep: %s failed", task.get_name(), exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
@@ -148,8 +148,9 @@ class SweepBot:
             why = f"the answer could not be delivered ({delivery.reason})"
         else:
             why = f"knowledge's best answer has confidence {answer.confidence:.2f} < {threshold:.2f}"
-        self.sweeper.resolve_question(question.qid, "escalated", answer and answer.confidence,
-                                      answer and answer.text)
+        self.sweeper.resolve_question(question.qid, "escalated",
+                                      answer.confidence if answer else None,
+                                      answer.text if answer else None)
         self.say(f"{ops_prefix(self.app.config)} {question.session} is stuck on a question "
                  f"[{question.qid}] ({why}): {question.question}")
 

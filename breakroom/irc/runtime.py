@@ -103,14 +103,21 @@ class Breakroom:
         # the engine the knowledge bot answers with and the sweep asks directly (None when
         # this breakroom runs no knowledge bot)
         self.knowledge: KnowledgeService | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="breakroom")
         self._register_control()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the breakroom runs on (bots and timers live there); set by :meth:`start`."""
+        if self._loop is None:
+            raise RuntimeError("the breakroom has not started")
+        return self._loop
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS)) -> None:
-        self.loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
         services = tuple(services)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from breakroom.config import Config
@@ -73,7 +74,8 @@ class KnowledgeService:
     def _ingest(self, status: EmbedderStatus) -> corpus.IngestReport:
         db = open_db(db_path(self.config.data_path))
         try:
-            return corpus.ingest(db, corpus.configured_paths(self.config), status.embedder,
+            paths: list[str | Path] = list(corpus.configured_paths(self.config))
+            return corpus.ingest(db, paths, status.embedder,
                                  dense_reason=status.reason,
                                  warn=lambda msg: log.warning("knowledge corpus: %s", msg))
         finally:
