@@ -27,9 +27,11 @@ import libtmux
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from breakroom.fleet.capture import capture_all  # noqa: E402
+from breakroom.fleet.tmux import Tmux  # noqa: E402
 from breakroom.config import from_dict  # noqa: E402
 from breakroom.record.db import open_db  # noqa: E402
-from breakroom.sweep.walk import CAPTURE_LINES, Sweeper  # noqa: E402
+from breakroom.fleet.observer import CAPTURE_LINES  # noqa: E402
+from breakroom.sweep.walk import Sweeper  # noqa: E402
 
 PANES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "panes" / "claude-code"
 SCREENS = ["working/spinner-pondering-bypass-footer.txt", "idle/after-turn-bypass-footer.txt",
@@ -74,7 +76,7 @@ def start_fleet(socket: str, workdir: Path, count: int) -> None:
                            window_command=f"sh -c 'cat {path}; exec cat'")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if sum(1 for c in capture_all(socket).values() if c.text) == count:
+        if sum(1 for c in capture_all(Tmux(socket)).values() if c.text) == count:
             return
         time.sleep(0.1)
     sys.exit("the fleet did not start in time")
@@ -108,7 +110,7 @@ def measure(count: int, walks: int, counter: TmuxCounter, workdir: Path) -> dict
         capture_ms = []
         for _ in range(walks):
             started = time.perf_counter()
-            capture_all(socket, CAPTURE_LINES)
+            capture_all(Tmux(socket), CAPTURE_LINES)
             capture_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         one_process_per_pane(socket, list(first.observations))

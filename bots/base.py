@@ -1,5 +1,6 @@
-"""What every breakroom bot shares: presence (joined or not, an outbox for what could not
-be sent yet), recording private messages, and decorators for commands and addressing.
+"""What every breakroom bot shares: the typed way to its runtime (:func:`runtime_of`),
+presence (joined or not, an outbox for what could not be sent yet), recording private
+messages, and decorators for commands and addressing.
 
 Bot plugins stay thin: they parse the line, call engine functions, and answer.
 """
@@ -16,11 +17,19 @@ import irc3
 import venusian as _venusian
 from irc3.plugins.asynchronious import Whois
 
+from breakroom.irc.runtime import Breakroom, BreakroomBot
 from breakroom.record.events import Event
 
 _LINE = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :"
 # Any PRIVMSG, with its text as ``data`` (for bots that read more than addressed lines).
 PRIVMSG_LINE = _LINE + r"(?P<data>.*)$"
+
+
+def runtime_of(bot: irc3.IrcBot) -> Breakroom:
+    """The running breakroom a plugin's bot belongs to: config, record, fleet, knowledge."""
+    if not isinstance(bot, BreakroomBot):
+        raise TypeError(f"breakroom plugins run in a BreakroomBot, not {type(bot).__name__}")
+    return bot.runtime
 
 
 def is_channel(name: str) -> bool:
@@ -137,7 +146,7 @@ async def is_operator(bot: irc3.IrcBot, nick: str) -> bool:
 
     Masks are not identity on a local ircd (every host is 127.0.0.1, the user part is
     client-chosen); the server's own operator flag is."""
-    app = bot.config["app"]
+    app = runtime_of(bot)
     if app.config.ops and nick.lower() not in {n.lower() for n in app.config.ops}:
         return False
     whois = getattr(bot, "_oper_whois", None)
@@ -154,9 +163,7 @@ class Presence:
 
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
-        bot.in_channel = False
-        bot.outbox = []
+        self.app = runtime_of(bot)
 
     @irc3.event(irc3.rfc.JOIN)
     def on_join(self, mask, channel, **_):

@@ -22,7 +22,7 @@ from breakroom.errors import BreakroomError
 from breakroom.paths import SKILLS_DIR
 from breakroom.work.skills import load_skills
 
-from bots.base import command, is_operator
+from bots.base import command, is_operator, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ AUDIT_DEFAULT, AUDIT_MAX = 5, 20
 class Dispatcher:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._schedule()

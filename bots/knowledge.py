@@ -1,10 +1,11 @@
 """knowledge: the knowledge proxy on IRC.
 
 Answers ``knowledge: question`` / ``knowledge, question`` in the channel, private messages, and
-``!ask question`` from anyone, with a confidence and sources (``breakroom.knowledge.engine`` does the
-work).  Each question runs in the thread pool, so a slow Claude call never blocks another
-asker; each asker has a rate limit.  The configured corpus is ingested in the background at
-start (incrementally: unchanged files are skipped); questions that arrive meanwhile wait for it.
+``!ask question`` from anyone, with a confidence and sources.  The engine is the runtime's
+shared :class:`breakroom.knowledge.service.KnowledgeService` (the sweep asks it directly), so
+this bot only parses, rate-limits per asker and formats the reply (:mod:`bots.replies`).
+Lines from this breakroom's service bots are not questions: they ask in-process, and what
+they address to knowledge is a copy for the humans (see :meth:`KnowledgeBot.post_answer`).
 
 With ``knowledge.backend: session:NAME`` the question is delivered into that tmux session (a
 "role" agent loaded with the corpus) and its reply — ``breakroom say knowledge "[id] …"`` —
@@ -20,15 +21,17 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import irc3
 
-from breakroom.knowledge import corpus
-from breakroom.knowledge.embedding import EmbedderStatus, load_embedder
-from breakroom.knowledge.engine import (BackendUnavailable, KnowledgeEngine, format_reply,
-                                 split_request_id)
+from bots.base import addressed, command, runtime_of
+from bots.replies import format_reply
 from breakroom.irc.ratelimit import RateLimiter
+from breakroom.knowledge.engine import (
+    Answer,
+    BackendUnavailable,
+    Writer,
+    split_request_id,
+)
 from breakroom.knowledge.retrieval import SearchResult
-from breakroom.record.db import db_path, open_db
-
-from bots.base import addressed, command
+from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,40 +40,14 @@ log = logging.getLogger(__name__)
 class KnowledgeBot:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         self.config = self.app.config.knowledge
         self.limiter = RateLimiter(self.config.rate_limit_per_minute)
-        self.engine: KnowledgeEngine | None = None
         self._session_replies: dict[str, asyncio.Future] = {}
-        self._ready = self.app.loop.create_task(self._start())
 
-    # ------------------------------------------------------------ start: engine + corpus
-
-    async def _start(self) -> None:
-        """Open the engine, then bring the index up to date; failures are logged, not raised."""
-        try:
-            status: EmbedderStatus = await self.app.run_blocking(load_embedder)
-            # the engine has its own connection: it is used from the thread pool, not the loop
-            self.engine = await self.app.run_blocking(self._make_engine, status)
-            paths = corpus.configured_paths(self.app.config)
-            report = await self.app.run_blocking(self._ingest, paths, status)
-        except Exception:
-            log.exception("knowledge: start-up failed")
-            return
-        log.info("knowledge corpus: %d added, %d updated, %d unchanged, %d removed, %d skipped; %s",
-                 len(report.added), len(report.updated), report.unchanged, len(report.removed),
-                 len(report.skipped), status.reason)
-
-    def _make_engine(self, status: EmbedderStatus) -> KnowledgeEngine:
-        return KnowledgeEngine(open_db(db_path(self.app.config.data_path)), self.config, status)
-
-    def _ingest(self, paths, status: EmbedderStatus) -> corpus.IngestReport:
-        db = open_db(db_path(self.app.config.data_path))
-        try:
-            return corpus.ingest(db, paths, status.embedder, dense_reason=status.reason,
-                                 warn=lambda msg: log.warning("knowledge corpus: %s", msg))
-        finally:
-            db.conn.close()
+    @property
+    def service(self) -> KnowledgeService | None:
+        return self.app.knowledge
 
     # ------------------------------------------------------------ IRC
 
@@ -87,7 +64,7 @@ class KnowledgeBot:
         await self.answer(mask.nick, target, args)
 
     async def answer(self, asker: str, target: str, text: str) -> None:
-        if asker.lower() == self.bot.nick.lower():
+        if asker.lower() == self.bot.nick.lower() or self.app.is_service_bot(asker):
             return
         if not split_request_id(text)[1]:
             self.app.notice(self.bot, asker, f"{asker}: ask me a question, e.g. "
@@ -99,28 +76,33 @@ class KnowledgeBot:
             self.app.notice(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
                                              f"try again in {wait:.0f} s")
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._ready), self.config.timeout)
-        except asyncio.TimeoutError:
-            pass  # still ingesting: answer from what is indexed so far
-        if self.engine is None:  # the engine itself failed to start
+        service = self.service
+        if service is None:
             self.app.send(self.bot, target, f"{asker}: the knowledge proxy is not available")
             return
-        writer = self._session_writer(asker) if self.engine.backend.startswith("session:") else None
+        writer = self._session_writer(asker) if service.backend.startswith("session:") else None
         try:
-            answer = await self.app.run_blocking(self.engine.ask, text, asker, writer)
+            answer = await service.ask(text, asker, writer)
+        except KnowledgeUnavailable as exc:  # the engine itself failed to start
+            self.app.send(self.bot, target, f"{asker}: {exc}")
+            return
         except Exception:  # a bug must not leave the asker waiting in silence
             log.exception("knowledge: failed to answer %r from %s", text, asker)
             self.app.send(self.bot, target, f"{asker}: sorry, answering failed (see the log)")
             return
+        self.post_answer(answer, asker, target)
+
+    def post_answer(self, answer: Answer, asker: str, target: str) -> None:
+        """The answer in at most ``knowledge.max_lines`` lines to ``target``, addressed to
+        ``asker`` (also used for the sweep's in-process questions, for the humans)."""
         for line in format_reply(answer, asker, target, self.config.max_lines):
             self.app.send(self.bot, target, line)
 
     # ------------------------------------------------------------ session:NAME backend
 
-    def _session_writer(self, asker: str):
+    def _session_writer(self, asker: str) -> Writer:
         """A writer (run in the thread pool) that relays the question to the role session."""
-        session = self.engine.backend.split(":", 1)[1]
+        session = self.service.backend.split(":", 1)[1] if self.service else ""
 
         def write(question: str, result: SearchResult) -> tuple[str, list[str]]:
             future = asyncio.run_coroutine_threadsafe(
@@ -146,7 +128,7 @@ class KnowledgeBot:
             if delivery.status == "failed":
                 raise BackendUnavailable(f"delivery failed: {delivery.reason}")
             return await asyncio.wait_for(reply, self.config.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendUnavailable("no reply in time") from None
         finally:
             self._session_replies.pop(rid, None)
@@ -155,9 +137,9 @@ class KnowledgeBot:
         """True when ``text`` is the role session's reply to a relayed question."""
         rid, body = split_request_id(text)
         pending = self._session_replies.get(rid or "")
-        if pending is None or pending.done() or not self.engine:
+        if pending is None or pending.done() or self.service is None:
             return False
-        session = self.engine.backend.split(":", 1)[1]
+        session = self.service.backend.split(":", 1)[1]
         if (self.app.sessions.nick_for(session) or "").lower() != nick.lower():
             return False
         pending.set_result(body)

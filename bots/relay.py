@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import irc3
 
-from bots.base import PRIVMSG_LINE, addressed_text
+from bots.base import PRIVMSG_LINE, addressed_text, runtime_of
 from breakroom.fleet.nicks import irc_lower
 
 
@@ -22,7 +22,7 @@ from breakroom.fleet.nicks import irc_lower
 class Relay:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         self.session: str = bot.config["session"]
 
     def _is_own_bot(self, nick: str) -> bool:

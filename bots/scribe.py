@@ -7,7 +7,7 @@ import irc3
 from breakroom.record.events import Event
 from bots.replay import REPLAY_NICK
 
-from bots.base import is_channel
+from bots.base import is_channel, runtime_of
 
 
 @irc3.plugin
@@ -16,7 +16,7 @@ class Scribe:
 
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
 
     def _add(self, **fields) -> None:
         # the replay bot's lines are history, not new conversation

@@ -1,12 +1,14 @@
 """sweep: every ``sweep.interval`` seconds (and on ``!sweep``) walk the fleet, say only what
 changed, unstick agents waiting on a question, and flag trouble.
 
-The walk is :class:`breakroom.sweep.walk.Sweeper`'s; tmux work runs in a worker thread so the
-IRC loop never waits on it.  A stuck question is put to ``knowledge`` in the channel the way
-an agent asks (``knowledge: [q1a2b] …``); an answer at or above ``sweep.answer_min_confidence``
-is delivered into the stuck session, attributed; anything less is escalated to ``ops`` with
-one line.  Permission prompts are pressed only when ``sweep.policy`` allows them, and each
-approval is announced.  Commands: ``!fleet``, ``!sweep`` for anyone; ``!peek SESSION [N]``
+The walk is :class:`breakroom.sweep.walk.Sweeper`'s, over the fleet observer's snapshot (the
+one picture delivery and the dispatcher read too).  A stuck question is put to the
+knowledge engine in-process (the runtime's shared one); for the humans, the question and
+knowledge's answer still appear in the channel as if asked there (``knowledge: [q1a2b] …`` /
+``sweep: [q1a2b] (confidence …) …``).  An answer at or above
+``sweep.answer_min_confidence`` is delivered into the stuck session, attributed; anything
+less is escalated to ``ops`` with one line.  Permission prompts are pressed only when
+``sweep.policy`` allows them, and each approval is announced.  Commands: ``!fleet``, ``!sweep`` for anyone; ``!peek SESSION [N]``
 for server-verified operators, answered by private message with secrets scrubbed.
 """
 
@@ -14,54 +16,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from dataclasses import dataclass, field
 
 import irc3
 
+from bots.base import command, is_operator, runtime_of
+from bots.knowledge import KnowledgeBot
+from bots.replies import sources_tail
 from breakroom.errors import BreakroomError
+from breakroom.knowledge.engine import Answer
 from breakroom.sweep.policy import Policy
-from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
-                             peek)
-
-from bots.base import PRIVMSG_LINE, addressed_text, command, is_operator
+from breakroom.sweep.walk import (
+    Approval,
+    StuckQuestion,
+    Sweeper,
+    WalkResult,
+    answer_text,
+    ops_prefix,
+    peek,
+)
 
 log = logging.getLogger(__name__)
 
 KNOWLEDGE = "knowledge"
-ANSWER = re.compile(r"^\[(?P<qid>q[0-9a-f]{4})\]\s*\(confidence (?P<confidence>[01](?:\.\d+)?)\)\s*"
-                    r"(?P<text>.*)$", re.S)
-REPLY_END = re.compile(r" — (nearest )?sources: | \(full answer: breakroom read k\d+\)")
-CONTINUATION_WAIT = 1.0  # a reply's further lines arrive right after its first
-MAX_REPLY_LINES = 6
 ASK_MARGIN = 10.0  # seconds granted beyond knowledge.timeout before escalating anyway
 PEEK_DEFAULT, PEEK_MAX = 20, 60
 FLEET_FRESH = 30.0  # !fleet walks first when the last walk is older than this (seconds)
-
-
-@dataclass
-class _Pending:
-    """A question put to knowledge, waiting for its reply (first line + continuations)."""
-
-    reply: asyncio.Future
-    target: str = ""
-    confidence: float = 0.0
-    lines: list[str] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = None
-
-
-@dataclass(frozen=True)
-class KnowledgeReply:
-    confidence: float
-    text: str
 
 
 @irc3.plugin
 class SweepBot:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
         try:
             self.sweeper = Sweeper(self.app.db, self.app.config)
             self._policy_problem = ""
@@ -69,8 +56,6 @@ class SweepBot:
             self.sweeper = Sweeper(self.app.db, self.app.config, policy=Policy())
             self._policy_problem = str(exc)
         self._walking = asyncio.Lock()
-        self._pending: dict[str, _Pending] = {}
-        self._collecting: _Pending | None = None  # the reply whose further lines may follow
         self._tasks: set[asyncio.Task] = set()
         self._looked = False  # the first walk runs as soon as the bot is in the channel
         self._schedule()
@@ -107,14 +92,13 @@ class SweepBot:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", task.get_coro().__qualname__, exc_info=task.exception())
+            log.error("sweep: %s failed", task.get_name(), exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
         async with self._walking:
-            hooks = {s.session: s.state for s in self.app.sessions.status() if s.hook_fresh}
-            observations = await self.app.run_blocking(self.sweeper.observe, hooks)
-            result = self.sweeper.record(observations)
+            snapshot = await self.app.sessions.look()  # the shared poll everybody reads
+            result = self.sweeper.record(self.sweeper.observations(snapshot))
         if self._policy_problem:
             result.lines.append(f"{ops_prefix(self.app.config)} sweep.policy ignored, "
                                 f"approving nothing: {self._policy_problem}")
@@ -147,86 +131,47 @@ class SweepBot:
     async def _answer(self, question: StuckQuestion) -> None:
         """Ask knowledge; deliver a confident answer, escalate anything else."""
         try:
-            reply = await self.ask_knowledge(question)
+            answer = await self.ask_knowledge(question)
         except asyncio.CancelledError:
             self.sweeper.forget_question(question.qid)  # neither answered nor escalated
             raise
         threshold = self.app.config.sweep.answer_min_confidence
-        if reply is not None and reply.confidence >= threshold:
-            text = answer_text(reply.confidence, reply.text, self.app.config.delivery.max_chars)
+        if answer is None:
+            why = "knowledge did not answer in time"
+        elif answer.confidence >= threshold:
+            reply = " ".join(answer.text.split()) + sources_tail(answer)
+            text = answer_text(answer.confidence, reply, self.app.config.delivery.max_chars)
             delivery = await self.app.sessions.deliver(question.session, self.bot.nick, text)
             if delivery.status != "failed":
-                self.sweeper.resolve_question(question.qid, "answered", reply.confidence, reply.text)
+                self.sweeper.resolve_question(question.qid, "answered", answer.confidence, reply)
                 return
             why = f"the answer could not be delivered ({delivery.reason})"
-        elif reply is None:
-            why = "knowledge did not answer in time"
         else:
-            why = f"knowledge's best answer has confidence {reply.confidence:.2f} < {threshold:.2f}"
-        self.sweeper.resolve_question(question.qid, "escalated", reply and reply.confidence,
-                                      reply and reply.text)
+            why = f"knowledge's best answer has confidence {answer.confidence:.2f} < {threshold:.2f}"
+        self.sweeper.resolve_question(question.qid, "escalated",
+                                      answer.confidence if answer else None,
+                                      answer.text if answer else None)
         self.say(f"{ops_prefix(self.app.config)} {question.session} is stuck on a question "
                  f"[{question.qid}] ({why}): {question.question}")
 
-    async def ask_knowledge(self, question: StuckQuestion) -> KnowledgeReply | None:
-        """Put the question to knowledge in the channel and wait for the reply carrying its id."""
-        timeout = self.app.config.knowledge.timeout + ASK_MARGIN
-        await self._knowledge_present(timeout)
-        pending = _Pending(self.app.loop.create_future())
-        self._pending[question.qid] = pending
+    async def ask_knowledge(self, question: StuckQuestion) -> Answer | None:
+        """Ask the shared knowledge engine in-process; the question and the answer are also
+        posted in the channel, for the humans.  None: no engine here, or no answer in time."""
+        service = self.app.knowledge
         self.say(f"{KNOWLEDGE}: [{question.qid}] {question.question}")
-        try:
-            return await asyncio.wait_for(pending.reply, timeout)
-        except asyncio.TimeoutError:
+        if service is None:
             return None
-        finally:
-            self._pending.pop(question.qid, None)
-            if self._collecting is pending:
-                self._collecting = None
-
-    async def _knowledge_present(self, timeout: float) -> None:
-        """When knowledge runs in this breakroom, wait until it is in the channel: at start-up
-        the sweep's first walk may be quicker than knowledge's join, and a question asked
-        before it joined would go unheard."""
-        deadline = self.app.loop.time() + timeout
-        while self.app.loop.time() < deadline:
-            knowledge = self.app.bots.get(KNOWLEDGE)
-            if knowledge is None or knowledge.in_channel:
-                return
-            await asyncio.sleep(0.2)
-
-    @irc3.event(PRIVMSG_LINE)
-    def on_knowledge_line(self, mask, target, data, **_):
-        """Knowledge's replies to the sweep: the first line (``sweep: [qid] (confidence …)``)
-        and the lines continuing it."""
-        if mask.nick.lower() != KNOWLEDGE:
-            return
-        text = addressed_text(self.bot, target, data)
-        match = ANSWER.match(text) if text is not None else None
-        if match and match["qid"] in self._pending:
-            pending = self._pending[match["qid"]]
-            pending.target, pending.confidence = target, float(match["confidence"])
-            pending.lines = [match["text"]]
-            self._collecting = pending
-        elif self._collecting is not None and self._collecting.target == target and text is None:
-            pending = self._collecting
-            pending.lines.append(data.strip())
-        else:
-            return
-        if REPLY_END.search(" ".join(pending.lines)) or len(pending.lines) >= MAX_REPLY_LINES:
-            self._finish(pending)
-        else:
-            if pending.timer is not None:
-                pending.timer.cancel()
-            pending.timer = self.app.loop.call_later(CONTINUATION_WAIT, self._finish, pending)
-
-    def _finish(self, pending: _Pending) -> None:
-        if pending.timer is not None:
-            pending.timer.cancel()
-        if self._collecting is pending:
-            self._collecting = None
-        if not pending.reply.done():
-            pending.reply.set_result(KnowledgeReply(pending.confidence, " ".join(pending.lines).strip()))
+        try:
+            answer = await asyncio.wait_for(
+                service.ask(f"[{question.qid}] {question.question}", self.bot.nick),
+                self.app.config.knowledge.timeout + ASK_MARGIN)
+        except (TimeoutError, BreakroomError):
+            return None
+        knowledge = self.app.bots.get(KNOWLEDGE)
+        plugin = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
+        if plugin is not None:
+            plugin.post_answer(answer, self.bot.nick, self.app.channel)
+        return answer
 
     # ------------------------------------------------------------ commands
 

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -298,6 +299,23 @@ def tmux_socket() -> Iterator[str]:
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
     Path(f"/tmp/tmux-{os.getuid()}/{name}").unlink(missing_ok=True)  # tmux leaves it behind
+
+
+@pytest.fixture
+def tmux_calls(tmp_path, monkeypatch):
+    """Put a logging tmux wrapper first on PATH (a real tmux behind it); returns a counter."""
+    real = shutil.which("tmux")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "tmux-calls.log"
+    wrapper = bindir / "tmux"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}:{Path(real).parent}")
+
+    def count() -> int:
+        return len(log.read_text().splitlines()) if log.exists() else 0
+    return count
 
 
 # ------------------------------------------------------------------ CLI

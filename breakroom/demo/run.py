@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 import libtmux
+
+from breakroom.fleet.tmux import Tmux
 import yaml
 
 from breakroom.knowledge import corpus
@@ -113,7 +115,7 @@ def start_sessions(run: DemoRun) -> None:
     # ignored), so the agents find `breakroom` only if this process's PATH has it
     os.environ["PATH"] = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
     env = {"BREAKROOM_CONFIG": str(run.config_file)}
-    run.tmux = libtmux.Server(socket_name=run.config.tmux.socket_name)
+    run.tmux = Tmux(run.config.tmux.socket_name).server
     for name in SESSIONS:
         command = f"{bin_dir}/breakroom sim-agent --script {run.folder / (name + '.yaml')} --name {name}"
         run.tmux.new_session(session_name=name, window_command=command, environment=env,

@@ -16,7 +16,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-import libtmux
+from breakroom.fleet.tmux import Tmux, no_server
 
 # tmux packs the client's argv into one 16 KB message; stay well below it.
 MAX_ARGV_BYTES = 12_000
@@ -42,30 +42,13 @@ class PaneCapture:
     cursor_y: int
 
 
-def _server(socket_name: str | None) -> libtmux.Server:
-    return libtmux.Server(socket_name=socket_name) if socket_name else libtmux.Server()
-
-
-def _no_server(stderr: list[str]) -> bool:
-    joined = " ".join(stderr)
-    return "no server running" in joined or "error connecting to" in joined
-
-
-def list_sessions(socket_name: str | None) -> list[str]:
-    """Names of the server's sessions (empty when no server is running)."""
-    result = _server(socket_name).cmd("list-sessions", "-F", "#{session_name}")
-    if result.returncode != 0:
-        return []
-    return [name for name in result.stdout if name]
-
-
-def _active_panes(server: libtmux.Server) -> dict[str, PaneCapture]:
+def _active_panes(tmux: Tmux) -> dict[str, PaneCapture]:
     """Every session's active pane with geometry and command; text filled in later."""
-    result = server.cmd("list-panes", "-a", "-f", _ACTIVE_PANE, "-F", _LIST_FORMAT)
-    if result.returncode != 0:
+    result = tmux.run("list-panes", "-a", "-f", _ACTIVE_PANE, "-F", _LIST_FORMAT)
+    if not result.ok:
         return {}
     panes: dict[str, PaneCapture] = {}
-    for line in result.stdout:
+    for line in result.lines:
         parts = line.split("\t", len(_FIELDS) - 1)
         if len(parts) != len(_FIELDS):
             continue
@@ -116,21 +99,21 @@ def _tail(lines: list[str], count: int) -> str:
     return "\n".join(line.rstrip() for line in lines[max(0, end - count):end])
 
 
-def _capture_texts(server: libtmux.Server, pane_ids: list[str], lines: int) -> dict[str, str]:
+def _capture_texts(tmux: Tmux, pane_ids: list[str], lines: int) -> dict[str, str]:
     marker = "BRK-CAPTURE-" + secrets.token_hex(8)
     texts: dict[str, str] = {}
     pending = list(pane_ids)
     while pending:
         taken, argv = _first_chunk(pending, marker, lines)
-        result = server.cmd(*argv)
-        captured = _split_output(result.stdout, marker, taken)
+        result = tmux.run(*argv)
+        captured = _split_output(result.lines, marker, taken)
         texts.update({pid: _tail(body, lines) for pid, body in captured.items()})
-        if result.returncode == 0:
+        if result.ok:
             done = set(taken)
-        elif _no_server(result.stderr):
+        elif no_server(result):
             break
         else:
-            missing = next((m.group(1) for e in result.stderr
+            missing = next((m.group(1) for e in result.error_lines
                             if (m := _MISSING_PANE.search(e))), None)
             if missing is None or missing not in pending:
                 break  # an error we cannot attribute: keep what we got rather than loop
@@ -142,7 +125,7 @@ def _capture_texts(server: libtmux.Server, pane_ids: list[str], lines: int) -> d
     return texts
 
 
-def capture_all(socket_name: str | None, lines: int = 60,
+def capture_all(tmux: Tmux, lines: int = 60,
                 sessions: list[str] | None = None) -> dict[str, PaneCapture]:
     """Capture the active pane of every session (or of ``sessions``) in few tmux calls.
 
@@ -150,15 +133,14 @@ def capture_all(socket_name: str | None, lines: int = 60,
     last non-blank line of the screen.  Sessions that vanish mid-walk are simply absent; no
     running server gives an empty dict.
     """
-    server = _server(socket_name)
-    panes = _active_panes(server)
+    panes = _active_panes(tmux)
     if sessions is not None:
         wanted = set(sessions)
         panes = {name: pane for name, pane in panes.items() if name in wanted}
     if not panes:
         return {}
     by_id = {pane.pane_id: pane for pane in panes.values()}
-    texts = _capture_texts(server, list(by_id), lines)
+    texts = _capture_texts(tmux, list(by_id), lines)
     out: dict[str, PaneCapture] = {}
     for pane_id, text in texts.items():
         pane = by_id.get(pane_id)

@@ -26,16 +26,27 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from breakroom.errors import BreakroomError
 from breakroom.irc.split import budget, split_utf8
 from breakroom.fleet.nicks import irc_lower
 from breakroom.sanitize import one_line
 
+if TYPE_CHECKING:
+    from breakroom.fleet.manager import Delivery, SessionManager
+
 CONTINUATION_WAIT = 0.5
 MAX_ASK_TIMEOUT = 600.0
 _REQUEST_ID = re.compile(r"\[(q[0-9a-f]{4})\]")
+
+
+@dataclass(frozen=True)
+class _Bot:
+    """A session's bot: ``key`` names it to the host, ``nick`` is what it has on IRC now."""
+
+    key: str
+    nick: str
 
 
 @dataclass
@@ -49,7 +60,7 @@ class _Ask:
 class SessionOps:
     """Registers the session ops on ``app.control`` and tracks questions awaiting replies."""
 
-    def __init__(self, manager: Any):
+    def __init__(self, manager: SessionManager):
         self.manager = manager
         self.app = manager.app
         self._asks: dict[str, _Ask] = {}
@@ -61,24 +72,24 @@ class SessionOps:
 
     # ------------------------------------------------------------------ helpers
 
-    def _bot_of(self, request: dict) -> Any:
+    def _bot_of(self, request: dict) -> _Bot:
         session = str(request.get("session") or "")
-        bot = self.manager.bot_for(session)
-        if bot is None:
+        key = self.manager.bot_key(session)
+        if key is None:
             raise BreakroomError(f"session {session!r} has no bot in the breakroom "
                                  "(not a tmux session it watches, or excluded by tmux.include/exclude)")
-        return bot
+        return _Bot(key, self.manager.nick_for(session) or key)
 
-    def _say(self, bot: Any, target: str, text: str) -> None:
+    def _say(self, bot: _Bot, target: str, text: str) -> None:
         channel = self.app.channel
         if target.startswith(("#", "&")):
             if irc_lower(target) != irc_lower(channel):
                 raise BreakroomError(f"session bots only speak in {channel}")
-            self.app.send(bot, channel, text)
+            self.app.say(bot.key, channel, text)
             return
         prefix = f"{target}: "
         for line in split_utf8(text, budget(channel) - len(prefix.encode())):
-            self.app.send(bot, channel, prefix + line)
+            self.app.say(bot.key, channel, prefix + line)
 
     # ------------------------------------------------------------------ ops
 
@@ -100,7 +111,7 @@ class SessionOps:
                                     "reason": delivery.reason}
         return response
 
-    async def _to_local_session(self, bot: Any, target: str, text: str) -> Any | None:
+    async def _to_local_session(self, bot: _Bot, target: str, text: str) -> Delivery | None:
         """Between two sessions of this breakroom the message is delivered here, not by the
         target's bot hearing the channel line: no IRC round trip, nothing lost while bots
         reconnect.  (Their relays ignore lines from sibling session bots.)"""

@@ -1,48 +1,47 @@
 """The fleet of tmux sessions: one bot per session, each session's state, and delivery.
 
-Every ``tmux.poll_interval`` seconds the manager captures every session's active pane in
-one tmux call (:func:`breakroom.fleet.capture.capture_all`), keeps the sessions matching
-``tmux.include`` / ``tmux.exclude``, and:
+Every ``tmux.poll_interval`` seconds the manager has the fleet observer
+(:mod:`breakroom.fleet.observer`) poll every watched session's active pane — one batched
+capture — and publishes its snapshot to everyone who reads the fleet; then:
 
 - **bots**: a new session gets a bot (``bots.relay``) under its IRC-legal nick; a killed
   session's bot QUITs with a reason; a renamed session (same pane, new name) QUITs with
   "renamed to …", comes back under the new nick, and keeps its queued messages;
-- **state**: the pane is classified with the agent's profile (:mod:`breakroom.fleet.panestate`),
-  idle only when two captures at least :data:`MIN_STABLE_GAP` apart are identical; a
-  *fresh* hook report (:meth:`set_hook_state`) wins over scraping — fresh means made after
-  the pane last changed, or within :data:`HOOK_GRACE` seconds;
+- **state**: the observer's (classified once, stabilised once; a fresh hook report from
+  :meth:`set_hook_state` wins over scraping);
 - **delivery**: queued inbox messages are typed into panes whose agent waits for input
   (``idle``, or ``waiting:question`` — the sweep's answers), one per idle period, oldest
   first (:mod:`breakroom.fleet.pane` does the typing, and refuses while someone is typing).
   A new message to a waiting session is typed at once, not at the next poll.
 
-Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.
+Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.  The
+manager reaches the IRC side only through :class:`breakroom.fleet.host.FleetHost` (session
+bots by key, NOTICEs about outcomes): nothing here imports irc3.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from breakroom.fleet import inbox
-from breakroom.fleet import panestate
-from breakroom.fleet.capture import PaneCapture, capture_all, list_sessions
+from breakroom.fleet.delivery import SessionOps
+from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
+from breakroom.fleet.observer import (
+    MIN_STABLE_GAP,
+    FleetObserver,
+    FleetSnapshot,
+    PaneView,
+)
+from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
-from breakroom.fleet.delivery import SessionOps
-from breakroom.fleet.pane import press_keys, type_into_pane
 
 log = logging.getLogger(__name__)
 
-HOOK_GRACE = 3.0        # a hook report this recent wins even if the pane has changed since
-MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is still
-CAPTURE_LINES = 60
-SESSION_PLUGINS = ["bots.relay"]
-HOOK_STATES = set(panestate.STATES)
 # States in which the agent waits for typed input: idle at its prompt, or asking a question
 # (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
 READY_STATES = ("idle", "waiting:question")
@@ -57,7 +56,9 @@ class SessionStatus:
     since: float        # epoch seconds when ``state`` began
     project: str | None
     role: str | None
-    hook_fresh: bool
+    hook_fresh: bool    # the state comes from a fresh hook report, not the screen
+    reason: str = ""
+    question: str | None = None
 
 
 @dataclass
@@ -71,25 +72,22 @@ class Delivery:
 
 @dataclass
 class _Tracked:
-    """What the manager remembers about one session between polls."""
+    """What the manager remembers about one session's bot between polls."""
 
-    status: SessionStatus
+    nick: str                    # the nick its bot was spawned with
     pane_id: str = ""
-    text: str = ""
-    changed_at: float = 0.0      # when the pane text last changed (epoch)
-    captured_at: float = 0.0     # monotonic time of the last capture
-    hook: tuple[str, float] | None = None  # (state, epoch) of the last hook report
     held: str = ""               # why the last typing attempt was put off (someone typing, …)
 
 
 class SessionManager:
     """Discovers tmux sessions, gives each a bot, tracks its state and delivers into it."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: FleetHost) -> None:
         self.app = app
         self.config = app.config
+        self.observer = FleetObserver(self.config, Tmux(self.config.tmux.socket_name))
         self._tracked: dict[str, _Tracked] = {}
-        self._stability = panestate.IdleStability()
+        self._polling = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task | None = None
         self._drains: set[asyncio.Task] = set()
@@ -103,7 +101,10 @@ class SessionManager:
         """Take a first look at once (so bots appear quickly), then poll in the background."""
         inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
                                "again (it may be in the pane already): breakroom read shows it")
-        await self._poll_safely()
+        try:
+            await self.look()
+        except Exception:  # a bad first look must not keep the breakroom from starting
+            log.exception("session poll failed")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -129,7 +130,20 @@ class SessionManager:
 
     def status(self) -> list[SessionStatus]:
         """Every watched session's state, by session name (copies: safe to keep)."""
-        return [replace(t.status, nick=self._nick(t)) for _, t in sorted(self._tracked.items())]
+        views = self.observer.snapshot.sessions
+        return [self._status(name, t, views[name]) for name, t in sorted(self._tracked.items())
+                if name in views]
+
+    def _status(self, name: str, tracked: _Tracked, view: PaneView) -> SessionStatus:
+        cfg = self.config.session(name)
+        return SessionStatus(session=name, nick=self._nick(tracked), agent=view.agent,
+                             state=view.state, since=view.since, project=cfg.project,
+                             role=cfg.role, hook_fresh=view.source == "hook",
+                             reason=view.reason, question=view.question)
+
+    def state_of(self, session: str) -> str:
+        view = self.observer.snapshot.sessions.get(session)
+        return view.state if view is not None else "gone"
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
@@ -141,15 +155,14 @@ class SessionManager:
         return next((name for name, t in self._tracked.items()
                      if irc_lower(self._nick(t)) == key), None)
 
-    def bot_for(self, session: str) -> Any | None:
-        """The session's running bot (``app.bots`` is keyed by the nick it was spawned with)."""
+    def bot_key(self, session: str) -> str | None:
+        """The nick the session's bot was spawned with: how the host names that bot."""
         tracked = self._tracked.get(session)
-        return self.app.bots.get(tracked.status.nick) if tracked else None
+        return tracked.nick if tracked else None
 
     def _nick(self, tracked: _Tracked) -> str:
         """The nick the bot really has: the server may have made it take another (433)."""
-        bot = self.app.bots.get(tracked.status.nick)
-        return bot.nick if bot is not None else tracked.status.nick
+        return self.app.nick_now(tracked.nick) or tracked.nick
 
     async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
                       notify: bool = False) -> Delivery:
@@ -189,15 +202,15 @@ class SessionManager:
         (returns None).  Otherwise: the per-sender rate limit (refused: a NOTICE and a
         ``failed`` Delivery with id 0, nothing stored), the hop count (``automated``: the
         sender is one of this breakroom's bots), and :meth:`deliver` with NOTICEs."""
-        bot = self.bot_for(session)
-        nick = bot.nick if bot is not None else session
+        key = self.bot_key(session)
+        nick = self.nick_for(session) or session
         if self.ops.take_reply(nick, sender, text):
             return None
         if not self.limiter.allow(sender):
             reason = (f"rate limit: too many messages to {nick}; try again in "
                       f"{self.limiter.retry_after(sender):.0f}s")
-            if bot is not None:
-                self.app.notice(bot, sender, reason)
+            if key is not None:
+                self.app.say(key, sender, reason, notice=True)
             return Delivery(0, inbox.FAILED, reason)
         hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
         return await self.deliver(session, sender, text, hops=hops, notify=True)
@@ -206,117 +219,86 @@ class SessionManager:
         """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
         async with self._lock(session):
             await self.app.run_blocking(press_keys, self.config.tmux.socket_name, session, keys)
-            self._stability.forget(session)
-            if session in self._tracked:
-                self._tracked[session].hook = None
+            self.observer.touched(session)
 
     def set_hook_state(self, session: str, state: str) -> None:
         """A hook's report: it wins over scraping while fresh, and takes effect at once."""
-        if state not in HOOK_STATES and not state.startswith(panestate.ERROR_PREFIX):
-            raise ValueError(f"unknown state {state!r}")
-        tracked = self._tracked.get(session)
-        if tracked is None:
+        if session not in self._tracked:
+            self.observer.report_hook(session, state)  # validates; kept for a later capture
             return
-        tracked.hook = (state, time.time())
-        self._set_state(tracked, state, hook_fresh=True)
-        if state in READY_STATES:
+        view = self.observer.report_hook(session, state)
+        if view is not None and view.state in READY_STATES:
             self._kick(session)
 
     # ------------------------------------------------------------------ discovery
 
-    async def _capture(self, sessions: list[str] | None = None) -> dict[str, PaneCapture]:
-        captures = await self.app.run_blocking(capture_all, self.config.tmux.socket_name,
-                                               CAPTURE_LINES, sessions)
-        return {name: cap for name, cap in captures.items() if self.config.tmux.watches(name)}
-
-    async def poll(self) -> None:
-        """One discovery and state pass over the whole tmux server."""
-        captures = await self._capture()
-        if not captures and self._tracked:
-            names = await self.app.run_blocking(list_sessions, self.config.tmux.socket_name)
-            if any(self.config.tmux.watches(name) for name in names):
-                return  # the capture failed, the sessions did not vanish: keep the bots
-        await self._sync_bots(captures)
-        for name, capture in captures.items():
-            self._observe(self._tracked[name], capture)
+    async def poll(self) -> FleetSnapshot:
+        """One shared poll of the whole fleet: capture, fold, bots follow the sessions."""
+        async with self._polling:
+            captures = await self.app.run_blocking(self.observer.capture)
+            if captures is not None:
+                await self._sync_bots(self.observer.fold(captures))
         for name in inbox.sessions_with_queued(self.app.db):
-            if name in self._tracked and self._tracked[name].status.state in READY_STATES:
+            if name in self._tracked and self.state_of(name) in READY_STATES:
                 self._kick(name)
+        return self.observer.snapshot
 
-    async def _sync_bots(self, captures: dict[str, PaneCapture]) -> None:
-        gone = [name for name in self._tracked if name not in captures]
-        new = [name for name in captures if name not in self._tracked]
-        pane_of = {captures[name].pane_id: name for name in new}
+    async def look(self) -> FleetSnapshot:
+        """A poll now, confirming idle-looking screens a moment later (the sweep's walk and
+        the first look at start-up: an idle screen is trusted only when it holds still)."""
+        snapshot = await self.poll()
+        if snapshot.settling:
+            await asyncio.sleep(MIN_STABLE_GAP)
+            snapshot = await self._refresh(snapshot.settling)
+        return snapshot
+
+    async def _refresh(self, sessions: list[str]) -> FleetSnapshot:
+        """A poll of a few sessions only (the others keep their views)."""
+        async with self._polling:
+            captures = await self.app.run_blocking(self.observer.capture, sessions)
+            return self.observer.fold(captures or {}, partial=True)
+
+    async def _sync_bots(self, snapshot: FleetSnapshot) -> None:
+        views = snapshot.sessions
+        gone = [name for name in self._tracked if name not in views]
+        new = [name for name in views if name not in self._tracked]
+        pane_of = {views[name].pane_id: name for name in new}
         for name in gone:
             tracked = self._tracked.pop(name)
-            self._stability.forget(name)
             renamed_to = pane_of.get(tracked.pane_id)
             if renamed_to:
                 inbox.rename_session(self.app.db, name, renamed_to)
                 reason = f"tmux session {name} was renamed to {renamed_to}"
             else:
                 reason = f"tmux session {name} was closed"
-            await self.app.stop_bot(tracked.status.nick, reason)
+            await self.app.leave_session(tracked.nick, reason)
+        for name, view in views.items():
+            if name in self._tracked:
+                self._tracked[name].pane_id = view.pane_id
         if not new:
             return
-        nicks = assign_nicks(list(captures),
-                             current={n: t.status.nick for n, t in self._tracked.items()})
-        now = time.time()
+        nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()})
         for name in new:
-            cfg = self.config.session(name)
-            status = SessionStatus(session=name, nick=nicks[name], agent=cfg.agent or "unknown",
-                                   state="unknown", since=now, project=cfg.project,
-                                   role=cfg.role, hook_fresh=False)
-            self._tracked[name] = _Tracked(status=status, pane_id=captures[name].pane_id)
-            self.app.spawn_bot(status.nick, SESSION_PLUGINS, session=name)
+            self._tracked[name] = _Tracked(nick=nicks[name], pane_id=views[name].pane_id)
+            self.app.join_session(nicks[name], name)
 
     # ------------------------------------------------------------------ state
 
-    def _observe(self, tracked: _Tracked, capture: PaneCapture) -> str:
-        """Fold one capture into the session's state; returns the effective state."""
-        name = tracked.status.session
-        now = time.time()
-        if capture.text != tracked.text:
-            tracked.text, tracked.changed_at = capture.text, now
-        tracked.captured_at = time.monotonic()
-        tracked.pane_id = capture.pane_id
-        agent = self.config.session(name).agent
-        if agent is None:
-            agent = panestate.guess_agent(capture.text, capture.current_command)
-        tracked.status.agent = agent
-        detection = panestate.detect(capture.text, agent, capture.current_command)
-        detection = self._stability.observe(name, capture.text, detection)
-        hook = tracked.hook
-        if hook is not None and (hook[1] >= tracked.changed_at or now - hook[1] <= HOOK_GRACE):
-            self._set_state(tracked, hook[0], hook_fresh=True)
-        else:
-            self._set_state(tracked, detection.state, hook_fresh=False)
-        return tracked.status.state
-
-    @staticmethod
-    def _set_state(tracked: _Tracked, state: str, *, hook_fresh: bool) -> None:
-        if state != tracked.status.state:
-            tracked.status.state, tracked.status.since = state, time.time()
-        tracked.status.hook_fresh = hook_fresh
-
     async def _ready_now(self, session: str) -> bool:
         """A fresh look at one session: is its agent waiting for typed input right now?"""
-        tracked = self._tracked.get(session)
-        if tracked is None:
+        if session not in self._tracked:
             return False
-        wait = MIN_STABLE_GAP - (time.monotonic() - tracked.captured_at)
+        wait = self.observer.seconds_to_stable(session)
         if wait > 0:
             await asyncio.sleep(wait)
-        capture = (await self._capture([session])).get(session)
-        if capture is None:
-            return False
-        return self._observe(tracked, capture) in READY_STATES
+        view = (await self._refresh([session])).sessions.get(session)
+        return view is not None and view.state in READY_STATES
 
     def _why_waiting(self, session: str) -> str:
         tracked = self._tracked.get(session)
-        if tracked is not None and tracked.status.state in READY_STATES and tracked.held:
+        state = self.state_of(session) if tracked else "gone"
+        if tracked is not None and state in READY_STATES and tracked.held:
             return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
-        state = tracked.status.state if tracked else "gone"
         return f"queued behind a busy agent ({session} is {state}); typed in when it is idle"
 
     # ------------------------------------------------------------------ delivery
@@ -357,14 +339,13 @@ class SessionManager:
                 inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
             tracked = self._tracked.get(session)
+            delivered = result.status == "delivered"
+            self.observer.touched(session, state="working" if delivered else None,
+                                  reason="a message was just typed in")
             if tracked is not None:
-                self._stability.forget(session)
-                tracked.hook = None
                 tracked.held = result.reason if result.status == "busy" else ""
-            if result.status == "delivered":
+            if delivered:
                 inbox.mark_delivered(self.app.db, message.id)
-                if tracked is not None:
-                    self._set_state(tracked, "working", hook_fresh=False)
                 self._tell(message, f"delivered #{message.id} to {session}")
             elif result.status == "failed":
                 inbox.mark_failed(self.app.db, message.id, result.reason)
@@ -376,9 +357,9 @@ class SessionManager:
         """NOTICE the sender about its message, from the session's bot."""
         if not message.notify:
             return
-        bot = self.bot_for(message.session)
-        if bot is not None:
-            self.app.notice(bot, message.sender, one_line(text))
+        key = self.bot_key(message.session)
+        if key is not None:
+            self.app.say(key, message.sender, one_line(text), notice=True)
 
     def status_dicts(self) -> list[dict]:
         return [asdict(s) for s in self.status()]

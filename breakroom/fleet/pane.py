@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
 import time
 import unicodedata
 from dataclasses import dataclass
 
+from breakroom.fleet.tmux import Tmux, TmuxResult
 from breakroom.sanitize import strip_controls
 
 POLL = 0.03            # seconds between pane looks while waiting
@@ -91,9 +91,8 @@ def _cells_prefix(line: str, cells: int) -> str:
     return line
 
 
-def _tmux(socket_name: str | None, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    base = ["tmux", "-L", socket_name] if socket_name else ["tmux"]
-    return subprocess.run(base + list(args), input=stdin, capture_output=True, timeout=10)
+def _tmux(socket_name: str | None, *args: str, stdin: bytes | None = None) -> TmuxResult:
+    return Tmux(socket_name).run(*args, stdin=stdin)
 
 
 def _tmux_arg(text: str) -> str:
@@ -104,7 +103,7 @@ def _tmux_arg(text: str) -> str:
 def resolve_pane(socket_name: str | None, session: str) -> str:
     """The pane id (``%3``) of the session's active pane; raises PaneGone."""
     result = _tmux(socket_name, "display-message", "-p", "-t", f"={session}:", "#{pane_id}")
-    pane_id = result.stdout.decode().strip()
+    pane_id = result.stdout.strip()
     if result.returncode != 0 or not pane_id.startswith("%"):
         raise PaneGone(f"tmux session {session!r} is gone")
     return pane_id
@@ -117,7 +116,7 @@ def look(socket_name: str | None, pane_id: str) -> PaneView:
                    "capture-pane", "-p", "-t", pane_id)
     if result.returncode != 0:
         raise PaneGone(f"pane {pane_id} is gone")
-    head, _, screen = result.stdout.decode("utf-8", errors="replace").partition("\n")
+    head, _, screen = result.stdout.partition("\n")
     cursor_x, cursor_y, in_mode = (int(v) for v in head.split())
     return PaneView(lines=screen.split("\n"), cursor_x=cursor_x, cursor_y=cursor_y,
                     in_mode=in_mode != 0)

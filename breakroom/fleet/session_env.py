@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 from breakroom.errors import BreakroomError
+from breakroom.fleet.tmux import Tmux
 
 NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 
@@ -21,15 +21,8 @@ def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str
     socket_path = tmux_env.split(",", 1)[0]
     if not socket_path:
         raise BreakroomError(NOT_IN_TMUX)
-    command = ["tmux", "-S", socket_path, "display-message", "-p"]
-    pane = os.environ.get("TMUX_PANE")
-    if pane:
-        command += ["-t", pane]
-    try:
-        done = subprocess.run(command + ["#{session_name}"], capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired):
-        raise BreakroomError(NOT_IN_TMUX) from None
-    name = done.stdout.strip()
-    if done.returncode or not name:
+    tmux = Tmux(socket_path=socket_path, timeout=timeout)
+    name = tmux.display("#{session_name}", os.environ.get("TMUX_PANE") or None)
+    if not name:
         raise BreakroomError(NOT_IN_TMUX)
     return name

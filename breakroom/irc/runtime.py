@@ -1,5 +1,9 @@
 """The running breakroom: many irc3 bots in one asyncio loop, the record, the control
-socket and the fleet of sessions.  Bots reach all of it through ``bot.config["app"]``.
+socket and the fleet of sessions.
+
+Bot plugins reach all of it through their bot's typed ``runtime`` (:func:`bots.base.runtime_of`);
+the fleet engine reaches the bots through :class:`breakroom.fleet.host.FleetHost`, which
+:class:`Breakroom` implements.  irc3's internals stay in this module.
 """
 
 from __future__ import annotations
@@ -7,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import irc3
 
@@ -18,9 +22,11 @@ from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
 from breakroom.secrets import fill_secrets
 from breakroom.fleet.manager import SessionManager
+from breakroom.knowledge.service import KnowledgeService
 from breakroom.record.db import db_path, open_db
 
 log = logging.getLogger("breakroom")
+T = TypeVar("T")
 
 SERVICE_BOTS: dict[str, list[str]] = {
     "scribe": ["bots.scribe"],
@@ -29,6 +35,7 @@ SERVICE_BOTS: dict[str, list[str]] = {
     "dispatcher": ["bots.dispatcher"],
 }
 BASE_PLUGINS = ["irc3.plugins.core", "irc3.plugins.autojoins", "bots.base"]
+SESSION_PLUGINS = ["bots.relay"]
 
 
 class _RoutineConnectionNoise(logging.Filter):
@@ -40,11 +47,15 @@ class _RoutineConnectionNoise(logging.Filter):
 
 
 class BreakroomBot(irc3.IrcBot):
-    """An irc3 bot that leaves the process's logging alone and can be shut down for good."""
+    """An irc3 bot of a breakroom: it knows its runtime (typed), leaves the process's logging
+    alone and can be shut down for good."""
 
     logging_config = {"version": 1, "incremental": True}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runtime: Breakroom, **kwargs: Any) -> None:
+        self.runtime = runtime  # before irc3 instantiates the plugins, which read it
+        self.in_channel = False
+        self.outbox: list[tuple[str, str, str]] = []  # (target, line, kind) not sent yet
         super().__init__(*args, **kwargs)
         self.log.addFilter(_RoutineConnectionNoise())
 
@@ -89,22 +100,38 @@ class Breakroom:
         self.control = ControlServer(cfg)
         self.bots: dict[str, BreakroomBot] = {}
         self.sessions = SessionManager(self)
-        self.loop: asyncio.AbstractEventLoop | None = None
+        # the engine the knowledge bot answers with and the sweep asks directly (None when
+        # this breakroom runs no knowledge bot)
+        self.knowledge: KnowledgeService | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="breakroom")
         self._register_control()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the breakroom runs on (bots and timers live there); set by :meth:`start`."""
+        if self._loop is None:
+            raise RuntimeError("the breakroom has not started")
+        return self._loop
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS)) -> None:
-        self.loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
+        services = tuple(services)
+        if "knowledge" in services:
+            self.knowledge = KnowledgeService(self.config, self.run_blocking)
+            self.knowledge.start()
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
         await self.sessions.start()
 
     async def stop(self) -> None:
         await self.sessions.stop()
+        if self.knowledge is not None:
+            await self.knowledge.stop()
         for nick in list(self.bots):
             await self.stop_bot(nick, "breakroom shutting down", linger=0)
         await asyncio.sleep(0.2)  # let the QUITs leave before the loop goes
@@ -117,7 +144,7 @@ class Breakroom:
     def spawn_bot(self, nick: str, plugins: list[str], **extra: Any) -> BreakroomBot:
         """Connect a new bot that joins the channel (with its key) and stays there."""
         bot = BreakroomBot(loop=self.loop, **bot_settings(self.config, nick, self.channel),
-                           includes=BASE_PLUGINS + plugins, app=self, **extra)
+                           includes=BASE_PLUGINS + plugins, runtime=self, **extra)
         self.bots[nick] = bot
         bot.create_connection()
         return bot
@@ -129,7 +156,31 @@ class Breakroom:
             if linger:
                 await asyncio.sleep(linger)
 
-    def send(self, bot: irc3.IrcBot, target: str, text: str, *, kind: str = "PRIVMSG") -> None:
+    def is_service_bot(self, nick: str) -> bool:
+        """A service bot of this breakroom (they call the engine in-process, never over IRC)."""
+        bot = self.bots.get(nick.lower()) if nick.lower() in SERVICE_BOTS else None
+        return bot is not None and bot.nick.lower() == nick.lower()
+
+    # ------------------------------------------------------------------ FleetHost
+
+    def join_session(self, key: str, session: str) -> None:
+        self.spawn_bot(key, SESSION_PLUGINS, session=session)
+
+    async def leave_session(self, key: str, reason: str) -> None:
+        await self.stop_bot(key, reason)
+
+    def nick_now(self, key: str) -> str | None:
+        bot = self.bots.get(key)
+        return bot.nick if bot is not None else None
+
+    def say(self, key: str, target: str, text: str, *, notice: bool = False) -> None:
+        bot = self.bots.get(key)
+        if bot is not None:
+            self.send(bot, target, text, kind="NOTICE" if notice else "PRIVMSG")
+
+    # ------------------------------------------------------------------ speaking
+
+    def send(self, bot: BreakroomBot, target: str, text: str, *, kind: str = "PRIVMSG") -> None:
         """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, held in the
         bot's outbox while it is not in the channel, and recorded when private (the
         scribe hears channel lines itself)."""
@@ -141,17 +192,17 @@ class Breakroom:
             if not target.startswith(("#", "&")):
                 self.record.add(Event(nick=bot.nick, kind=kind, text=line, target=target))
 
-    def notice(self, bot: irc3.IrcBot, target: str, text: str) -> None:
+    def notice(self, bot: BreakroomBot, target: str, text: str) -> None:
         self.send(bot, target, text, kind="NOTICE")
 
-    def flush_outbox(self, bot: irc3.IrcBot) -> None:
+    def flush_outbox(self, bot: BreakroomBot) -> None:
         pending, bot.outbox = bot.outbox, []
         for target, line, kind in pending:
             (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
 
     # ------------------------------------------------------------------ helpers
 
-    async def run_blocking(self, fn: Callable, *args: Any) -> Any:
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def scrub(self, text: str) -> str:

@@ -25,7 +25,6 @@ import sqlite_utils
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
 from breakroom.record.fts import content_tokens
-from breakroom.irc.split import split_message
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
 
 CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-confidence.json"
@@ -360,34 +359,6 @@ class KnowledgeEngine:
                 "SELECT text FROM corpus_chunks WHERE path LIKE '%voice%' ORDER BY path, ordinal"
             ).fetchall()
         return "\n\n".join(r[0] for r in rows)[:max_chars]
-
-
-# ---------------------------------------------------------------- IRC formatting
-
-def format_reply(answer: Answer, asker: str, target: str, max_lines: int = 3) -> list[str]:
-    """The reply as at most ``max_lines`` IRC lines to ``target``.
-
-    ``alice: [q7f3] (confidence 0.82) answer … — sources: a.md#X``.  An answer too long for
-    the lines is cut at a word and points to the full text (``breakroom read k42``).
-    """
-    head = f"{asker}: " + (f"[{answer.request_id}] " if answer.request_id else "")
-    head += f"(confidence {answer.confidence:.2f}) "
-    label = "nearest sources" if answer.idk else "sources"
-    tail = f" — {label}: {', '.join(answer.sources)}" if answer.sources else ""
-    if answer.note:
-        tail += f" ({answer.note})"
-    body = " ".join(answer.text.split())
-    lines = split_message(head + body + tail, target)
-    if len(lines) <= max_lines:
-        return lines
-    pointer = f" … (full answer: breakroom read {answer.ref})"
-    words = body.split(" ")
-    while words:
-        words = words[: max(1, int(len(words) * 0.9)) if len(words) > 1 else 0]
-        lines = split_message(head + " ".join(words) + pointer + tail, target)
-        if len(lines) <= max_lines:
-            return lines
-    return split_message(head + pointer.strip() + tail, target)[:max_lines]
 
 
 # ---------------------------------------------------------------- stats

@@ -3,12 +3,12 @@
 A walk has two halves so the IRC loop never blocks and the database is only touched from
 the loop thread:
 
-* :meth:`Sweeper.observe` (blocking, run in a worker thread) captures every session's pane
-  in one or two tmux invocations and classifies each with the session bots' detector
-  (``panestate.detect``); a fresh hook report overrides the pane, except that the pane may
-  refine a hook's ``idle`` into ``waiting:question``.  An idle-looking screen that changed
-  since the previous walk is captured once more a moment later: idle is trusted only when
-  two captures agree (``IdleStability``).
+* :meth:`Sweeper.observations` turns the fleet observer's snapshot
+  (:mod:`breakroom.fleet.observer`: every pane captured once per poll, classified and
+  stabilised once, hook reports applied) into what the sweep keeps — secrets scrubbed,
+  questions cleaned.  The running breakroom's sweep reads the snapshot everybody reads; a
+  walk from the CLI or a benchmark has :meth:`Sweeper.observe` poll an observer of its own
+  (blocking: tmux).
 * :meth:`Sweeper.record` (fast, loop thread) stores the captures (identical consecutive
   ones once), compares the picture with the previous walk, and returns what to say: one
   summary line only when the picture changed, one line per *new* problem, never more than
@@ -34,15 +34,14 @@ import sqlite_utils
 
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
-from breakroom.fleet.capture import PaneCapture, capture_all
+from breakroom.fleet.capture import capture_all
+from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
+from breakroom.fleet.tmux import Tmux
 from breakroom.config import Config
-from breakroom.fleet.panestate import Detection, IdleStability, detect, guess_agent
 from breakroom.sweep.policy import Policy, load_policy, read_prompt
 from breakroom.sanitize import scrub_secrets, strip_controls
 from breakroom.work.skills import load_skills
 
-CAPTURE_LINES = 60
-CONFIRM_DELAY = 0.4  # seconds between an idle-looking capture and the one confirming it
 MAX_LINES_PER_WALK = 4
 NAMED_PER_STATE = 3  # sessions named in the summary per attention state
 QUESTION_MAX_CHARS = 300
@@ -218,47 +217,27 @@ class Sweeper:
         self.db = db
         self.config = config
         self.policy = policy if policy is not None else load_policy(config.sweep.policy)
-        self.stability = IdleStability()
+        self._observer: FleetObserver | None = None  # only for walks outside a breakroom
         self.summary: str | None = None
         self.problem_keys: set[tuple[str, str]] = set()
         self.last: WalkResult | None = None
         self._tracks: dict[str, _Track] = {}
 
-    # ------------------------------------------------------------ thread side
+    # ------------------------------------------------------------ the picture
+
+    def observations(self, snapshot: FleetSnapshot) -> dict[str, Observation]:
+        """What the sweep keeps of a fleet snapshot (no tmux, no database)."""
+        return {name: _observation(view) for name, view in snapshot.sessions.items()}
 
     def observe(self, hooks: Mapping[str, str] | None = None) -> dict[str, Observation]:
-        """Capture and classify every session (blocking: tmux; no database)."""
-        hooks = hooks or {}
-        socket = self.config.tmux.socket_name
-        captures = {name: cap for name, cap in capture_all(socket, CAPTURE_LINES).items()
-                    if self.config.tmux.watches(name)}
-        agents = {name: self._agent(cap) for name, cap in captures.items()}
-        raw = {name: detect(cap.text, agents[name], cap.current_command) for name, cap in captures.items()}
-        trusted = {name: self.stability.observe(name, captures[name].text, raw[name]) for name in raw}
-        for gone in set(self.stability.previous) - set(captures):
-            self.stability.forget(gone)
-        unsure = [name for name in raw if trusted[name].state != raw[name].state]
-        if unsure:
-            time.sleep(CONFIRM_DELAY)
-            for name, cap in capture_all(socket, CAPTURE_LINES, sessions=unsure).items():
-                captures[name] = cap
-                again = detect(cap.text, agents[name], cap.current_command)
-                trusted[name] = self.stability.observe(name, cap.text, again)
-        return {name: self._observation(captures[name], agents[name], trusted[name], hooks.get(name))
-                for name in captures}
-
-    def _agent(self, cap: PaneCapture) -> str:
-        return self.config.session(cap.session).agent or guess_agent(cap.text, cap.current_command)
-
-    def _observation(self, cap: PaneCapture, agent: str, pane: Detection,
-                     hook_state: str | None) -> Observation:
-        text = scrub_secrets(cap.text)
-        question = clean_question(scrub_secrets(pane.question)) if pane.question else None
-        if hook_state is None or (hook_state == "idle" and pane.state == QUESTION):
-            reason = scrub_secrets(strip_controls(pane.reason, keep_newlines=False))  # quotes the pane
-            return Observation(cap.session, agent, pane.state, reason, question, text, "pane")
-        return Observation(cap.session, agent, hook_state, "hook report",
-                           question if hook_state == QUESTION else None, text, "hook")
+        """Outside a running breakroom: poll an observer of the sweep's own, confirming
+        idle-looking screens (blocking: tmux; no database).  ``hooks``: session -> a
+        state just reported by a hook."""
+        if self._observer is None:
+            self._observer = FleetObserver(self.config, Tmux(self.config.tmux.socket_name))
+        for session, state in (hooks or {}).items():
+            self._observer.report_hook(session, state)
+        return self.observations(self._observer.settle())
 
     # ------------------------------------------------------------ loop side
 
@@ -286,7 +265,7 @@ class Sweeper:
         return result
 
     def walk(self, hooks: Mapping[str, str] | None = None, now: float | None = None) -> WalkResult:
-        """Both halves in the calling thread (CLI, benchmarks, tests)."""
+        """Observe and record in the calling thread (CLI, benchmarks, tests)."""
         return self.record(self.observe(hooks), now)
 
     def _restore(self, session: str) -> _Track | None:
@@ -487,6 +466,15 @@ class Sweeper:
         return lines or ["fleet: no sessions"]
 
 
+def _observation(view: PaneView) -> Observation:
+    """A snapshot's view as the sweep records it: secrets scrubbed, the question cleaned,
+    the screen's reason (which quotes the pane) stripped of controls."""
+    question = clean_question(scrub_secrets(view.question)) if view.question else None
+    reason = scrub_secrets(strip_controls(view.reason, keep_newlines=False))
+    return Observation(view.session, view.agent, view.state, reason, question,
+                       scrub_secrets(view.text), view.source)
+
+
 @dataclass(frozen=True)
 class _QueueView:
     """The fields of a session status the dispatcher's routing reads."""
@@ -520,7 +508,7 @@ def peek(config: Config, session: str, lines: int) -> list[str] | None:
     (None when there is no such session in the fleet: excluded sessions stay private)."""
     if not config.tmux.watches(session):
         return None
-    cap = capture_all(config.tmux.socket_name, lines, sessions=[session]).get(session)
+    cap = capture_all(Tmux(config.tmux.socket_name), lines, sessions=[session]).get(session)
     if cap is None:
         return None
     return scrub_secrets(strip_controls(cap.text)).splitlines()

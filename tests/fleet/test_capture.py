@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import stat
 import time
-from pathlib import Path
 
 import libtmux
 import pytest
 
 from breakroom.fleet import capture
-
-
-@pytest.fixture
-def tmux_calls(tmp_path, monkeypatch):
-    """Put a logging tmux wrapper first on PATH (a real tmux behind it); returns a counter."""
-    real = shutil.which("tmux")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    log = tmp_path / "tmux-calls.log"
-    wrapper = bindir / "tmux"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bindir}:{Path(real).parent}")
-
-    def count() -> int:
-        return len(log.read_text().splitlines()) if log.exists() else 0
-    return count
+from breakroom.fleet.tmux import Tmux
 
 
 def _start(socket: str, name: str, script: str) -> libtmux.Session:
@@ -39,7 +20,7 @@ def _start(socket: str, name: str, script: str) -> libtmux.Session:
 def _wait_for(socket: str, session: str, needle: str) -> capture.PaneCapture:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        got = capture.capture_all(socket, sessions=[session]).get(session)
+        got = capture.capture_all(Tmux(socket), sessions=[session]).get(session)
         if got and needle in got.text:
             return got
         time.sleep(0.05)
@@ -47,8 +28,8 @@ def _wait_for(socket: str, session: str, needle: str) -> capture.PaneCapture:
 
 
 def test_no_server_gives_nothing(tmux_socket):
-    assert capture.list_sessions(tmux_socket) == []
-    assert capture.capture_all(tmux_socket) == {}
+    assert Tmux(tmux_socket).list_sessions() == []
+    assert capture.capture_all(Tmux(tmux_socket)) == {}
 
 
 def test_captures_every_session_text_and_geometry(tmux_socket):
@@ -57,8 +38,8 @@ def test_captures_every_session_text_and_geometry(tmux_socket):
     _wait_for(tmux_socket, "alpha", "two")
     _wait_for(tmux_socket, "beta", "only beta")
 
-    assert sorted(capture.list_sessions(tmux_socket)) == ["alpha", "beta"]
-    caps = capture.capture_all(tmux_socket)
+    assert sorted(Tmux(tmux_socket).list_sessions()) == ["alpha", "beta"]
+    caps = capture.capture_all(Tmux(tmux_socket))
     assert set(caps) == {"alpha", "beta"}
     alpha = caps["alpha"]
     assert alpha.text == "one\ntwo"  # trailing blank screen lines dropped
@@ -73,7 +54,7 @@ def test_lines_limits_the_tail_and_sessions_filters(tmux_socket):
     _start(tmux_socket, "long", "seq 1 50")
     _start(tmux_socket, "other", "echo other")
     _wait_for(tmux_socket, "long", "50")
-    caps = capture.capture_all(tmux_socket, lines=5, sessions=["long", "ghost"])
+    caps = capture.capture_all(Tmux(tmux_socket), lines=5, sessions=["long", "ghost"])
     assert set(caps) == {"long"}
     assert caps["long"].text.splitlines() == ["46", "47", "48", "49", "50"]
 
@@ -94,7 +75,7 @@ def test_a_vanished_pane_does_not_lose_the_others(tmux_socket):
     server = libtmux.Server(socket_name=tmux_socket)
     ids = [s.active_pane.pane_id for s in server.sessions]
     # tmux stops a sequence at the first failing command; a gone pane sits in the middle
-    texts = capture._capture_texts(server, [ids[0], "%9999", ids[1], ids[2]], 10)
+    texts = capture._capture_texts(Tmux(tmux_socket), [ids[0], "%9999", ids[1], ids[2]], 10)
     assert set(texts) == set(ids)
     assert all(f"pane-{n}" in texts[i] for n, i in zip("abc", ids))
 
@@ -105,14 +86,14 @@ def test_a_fleet_of_30_is_walked_in_two_tmux_processes(tmux_socket, tmux_calls):
         server.new_session(session_name=f"s{i:02d}", window_command="sh -c 'echo ready; exec cat'")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        caps = capture.capture_all(tmux_socket)
+        caps = capture.capture_all(Tmux(tmux_socket))
         if len(caps) == 30 and all("ready" in c.text for c in caps.values()):
             break
         time.sleep(0.1)
     else:
         raise AssertionError("not every session printed 'ready'")
     before = tmux_calls()
-    caps = capture.capture_all(tmux_socket)
+    caps = capture.capture_all(Tmux(tmux_socket))
     assert len(caps) == 30
     assert tmux_calls() - before == 2  # one list-panes + one invocation with all captures
 
@@ -125,7 +106,7 @@ def test_long_argv_is_chunked(tmux_socket, tmux_calls, monkeypatch):
         _wait_for(tmux_socket, f"c{i:02d}", f"chunk-{i}")
     monkeypatch.setattr(capture, "MAX_ARGV_BYTES", 400)  # ~4 capture pairs per invocation
     before = tmux_calls()
-    caps = capture.capture_all(tmux_socket)
+    caps = capture.capture_all(Tmux(tmux_socket))
     calls = tmux_calls() - before
     assert {name: f"chunk-{int(name[1:])}" in c.text for name, c in caps.items()} == \
         {f"c{i:02d}": True for i in range(12)}

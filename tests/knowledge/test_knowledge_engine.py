@@ -8,7 +8,8 @@ from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
 from breakroom.config import KnowledgeConfig
 from breakroom.irc.split import budget
-from breakroom.knowledge.engine import Answer, KnowledgeEngine, format_reply, get_answer
+from bots.replies import format_reply
+from breakroom.knowledge.engine import Answer, KnowledgeEngine, get_answer
 from breakroom.knowledge.retrieval import Evidence
 from breakroom.record.db import open_db
 

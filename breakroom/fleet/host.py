@@ -1,0 +1,53 @@
+"""What the fleet engine needs from the process that runs it, as a typed interface.
+
+:class:`breakroom.fleet.manager.SessionManager` discovers sessions, tracks their state and
+delivers into their panes; giving each session a presence on IRC, and telling a sender how
+its message fared, is the IRC side's job.  The manager reaches that side only through
+:class:`FleetHost` — implemented by :class:`breakroom.irc.runtime.Breakroom` — so
+``breakroom/fleet`` never imports irc3 and can be driven by any stand-in.
+
+Session bots are named by the nick each was spawned with (its *key*); the nick it really has
+may differ when the server made it take another (433), see :meth:`FleetHost.nick_now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import sqlite_utils
+
+from breakroom.config import Config
+from breakroom.control import ControlServer
+
+T = TypeVar("T")
+
+
+class FleetHost(Protocol):
+    """The running breakroom, as the fleet engine sees it."""
+
+    config: Config
+    db: sqlite_utils.Database
+    control: ControlServer
+    channel: str
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (tmux) off the loop."""
+        ...
+
+    def join_session(self, key: str, session: str) -> None:
+        """Give ``session`` a bot under the nick ``key``, in the channel."""
+        ...
+
+    async def leave_session(self, key: str, reason: str) -> None:
+        """The session's bot leaves (QUIT with ``reason``)."""
+        ...
+
+    def nick_now(self, key: str) -> str | None:
+        """The nick the bot spawned as ``key`` has now; None when it is not running."""
+        ...
+
+    def say(self, key: str, target: str, text: str, *, notice: bool = False) -> None:
+        """Say ``text`` to ``target`` (a nick or the channel) as the bot ``key``; nothing
+        when that bot is not running."""
+        ...

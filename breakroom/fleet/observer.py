@@ -1,0 +1,204 @@
+"""The fleet observer: every pane captured once per poll, classified once, stabilised once.
+
+Everyone who reads the fleet — delivery, the sweep, the dispatcher, ``!fleet`` and
+``breakroom fleet`` — reads the same :class:`FleetSnapshot`, so no two of them can disagree
+about a pane.  One poll is one batched capture (:func:`breakroom.fleet.capture.capture_all`:
+a ``list-panes`` plus one invocation per chunk of captures) folded into the picture:
+
+- each pane is classified with its agent's profile (:func:`breakroom.fleet.panestate.detect`);
+- an idle-looking screen is trusted only when two captures at least :data:`MIN_STABLE_GAP`
+  apart agree (:class:`~breakroom.fleet.panestate.IdleStability`); until then the session is
+  ``working`` and ``settling``;
+- a *fresh* hook report (:meth:`FleetObserver.report_hook`) wins over the screen — fresh
+  means made after the pane last changed, or within :data:`HOOK_GRACE` seconds — except that
+  the screen may refine a hook's ``idle`` into ``waiting:question`` (the hook cannot see
+  that the agent's last message asks something).
+
+The blocking half (:meth:`FleetObserver.capture`, tmux) runs in a worker thread; the folding
+half (:meth:`FleetObserver.fold`) on the caller's thread — the running breakroom's loop — so
+the picture is only ever changed from one thread.  :meth:`FleetObserver.poll` and
+:meth:`FleetObserver.settle` do both in the calling thread (CLI walks, benchmarks, tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from breakroom.config import Config
+from breakroom.fleet import panestate
+from breakroom.fleet.capture import PaneCapture, capture_all
+from breakroom.fleet.tmux import Tmux
+
+HOOK_GRACE = 3.0        # a hook report this recent wins even if the pane has changed since
+MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is still
+CAPTURE_LINES = 60
+HOOK, PANE = "hook", "pane"  # where a session's state came from
+QUESTION = "waiting:question"
+
+
+@dataclass(frozen=True)
+class PaneView:
+    """One session as the latest poll saw it."""
+
+    session: str
+    agent: str
+    state: str
+    since: float            # epoch seconds when ``state`` began
+    reason: str             # what matched on the screen, or "hook report"
+    question: str | None    # the agent's asking message, for ``waiting:question``
+    source: str             # HOOK or PANE
+    settling: bool          # the screen looks idle (or asking), not yet proven by a second capture
+    pane_id: str
+    current_command: str
+    text: str               # the captured screen (raw: consumers scrub what they keep)
+
+
+@dataclass(frozen=True)
+class FleetSnapshot:
+    """The whole fleet at one poll; immutable, so it is safe to keep and share."""
+
+    at: float                                   # epoch of the poll (0: never polled)
+    sessions: Mapping[str, PaneView] = field(default_factory=dict)
+
+    @property
+    def settling(self) -> list[str]:
+        return [name for name, view in self.sessions.items() if view.settling]
+
+
+@dataclass
+class _Pane:
+    """What the observer remembers about one pane between polls."""
+
+    text: str = ""
+    changed_at: float = 0.0      # when the pane text last changed (epoch)
+    captured_at: float = 0.0     # monotonic time of the last capture
+
+
+class FleetObserver:
+    """One per breakroom (or per CLI walk): the shared picture of the fleet."""
+
+    def __init__(self, config: Config, tmux: Tmux) -> None:
+        self.config = config
+        self.tmux = tmux
+        self.snapshot = FleetSnapshot(0.0)
+        self._panes: dict[str, _Pane] = {}
+        self._hooks: dict[str, tuple[str, float]] = {}  # session -> (state, epoch)
+        self._stability = panestate.IdleStability()
+
+    # ------------------------------------------------------------ blocking half
+
+    def capture(self, sessions: list[str] | None = None) -> dict[str, PaneCapture] | None:
+        """Capture the watched sessions' panes (or only ``sessions``).  None when the capture
+        failed while watched sessions still exist (keep the picture rather than lose it)."""
+        captures = {name: cap for name, cap in
+                    capture_all(self.tmux, CAPTURE_LINES, sessions).items()
+                    if self.config.tmux.watches(name)}
+        if (not captures and sessions is None and self.snapshot.sessions
+                and any(self.config.tmux.watches(name) for name in self.tmux.list_sessions())):
+            return None
+        return captures
+
+    # ------------------------------------------------------------ folding half
+
+    def fold(self, captures: Mapping[str, PaneCapture], *, partial: bool = False) -> FleetSnapshot:
+        """Fold captures into the picture and publish it.  ``partial``: only these sessions
+        were captured (the others keep their views; none is taken for gone)."""
+        now = time.time()
+        views = dict(self.snapshot.sessions)
+        if not partial:
+            for gone in set(views) - set(captures):
+                del views[gone]
+                self._forget_pane(gone)
+        for name, capture in captures.items():
+            views[name] = self._view(capture, views.get(name), now)
+        self.snapshot = FleetSnapshot(now, views)
+        return self.snapshot
+
+    def _view(self, capture: PaneCapture, before: PaneView | None, now: float) -> PaneView:
+        name = capture.session
+        pane = self._panes.setdefault(name, _Pane())
+        if capture.text != pane.text or not pane.changed_at:
+            pane.text, pane.changed_at = capture.text, now
+        pane.captured_at = time.monotonic()
+        agent = self.config.session(name).agent or panestate.guess_agent(capture.text,
+                                                                          capture.current_command)
+        raw = panestate.detect(capture.text, agent, capture.current_command)
+        screen = self._stability.observe(name, capture.text, raw)
+        state, reason, question, source = screen.state, screen.reason, screen.question, PANE
+        hook = self._hooks.get(name)
+        if hook is not None and (hook[1] >= pane.changed_at or now - hook[1] <= HOOK_GRACE) \
+                and not (hook[0] == "idle" and screen.state == QUESTION):
+            state, reason, source = hook[0], "hook report", HOOK
+            question = screen.question if state == QUESTION else None
+        since = before.since if before is not None and before.state == state else now
+        return PaneView(session=name, agent=agent, state=state, since=since, reason=reason,
+                        question=question, source=source,
+                        settling=screen.state != raw.state,
+                        pane_id=capture.pane_id, current_command=capture.current_command,
+                        text=capture.text)
+
+    def _forget_pane(self, session: str) -> None:
+        self._panes.pop(session, None)
+        self._hooks.pop(session, None)
+        self._stability.forget(session)
+
+    # ------------------------------------------------------------ both halves, one thread
+
+    def poll(self, sessions: list[str] | None = None) -> FleetSnapshot:
+        """Capture and fold in the calling thread."""
+        captures = self.capture(sessions)
+        if captures is None:
+            return self.snapshot
+        return self.fold(captures, partial=sessions is not None)
+
+    def settle(self, delay: float = MIN_STABLE_GAP) -> FleetSnapshot:
+        """Poll, and once more after ``delay`` for the sessions whose idle is unproven."""
+        snapshot = self.poll()
+        if snapshot.settling:
+            time.sleep(delay)
+            snapshot = self.poll(snapshot.settling)
+        return snapshot
+
+    # ------------------------------------------------------------ what others tell us
+
+    def report_hook(self, session: str, state: str) -> PaneView | None:
+        """A hook's report: it wins over the screen while fresh, and takes effect at once."""
+        if state not in panestate.STATES and not state.startswith(panestate.ERROR_PREFIX):
+            raise ValueError(f"unknown state {state!r}")
+        self._hooks[session] = (state, time.time())
+        view = self.snapshot.sessions.get(session)
+        if view is None:
+            return None  # applied when the session is first captured
+        if not (state == "idle" and view.state == QUESTION and view.source == PANE):
+            view = self._publish(replace(view, state=state, reason="hook report", source=HOOK,
+                                         settling=False,
+                                         question=view.question if state == QUESTION else None))
+        return view
+
+    def touched(self, session: str, *, state: str | None = None, reason: str = "") -> None:
+        """Our own keys went into the pane: idle must be proven afresh, an earlier hook
+        report is stale, and (``state``) what the pane is now, until the next poll says."""
+        self._hooks.pop(session, None)
+        self._stability.forget(session)
+        view = self.snapshot.sessions.get(session)
+        if view is not None and state is not None:
+            self._publish(replace(view, state=state, reason=reason, source=PANE, settling=False))
+
+    def seconds_to_stable(self, session: str) -> float:
+        """How long until a new capture of ``session`` can prove its screen still."""
+        pane = self._panes.get(session)
+        if pane is None:
+            return 0.0
+        return max(0.0, MIN_STABLE_GAP - (time.monotonic() - pane.captured_at))
+
+    def _publish(self, view: PaneView) -> PaneView:
+        before = self.snapshot.sessions.get(view.session)
+        if before is not None and before.state != view.state:
+            view = replace(view, since=time.time())
+        elif before is not None:
+            view = replace(view, since=before.since)
+        self.snapshot = FleetSnapshot(self.snapshot.at, {**self.snapshot.sessions,
+                                                         view.session: view})
+        return view
