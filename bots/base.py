@@ -196,7 +196,7 @@ class Help:
 
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
-        self.app = bot.config["app"]
+        self.app = runtime_of(bot)
 
     @irc3.event(_LINE + r"!help(?:\s+!?(?P<args>\S+))?\s*$")
     def on_help(self, mask, target, args=None, **_):
