@@ -122,11 +122,12 @@ def _is_a(kind: type, value: Any) -> bool:
     return isinstance(value, kind)
 
 
-def expect(kind: type, expected: str, test: Callable[[Any], bool] = lambda v: True) -> Any:
+def expect(kind: type, expected: str, test: Callable[[Any], bool] = lambda v: True, *,
+           numbers_as_text: bool = True) -> Any:
     """A validator (for ``Annotated``) accepting a ``kind`` value that passes ``test``; any
     other value, of the wrong type too, is refused as "expected ``expected``"."""
     def check(value: Any) -> Any:
-        if kind is str:
+        if kind is str and numbers_as_text:
             value = _number_as_text(value)
         if not _is_a(kind, value) or not test(value):
             raise ValueError(f"expected {expected}")
