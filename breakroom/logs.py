@@ -8,12 +8,13 @@ file in the data dir, mode 0600 (log lines may quote what agents said).
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 LOG_FILE = "breakroom.log"
 LEVELS = ("debug", "info", "warning", "error")
@@ -26,9 +27,10 @@ BACKUPS = 3
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating log whose every file, the rotated ones too, is readable by its owner only."""
 
-    def _open(self) -> TextIO:  # type: ignore[override]
-        stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
-                      opener=lambda path, flags: os.open(path, flags, 0o600))
+    def _open(self) -> io.TextIOWrapper:
+        stream = cast(io.TextIOWrapper, open(  # text: the mode is "a" or "w"
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+            opener=lambda path, flags: os.open(path, flags, 0o600)))
         os.chmod(self.baseFilename, 0o600)  # a file left by an older run may be wider
         return stream
 
