@@ -31,12 +31,6 @@ M = TypeVar("M", bound=BaseModel)
 # ---------------------------------------------------------------- reading
 
 
-def read_yaml(path: Path, *, label: str = "", error: type[BreakroomError] = BreakroomError) -> Any:
-    """The file's data; ``error`` (prefixed by ``label``) when it cannot be read or parsed,
-    with the line of a syntax error."""
-    return read_yaml_lines(path, label=label, error=error)[0]
-
-
 def read_yaml_lines(path: Path, *, label: str = "", error: type[BreakroomError] = BreakroomError
                     ) -> tuple[Any, dict[Loc, int]]:
     """The file's data and the line of each key and list item in it (see :func:`key_lines`)."""
