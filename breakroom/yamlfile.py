@@ -31,12 +31,6 @@ M = TypeVar("M", bound=BaseModel)
 # ---------------------------------------------------------------- reading
 
 
-def read_yaml(path: Path, *, label: str = "", error: type[BreakroomError] = BreakroomError) -> Any:
-    """The file's data; ``error`` (prefixed by ``label``) when it cannot be read or parsed,
-    with the line of a syntax error."""
-    return read_yaml_lines(path, label=label, error=error)[0]
-
-
 def read_yaml_lines(path: Path, *, label: str = "", error: type[BreakroomError] = BreakroomError
                     ) -> tuple[Any, dict[Loc, int]]:
     """The file's data and the line of each key and list item in it (see :func:`key_lines`)."""
@@ -122,11 +116,12 @@ def _is_a(kind: type, value: Any) -> bool:
     return isinstance(value, kind)
 
 
-def expect(kind: type, expected: str, test: Callable[[Any], bool] = lambda v: True) -> Any:
+def expect(kind: type, expected: str, test: Callable[[Any], bool] = lambda v: True, *,
+           numbers_as_text: bool = True) -> Any:
     """A validator (for ``Annotated``) accepting a ``kind`` value that passes ``test``; any
     other value, of the wrong type too, is refused as "expected ``expected``"."""
     def check(value: Any) -> Any:
-        if kind is str:
+        if kind is str and numbers_as_text:
             value = _number_as_text(value)
         if not _is_a(kind, value) or not test(value):
             raise ValueError(f"expected {expected}")

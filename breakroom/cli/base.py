@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import click
 
@@ -62,6 +62,14 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def log_level_option(default: str) -> Callable[[Callable], Callable]:
+    """``--log-level`` for the long-running commands (see breakroom.logs)."""
+    return click.option("--log-level", default=default, show_default=True,
+                        type=click.Choice(["debug", "info", "warning", "error"]),
+                        help="Least severe log records shown; the log file in the data dir keeps "
+                             "info and up either way.")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

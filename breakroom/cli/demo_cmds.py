@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from breakroom.demo.run import DemoOptions, run_demo
-from breakroom.cli.base import cli
+from breakroom.cli.base import cli, log_level_option
 
 
 @cli.command()
@@ -15,12 +15,14 @@ from breakroom.cli.base import cli
               "(to explore with an IRC client and tmux attach).")
 @click.option("--keep-data", is_flag=True, help="Leave the data dir behind for replay and search.")
 @click.option("--speed", default=1.0, show_default=True, help="Run the agents and timers N times faster.")
-def demo(duration: float, keep: bool, keep_data: bool, speed: float) -> None:
+@log_level_option("warning")
+def demo(duration: float, keep: bool, keep_data: bool, speed: float, log_level: str) -> None:
     """The whole breakroom on embedded defaults: its own ircd, a private tmux server with four
     simulated agents, every bot, and a short scripted scenario printed live."""
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
-    story = run_demo(DemoOptions(duration=duration, keep=keep, keep_data=keep_data, speed=speed),
+    story = run_demo(DemoOptions(duration=duration, keep=keep, keep_data=keep_data, speed=speed,
+                                 log_level=log_level),
                      say=lambda line: click.secho(line, fg="bright_black"))
     counts = story.counts()
     click.echo("")

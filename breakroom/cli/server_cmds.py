@@ -9,14 +9,15 @@ from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.irc.connect import connection_lines
 from breakroom.irc.ircd import Ircd
 from breakroom.secrets import fill_secrets
-from breakroom.cli.base import State, cli, pass_state
+from breakroom.cli.base import State, cli, log_level_option, pass_state
 
 
 @cli.command()
 @click.option("--only", "services", multiple=True, type=click.Choice(list(SERVICE_BOTS)),
               help="Start only these service bots (repeatable; default: all).")
+@log_level_option("info")
 @pass_state
-def up(state: State, services: tuple[str, ...]) -> None:
+def up(state: State, services: tuple[str, ...], log_level: str) -> None:
     """Run the breakroom in the foreground: ircd, bots, control socket. Ctrl-C stops it."""
     cfg = state.config
 
@@ -26,13 +27,14 @@ def up(state: State, services: tuple[str, ...]) -> None:
             click.echo(f"  {line}")
         click.echo("Ctrl-C to stop.")
 
-    runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready)
+    runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready, log_level=log_level)
     click.echo("breakroom stopped.")
 
 
 @cli.command()
+@log_level_option("info")
 @pass_state
-def ircd(state: State) -> None:
+def ircd(state: State, log_level: str) -> None:
     """Run only the IRC server (ngircd, or the embedded miniircd) in the foreground."""
     cfg = state.config
 
@@ -41,7 +43,7 @@ def ircd(state: State) -> None:
         for line in connection_lines(cfg):
             click.echo(f"  {line}")
 
-    runner.serve_ircd_only(cfg, ready=ready)
+    runner.serve_ircd_only(cfg, ready=ready, log_level=log_level)
 
 
 @cli.command()

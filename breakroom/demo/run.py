@@ -32,6 +32,7 @@ from breakroom.irc.connect import connection_lines
 from breakroom.knowledge.embedding import load_embedder
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
 from breakroom.paths import CORPUS_DIR, PACKAGE_DIR
+from breakroom.logs import setup_logging
 from breakroom.secrets import fill_secrets
 from breakroom.record.db import db_path, open_db
 from breakroom.demo.view import ChannelPrinter
@@ -48,6 +49,7 @@ class DemoOptions:
     keep: bool = False       # keep running after the story, until Ctrl-C
     keep_data: bool = False  # leave the data dir (record, inboxes…) for `replay`
     speed: float = 1.0       # >1 runs the agents' work and the bots' timers faster
+    log_level: str = "warning"  # the console's; the log file in the data dir keeps info
 
 
 @dataclass
@@ -157,6 +159,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> Story:
     """Start everything, play the story, stop everything; returns what happened."""
     folder = Path(tempfile.mkdtemp(prefix="breakroom-demo-"))
     run = DemoRun(folder, demo_config(folder, options.speed))
+    setup_logging(run.config.data_path, options.log_level)
     try:
         prepare(run, options.speed, say)
         run.ircd = start_ircd(run.config)

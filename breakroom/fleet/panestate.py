@@ -51,21 +51,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import PROFILES_DIR
+from breakroom.yamlfile import FileModel, Text, Texts, expect, load_model
 
 STATES = ("working", "idle", "waiting:permission", "waiting:question", "exited", "unknown")
 ERROR_PREFIX = "error:"
 UNKNOWN_AGENT = "unknown"
 MAX_MESSAGE_LINES = 40
 
-_PROFILE_KEYS = {"name", "description", "commands", "identify", "extends", "prepend_rules",
-                 "input", "rules", "question"}
-_RULE_KEYS = {"state", "name", "region", "any", "all", "command", "input"}
-_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required"}
-_QUESTION_KEYS = {"start", "stop", "skip", "asks"}
 _REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+)$")
 
 
@@ -121,107 +119,116 @@ class Profile:
     description: str = ""
 
 
-def _compile(where: str, pattern: object) -> re.Pattern:
-    if not isinstance(pattern, str):
-        raise BreakroomError(f"{where}: expected a regex string, got {pattern!r}")
+def _regex(text: str) -> str:
     try:
-        return re.compile(pattern)
+        re.compile(text)
     except re.error as exc:
-        raise BreakroomError(f"{where}: bad regex {pattern!r}: {exc}") from None
+        raise ValueError(f"bad regex: {exc}") from None
+    return text
 
 
-def _compile_all(where: str, patterns: object) -> tuple[re.Pattern, ...]:
-    if patterns is None:
-        return ()
-    if not isinstance(patterns, list):
-        patterns = [patterns]
-    return tuple(_compile(f"{where}[{i}]", p) for i, p in enumerate(patterns))
+def _state(state: str) -> str:
+    if not (state in STATES or state.startswith(ERROR_PREFIX)):
+        raise ValueError(f"expected one of {', '.join(STATES)} or error:KIND")
+    return state
 
 
-def _check_keys(where: str, raw: object, known: set[str]) -> dict:
-    if not isinstance(raw, dict):
-        raise BreakroomError(f"{where}: expected a mapping, got {raw!r}")
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise BreakroomError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return raw
+Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regex string", bool, numbers_as_text=False)]
+Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 
 
-def _parse_rule(where: str, raw: object) -> Rule:
-    raw = _check_keys(where, raw, _RULE_KEYS)
-    state = raw.get("state")
-    if not isinstance(state, str) or not (state in STATES or state.startswith(ERROR_PREFIX)):
-        raise BreakroomError(f"{where}.state: expected one of {', '.join(STATES)} or error:KIND, got {state!r}")
-    region = str(raw.get("region", "screen"))
-    if not _REGION_RE.match(region):
-        raise BreakroomError(f"{where}.region: expected screen, input, footer, tail:N or above_input:N, "
-                             f"got {region!r}")
-    command = raw.get("command")
-    if command not in (None, "shell", "agent", "other"):
-        raise BreakroomError(f"{where}.command: expected shell, agent or other, got {command!r}")
-    return Rule(state=state, name=str(raw.get("name", state)), region=region,
-                any=_compile_all(f"{where}.any", raw.get("any")),
-                all=_compile_all(f"{where}.all", raw.get("all")),
-                command=command, input=raw.get("input"))
+class RuleFile(FileModel):
+    state: Annotated[str, AfterValidator(_state), expect(str, f"one of {', '.join(STATES)} or error:KIND")]
+    name: Text | None = None
+    region: Annotated[str, expect(str, "screen, input, footer, tail:N or above_input:N",
+                                  lambda v: bool(_REGION_RE.match(v)))] = "screen"
+    any: Regexes = Field(default_factory=list)
+    all: Regexes = Field(default_factory=list)
+    command: Annotated[str, expect(str, "shell, agent or other",
+                                   lambda v: v in ("shell", "agent", "other"))] | None = None
+    input: bool | None = None
+
+    def rule(self) -> Rule:
+        return Rule(state=self.state, name=self.name or self.state, region=self.region,
+                    any=tuple(map(re.compile, self.any)), all=tuple(map(re.compile, self.all)),
+                    command=self.command, input=self.input)
 
 
-def _raw_profile(name: str, seen: tuple[str, ...] = ()) -> dict:
-    """The profile's YAML merged over the profile it ``extends``."""
-    path = PROFILES_DIR / f"{name}.yaml"
+class InputFile(FileModel):
+    prompt: Regex
+    within_last: int = 3
+    rule: Regex | None = None
+    rule_within: int = 1
+    rule_required: bool = True
+
+    def spec(self) -> InputSpec:
+        return InputSpec(prompt=re.compile(self.prompt), within_last=self.within_last,
+                         rule=re.compile(self.rule) if self.rule else None,
+                         rule_within=self.rule_within, rule_required=self.rule_required)
+
+
+class QuestionFile(FileModel):
+    start: Regex | None = None
+    stop: Regex | None = None
+    skip: Regexes = Field(default_factory=list)
+    asks: Regex = r"\?\s*$"
+
+    def spec(self) -> QuestionSpec:
+        return QuestionSpec(start=re.compile(self.start) if self.start else None,
+                            stop=re.compile(self.stop) if self.stop else None,
+                            skip=tuple(map(re.compile, self.skip)), asks=re.compile(self.asks))
+
+
+class ProfileFile(FileModel):
+    """A profile file as written; a new kind of screen pattern is a new field here."""
+
+    name: Text | None = None
+    description: Text = ""
+    commands: Texts = Field(default_factory=list)
+    identify: Regexes = Field(default_factory=list)
+    extends: Text | None = None
+    prepend_rules: list[RuleFile] = Field(default_factory=list)  # with extends: tried first
+    input: InputFile | None = None
+    rules: list[RuleFile] = Field(default_factory=list)
+    question: QuestionFile | None = None
+
+    def over(self, base: "ProfileFile") -> "ProfileFile":
+        """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
+        go before the parent's rules, and the parent's ``identify`` marks count for it too
+        (the child draws the parent's UI)."""
+        merged = base.model_copy(update={k: getattr(self, k) for k in self.model_fields_set
+                                         if k not in ("extends", "prepend_rules")})
+        merged.rules = self.prepend_rules + base.rules
+        merged.identify = self.identify + base.identify
+        return merged
+
+
+def read_profile(directory: Path, name: str, seen: tuple[str, ...] = ()) -> ProfileFile:
+    """``directory/<name>.yaml`` validated and merged over the profile it ``extends``."""
+    path = directory / f"{name}.yaml"
     if not path.is_file():
         raise BreakroomError(f"no pane profile for agent {name!r} (expected {path})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BreakroomError(f"{path}: not valid YAML: {exc}") from None
-    raw = _check_keys(str(path), raw, _PROFILE_KEYS)
-    parent = raw.get("extends")
-    if parent is None:
-        return raw
-    if parent in seen + (name,):
-        raise BreakroomError(f"{path}: extends loops through {parent!r}")
-    base = _raw_profile(str(parent), seen + (name,))
-    merged = dict(base)
-    merged.update({k: v for k, v in raw.items() if k not in ("extends", "prepend_rules")})
-    merged["rules"] = list(raw.get("prepend_rules") or []) + list(base.get("rules") or [])
-    # the child draws the parent's UI, so the parent's marks identify it too
-    merged["identify"] = list(raw.get("identify") or []) + list(base.get("identify") or [])
-    return merged
+    profile = load_model(path, ProfileFile)
+    if profile.extends is None:
+        return profile
+    if profile.extends in seen + (name,):
+        raise BreakroomError(f"{path}: extends loops through {profile.extends!r}")
+    return profile.over(read_profile(directory, profile.extends, seen + (name,)))
+
+
+def build_profile(name: str, raw: ProfileFile) -> Profile:
+    return Profile(
+        name=name, description=raw.description, commands=frozenset(raw.commands),
+        identify=tuple(map(re.compile, raw.identify)),
+        input=raw.input.spec() if raw.input else None,
+        rules=tuple(r.rule() for r in raw.rules),
+        question=raw.question.spec() if raw.question else None)
 
 
 @lru_cache(maxsize=None)
 def load_profile(name: str) -> Profile:
-    """Load and validate ``profiles/<name>.yaml`` (cached; errors name the bad key)."""
-    raw = _raw_profile(name)
-    where = f"profiles/{name}.yaml"
-    input_spec = None
-    if raw.get("input") is not None:
-        spec = _check_keys(f"{where}: input", raw["input"], _INPUT_KEYS)
-        input_spec = InputSpec(
-            prompt=_compile(f"{where}: input.prompt", spec.get("prompt")),
-            within_last=int(spec.get("within_last", 3)),
-            rule=_compile(f"{where}: input.rule", spec["rule"]) if spec.get("rule") else None,
-            rule_within=int(spec.get("rule_within", 1)),
-            rule_required=bool(spec.get("rule_required", True)))
-    question = None
-    if raw.get("question") is not None:
-        q = _check_keys(f"{where}: question", raw["question"], _QUESTION_KEYS)
-        question = QuestionSpec(
-            start=_compile(f"{where}: question.start", q["start"]) if q.get("start") else None,
-            stop=_compile(f"{where}: question.stop", q["stop"]) if q.get("stop") else None,
-            skip=_compile_all(f"{where}: question.skip", q.get("skip")),
-            asks=_compile(f"{where}: question.asks", q.get("asks", r"\?\s*$")))
-    rules = raw.get("rules") or []
-    if not isinstance(rules, list):
-        raise BreakroomError(f"{where}: rules: expected a list")
-    return Profile(
-        name=name,
-        description=str(raw.get("description", "")),
-        commands=frozenset(str(c) for c in raw.get("commands") or []),
-        identify=_compile_all(f"{where}: identify", raw.get("identify")),
-        input=input_spec,
-        rules=tuple(_parse_rule(f"{where}: rules[{i}]", r) for i, r in enumerate(rules)),
-        question=question)
+    """Load and validate ``profiles/<name>.yaml`` (cached; errors name file, line and key)."""
+    return build_profile(name, read_profile(Path(PROFILES_DIR), name))
 
 
 @lru_cache(maxsize=None)

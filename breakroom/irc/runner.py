@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import Callable, Iterable
 
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.logs import setup_logging
 from breakroom.secrets import fill_secrets
+
+log = logging.getLogger("breakroom")
 
 
 async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Breakroom], None] | None,
@@ -18,6 +22,7 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start(services)
+    log.info("up: %d bots in %s", len(app.bots), app.config.channel)
     if ready is not None:
         ready(app)
     try:
@@ -27,8 +32,9 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
 
 
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
-        ready: Callable[[Breakroom], None] | None = None) -> None:
+        ready: Callable[[Breakroom], None] | None = None, log_level: str = "info") -> None:
     """ircd (unless external) + bots + control socket, until a signal arrives."""
+    setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
     try:
@@ -36,10 +42,13 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         asyncio.run(_serve(app, services, ready, asyncio.Event()))
     finally:
         ircd.stop()
+        log.info("stopped")
 
 
-def serve_ircd_only(cfg: Config, ready: Callable[[Ircd], None] | None = None) -> None:
+def serve_ircd_only(cfg: Config, ready: Callable[[Ircd], None] | None = None,
+                    log_level: str = "info") -> None:
     """Just the server, for people who run their bots elsewhere (``breakroom ircd``)."""
+    setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
     ircd = start_ircd(cfg)
     try:

@@ -120,7 +120,7 @@ def _names(value: object) -> object:
     return value
 
 
-Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regular expression", bool)]
+Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regular expression", bool, numbers_as_text=False)]
 Names = Annotated[list[str], BeforeValidator(_names)]
 
 

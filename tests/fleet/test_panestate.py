@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from breakroom.fleet.panestate import (Detection, IdleStability, available_agents, detect, guess_agent,
-                                 load_profile)
+from breakroom.errors import BreakroomError
+from breakroom.fleet.panestate import (Detection, IdleStability, available_agents, build_profile, detect,
+                                       guess_agent, load_profile, read_profile)
 
 PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 RULE = "─" * 60
@@ -173,3 +174,35 @@ def test_idle_counts_only_after_two_identical_captures() -> None:
     stability.forget("alice")
     assert see("alice", streamed) == "working"
 
+
+
+# ---------------------------------------------------------------- profile files
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rules:\n  - state: idle\n  - state: sleepy\n", "bad.yaml:3: rules[1].state: expected one of working, idle"),
+    ("rules:\n  - state: idle\n    region: middle\n", 'bad.yaml:3: rules[0].region: expected screen, input, '
+                                                        'footer, tail:N or above_input:N, got "middle"'),
+    ("input:\n  prompt: '^❯'\n  within: 3\n", "bad.yaml:3: input.within: unknown key (known keys here: prompt, rule,"),
+    ("identify:\n  - 'ok'\n  - '(unclosed'\n", "bad.yaml:3: identify[1]: bad regex: missing )"),
+    ("description: x\nquestion:\n  asks: 7\n", "bad.yaml:3: question.asks: expected a regex string, got 7"),
+])
+def test_bad_profiles_name_file_line_and_key(tmp_path, text, message):
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(BreakroomError) as err:
+        read_profile(tmp_path, "bad")
+    assert str(err.value).startswith(f"{tmp_path}/{message}")
+
+
+def test_a_profile_extends_another(tmp_path):
+    (tmp_path / "base.yaml").write_text("commands: [base]\nidentify: ['Base UI']\n"
+                                        "rules:\n  - {state: idle, input: true}\n")
+    (tmp_path / "child.yaml").write_text("extends: base\ncommands: [child]\nidentify: ['Child v\\d']\n"
+                                         "prepend_rules:\n  - {state: working, any: ['busy']}\n")
+    (tmp_path / "loop.yaml").write_text("extends: loop\n")
+    child = build_profile("child", read_profile(tmp_path, "child"))
+    assert child.commands == frozenset({"child"})
+    assert [p.pattern for p in child.identify] == ["Child v\\d", "Base UI"]
+    assert [r.state for r in child.rules] == ["working", "idle"]
+    with pytest.raises(BreakroomError, match="extends loops through 'loop'"):
+        read_profile(tmp_path, "loop")

@@ -17,7 +17,7 @@ def test_help_lists_the_commands_and_explains_one(ngircd, running_app, irc_clien
     human = irc_client(ngircd)
     human.say(ngircd.channel, "!help")
     dispatcher = human.wait_for(r":dispatcher!\S+ PRIVMSG #\S+ :!audit")
-    sweep = human.wait_for(r":sweep!\S+ PRIVMSG #\S+ :!fleet")
+    sweep = human.wait_for(r":sweep!\S+ PRIVMSG #\S+ :!fleet", since_start=True)  # either may come first
     assert re.search(r":!audit \[N\] · !dispatch · !dnd SESSION \[MINUTES\] · !issue N · !nudge SESSION · "
                      r"!pause · !queue \[PROJECT\] · !resume — !help CMD for one$", dispatcher)
     assert sweep.endswith(":!fleet · !peek SESSION [N] · !sweep — !help CMD for one")

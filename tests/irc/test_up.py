@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import stat
 import subprocess
 from pathlib import Path
 
@@ -44,4 +45,7 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli) -> N
         out, err = up.communicate(timeout=30)
     assert up.returncode == 0, err
     assert "breakroom stopped." in out and "Traceback" not in err
+    assert re.search(r"^\S+ INFO breakroom: up: 4 bots in #breakroom$", err, re.MULTILINE), err
+    log_file = tmp_path / ".breakroom" / "breakroom.log"
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600 and "INFO breakroom: stopped" in log_file.read_text()
     assert not port_in_use("127.0.0.1", port)

@@ -71,7 +71,7 @@ def test_import(cli, tmp_path, env):
     out = ok(cli("issue", "import", "q.yaml", env=env))
     assert out.endswith("imported 2 issues\n")
     (tmp_path / "bad.yaml").write_text("- {title: Three, state: nowhere}\n")
-    fails(cli("issue", "import", "bad.yaml", env=env), "issue 1: unknown state 'nowhere'")
+    fails(cli("issue", "import", "bad.yaml", env=env), "bad.yaml:1: issues[0].state: unknown state 'nowhere'")
 
 
 def test_skills_list_show_and_malformed_reporting(cli, tmp_path):
