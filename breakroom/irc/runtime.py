@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
@@ -13,6 +14,7 @@ import irc3
 
 from breakroom.config import Config
 from breakroom.control import ControlServer
+from breakroom.irc.outbox import Outbox
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
@@ -40,16 +42,59 @@ class _RoutineConnectionNoise(logging.Filter):
 
 
 class BreakroomBot(irc3.IrcBot):
-    """An irc3 bot that leaves the process's logging alone and can be shut down for good."""
+    """An irc3 bot that leaves the process's logging alone, sends through a priority
+    :class:`Outbox`, reconnects with jittered backoff and can be shut down for good.
+
+    irc3 retries a refused connection every 3 s with a traceback in the log, forever, and a
+    whole fleet retries in the same instant; here each failed attempt doubles the wait (up
+    to :attr:`max_backoff`) plus a random share of it, so reconnecting bots spread out."""
 
     logging_config = {"version": 1, "incremental": True}
+    first_backoff = 0.5
+    max_backoff = 4.0  # a returning server sees the whole fleet back within ~5 s
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.log.addFilter(_RoutineConnectionNoise())
+        self.in_channel = False
+        self.outbox = Outbox(self._write_line, self._may_send,
+                             burst=kwargs.get("outbox_burst", 10), rate=kwargs.get("outbox_rate", 4))
+        self.failed_connects = 0
+        self._gone = False
+        self._outbox_task: asyncio.Task | None = None
+
+    def _may_send(self) -> bool:
+        protocol = getattr(self, "protocol", None)
+        return self.in_channel and protocol is not None and not protocol.closed
+
+    def _write_line(self, target: str, line: str, kind: str) -> None:
+        (self.notice if kind == "NOTICE" else self.privmsg)(target, line, nowait=True)
+
+    def create_connection(self) -> None:
+        if self._gone:
+            return  # a reconnect scheduled before shutdown
+        if self._outbox_task is None:
+            self._outbox_task = self.loop.create_task(self.outbox.run())
+        super().create_connection()
+
+    def connection_made(self, f: asyncio.Future) -> None:
+        if f.cancelled() or f.exception() is not None:
+            # the server is down or restarting: expected, so one line and no traceback
+            self.failed_connects += 1
+            delay = min(self.max_backoff, self.first_backoff * 2 ** (self.failed_connects - 1))
+            delay += random.uniform(0, delay)
+            exc = None if f.cancelled() else f.exception()
+            self.log.warning("%s: cannot reach %s:%s (%s); retrying in %.1fs", self.nick,
+                             self.config.host, self.config.port,
+                             getattr(exc, "strerror", None) or exc, delay)
+            self.loop.call_later(delay, self.create_connection)
+            return
+        self.failed_connects = 0
+        super().connection_made(f)
 
     def shutdown(self, reason: str) -> None:
         """QUIT with ``reason`` and close without irc3's automatic reconnect."""
+        self._gone = True
         protocol = getattr(self, "protocol", None)
         if protocol is not None and not protocol.closed:
             try:
@@ -61,8 +106,9 @@ class BreakroomBot(irc3.IrcBot):
         for handle in (core.ping_handle, core.reconn_handle):
             if handle is not None:
                 handle.cancel()
-        if self.awaiting_queue is not None:
-            self.awaiting_queue.cancel()
+        for task in (self.awaiting_queue, self._outbox_task):
+            if task is not None:
+                task.cancel()
 
 
 def bot_settings(cfg: Config, nick: str, channel: str) -> dict[str, Any]:
@@ -105,6 +151,7 @@ class Breakroom:
 
     async def stop(self) -> None:
         await self.sessions.stop()
+        await self._drain_outboxes(timeout=2.0)
         for nick in list(self.bots):
             await self.stop_bot(nick, "breakroom shutting down", linger=0)
         await asyncio.sleep(0.2)  # let the QUITs leave before the loop goes
@@ -112,12 +159,24 @@ class Breakroom:
         await self.control.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def _drain_outboxes(self, timeout: float) -> None:
+        """Give lines still queued (to bots in the channel) a moment to leave."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(len(b.outbox) and b.in_channel for b in self.bots.values()):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+
     # ------------------------------------------------------------------ bots
 
     def spawn_bot(self, nick: str, plugins: list[str], **extra: Any) -> BreakroomBot:
         """Connect a new bot that joins the channel (with its key) and stays there."""
-        bot = BreakroomBot(loop=self.loop, **bot_settings(self.config, nick, self.channel),
-                           includes=BASE_PLUGINS + plugins, app=self, **extra)
+        settings = bot_settings(self.config, nick, self.channel)
+        # the bot's Outbox paces its lines, so irc3's own queue passes them straight on
+        settings.update(outbox_burst=settings["flood_burst"], outbox_rate=settings["flood_rate"],
+                        flood_burst=0)
+        bot = BreakroomBot(loop=self.loop, **settings, includes=BASE_PLUGINS + plugins,
+                           app=self, **extra)
         self.bots[nick] = bot
         bot.create_connection()
         return bot
@@ -130,24 +189,23 @@ class Breakroom:
                 await asyncio.sleep(linger)
 
     def send(self, bot: irc3.IrcBot, target: str, text: str, *, kind: str = "PRIVMSG") -> None:
-        """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, held in the
-        bot's outbox while it is not in the channel, and recorded when private (the
-        scribe hears channel lines itself)."""
+        """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, queued in the
+        bot's outbox (messages before notices; held while the bot is not in the channel),
+        and recorded now, once.  The scribe skips our own bots' lines when it hears them,
+        so an outage (ours or the scribe's) neither loses nor doubles them."""
+        channel = target if target.startswith(("#", "&")) else None
         for line in split_message(text, target, command=kind):
-            if bot.in_channel:
-                (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
-            else:
-                bot.outbox.append((target, line, kind))
-            if not target.startswith(("#", "&")):
-                self.record.add(Event(nick=bot.nick, kind=kind, text=line, target=target))
+            bot.outbox.put(target, line, kind)
+            self.record.add(Event(nick=bot.nick, kind=kind, text=line, channel=channel,
+                                  target=None if channel else target))
 
     def notice(self, bot: irc3.IrcBot, target: str, text: str) -> None:
         self.send(bot, target, text, kind="NOTICE")
 
-    def flush_outbox(self, bot: irc3.IrcBot) -> None:
-        pending, bot.outbox = bot.outbox, []
-        for target, line, kind in pending:
-            (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
+    def is_own_nick(self, nick: str) -> bool:
+        """True for the nick one of this breakroom's bots has now."""
+        key = nick.lower()
+        return any(bot.nick.lower() == key for bot in self.bots.values())
 
     # ------------------------------------------------------------------ helpers
 
