@@ -34,6 +34,7 @@ class IrcdConfig:
     tls_verify: bool = True
     oper_name: str = "breakroom"
     oper_password: str | None = None  # None: generated like the password
+    max_restarts: int = 5  # failed restarts in a row after the ircd dies before `up` gives up
 
 
 @dataclass
@@ -65,6 +66,8 @@ class DeliveryConfig:
     enter_retries: int = 3
     rate_limit_per_minute: int = 20  # per sender
     hop_limit: int = 4
+    max_queued_per_sender: int = 20  # waiting messages one sender may have in one session's inbox
+    max_queued_per_session: int = 100  # waiting messages a session's inbox holds in all
 
 
 @dataclass

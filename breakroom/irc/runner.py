@@ -9,33 +9,47 @@ from typing import Callable, Iterable
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.secrets import fill_secrets
 
 
 async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Breakroom], None] | None,
-                 stop: asyncio.Event) -> None:
+                 stop: asyncio.Event, supervisor: IrcdSupervisor | None) -> None:
+    """Until a signal, or until the supervisor gives up on the ircd (its error propagates)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start(services)
     if ready is not None:
         ready(app)
+    waits = [loop.create_task(stop.wait())]
+    if supervisor is not None:
+        waits.append(loop.create_task(supervisor.watch()))
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # the supervisor's BreakroomError, if that is what ended it
     finally:
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
         await app.stop()
 
 
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         ready: Callable[[Breakroom], None] | None = None) -> None:
-    """ircd (unless external) + bots + control socket, until a signal arrives."""
+    """ircd (unless external; restarted when it dies) + bots + control socket, until a
+    signal arrives."""
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
+    supervisor: IrcdSupervisor | None = None
     try:
         app = Breakroom(cfg)
-        asyncio.run(_serve(app, services, ready, asyncio.Event()))
+        if ircd.proc is not None:
+            supervisor = IrcdSupervisor(cfg, ircd, app.announce_trouble)
+        asyncio.run(_serve(app, services, ready, asyncio.Event(), supervisor))
     finally:
-        ircd.stop()
+        (supervisor.ircd if supervisor is not None else ircd).stop()
 
 
 def serve_ircd_only(cfg: Config, ready: Callable[[Ircd], None] | None = None) -> None:

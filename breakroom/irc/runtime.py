@@ -15,6 +15,7 @@ import irc3
 from breakroom.config import Config
 from breakroom.control import ControlServer
 from breakroom.irc.outbox import Outbox
+from breakroom.irc.ratelimit import OncePerWindow
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
@@ -134,6 +135,7 @@ class Breakroom:
         self.record = RecordWriter(self.db, scrub=self.scrub)
         self.control = ControlServer(cfg)
         self.bots: dict[str, BreakroomBot] = {}
+        self.refusals = OncePerWindow(60.0)  # one refusal notice per sender per minute
         self.sessions = SessionManager(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="breakroom")
@@ -201,6 +203,26 @@ class Breakroom:
 
     def notice(self, bot: irc3.IrcBot, target: str, text: str) -> None:
         self.send(bot, target, text, kind="NOTICE")
+
+    def refuse(self, bot: irc3.IrcBot, target: str, text: str) -> None:
+        """A NOTICE saying a message was refused: at most one per sender per minute, so a
+        flood of refused lines is not answered by a flood of notices."""
+        if self.refusals.allow(target.lower()):
+            self.notice(bot, target, text)
+
+    def announce_trouble(self, text: str) -> None:
+        """Tell everyone who should know about a fault (the ircd died, came back …): the
+        terminal's log, the record (a ``SERVER`` event), the channel and each of ``ops``
+        by NOTICE — the last two as soon as a bot is back in the channel."""
+        log.warning("%s", text)
+        self.record.add(Event(nick="breakroom", kind="SERVER", text=text, channel=self.channel))
+        bot = self.bots.get("scribe") or next(iter(self.bots.values()), None)
+        if bot is None:
+            return
+        for line in split_message(text, self.channel):
+            bot.outbox.put(self.channel, line)  # recorded above, as what it is
+        for op in self.config.ops:
+            bot.outbox.put(op, text[:400], "NOTICE")
 
     def is_own_nick(self, nick: str) -> bool:
         """True for the nick one of this breakroom's bots has now."""
