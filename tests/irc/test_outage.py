@@ -146,6 +146,7 @@ def test_up_gives_up_with_one_line_when_the_ircd_cannot_return(tmp_path: Path, t
     port = free_port()
     up = _start_up(tmp_path, tmux_socket, port, ircd={"max_restarts": 2})
     squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         os.kill(_ngircd_pid(tmp_path / ".breakroom"), signal.SIGKILL)
         _wait(lambda: not port_in_use("127.0.0.1", port), 5, "the port to be free")
