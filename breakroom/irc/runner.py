@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
@@ -22,7 +22,7 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     await app.start(services)
     if ready is not None:
         ready(app)
-    waits = [loop.create_task(stop.wait())]
+    waits: list[asyncio.Task[Any]] = [loop.create_task(stop.wait())]
     if supervisor is not None:
         waits.append(loop.create_task(supervisor.watch()))
     try:
