@@ -5,6 +5,7 @@ socket and the fleet of sessions.  Bots reach all of it through ``bot.config["ap
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -47,8 +48,9 @@ class BreakroomBot(irc3.IrcBot):
     :class:`Outbox`, reconnects with jittered backoff and can be shut down for good.
 
     irc3 retries a refused connection every 3 s with a traceback in the log, forever, and a
-    whole fleet retries in the same instant; here each failed attempt doubles the wait (up
-    to :attr:`max_backoff`) plus a random share of it, so reconnecting bots spread out."""
+    whole fleet retries in the same instant; here a reconnect waits a random extra moment,
+    and each failed attempt doubles the wait (up to :attr:`max_backoff`) plus a random
+    share of it, so reconnecting bots spread out."""
 
     logging_config = {"version": 1, "incremental": True}
     first_backoff = 0.5
@@ -62,6 +64,7 @@ class BreakroomBot(irc3.IrcBot):
                              burst=kwargs.get("outbox_burst", 10), rate=kwargs.get("outbox_rate", 4))
         self.failed_connects = 0
         self._gone = False
+        self._was_connected = False
         self._outbox_task: asyncio.Task | None = None
 
     def _may_send(self) -> bool:
@@ -71,9 +74,14 @@ class BreakroomBot(irc3.IrcBot):
     def _write_line(self, target: str, line: str, kind: str) -> None:
         (self.notice if kind == "NOTICE" else self.privmsg)(target, line, nowait=True)
 
-    def create_connection(self) -> None:
+    def create_connection(self, *, jittered: bool = False) -> None:
         if self._gone:
             return  # a reconnect scheduled before shutdown
+        if self._was_connected and not jittered:
+            # irc3 reconnects every bot exactly 2 s after the server went: spread them out
+            self.loop.call_later(random.uniform(0, 2 * self.first_backoff),
+                                 functools.partial(self.create_connection, jittered=True))
+            return
         if self._outbox_task is None:
             self._outbox_task = self.loop.create_task(self.outbox.run())
         super().create_connection()
@@ -88,9 +96,10 @@ class BreakroomBot(irc3.IrcBot):
             self.log.warning("%s: cannot reach %s:%s (%s); retrying in %.1fs", self.nick,
                              self.config.host, self.config.port,
                              getattr(exc, "strerror", None) or exc, delay)
-            self.loop.call_later(delay, self.create_connection)
+            self.loop.call_later(delay, functools.partial(self.create_connection, jittered=True))
             return
         self.failed_connects = 0
+        self._was_connected = True
         super().connection_made(f)
 
     def shutdown(self, reason: str) -> None:
