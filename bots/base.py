@@ -1,5 +1,5 @@
 """What every breakroom bot shares: the typed way to its runtime (:func:`runtime_of`),
-presence (joined or not, an outbox for what could not be sent yet), recording private
+presence (joined or not; the bot's outbox holds what cannot be sent yet), recording private
 messages, and decorators for commands and addressing.
 
 Bot plugins stay thin: they parse the line, call engine functions, and answer.
@@ -158,7 +158,7 @@ async def is_operator(bot: irc3.IrcBot, nick: str) -> bool:
 
 @irc3.plugin
 class Presence:
-    """Tracks whether the bot may speak in the channel, flushes its outbox when it may,
+    """Tracks whether the bot may speak in the channel, wakes its outbox when it may,
     and records private messages it receives (the scribe cannot see them)."""
 
     def __init__(self, bot: irc3.IrcBot):
@@ -169,7 +169,7 @@ class Presence:
     def on_join(self, mask, channel, **_):
         if mask.nick == self.bot.nick and channel.lower() == self.app.channel.lower():
             self.bot.in_channel = True
-            self.app.flush_outbox(self.bot)
+            self.bot.outbox.wake()
 
     @irc3.event(irc3.rfc.KICK)
     def on_kick(self, mask, channel, target, **_):
@@ -181,7 +181,7 @@ class Presence:
 
     @irc3.event(_LINE.replace("PRIVMSG", "(?P<kind>PRIVMSG|NOTICE)") + r"(?P<data>.*)$")
     def on_private(self, mask, kind, target, data, **_):
-        if is_channel(target) or mask.nick in self.app.bots:
+        if is_channel(target) or self.app.is_own_nick(mask.nick):
             return  # channel lines are the scribe's; our own bots' lines were recorded when sent
         text, kind = (data[8:-1], "ACTION") if data.startswith("\x01ACTION ") else (data, kind)
         if text.startswith("\x01"):

@@ -67,13 +67,13 @@ class KnowledgeBot:
         if asker.lower() == self.bot.nick.lower() or self.app.is_service_bot(asker):
             return
         if not split_request_id(text)[1]:
-            self.app.notice(self.bot, asker, f"{asker}: ask me a question, e.g. "
+            self.app.refuse(self.bot, asker, f"{asker}: ask me a question, e.g. "
                                              f"`{self.bot.nick}: how do I join the channel?`")
             return
         if not self.limiter.allow(asker.lower()):
             wait = self.limiter.retry_after(asker.lower())
             limit = self.config.rate_limit_per_minute
-            self.app.notice(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
+            self.app.refuse(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
                                              f"try again in {wait:.0f} s")
             return
         service = self.service

@@ -2,7 +2,11 @@
 
 A line ``nick: text`` / ``nick, text`` in the channel, or a private message to the bot, goes
 to ``app.sessions.receive``: a reply carrying the request id of this session's waiting
-``breakroom ask`` is handed to that CLI; anything else is rate-limited per sender, given its
+``breakroom ask`` is handed to that CLI.  A service bot's lines (knowledge's answers, the
+sweep's and dispatcher's reports, ``!fleet`` listings that start with the session's nick)
+are never typed in: they are for the humans, and what a service bot means for a session (the
+sweep's answer, a dispatcher nudge) it delivers directly with ``sessions.deliver``.  Anything
+else is rate-limited per sender, given its
 hop count (replies between bots; see :mod:`breakroom.irc.ratelimit`), sanitized, stored in the
 session's inbox and typed in when the agent waits for input.  The sender gets NOTICEs:
 queued / delivered / failed and why.  NOTICEs and CTCP are never relayed (IRC's rule against
@@ -16,6 +20,7 @@ import irc3
 
 from bots.base import PRIVMSG_LINE, addressed_text, runtime_of
 from breakroom.fleet.nicks import irc_lower
+from breakroom.irc.runtime import SERVICE_BOTS
 
 
 @irc3.plugin
@@ -30,6 +35,11 @@ class Relay:
         key = irc_lower(nick)
         return any(irc_lower(bot.nick) == key for bot in self.app.bots.values())
 
+    def _is_service_bot(self, nick: str) -> bool:
+        """A service bot here, or one of a hub's (``--role host``: same names, not ours)."""
+        return irc_lower(nick) in SERVICE_BOTS or (self._is_own_bot(nick)
+                                                   and self.app.sessions.session_for(nick) is None)
+
     @irc3.event(PRIVMSG_LINE)
     async def on_privmsg(self, mask, target: str, data: str, **_) -> None:
         sessions = self.app.sessions
@@ -38,5 +48,8 @@ class Relay:
         text = addressed_text(self.bot, target, data)
         if text is None:  # maybe an unaddressed continuation of a long reply to our ask
             sessions.ops.take_continuation(self.bot.nick, mask.nick, data)
+            return
+        if self._is_service_bot(mask.nick):
+            sessions.ops.take_reply(self.bot.nick, mask.nick, text)  # an answer to our ask
             return
         await sessions.receive(self.session, mask.nick, text, automated=self._is_own_bot(mask.nick))

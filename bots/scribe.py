@@ -1,10 +1,17 @@
-"""scribe: records every channel event into the breakroom's record."""
+"""scribe: records every channel event into the breakroom's record.
+
+Lines said by the breakroom's own bots are recorded when they are sent
+(:meth:`breakroom.irc.runtime.Breakroom.send`), so the scribe skips their echo: a line a
+session's bot sends while the scribe is reconnecting is neither lost nor doubled.  What
+others say while the scribe is away cannot be recovered; the record says when it was away
+(a ``GAP`` event).
+"""
 
 from __future__ import annotations
 
 import irc3
 
-from breakroom.record.events import Event
+from breakroom.record.events import Event, now_iso
 from bots.replay import REPLAY_NICK
 
 from bots.base import is_channel, runtime_of
@@ -17,6 +24,11 @@ class Scribe:
     def __init__(self, bot: irc3.IrcBot):
         self.bot = bot
         self.app = runtime_of(bot)
+        self.away_since: str | None = None
+
+    def connection_lost(self) -> None:
+        if self.away_since is None:
+            self.away_since = now_iso()
 
     def _add(self, **fields) -> None:
         # the replay bot's lines are history, not new conversation
@@ -24,6 +36,8 @@ class Scribe:
 
     @irc3.event(r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) (?P<kind>PRIVMSG|NOTICE) (?P<target>[#&]\S+) :(?P<data>.*)$")
     def on_message(self, mask, kind, target, data, **_):
+        if self.app.is_own_nick(mask.nick):
+            return  # recorded when our bot sent it
         if data.startswith("\x01ACTION ") or data.startswith("\x01ACTION\x01"):
             self._add(nick=mask.nick, kind="ACTION", text=data[8:].rstrip("\x01"), channel=target)
         elif not data.startswith("\x01"):
@@ -38,6 +52,11 @@ class Scribe:
             self._add(nick=mask.nick, kind="QUIT", text=reason, channel=self.app.channel)
         else:
             self._add(nick=mask.nick, kind=event, text=data or "", channel=channel.lstrip(":"))
+            if event == "JOIN" and mask.nick == self.bot.nick and self.away_since is not None:
+                self._add(nick=mask.nick, kind="GAP", channel=self.app.channel,
+                          text=f"the scribe was away from {self.away_since} to {now_iso()}; "
+                               "what others said meanwhile is not in the record")
+                self.away_since = None
 
     @irc3.event(irc3.rfc.NEW_NICK)
     def on_nick(self, nick, new_nick, **_):

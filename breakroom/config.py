@@ -38,6 +38,7 @@ class IrcdConfig(FileModel):
     tls_verify: bool = True
     oper_name: Text = "breakroom"
     oper_password: Text | None = None  # None: generated like the password
+    max_restarts: int = 5  # failed restarts in a row after the ircd dies before `up` gives up
 
 
 class TmuxConfig(FileModel):
@@ -67,6 +68,8 @@ class DeliveryConfig(FileModel):
     enter_retries: int = 3
     rate_limit_per_minute: int = 20  # per sender
     hop_limit: int = 4
+    max_queued_per_sender: int = 20  # waiting messages one sender may have in one session's inbox
+    max_queued_per_session: int = 100  # waiting messages a session's inbox holds in all
 
 
 class KnowledgeConfig(FileModel):

@@ -118,6 +118,9 @@ class SessionOps:
         if target.startswith(("#", "&")):
             return None
         session = self.manager.session_for(target)
+        if session is None and self.app.is_own_nick(target):
+            # to a service bot: counted, so its answer (delivered directly) is one hop deeper
+            self.manager.hops.hop(irc_lower(bot.nick), irc_lower(target), automated=True)
         if session is None or irc_lower(target) == irc_lower(bot.nick):
             return None
         return await self.manager.receive(session, bot.nick, text, automated=True)

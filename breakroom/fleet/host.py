@@ -47,6 +47,15 @@ class FleetHost(Protocol):
         """The nick the bot spawned as ``key`` has now; None when it is not running."""
         ...
 
+    def refuse(self, key: str, target: str, text: str) -> None:
+        """A NOTICE from the bot ``key`` that a message was refused (at most one per sender
+        per minute, so a flood of refused lines is not answered by a flood of notices)."""
+        ...
+
+    def is_own_nick(self, nick: str) -> bool:
+        """True for the nick one of this breakroom's bots has now."""
+        ...
+
     def say(self, key: str, target: str, text: str, *, notice: bool = False) -> None:
         """Say ``text`` to ``target`` (a nick or the channel) as the bot ``key``; nothing
         when that bot is not running."""

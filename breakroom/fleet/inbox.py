@@ -70,6 +70,16 @@ def queued(db: sqlite_utils.Database, session: str) -> list[Message]:
         f"SELECT * FROM {TABLE} WHERE session = ? AND state = 'queued' ORDER BY id", [session])]
 
 
+def count_queued(db: sqlite_utils.Database, session: str, sender: str | None = None) -> int:
+    """How many messages wait for ``session`` (from ``sender`` only, when given)."""
+    sql = f"SELECT count(*) AS n FROM {TABLE} WHERE session = ? AND state = 'queued'"
+    args = [session]
+    if sender is not None:
+        sql += " AND lower(sender) = lower(?)"
+        args.append(sender)
+    return next(db.query(sql, args))["n"]
+
+
 def sessions_with_queued(db: sqlite_utils.Database) -> list[str]:
     return [r["session"] for r in db.query(
         f"SELECT DISTINCT session FROM {TABLE} WHERE state = 'queued'")]

@@ -164,12 +164,14 @@ class SessionManager:
         """The nick the bot really has: the server may have made it take another (433)."""
         return self.app.nick_now(tracked.nick) or tracked.nick
 
-    async def deliver(self, session: str, sender: str, text: str, *, hops: int = 0,
+    async def deliver(self, session: str, sender: str, text: str, *, hops: int | None = None,
                       notify: bool = False) -> Delivery:
         """Queue ``text`` for ``session`` and type it in now if the agent waits for input.
 
         ``hops``: how many automated replies deep the message is (see
         :mod:`breakroom.irc.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
+        None (a service bot delivering directly): counted here, so a session and a service
+        bot answering each other cannot loop either.
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
         if session not in self._tracked:
@@ -177,6 +179,9 @@ class SessionManager:
         clean = sanitize(text)
         if not clean:
             return Delivery(0, inbox.FAILED, "nothing left after removing control characters")
+        if hops is None:
+            hops = self.hops.hop(irc_lower(sender), irc_lower(self.nick_for(session) or session),
+                                 automated=self.app.is_own_nick(sender))
         limit = self.config.delivery.hop_limit
         if hops > limit:
             reason = (f"hop limit: {hops} automated replies deep (limit {limit}); "
@@ -185,6 +190,12 @@ class SessionManager:
                                    state=inbox.FAILED, reason=reason, notify=notify)
             self._tell(inbox.get(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
             return Delivery(message_id, inbox.FAILED, reason)
+        full = self._inbox_full(session, sender)
+        if full:
+            key = self.bot_key(session)
+            if notify and key is not None:
+                self.app.refuse(key, sender, f"not queued for {session}: {full}")
+            return Delivery(0, inbox.FAILED, full)
         message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
         await self._drain(session)
         message = inbox.get(self.app.db, message_id)
@@ -193,6 +204,18 @@ class SessionManager:
         reason = self._why_waiting(session)
         self._tell(message, f"#{message_id} {reason}")
         return Delivery(message_id, inbox.QUEUED, reason)
+
+    def _inbox_full(self, session: str, sender: str) -> str:
+        """Why a new message from ``sender`` may not be queued for ``session`` ("" if it may):
+        one sender cannot fill an inbox, nor can all of them together."""
+        delivery = self.config.delivery
+        if inbox.count_queued(self.app.db, session, sender) >= delivery.max_queued_per_sender:
+            return (f"{sender} already has {delivery.max_queued_per_sender} messages waiting "
+                    f"(delivery.max_queued_per_sender); try again when they are read")
+        if inbox.count_queued(self.app.db, session) >= delivery.max_queued_per_session:
+            return (f"its inbox is full ({delivery.max_queued_per_session} waiting, "
+                    "delivery.max_queued_per_session)")
+        return ""
 
     async def receive(self, session: str, sender: str, text: str, *,
                       automated: bool) -> Delivery | None:
@@ -210,7 +233,7 @@ class SessionManager:
             reason = (f"rate limit: too many messages to {nick}; try again in "
                       f"{self.limiter.retry_after(sender):.0f}s")
             if key is not None:
-                self.app.say(key, sender, reason, notice=True)
+                self.app.refuse(key, sender, reason)
             return Delivery(0, inbox.FAILED, reason)
         hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
         return await self.deliver(session, sender, text, hops=hops, notify=True)

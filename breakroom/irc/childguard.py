@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    return child.wait()
+    code = child.wait()
+    return 128 - code if code < 0 else code  # killed by signal N: 128+N, as a shell reports it
 
 
 if __name__ == "__main__":

@@ -215,29 +215,38 @@ def check_login(cfg: Config, timeout: float = 5.0) -> None:
                                  f"{getattr(exc, 'reason', None) or exc}{hint}") from None
     nick = f"brprobe{os.getpid() % 100000}"
     with sock:
-        if cfg.ircd.password:
-            sock.sendall(f"PASS {cfg.ircd.password}\r\n".encode())
-        sock.sendall(f"NICK {nick}\r\nUSER probe 0 * :breakroom probe\r\n".encode())
-        buf = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(4096)
-            except socket.timeout:
-                break
-            except OSError as exc:
-                raise BreakroomError(f"the ircd at {host}:{port} dropped the connection during "
-                                     f"registration ({exc.strerror or exc}; a TLS port? "
-                                     "check ircd.tls)") from None
-            if not chunk:
-                break
-            buf += chunk
-            for line in buf.decode(errors="replace").splitlines():
-                parts = line.split()
-                if len(parts) > 1 and parts[1] == "001":
-                    sock.sendall(b"QUIT :probe\r\n")
-                    return
-                if (len(parts) > 1 and parts[1] == "464") or line.startswith("ERROR"):
-                    raise BreakroomError(f"the ircd at {host}:{port} refused the password "
-                                         "(check ircd.password)")
+        try:
+            if _register(sock, cfg.ircd.password, nick, timeout, f"{host}:{port}"):
+                return
+        except socket.timeout:
+            pass
+        except OSError as exc:  # a reset while sending is as likely as one while reading
+            raise BreakroomError(f"the ircd at {host}:{port} dropped the connection during "
+                                 f"registration ({exc.strerror or exc}; a TLS port? "
+                                 "check ircd.tls)") from None
     raise BreakroomError(f"the ircd at {host}:{port} did not complete registration")
+
+
+def _register(sock: socket.socket, password: str | None, nick: str, timeout: float,
+              where: str) -> bool:
+    """PASS/NICK/USER until 001 (True) or the server closes (False); raises BreakroomError
+    for a refused password.  Socket errors are the caller's to word."""
+    if password:
+        sock.sendall(f"PASS {password}\r\n".encode())
+    sock.sendall(f"NICK {nick}\r\nUSER probe 0 * :breakroom probe\r\n".encode())
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return False
+        buf += chunk
+        for line in buf.decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) > 1 and parts[1] == "001":
+                sock.sendall(b"QUIT :probe\r\n")
+                return True
+            if (len(parts) > 1 and parts[1] == "464") or line.startswith("ERROR"):
+                raise BreakroomError(f"the ircd at {where} refused the password "
+                                     "(check ircd.password)")
+    return False

@@ -1,4 +1,5 @@
-"""Two brakes on automated chatter: a per-sender token bucket and a hop limit.
+"""Brakes on automated chatter: a per-sender token bucket, a hop limit, and a cap on
+refusal notices.
 
 **Rate limit.** Each sender (an IRC nick) has a bucket of ``burst`` tokens refilled at
 ``per_minute`` tokens a minute; a message takes one token, and with none left it is refused
@@ -16,6 +17,14 @@ between two bots by how many automated replies deep it is:
 - a message whose hop exceeds ``delivery.hop_limit`` is not typed into the pane: it stays in
   the inbox as ``failed`` with the reason ``hop limit``, readable with ``breakroom read``,
   and the sender is told.  A human who steps in restarts the count for whoever they address.
+
+Service bots are counted too: a session addressing a service bot is noted (with the hop
+of the exchange), and what a service bot then delivers to that session directly is one hop
+deeper; service bots' channel lines are never typed into panes at all (``bots.relay``).
+
+**Refusal notices.** A flood of refused messages must not become a flood of notices queued
+ahead of real answers: :class:`OncePerWindow` lets one refusal notice per sender through
+each minute.
 
 The hop of each inbox message is stored with it (``inbox.hops``), so ``breakroom inbox``
 shows how deep a conversation is.
@@ -97,3 +106,22 @@ class HopTracker:
                 hop = previous[0] + 1
         self._last[(sender, recipient)] = (hop, now)
         return hop
+
+
+@dataclass
+class OncePerWindow:
+    """``allow(key)`` is True at most once per ``window`` seconds for each key."""
+
+    window: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _last: dict[str, float] = field(default_factory=dict)
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.window:
+            return False
+        self._last[key] = now
+        if len(self._last) > 10_000:  # forget senders long quiet, so a nick flood cannot grow it
+            self._last = {k: t for k, t in self._last.items() if now - t < self.window}
+        return True

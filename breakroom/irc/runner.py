@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.logs import setup_logging
 from breakroom.secrets import fill_secrets
 
@@ -17,7 +18,8 @@ log = logging.getLogger("breakroom")
 
 
 async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Breakroom], None] | None,
-                 stop: asyncio.Event) -> None:
+                 stop: asyncio.Event, supervisor: IrcdSupervisor | None) -> None:
+    """Until a signal, or until the supervisor gives up on the ircd (its error propagates)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -25,23 +27,35 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     log.info("up: %d bots in %s", len(app.bots), app.config.channel)
     if ready is not None:
         ready(app)
+    waits: list[asyncio.Task[Any]] = [loop.create_task(stop.wait())]
+    if supervisor is not None:
+        waits.append(loop.create_task(supervisor.watch()))
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # the supervisor's BreakroomError, if that is what ended it
     finally:
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
         await app.stop()
 
 
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         ready: Callable[[Breakroom], None] | None = None, log_level: str = "info") -> None:
-    """ircd (unless external) + bots + control socket, until a signal arrives."""
+    """ircd (unless external; restarted when it dies) + bots + control socket, until a
+    signal arrives."""
     setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
+    supervisor: IrcdSupervisor | None = None
     try:
         app = Breakroom(cfg)
-        asyncio.run(_serve(app, services, ready, asyncio.Event()))
+        if ircd.proc is not None:
+            supervisor = IrcdSupervisor(cfg, ircd, app.announce_trouble)
+        asyncio.run(_serve(app, services, ready, asyncio.Event(), supervisor))
     finally:
-        ircd.stop()
+        (supervisor.ircd if supervisor is not None else ircd).stop()
         log.info("stopped")
 
 

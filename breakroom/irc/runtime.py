@@ -9,7 +9,9 @@ the fleet engine reaches the bots through :class:`breakroom.fleet.host.FleetHost
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -17,6 +19,8 @@ import irc3
 
 from breakroom.config import Config
 from breakroom.control import ControlServer
+from breakroom.irc.outbox import Outbox
+from breakroom.irc.ratelimit import OncePerWindow
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
@@ -48,19 +52,68 @@ class _RoutineConnectionNoise(logging.Filter):
 
 class BreakroomBot(irc3.IrcBot):
     """An irc3 bot of a breakroom: it knows its runtime (typed), leaves the process's logging
-    alone and can be shut down for good."""
+    alone, sends through a priority :class:`Outbox`, reconnects with jittered backoff and can
+    be shut down for good.
+
+    irc3 retries a refused connection every 3 s with a traceback in the log, forever, and a
+    whole fleet retries in the same instant; here a reconnect waits a random extra moment,
+    and each failed attempt doubles the wait (up to :attr:`max_backoff`) plus a random
+    share of it, so reconnecting bots spread out."""
 
     logging_config = {"version": 1, "incremental": True}
+    first_backoff = 0.5
+    max_backoff = 4.0  # a returning server sees the whole fleet back within ~5 s
 
     def __init__(self, *args: Any, runtime: Breakroom, **kwargs: Any) -> None:
         self.runtime = runtime  # before irc3 instantiates the plugins, which read it
         self.in_channel = False
-        self.outbox: list[tuple[str, str, str]] = []  # (target, line, kind) not sent yet
         super().__init__(*args, **kwargs)
         self.log.addFilter(_RoutineConnectionNoise())
+        self.outbox = Outbox(self._write_line, self._may_send,
+                             burst=kwargs.get("outbox_burst", 10), rate=kwargs.get("outbox_rate", 4))
+        self.failed_connects = 0
+        self._gone = False
+        self._was_connected = False
+        self._outbox_task: asyncio.Task | None = None
+
+    def _may_send(self) -> bool:
+        protocol = getattr(self, "protocol", None)
+        return self.in_channel and protocol is not None and not protocol.closed
+
+    def _write_line(self, target: str, line: str, kind: str) -> None:
+        (self.notice if kind == "NOTICE" else self.privmsg)(target, line, nowait=True)
+
+    def create_connection(self, *, jittered: bool = False) -> None:
+        if self._gone:
+            return  # a reconnect scheduled before shutdown
+        if self._was_connected and not jittered:
+            # irc3 reconnects every bot exactly 2 s after the server went: spread them out
+            self.loop.call_later(random.uniform(0, 2 * self.first_backoff),
+                                 functools.partial(self.create_connection, jittered=True))
+            return
+        if self._outbox_task is None:
+            self._outbox_task = self.loop.create_task(self.outbox.run())
+        super().create_connection()
+
+    def connection_made(self, f: asyncio.Future) -> None:
+        if f.cancelled() or f.exception() is not None:
+            # the server is down or restarting: expected, so one line and no traceback
+            self.failed_connects += 1
+            delay = min(self.max_backoff, self.first_backoff * 2 ** (self.failed_connects - 1))
+            delay += random.uniform(0, delay)
+            exc = None if f.cancelled() else f.exception()
+            self.log.warning("%s: cannot reach %s:%s (%s); retrying in %.1fs", self.nick,
+                             self.config.host, self.config.port,
+                             getattr(exc, "strerror", None) or exc, delay)
+            self.loop.call_later(delay, functools.partial(self.create_connection, jittered=True))
+            return
+        self.failed_connects = 0
+        self._was_connected = True
+        super().connection_made(f)
 
     def shutdown(self, reason: str) -> None:
         """QUIT with ``reason`` and close without irc3's automatic reconnect."""
+        self._gone = True
         protocol = getattr(self, "protocol", None)
         if protocol is not None and not protocol.closed:
             try:
@@ -72,8 +125,9 @@ class BreakroomBot(irc3.IrcBot):
         for handle in (core.ping_handle, core.reconn_handle):
             if handle is not None:
                 handle.cancel()
-        if self.awaiting_queue is not None:
-            self.awaiting_queue.cancel()
+        for task in (self.awaiting_queue, self._outbox_task):
+            if task is not None:
+                task.cancel()
 
 
 def bot_settings(cfg: Config, nick: str, channel: str) -> dict[str, Any]:
@@ -99,6 +153,7 @@ class Breakroom:
         self.record = RecordWriter(self.db, scrub=self.scrub)
         self.control = ControlServer(cfg)
         self.bots: dict[str, BreakroomBot] = {}
+        self.refusals = OncePerWindow(60.0)  # one refusal notice per sender per minute
         self.sessions = SessionManager(self)
         # the engine the knowledge bot answers with and the sweep asks directly (None when
         # this breakroom runs no knowledge bot)
@@ -132,6 +187,7 @@ class Breakroom:
         await self.sessions.stop()
         if self.knowledge is not None:
             await self.knowledge.stop()
+        await self._drain_outboxes(timeout=2.0)
         for nick in list(self.bots):
             await self.stop_bot(nick, "breakroom shutting down", linger=0)
         await asyncio.sleep(0.2)  # let the QUITs leave before the loop goes
@@ -139,12 +195,24 @@ class Breakroom:
         await self.control.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def _drain_outboxes(self, timeout: float) -> None:
+        """Give lines still queued (to bots in the channel) a moment to leave."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(len(b.outbox) and b.in_channel for b in self.bots.values()):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+
     # ------------------------------------------------------------------ bots
 
     def spawn_bot(self, nick: str, plugins: list[str], **extra: Any) -> BreakroomBot:
         """Connect a new bot that joins the channel (with its key) and stays there."""
-        bot = BreakroomBot(loop=self.loop, **bot_settings(self.config, nick, self.channel),
-                           includes=BASE_PLUGINS + plugins, runtime=self, **extra)
+        settings = bot_settings(self.config, nick, self.channel)
+        # the bot's Outbox paces its lines, so irc3's own queue passes them straight on
+        settings.update(outbox_burst=settings["flood_burst"], outbox_rate=settings["flood_rate"],
+                        flood_burst=0)
+        bot = BreakroomBot(loop=self.loop, **settings, includes=BASE_PLUGINS + plugins,
+                           runtime=self, **extra)
         self.bots[nick] = bot
         bot.create_connection()
         return bot
@@ -181,24 +249,44 @@ class Breakroom:
     # ------------------------------------------------------------------ speaking
 
     def send(self, bot: BreakroomBot, target: str, text: str, *, kind: str = "PRIVMSG") -> None:
-        """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, held in the
-        bot's outbox while it is not in the channel, and recorded when private (the
-        scribe hears channel lines itself)."""
+        """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, queued in the
+        bot's outbox (messages before notices; held while the bot is not in the channel),
+        and recorded now, once.  The scribe skips our own bots' lines when it hears them,
+        so an outage (ours or the scribe's) neither loses nor doubles them."""
+        channel = target if target.startswith(("#", "&")) else None
         for line in split_message(text, target, command=kind):
-            if bot.in_channel:
-                (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
-            else:
-                bot.outbox.append((target, line, kind))
-            if not target.startswith(("#", "&")):
-                self.record.add(Event(nick=bot.nick, kind=kind, text=line, target=target))
+            bot.outbox.put(target, line, kind)
+            self.record.add(Event(nick=bot.nick, kind=kind, text=line, channel=channel,
+                                  target=None if channel else target))
 
     def notice(self, bot: BreakroomBot, target: str, text: str) -> None:
         self.send(bot, target, text, kind="NOTICE")
 
-    def flush_outbox(self, bot: BreakroomBot) -> None:
-        pending, bot.outbox = bot.outbox, []
-        for target, line, kind in pending:
-            (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
+    def refuse(self, key: str, target: str, text: str) -> None:
+        """A NOTICE saying a message was refused: at most one per sender per minute, so a
+        flood of refused lines is not answered by a flood of notices."""
+        bot = self.bots.get(key)
+        if bot is not None and self.refusals.allow(target.lower()):
+            self.notice(bot, target, text)
+
+    def announce_trouble(self, text: str) -> None:
+        """Tell everyone who should know about a fault (the ircd died, came back …): the
+        terminal's log, the record (a ``SERVER`` event), the channel and each of ``ops``
+        by NOTICE — the last two as soon as a bot is back in the channel."""
+        log.warning("%s", text)
+        self.record.add(Event(nick="breakroom", kind="SERVER", text=text, channel=self.channel))
+        bot = self.bots.get("scribe") or next(iter(self.bots.values()), None)
+        if bot is None:
+            return
+        for line in split_message(text, self.channel):
+            bot.outbox.put(self.channel, line)  # recorded above, as what it is
+        for op in self.config.ops:
+            bot.outbox.put(op, text[:400], "NOTICE")
+
+    def is_own_nick(self, nick: str) -> bool:
+        """True for the nick one of this breakroom's bots has now."""
+        key = nick.lower()
+        return any(bot.nick.lower() == key for bot in self.bots.values())
 
     # ------------------------------------------------------------------ helpers
 

@@ -16,7 +16,8 @@ def budget(target: str, command: str = "PRIVMSG") -> int:
 def split_utf8(text: str, max_bytes: int) -> list[str]:
     """Split into pieces of at most ``max_bytes`` UTF-8 bytes, preferring word boundaries."""
     pieces: list[str] = []
-    for paragraph in text.replace("\r", "").split("\n"):
+    # a bare CR ends a line too (dropping it would glue two words together)
+    for paragraph in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         rest = paragraph.strip()
         while rest:
             encoded = rest.encode()

@@ -164,6 +164,8 @@ _LINES = {
     "TOPIC": "-!- {nick} changed the topic of {where} to: {text}",
     "KICK": "-!- {target} was kicked from {where} by {nick}{reason}",
     "MODE": "-!- mode/{where} [{text}] by {nick}",
+    "GAP": "-!- gap in the record: {text}",
+    "SERVER": "-!- server: {text}",
 }
 
 

@@ -52,3 +52,14 @@ def test_humans_are_always_hop_zero_and_break_the_chain():
     assert hops.hop("human", "a", automated=False) == 0
     # a's reply to the human's fresh message starts at 1, not 2
     assert hops.hop("a", "human", automated=True) == 1
+
+
+def test_a_service_bots_answer_is_one_hop_deeper_than_the_question():
+    clock = FakeClock()
+    hops = HopTracker(window=60, clock=clock)
+    # a session asks knowledge, knowledge answers (delivered), the session asks again …
+    depths = []
+    for _ in range(3):
+        depths.append(hops.hop("worker", "knowledge", automated=True))
+        depths.append(hops.hop("knowledge", "worker", automated=True))
+    assert depths == [0, 1, 2, 3, 4, 5]  # so the hop limit ends the exchange

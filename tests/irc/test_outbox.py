@@ -1,0 +1,67 @@
+"""A bot's outbox: messages before notices, order kept within each, nothing sent while the
+bot is away, pacing after the burst; and the once-a-minute cap on refusal notices."""
+
+from __future__ import annotations
+
+import asyncio
+
+from breakroom.irc.outbox import Outbox
+from breakroom.irc.ratelimit import OncePerWindow
+
+
+async def _run_until(outbox: Outbox, sent: list, count: int, timeout: float = 5.0) -> None:
+    task = asyncio.get_running_loop().create_task(outbox.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(sent) < count:
+            assert asyncio.get_running_loop().time() < deadline, sent
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+
+
+def test_messages_go_before_notices_and_keep_their_order() -> None:
+    sent: list[tuple[str, str, str]] = []
+    ready = [False]
+    outbox = Outbox(lambda *line: sent.append(line), lambda: ready[0], burst=100, rate=1000)
+    for i in range(50):
+        outbox.put("flooder", f"refused {i}", "NOTICE")
+    outbox.put("#breakroom", "alice: the answer")
+    outbox.put("#breakroom", "alice: its second line")
+
+    async def scenario() -> None:
+        task = asyncio.get_running_loop().create_task(outbox.run())
+        await asyncio.sleep(0.05)
+        assert sent == []  # away: everything is held
+        ready[0] = True
+        outbox.wake()
+        task.cancel()
+        await _run_until(outbox, sent, 52)
+    asyncio.run(scenario())
+    assert sent[:2] == [("#breakroom", "alice: the answer", "PRIVMSG"),
+                        ("#breakroom", "alice: its second line", "PRIVMSG")]
+    assert [text for _, text, _ in sent[2:]] == [f"refused {i}" for i in range(50)]
+
+
+def test_after_the_burst_lines_are_paced() -> None:
+    sent: list[tuple[str, str, str]] = []
+    outbox = Outbox(lambda *line: sent.append(line), lambda: True, burst=3, rate=20)
+    for i in range(7):
+        outbox.put("#c", f"line {i}")
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await _run_until(outbox, sent, 7)
+        return loop.time() - start
+    elapsed = asyncio.run(scenario())
+    assert len(sent) == 7 and elapsed >= 4 / 20 * 0.9  # 3 at once, then 4 at 20 a second
+
+
+def test_one_refusal_notice_per_sender_per_window() -> None:
+    now = [0.0]
+    once = OncePerWindow(60.0, clock=lambda: now[0])
+    assert [once.allow("flooder") for _ in range(300)].count(True) == 1
+    assert once.allow("someone else")
+    now[0] = 60.0
+    assert once.allow("flooder") and not once.allow("flooder")
