@@ -16,9 +16,11 @@ regions and apply a profile's ordered rules.  A profile looks like::
       rule: '^─{8,}'                #   optional rule line just above the prompt
       rule_within: 1                #   how far above the prompt the rule may be
       rule_required: true           #   no rule there -> no input box
+      echo: '^❯\\s'                 #   optional: the user's submitted prompt as echoed
+                                    #   above the box (where the current turn starts)
     rules:                          # first match wins; no match -> unknown
       - state: working
-        region: above_input:4       # screen | tail:N | above_input:N | input | footer
+        region: above_input:4       # screen | tail:N | above_input:N | turn:N | input | footer
         any: ['esc to interrupt']   # some line of the region matches one of these
         all: [...]                  # each of these matches some line of the region
         command: shell              # shell | agent | other (needs current_command)
@@ -31,7 +33,9 @@ regions and apply a profile's ordered rules.  A profile looks like::
 
 ``region: above_input:N`` is the last N non-blank lines above the input prompt (its rule
 excluded), or of the whole screen when no prompt is visible: busy markers are matched
-only there, never in the model's older prose.  A rule's ``command`` condition is false
+only there, never in the model's older prose.  ``region: turn:N`` is the same but starts
+after the last ``input.echo`` line, i.e. only the current turn: an error of an earlier turn
+(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's ``command`` condition is false
 when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
 profile.  The ``question`` step runs only when the rules said ``idle``.
 
@@ -64,9 +68,9 @@ MAX_MESSAGE_LINES = 40
 _PROFILE_KEYS = {"name", "description", "commands", "identify", "extends", "prepend_rules",
                  "input", "rules", "question"}
 _RULE_KEYS = {"state", "name", "region", "any", "all", "command", "input"}
-_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required"}
+_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required", "echo"}
 _QUESTION_KEYS = {"start", "stop", "skip", "asks"}
-_REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+)$")
+_REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+|turn:\d+)$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class InputSpec:
     rule: re.Pattern | None = None
     rule_within: int = 1
     rule_required: bool = True
+    echo: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ def _parse_rule(where: str, raw: object) -> Rule:
         raise BreakroomError(f"{where}.state: expected one of {', '.join(STATES)} or error:KIND, got {state!r}")
     region = str(raw.get("region", "screen"))
     if not _REGION_RE.match(region):
-        raise BreakroomError(f"{where}.region: expected screen, input, footer, tail:N or above_input:N, "
+        raise BreakroomError(f"{where}.region: expected screen, input, footer, tail:N, above_input:N or turn:N, "
                              f"got {region!r}")
     command = raw.get("command")
     if command not in (None, "shell", "agent", "other"):
@@ -202,7 +207,8 @@ def load_profile(name: str) -> Profile:
             within_last=int(spec.get("within_last", 3)),
             rule=_compile(f"{where}: input.rule", spec["rule"]) if spec.get("rule") else None,
             rule_within=int(spec.get("rule_within", 1)),
-            rule_required=bool(spec.get("rule_required", True)))
+            rule_required=bool(spec.get("rule_required", True)),
+            echo=_compile(f"{where}: input.echo", spec["echo"]) if spec.get("echo") else None)
     question = None
     if raw.get("question") is not None:
         q = _check_keys(f"{where}: question", raw["question"], _QUESTION_KEYS)
@@ -247,6 +253,7 @@ class Screen:
             lines.pop()
         self.lines = lines
         self.prompt_at, self.input_top = self._find_input(profile.input)
+        self.echo = profile.input.echo if profile.input else None
 
     @property
     def has_input(self) -> bool:
@@ -277,7 +284,10 @@ class Screen:
             return self.lines[self.prompt_at:self.prompt_at + 1] if self.has_input else []
         if kind == "footer":
             return self.lines[self.prompt_at + 1:] if self.has_input else []
-        source = self.lines[:self.input_top] if kind == "above_input" and self.has_input else self.lines
+        source = self.above_input() if kind in ("above_input", "turn") else self.lines
+        if kind == "turn" and self.echo is not None:
+            echoes = [i for i, line in enumerate(source) if self.echo.search(line)]
+            source = source[echoes[-1] + 1:] if echoes else source
         return [line for line in source if line.strip()][-int(count):]
 
     def above_input(self) -> list[str]:
