@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home  # noqa: E402
-from tests.claude_stub import ASK_TEXT, ClaudeStub  # noqa: E402
+from claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home  # noqa: E402
+from claude_stub import ASK_TEXT, ClaudeStub  # noqa: E402
 
 OUT = Path(__file__).parent / "fixtures" / "panes" / "claude-code"
 SOCKET = "breakroom-capture"

@@ -349,15 +349,16 @@ class SessionManager:
                 return
             message = queue[0]
             delivery = self.config.delivery
+            tracked = self._tracked.get(session)
+            patterns = panestate.typing_patterns(tracked.status.agent if tracked else "unknown")
             inbox.begin_attempt(self.app.db, message.id)
             result = await self.app.run_blocking(
                 lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
                                        enter_delay=delivery.enter_delay,
-                                       enter_retries=delivery.enter_retries))
+                                       enter_retries=delivery.enter_retries, patterns=patterns))
             if result.status == "busy":  # nothing was typed
                 inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
-            tracked = self._tracked.get(session)
             if tracked is not None:
                 self._stability.forget(session)
                 tracked.hook = None

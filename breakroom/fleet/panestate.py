@@ -18,6 +18,10 @@ regions and apply a profile's ordered rules.  A profile looks like::
       rule_required: true           #   no rule there -> no input box
       echo: '^❯\\s'                 #   optional: the user's submitted prompt as echoed
                                     #   above the box (where the current turn starts)
+      draft: '^[\\s│]*❯?\\s*'         #   optional: stripped from the cursor's line to leave
+                                    #   the draft (default: the shell profile's)
+      completion: '@\\S*$'           #   optional: typed text matching this opens a completion
+                                    #   menu that would take the Enter (a space closes it)
     rules:                          # first match wins; no match -> unknown
       - state: working
         region: above_input:4       # screen | tail:N | above_input:N | turn:N | input | footer
@@ -68,7 +72,8 @@ MAX_MESSAGE_LINES = 40
 _PROFILE_KEYS = {"name", "description", "commands", "identify", "extends", "prepend_rules",
                  "input", "rules", "question"}
 _RULE_KEYS = {"state", "name", "region", "any", "all", "command", "input"}
-_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required", "echo"}
+_INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required", "echo", "draft",
+               "completion"}
 _QUESTION_KEYS = {"start", "stop", "skip", "asks"}
 _REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+|turn:\d+)$")
 
@@ -105,6 +110,8 @@ class InputSpec:
     rule_within: int = 1
     rule_required: bool = True
     echo: re.Pattern | None = None
+    draft: re.Pattern | None = None
+    completion: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +215,10 @@ def load_profile(name: str) -> Profile:
             rule=_compile(f"{where}: input.rule", spec["rule"]) if spec.get("rule") else None,
             rule_within=int(spec.get("rule_within", 1)),
             rule_required=bool(spec.get("rule_required", True)),
-            echo=_compile(f"{where}: input.echo", spec["echo"]) if spec.get("echo") else None)
+            echo=_compile(f"{where}: input.echo", spec["echo"]) if spec.get("echo") else None,
+            draft=_compile(f"{where}: input.draft", spec["draft"]) if spec.get("draft") else None,
+            completion=(_compile(f"{where}: input.completion", spec["completion"])
+                        if spec.get("completion") else None))
     question = None
     if raw.get("question") is not None:
         q = _check_keys(f"{where}: question", raw["question"], _QUESTION_KEYS)
@@ -239,6 +249,24 @@ def available_agents() -> tuple[str, ...]:
 def shell_commands() -> frozenset[str]:
     """Process names that are a shell (the ``shell`` profile's commands)."""
     return load_profile("shell").commands
+
+
+@dataclass(frozen=True)
+class TypingPatterns:
+    """What delivery needs to type into an agent's input line safely."""
+
+    draft: re.Pattern      # stripped from the cursor's line; what is left is someone's draft
+    completion: re.Pattern | None  # typed text that opens a menu which would eat the Enter
+
+
+def typing_patterns(agent: str) -> TypingPatterns:
+    """The agent's ``input.draft``/``input.completion``; the shell profile's draft pattern
+    for agents without one (or without a profile)."""
+    fallback = load_profile("shell").input
+    assert fallback is not None and fallback.draft is not None, "profiles/shell.yaml: input.draft"
+    spec = load_profile(agent).input if agent in available_agents() else None
+    draft = spec.draft if spec is not None and spec.draft is not None else fallback.draft
+    return TypingPatterns(draft=draft, completion=spec.completion if spec is not None else None)
 
 
 # ---------------------------------------------------------------- screen regions
