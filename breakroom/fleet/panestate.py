@@ -29,6 +29,11 @@ regions and apply a profile's ordered rules.  A profile looks like::
         all: [...]                  # each of these matches some line of the region
         command: shell              # shell | agent | other (needs current_command)
         input: true                 # an input prompt was found (or not, with false)
+    permission:                     # how a permission dialog is cut out (sweep.policy);
+      option: '^\\s*\\d+\\.\\s'       #   a numbered answer line     (default: the shell
+      title_icon: '^[?!\\s]+'        #   icons before its title     profile's, for agents
+      rule_line: '[╭┌]|─{3}'         #   the border above it        without their own)
+      tool_call: '^(\\w+)\\('        #   ``Name(`` of the tool it asks about (group 1)
     question:                       # turns an idle screen into waiting:question
       start: '^⏺ '                  #   first line of an agent message (marker stripped)
       stop: '^> '                   #   a line that is not part of it (the user's echo)
@@ -70,11 +75,12 @@ UNKNOWN_AGENT = "unknown"
 MAX_MESSAGE_LINES = 40
 
 _PROFILE_KEYS = {"name", "description", "commands", "identify", "extends", "prepend_rules",
-                 "input", "rules", "question"}
+                 "input", "rules", "question", "permission"}
 _RULE_KEYS = {"state", "name", "region", "any", "all", "command", "input"}
 _INPUT_KEYS = {"prompt", "within_last", "rule", "rule_within", "rule_required", "echo", "draft",
                "completion"}
 _QUESTION_KEYS = {"start", "stop", "skip", "asks"}
+_PERMISSION_KEYS = {"option", "title_icon", "rule_line", "tool_call"}
 _REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+|turn:\d+)$")
 
 
@@ -123,6 +129,14 @@ class QuestionSpec:
 
 
 @dataclass(frozen=True)
+class PermissionSpec:
+    option: re.Pattern
+    title_icon: re.Pattern
+    rule_line: re.Pattern
+    tool_call: re.Pattern
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     commands: frozenset[str]
@@ -131,6 +145,7 @@ class Profile:
     rules: tuple[Rule, ...]
     question: QuestionSpec | None = None
     description: str = ""
+    permission: PermissionSpec | None = None
 
 
 def _compile(where: str, pattern: object) -> re.Pattern:
@@ -227,6 +242,14 @@ def load_profile(name: str) -> Profile:
             stop=_compile(f"{where}: question.stop", q["stop"]) if q.get("stop") else None,
             skip=_compile_all(f"{where}: question.skip", q.get("skip")),
             asks=_compile(f"{where}: question.asks", q.get("asks", r"\?\s*$")))
+    permission = None
+    if raw.get("permission") is not None:
+        perm = _check_keys(f"{where}: permission", raw["permission"], _PERMISSION_KEYS)
+        missing = sorted(_PERMISSION_KEYS - set(perm))
+        if missing:
+            raise BreakroomError(f"{where}: permission.{missing[0]} is missing")
+        permission = PermissionSpec(**{k: _compile(f"{where}: permission.{k}", perm[k])
+                                       for k in sorted(_PERMISSION_KEYS)})
     rules = raw.get("rules") or []
     if not isinstance(rules, list):
         raise BreakroomError(f"{where}: rules: expected a list")
@@ -237,7 +260,8 @@ def load_profile(name: str) -> Profile:
         identify=_compile_all(f"{where}: identify", raw.get("identify")),
         input=input_spec,
         rules=tuple(_parse_rule(f"{where}: rules[{i}]", r) for i, r in enumerate(rules)),
-        question=question)
+        question=question,
+        permission=permission)
 
 
 @lru_cache(maxsize=None)
@@ -249,6 +273,14 @@ def available_agents() -> tuple[str, ...]:
 def shell_commands() -> frozenset[str]:
     """Process names that are a shell (the ``shell`` profile's commands)."""
     return load_profile("shell").commands
+
+
+def permission_patterns(agent: str) -> PermissionSpec:
+    """The agent's ``permission`` patterns, else the shell profile's (the defaults)."""
+    own = load_profile(agent).permission if agent in available_agents() else None
+    fallback = load_profile("shell").permission
+    assert fallback is not None, "profiles/shell.yaml: permission"
+    return own or fallback
 
 
 @dataclass(frozen=True)
