@@ -1,5 +1,6 @@
 """Agent hooks: `breakroom hook EVENT` reports a session's state the moment the agent knows
-it, and `breakroom hooks install` wires Claude Code's hooks to that command.
+it, hands the agent its queued messages mid-turn (PostToolUse, UserPromptSubmit, Stop: see
+:func:`hook_output`), and `breakroom hooks install` wires Claude Code's hooks to that command.
 
 A hook runs inside the agent's turn, so it must never slow the agent down or fail it:
 whatever happens (garbage on stdin, no tmux, no breakroom running) it stays silent and
@@ -34,6 +35,8 @@ EVENT_STATES = {
     "Stop": "idle",
     "SessionEnd": "exited",
 }
+# Events whose output reaches the agent's context: queued messages go out through them.
+DELIVERY_EVENTS = ("PostToolUse", "UserPromptSubmit", "Stop")
 NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt": "idle"}
 NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
                      "waiting for your input": "idle"}
@@ -97,8 +100,23 @@ def process_age() -> float:
     return max(0.0, uptime - started)
 
 
-def run_hook(event: str, load_config: Callable, explicit_session: str | None = None) -> None:
-    """Report ``event``'s state for this session to the running breakroom; never raises."""
+def hook_output(event: str, context: str) -> dict | None:
+    """What the hook prints so that Claude Code puts ``context`` (the session's messages)
+    into the agent's context (FIELD-NOTES, verified on 2.1.197): ``additionalContext`` for
+    PostToolUse/UserPromptSubmit, a ``block`` whose reason is the messages for Stop."""
+    if not context:
+        return None
+    if event == "Stop":
+        return {"decision": "block", "reason": context}
+    if event in DELIVERY_EVENTS:
+        return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": context}}
+    return None
+
+
+def run_hook(event: str, load_config: Callable, explicit_session: str | None = None,
+             out: Callable[[str], object] = print) -> None:
+    """Report ``event``'s state for this session to the running breakroom and print the
+    messages it hands over (:func:`hook_output`); never raises."""
     try:
         payload = parse_payload(read_stdin())
         state = state_for(event, payload)
@@ -107,8 +125,13 @@ def run_hook(event: str, load_config: Callable, explicit_session: str | None = N
         from breakroom.control import request
         from breakroom.fleet.session_env import current_session
         session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
-        request(load_config(), {"op": "hook", "session": session, "state": state, "event": event},
-                timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        ask = {"op": "hook", "session": session, "state": state, "event": event}
+        if event in DELIVERY_EVENTS:
+            ask["collect"] = True
+        answer = request(load_config(), ask, timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        output = hook_output(event, str(answer.get("context") or ""))
+        if output is not None:
+            out(json.dumps(output, ensure_ascii=False))
     except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
         return
 

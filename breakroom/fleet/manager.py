@@ -43,6 +43,11 @@ MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is st
 CAPTURE_LINES = 60
 SESSION_PLUGINS = ["bots.relay"]
 HOOK_STATES = set(panestate.STATES)
+# Hook events whose output reaches the agent's context (FIELD-NOTES, Claude Code 2.1.197).
+HOOK_DELIVERY_EVENTS = frozenset({"PostToolUse", "UserPromptSubmit", "Stop"})
+HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
+STOP_BLOCK_CAP = 3     # Stop hooks in a row that may keep an agent going
+
 # States in which the agent waits for typed input: idle at its prompt, or asking a question
 # (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
 READY_STATES = ("idle", "waiting:question")
@@ -80,6 +85,7 @@ class _Tracked:
     captured_at: float = 0.0     # monotonic time of the last capture
     hook: tuple[str, float] | None = None  # (state, epoch) of the last hook report
     held: str = ""               # why the last typing attempt was put off (someone typing, …)
+    stop_blocks: int = 0         # Stop hooks in a row that kept the agent going with messages
 
 
 class SessionManager:
@@ -222,6 +228,30 @@ class SessionManager:
         self._set_state(tracked, state, hook_fresh=True)
         if state in READY_STATES:
             self._kick(session)
+
+    async def take_for_hook(self, session: str, event: str) -> str:
+        """Queued messages for an agent hook to put into the agent's context, marked
+        delivered (exactly once: typing holds the same lock); "" when there are none.
+
+        PostToolUse and UserPromptSubmit reach the model within the turn; Stop keeps the
+        agent going to handle them, at most :data:`STOP_BLOCK_CAP` times in a row so a
+        stream of messages can never keep it from stopping."""
+        tracked = self._tracked.get(session)
+        if tracked is None or event not in HOOK_DELIVERY_EVENTS or self._lock(session).locked():
+            return ""
+        async with self._lock(session):
+            queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
+            if event != "Stop" or not queue:
+                tracked.stop_blocks = 0
+            if not queue or (event == "Stop" and tracked.stop_blocks >= STOP_BLOCK_CAP):
+                return ""
+            if event == "Stop":
+                tracked.stop_blocks += 1
+            how = "mid-turn" if event != "Stop" else "before it stopped"
+            for message in queue:
+                inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
+                self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
+            return "\n".join(self.render(message) for message in queue)
 
     # ------------------------------------------------------------------ discovery
 

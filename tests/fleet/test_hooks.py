@@ -115,6 +115,39 @@ def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
         proc.stdout.close()
 
 
+@pytest.mark.parametrize("event,expected", [
+    ("PostToolUse", {"hookSpecificOutput": {"hookEventName": "PostToolUse",
+                                            "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("UserPromptSubmit", {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",
+                                                 "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("Stop", {"decision": "block", "reason": "[breakroom #1] bob: hi"}),
+    ("SessionStart", None),
+])
+def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], event: str,
+                                                   expected: dict | None) -> None:
+    """The hook prints Claude Code's JSON for the messages the breakroom hands over, and
+    nothing when there are none (or for an event whose output Claude Code ignores)."""
+    loop = asyncio.new_event_loop()
+    server = ControlServer(config_mod.load())
+
+    @server.handle("hook")
+    async def on_hook(request: dict) -> dict:
+        return {"ok": True, "context": "[breakroom #1] bob: hi" if request.get("collect") else ""}
+
+    loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        done, _ = run_hook(event, b"{}", tmux_env, command=tuple(FAST_HOOK))
+        assert done.returncode == 0
+        assert (json.loads(done.stdout) if done.stdout.strip() else None) == expected
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+
 def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None:
     received: list[dict] = []
     loop = asyncio.new_event_loop()
@@ -136,7 +169,8 @@ def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None
         assert received == [{"op": "hook", "session": "alice", "state": "waiting:permission",
                              "event": "Notification"}]
         run_hook("Stop", b"{}", tmux_env, command=tuple(FAST_HOOK))
-        assert received[-1] == {"op": "hook", "session": "alice", "state": "idle", "event": "Stop"}
+        assert received[-1] == {"op": "hook", "session": "alice", "state": "idle", "event": "Stop",
+                                "collect": True}
         run_hook("SessionEnd", b"{}", {"TMUX": ""}, tuple(FAST_HOOK), "--as", "bob")
         assert received[-1] == {"op": "hook", "session": "bob", "state": "exited", "event": "SessionEnd"}
     finally:
