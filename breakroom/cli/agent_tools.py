@@ -45,13 +45,21 @@ def hooks_group() -> None:
               show_default=True, help="Project whose .claude/settings.json gets the hooks.")
 @click.option("--print", "print_only", is_flag=True,
               help="Print the merged settings.json instead of writing it.")
-def hooks_install(project: Path, print_only: bool) -> None:
+@pass_state
+def hooks_install(state: State, project: Path, print_only: bool) -> None:
     """Add Claude Code hooks (Stop, Notification, …) to PROJECT/.claude/settings.json,
-    keeping existing settings and hooks; running it again adds nothing."""
-    path, settings, added = hooks.install(project, write=not print_only)
+    keeping existing settings and hooks; running it again adds nothing.  The commands name
+    this breakroom and its config by absolute path, so they work from the agent's
+    environment whatever its PATH."""
+    source = state.config.source
+    config = str(Path(source).resolve()) if source else None
+    path, settings, added = hooks.install(project, write=not print_only, config=config)
+    if config is None:
+        click.echo("note: no config file (--config / $BREAKROOM_CONFIG / ./breakroom.yaml): the hooks "
+                   "will use the defaults, relative to the agent's working directory", err=True)
     if print_only:
         click.echo(json.dumps(settings, indent=2, ensure_ascii=False))
     elif added:
-        click.echo(f"added {added} hook entr{'y' if added == 1 else 'ies'} to {path}")
+        click.echo(f"added or updated {added} hook entr{'y' if added == 1 else 'ies'} in {path}")
     else:
         click.echo(f"{path} already has breakroom's hooks")

@@ -22,7 +22,7 @@ from breakroom import config as config_mod
 from breakroom.cli.base import cli
 from breakroom.control import ControlServer
 from breakroom.errors import BreakroomError
-from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, install, state_for
+from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
 from breakroom.fleet.session_env import current_session
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
@@ -204,30 +204,40 @@ def test_install_merges_and_is_idempotent(tmp_path: Path) -> None:
     mine = {"type": "command", "command": "notify-send done"}
     settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]},
                                     "hooks": {"Stop": [{"hooks": [mine]}]}}))
-    path, merged, added = install(tmp_path)
+    old = {"type": "command", "command": HOOK_COMMAND.format(event="Stop")}  # an older install's
+    settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]},
+                                    "hooks": {"Stop": [{"hooks": [mine]}, {"hooks": [old]}]}}))
+    config = str(tmp_path / "breakroom.yaml")
+    path, merged, added = install(tmp_path, config=config)
     assert path == settings and added == len(INSTALL)
     on_disk = json.loads(settings.read_text())
     assert on_disk == merged
     assert on_disk["permissions"] == {"allow": ["Bash(npm test)"]}
-    assert on_disk["hooks"]["Stop"][0] == {"hooks": [mine]}
-    assert {"hooks": [{"type": "command", "command": "breakroom hook Stop"}]} in on_disk["hooks"]["Stop"]
+    stop = hook_command("Stop", hook_prefix(), config)
+    assert on_disk["hooks"]["Stop"] == [{"hooks": [mine]},  # the older entry is replaced
+                                        {"hooks": [{"type": "command", "command": stop, "timeout": 10}]}]
+    assert stop.startswith(f"{BREAKROOM} hook Stop --config /")  # absolute paths only
     matchers = [e.get("matcher") for e in on_disk["hooks"]["Notification"]]
     assert matchers == ["permission_prompt", "idle_prompt"]
-    assert all(e["hooks"][0]["command"] == HOOK_COMMAND.format(event="Notification")
+    assert all(e["hooks"][0]["command"] == hook_command("Notification", hook_prefix(), config)
                for e in on_disk["hooks"]["Notification"])
     before = settings.read_text()
-    assert install(tmp_path)[2] == 0
+    assert install(tmp_path, config=config)[2] == 0
     assert settings.read_text() == before
 
 
 def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path), "--print"])
+    config = tmp_path / "breakroom.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    args = ["--config", str(config), "hooks", "install", "--project", str(tmp_path)]
+    result = CliRunner().invoke(cli, [*args, "--print"])
     assert result.exit_code == 0
-    assert "breakroom hook UserPromptSubmit" in json.loads(result.output)["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    command = json.loads(result.output)["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    assert command == f"{BREAKROOM} hook UserPromptSubmit --config {config}"
     assert not (tmp_path / ".claude").exists()
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
-    assert result.exit_code == 0 and "added 7 hook entries" in result.output
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "added or updated 7 hook entries" in result.output
+    result = CliRunner().invoke(cli, args)
     assert "already has breakroom's hooks" in result.output
 
 
