@@ -153,16 +153,21 @@ def main(argv: list[str]) -> int:
 # ---------------------------------------------------------------- installing
 
 
-def hook_prefix() -> str:
-    """How this installation runs a hook, by absolute path (the agent's PATH need not have
-    ``breakroom``): ``/abs/breakroom hook``, else ``/abs/python -m breakroom.fleet.hooks``."""
+def breakroom_argv() -> list[str]:
+    """How to run this installation's ``breakroom``, by absolute path (an agent's PATH need
+    not have it): the script beside this Python, else the one on PATH, else ``python -c``."""
     script = Path(sys.executable).parent / "breakroom"
     if not script.is_file():
         found = shutil.which("breakroom")
         script = Path(found).resolve() if found else script
     if script.is_file():
-        return f"{shlex.quote(str(script))} hook"
-    return f"{shlex.quote(sys.executable)} -m breakroom.fleet.hooks"
+        return [str(script)]
+    return [sys.executable, "-c", "from breakroom.entry import main; main()"]
+
+
+def hook_prefix() -> str:
+    """The shell words that run ``breakroom hook`` (see :func:`breakroom_argv`)."""
+    return " ".join(shlex.quote(word) for word in breakroom_argv()) + " hook"
 
 
 def hook_command(event: str, prefix: str, config: str | None) -> str:
