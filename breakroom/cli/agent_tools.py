@@ -45,6 +45,21 @@ def mcp_cmd(state: State) -> None:
     serve(str(Path(state.config.source).resolve()) if state.config.source else None)
 
 
+@cli.command("doctor")
+@pass_state
+def doctor_cmd(state: State) -> None:
+    """Check the running fleet: the ircd, the breakroom, each session's agent and state,
+    its hooks (installed, last fired) and MCP server; one line per problem says what to
+    run.  Exits 1 when there is a problem."""
+    from breakroom import doctor
+
+    findings = doctor.check(state.config)
+    for finding in findings:
+        click.echo(doctor.render(finding))
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
 @cli.group("hooks")
 def hooks_group() -> None:
     """Wire agent hooks to `breakroom hook`."""

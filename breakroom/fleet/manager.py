@@ -63,6 +63,7 @@ class SessionStatus:
     project: str | None
     role: str | None
     hook_fresh: bool
+    hook_at: float | None = None  # epoch of the last hook report (``breakroom doctor``)
 
 
 @dataclass
@@ -225,6 +226,7 @@ class SessionManager:
         if tracked is None:
             return
         tracked.hook = (state, time.time())
+        tracked.status.hook_at = tracked.hook[1]
         self._set_state(tracked, state, hook_fresh=True)
         if state in READY_STATES:
             self._kick(session)

@@ -74,6 +74,10 @@ def test_hooks_fire_and_a_busy_claude_gets_its_message_mid_turn(ircd, running_ap
     assert "mid-turn note" not in capture(tmux_socket, "cc")
     assert not any("mid-turn note" in user_prompt(b) for b in stub.requests)
     assert latency < 15
+    from breakroom import config as config_mod
+    from breakroom.doctor import check, render
+    assert any("session cc: claude-code" in line and "last fired" in line
+               for line in map(render, check(config_mod.load(str(tmp_path / "breakroom.yaml")))))
 
 
 def test_claude_lists_breakroom_mcp_tools_and_says_to_another_session(
@@ -120,3 +124,30 @@ def test_claude_lists_breakroom_mcp_tools_and_says_to_another_session(
             "mcp__breakroom__skills_show"} <= names, sorted(n for n in names if n and "mcp" in n)
     cc_nick = next(s.nick for s in app.app.sessions.status() if s.session == "cc")
     assert f"{cc_nick}: hello from claude via mcp" in pane_text(tmux_socket, "b")
+
+
+def test_doctor_checks_the_running_fleet(ircd, running_app, tmux_socket, tmp_path: Path,
+                                         stub: ClaudeStub, sims) -> None:
+    from breakroom import config as config_mod
+    from breakroom.doctor import check, render
+
+    app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
+                      sessions={"cc": {"agent": "claude-code"}, "b": {"agent": "sim"}})
+    sims("b", QUIET_SCRIPT)
+    work, home = tmp_path / "work", tmp_path / "claude-home"
+    write_home(home, work)
+    work.mkdir()
+    config = str(tmp_path / "breakroom.yaml")
+    start_claude(tmux_socket, "cc", work, home, stub.url)
+    app.wait_until(lambda: len(app.app.sessions.status()) == 2, 20, "both sessions")
+    cfg = config_mod.load(config)
+    lines = [render(f) for f in check(cfg)]
+    assert lines[0].startswith("ok       ircd reachable") and lines[1].startswith("ok       breakroom running")
+    problems = [line for line in lines if line.startswith("PROBLEM")]
+    fix = f"fix: breakroom hooks install --project {work}"
+    assert len(problems) == 2 and all(p.endswith(fix) for p in problems), lines  # hooks, MCP
+    hooks.install(work, config=config)
+    mcp_register.register_claude(work, mcp_register.server_entry(config))
+    lines = [render(f) for f in check(cfg)]
+    assert not [line for line in lines if line.startswith("PROBLEM")], lines
+    assert any("session cc: claude-code" in line and "hooks installed" in line for line in lines)
