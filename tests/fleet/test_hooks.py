@@ -232,9 +232,16 @@ def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
     args = ["--config", str(config), "hooks", "install", "--project", str(tmp_path)]
     result = CliRunner().invoke(cli, [*args, "--print"])
     assert result.exit_code == 0
-    command = json.loads(result.output)["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    sections = result.output.split("\n\n# ")
+    assert sections[0].startswith(f"# Claude Code: {tmp_path}/.claude/settings.json\n")
+    settings = json.loads(sections[0].split("\n", 1)[1])
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
     assert command == f"{BREAKROOM} hook UserPromptSubmit --config {config}"
-    assert not (tmp_path / ".claude").exists()
+    mcp = json.loads(sections[1].split("\n", 1)[1])["projects"][str(tmp_path.resolve())]["mcpServers"]
+    assert mcp["breakroom"]["args"] == ["--config", str(config), "mcp"]
+    assert sections[2].startswith("Codex: ~/.codex/config.toml\n[mcp_servers.breakroom]")
+    assert sections[3].startswith("Gemini CLI:")
+    assert not (tmp_path / ".claude").exists() and not (Path.home() / ".claude.json").exists()
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0 and "added or updated 7 hook entries" in result.output
     result = CliRunner().invoke(cli, args)
