@@ -3,9 +3,20 @@ VENV   ?= .venv
 PYTHON ?= python3
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo up test bench system-deps venv clean
+.PHONY: demo up test bench system-deps venv claude-code clean
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed claude-code
+
+# The real Claude Code CLI for the tests (tests/claude_code.py), project-local and pinned to the
+# version FIELD-NOTES describes; skipped with a note when npm is missing (those tests then skip).
+CLAUDE_CODE_VERSION ?= 2.1.197
+claude-code: .claude-code/.installed-$(CLAUDE_CODE_VERSION)
+
+.claude-code/.installed-$(CLAUDE_CODE_VERSION):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix .claude-code --no-audit --no-fund --silent \
+	    @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
+	else echo "npm not found: the real-Claude-Code tests will skip"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +25,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
-# openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes.
-SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps
+# openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes;
+# npm installs Claude Code for the tests that run it.
+SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
@@ -38,8 +50,8 @@ test: system-deps venv
 # Figures for docs/performance.md; --quick keeps each under a minute (the eval is always quick).
 bench: venv
 	$(VENV)/bin/python bench/knowledge_eval.py
-	for b in scribe_ingest delivery_latency knowledge_latency sweep_walk; do \
+	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk; do \
 	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .claude-code .pytest_cache build *.egg-info

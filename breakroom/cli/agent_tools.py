@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from breakroom.fleet import hooks
+from breakroom.fleet import hooks, mcp_register
 from breakroom.demo.simagent import Script, SimAgent, load_script
 from breakroom.cli.base import State, cli, pass_state
 
@@ -35,6 +35,31 @@ def hook(state: State, event: str, as_session: str | None) -> None:
     hooks.run_hook(event, lambda: state.config, as_session)
 
 
+@cli.command("mcp")
+@pass_state
+def mcp_cmd(state: State) -> None:
+    """Serve breakroom's tools (say, ask, inbox, read, digest, fleet, issue list/show/move,
+    skills show) to an agent over MCP on stdio; `hooks install` registers it."""
+    from breakroom.mcpserver import serve
+
+    serve(str(Path(state.config.source).resolve()) if state.config.source else None)
+
+
+@cli.command("doctor")
+@pass_state
+def doctor_cmd(state: State) -> None:
+    """Check the running fleet: the ircd, the breakroom, each session's agent and state,
+    its hooks (installed, last fired) and MCP server; one line per problem says what to
+    run.  Exits 1 when there is a problem."""
+    from breakroom import doctor
+
+    findings = doctor.check(state.config)
+    for finding in findings:
+        click.echo(doctor.render(finding))
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
 @cli.group("hooks")
 def hooks_group() -> None:
     """Wire agent hooks to `breakroom hook`."""
@@ -44,14 +69,32 @@ def hooks_group() -> None:
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Project whose .claude/settings.json gets the hooks.")
 @click.option("--print", "print_only", is_flag=True,
-              help="Print the merged settings.json instead of writing it.")
-def hooks_install(project: Path, print_only: bool) -> None:
+              help="Print the merged settings.json and the MCP server's config for Claude Code, "
+                   "Codex and Gemini CLI instead of writing anything.")
+@pass_state
+def hooks_install(state: State, project: Path, print_only: bool) -> None:
     """Add Claude Code hooks (Stop, Notification, …) to PROJECT/.claude/settings.json,
-    keeping existing settings and hooks; running it again adds nothing."""
-    path, settings, added = hooks.install(project, write=not print_only)
+    keeping existing settings and hooks; running it again adds nothing.  The commands name
+    this breakroom and its config by absolute path, so they work from the agent's
+    environment whatever its PATH."""
+    source = state.config.source
+    config = str(Path(source).resolve()) if source else None
+    path, settings, added = hooks.install(project, write=not print_only, config=config)
+    entry = mcp_register.server_entry(config)
+    if config is None:
+        click.echo("note: no config file (--config / $BREAKROOM_CONFIG / ./breakroom.yaml): the hooks "
+                   "will use the defaults, relative to the agent's working directory", err=True)
     if print_only:
-        click.echo(json.dumps(settings, indent=2, ensure_ascii=False))
-    elif added:
-        click.echo(f"added {added} hook entr{'y' if added == 1 else 'ies'} to {path}")
+        click.echo(f"# Claude Code: {path}\n" + json.dumps(settings, indent=2, ensure_ascii=False))
+        claude_mcp = {"projects": {str(project.resolve()): {"mcpServers": {mcp_register.SERVER_NAME: entry}}}}
+        click.echo(f"\n# Claude Code: {mcp_register.claude_state_path()} (merged)\n"
+                   + json.dumps(claude_mcp, indent=2, ensure_ascii=False))
+        click.echo("\n" + mcp_register.other_agents_text(entry))
+        return
+    if mcp_register.register_claude(project, entry):
+        click.echo(f"registered the breakroom MCP server for {project.resolve()} in "
+                   f"{mcp_register.claude_state_path()}")
+    if added:
+        click.echo(f"added or updated {added} hook entr{'y' if added == 1 else 'ies'} in {path}")
     else:
         click.echo(f"{path} already has breakroom's hooks")

@@ -17,7 +17,11 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
   No reply in time: ``{"error": "no reply …"}``.  A reply that resolves an ask is not put
   into the pane — the waiting CLI prints it.
 - ``{"op": "fleet"}`` — ``{"ok": true, "sessions": [SessionStatus as dict, …]}``.
-- ``{"op": "hook", "session": S, "state": STATE}`` — a hook report, applied at once.
+- ``{"op": "hook", "session": S, "state": STATE, "event": E, "collect": true}`` — a hook
+  report, applied at once.  With ``collect`` (PostToolUse, UserPromptSubmit, Stop) the
+  answer's ``context`` holds the session's queued messages, now marked delivered, for the
+  hook to hand to the agent (:meth:`SessionManager.take_for_hook`); a Stop that takes
+  some keeps the agent working.
 """
 
 from __future__ import annotations
@@ -156,11 +160,16 @@ class SessionOps:
 
     async def hook(self, request: dict) -> dict:
         session, state = str(request.get("session") or ""), str(request.get("state") or "")
+        context = ""
+        if request.get("collect"):
+            context = await self.manager.take_for_hook(session, str(request.get("event") or ""))
+            if context and state == "idle":
+                state = "working"  # the Stop hook keeps the agent going with the messages
         try:
             self.manager.set_hook_state(session, state)
         except ValueError as exc:
             raise BreakroomError(str(exc)) from None
-        return {"ok": True, "known": self.manager.nick_for(session) is not None}
+        return {"ok": True, "known": self.manager.nick_for(session) is not None, "context": context}
 
     # ------------------------------------------------------------------ replies
 

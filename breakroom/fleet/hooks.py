@@ -1,5 +1,6 @@
 """Agent hooks: `breakroom hook EVENT` reports a session's state the moment the agent knows
-it, and `breakroom hooks install` wires Claude Code's hooks to that command.
+it, hands the agent its queued messages mid-turn (PostToolUse, UserPromptSubmit, Stop: see
+:func:`hook_output`), and `breakroom hooks install` wires Claude Code's hooks to that command.
 
 A hook runs inside the agent's turn, so it must never slow the agent down or fail it:
 whatever happens (garbage on stdin, no tmux, no breakroom running) it stays silent and
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,6 +37,8 @@ EVENT_STATES = {
     "Stop": "idle",
     "SessionEnd": "exited",
 }
+# Events whose output reaches the agent's context: queued messages go out through them.
+DELIVERY_EVENTS = ("PostToolUse", "UserPromptSubmit", "Stop")
 NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt": "idle"}
 NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
                      "waiting for your input": "idle"}
@@ -44,7 +49,8 @@ NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
 INSTALL = [("SessionStart", None), ("UserPromptSubmit", None), ("PostToolUse", None),
            ("Notification", "permission_prompt"), ("Notification", "idle_prompt"),
            ("Stop", None), ("SessionEnd", None)]
-HOOK_COMMAND = "breakroom hook {event}"
+HOOK_COMMAND = "breakroom hook {event}"   # what older installs wrote (found and replaced)
+HOOK_TIMEOUT = 10  # seconds Claude Code gives a hook before killing it (its default is 600)
 
 
 def state_for(event: str, payload: dict) -> str | None:
@@ -97,8 +103,23 @@ def process_age() -> float:
     return max(0.0, uptime - started)
 
 
-def run_hook(event: str, load_config: Callable, explicit_session: str | None = None) -> None:
-    """Report ``event``'s state for this session to the running breakroom; never raises."""
+def hook_output(event: str, context: str) -> dict | None:
+    """What the hook prints so that Claude Code puts ``context`` (the session's messages)
+    into the agent's context (FIELD-NOTES, verified on 2.1.197): ``additionalContext`` for
+    PostToolUse/UserPromptSubmit, a ``block`` whose reason is the messages for Stop."""
+    if not context:
+        return None
+    if event == "Stop":
+        return {"decision": "block", "reason": context}
+    if event in DELIVERY_EVENTS:
+        return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": context}}
+    return None
+
+
+def run_hook(event: str, load_config: Callable, explicit_session: str | None = None,
+             out: Callable[[str], object] = print) -> None:
+    """Report ``event``'s state for this session to the running breakroom and print the
+    messages it hands over (:func:`hook_output`); never raises."""
     try:
         payload = parse_payload(read_stdin())
         state = state_for(event, payload)
@@ -107,8 +128,13 @@ def run_hook(event: str, load_config: Callable, explicit_session: str | None = N
         from breakroom.control import request
         from breakroom.fleet.session_env import current_session
         session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
-        request(load_config(), {"op": "hook", "session": session, "state": state, "event": event},
-                timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        ask = {"op": "hook", "session": session, "state": state, "event": event}
+        if event in DELIVERY_EVENTS:
+            ask["collect"] = True
+        answer = request(load_config(), ask, timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        output = hook_output(event, str(answer.get("context") or ""))
+        if output is not None:
+            out(json.dumps(output, ensure_ascii=False))
     except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
         return
 
@@ -119,46 +145,80 @@ def main(argv: list[str]) -> int:
     from breakroom.config import load
 
     explicit = argv[argv.index("--as") + 1] if "--as" in argv[:-1] else None
-    run_hook(argv[0] if argv else "", load, explicit)
+    config = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
+    run_hook(argv[0] if argv else "", lambda: load(config), explicit)
     return 0
 
 
 # ---------------------------------------------------------------- installing
 
 
-def hook_entry(event: str, matcher: str | None) -> dict:
-    entry: dict = {"hooks": [{"type": "command", "command": HOOK_COMMAND.format(event=event)}]}
+def breakroom_argv() -> list[str]:
+    """How to run this installation's ``breakroom``, by absolute path (an agent's PATH need
+    not have it): the script beside this Python, else the one on PATH, else ``python -c``."""
+    script = Path(sys.executable).parent / "breakroom"
+    if not script.is_file():
+        found = shutil.which("breakroom")
+        script = Path(found).resolve() if found else script
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from breakroom.entry import main; main()"]
+
+
+def hook_prefix() -> str:
+    """The shell words that run ``breakroom hook`` (see :func:`breakroom_argv`)."""
+    return " ".join(shlex.quote(word) for word in breakroom_argv()) + " hook"
+
+
+def hook_command(event: str, prefix: str, config: str | None) -> str:
+    """``/abs/breakroom hook Stop --config /abs/breakroom.yaml``: works from any environment."""
+    command = f"{prefix} {event}"
+    return f"{command} --config {shlex.quote(config)}" if config else command
+
+
+def _is_ours(command: object, event: str) -> bool:
+    """A breakroom hook command for ``event``, whichever way it was written."""
+    if not isinstance(command, str):
+        return False
+    words = command.split()
+    return ("breakroom" in command and event in words
+            and ("hook" in words or "breakroom.fleet.hooks" in words))
+
+
+def hook_entry(event: str, matcher: str | None, command: str) -> dict:
+    entry: dict = {"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]}
     return {"matcher": matcher, **entry} if matcher else entry
 
 
-def _has_command(entries: list, matcher: str | None, command: str) -> bool:
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("matcher") == matcher:
-            for hook in entry.get("hooks") or []:
-                if isinstance(hook, dict) and hook.get("command") == command:
-                    return True
-    return False
-
-
-def merge_hooks(settings: dict) -> int:
-    """Add breakroom's hook entries to Claude Code ``settings`` in place; returns how many
-    were added (0 when they are all there already).  Other settings and hooks stay."""
+def merge_hooks(settings: dict, prefix: str | None = None, config: str | None = None) -> int:
+    """Add breakroom's hook entries to Claude Code ``settings`` in place, or bring older ones
+    up to date (absolute paths); returns how many changed (0: all there already).  Other
+    settings and hooks stay."""
+    prefix = prefix or hook_prefix()
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise BreakroomError("settings.json: \"hooks\" is not an object; fix it by hand first")
-    added = 0
+    changed = 0
     for event, matcher in INSTALL:
         entries = hooks.setdefault(event, [])
         if not isinstance(entries, list):
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
-        if not _has_command(entries, matcher, HOOK_COMMAND.format(event=event)):
-            entries.append(hook_entry(event, matcher))
-            added += 1
-    return added
+        wanted = hook_entry(event, matcher, hook_command(event, prefix, config))
+        ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
+                and any(isinstance(h, dict) and _is_ours(h.get("command"), event) for h in e.get("hooks") or [])]
+        if ours and entries[ours[0]] == wanted and len(ours) == 1:
+            continue
+        for i in reversed(ours):
+            del entries[i]
+        entries.append(wanted)
+        changed += 1
+    return changed
 
 
-def install(project: Path, write: bool = True) -> tuple[Path, dict, int]:
-    """Merge the hooks into ``project/.claude/settings.json``.
+def install(project: Path, write: bool = True, *, prefix: str | None = None,
+            config: str | None = None) -> tuple[Path, dict, int]:
+    """Merge the hooks into ``project/.claude/settings.json``; ``config`` (absolute) is the
+    breakroom's config file the hook commands name.
 
     Returns (path, merged settings, entries added); with ``write=False`` nothing is
     written (for ``--print``)."""
@@ -171,7 +231,7 @@ def install(project: Path, write: bool = True) -> tuple[Path, dict, int]:
             raise BreakroomError(f"{path}: cannot read it as JSON ({exc}); fix it by hand first") from None
         if not isinstance(settings, dict):
             raise BreakroomError(f"{path}: expected a JSON object")
-    added = merge_hooks(settings)
+    added = merge_hooks(settings, prefix, config)
     if write and added:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

@@ -4,7 +4,8 @@ A message is stored *before* anything is typed, so nothing is lost when the agen
 the breakroom restarts, or delivery fails.  States:
 
 - ``queued``    waiting for the agent to be idle (and nobody typing in its input line);
-- ``delivered`` typed into the pane and the submission verified (``delivered_at`` set);
+- ``delivered`` typed into the pane and the submission verified (``delivered_at`` set), or
+  handed to the agent by one of its hooks (``reason`` says which);
 - ``failed``    given up, with ``reason`` (e.g. Enter not accepted, session gone, hop limit).
 
 ``attempts`` counts typing attempts (one per message: the text is never typed twice; only
@@ -106,9 +107,10 @@ def fail_interrupted(db: sqlite_utils.Database, reason: str) -> list[Message]:
     return rows
 
 
-def mark_delivered(db: sqlite_utils.Database, message_id: int) -> None:
-    db.execute(f"UPDATE {TABLE} SET state = 'delivered', delivered_at = ?, reason = NULL"
-               " WHERE id = ?", [time.time(), message_id])
+def mark_delivered(db: sqlite_utils.Database, message_id: int, *, via: str | None = None) -> None:
+    """``via``: how, when not typed (``"PostToolUse hook"``), kept in ``reason``."""
+    db.execute(f"UPDATE {TABLE} SET state = 'delivered', delivered_at = ?, reason = ?"
+               " WHERE id = ?", [time.time(), via, message_id])
 
 
 def mark_failed(db: sqlite_utils.Database, message_id: int, reason: str) -> None:

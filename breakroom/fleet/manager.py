@@ -42,6 +42,11 @@ from breakroom.sanitize import one_line, sanitize
 
 log = logging.getLogger(__name__)
 
+# Hook events whose output reaches the agent's context (FIELD-NOTES, Claude Code 2.1.197).
+HOOK_DELIVERY_EVENTS = frozenset({"PostToolUse", "UserPromptSubmit", "Stop"})
+HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
+STOP_BLOCK_CAP = 3     # Stop hooks in a row that may keep an agent going
+
 # States in which the agent waits for typed input: idle at its prompt, or asking a question
 # (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
 READY_STATES = ("idle", "waiting:question")
@@ -59,6 +64,7 @@ class SessionStatus:
     hook_fresh: bool    # the state comes from a fresh hook report, not the screen
     reason: str = ""
     question: str | None = None
+    hook_at: float | None = None  # epoch of the last hook report (``breakroom doctor``)
 
 
 @dataclass
@@ -77,6 +83,7 @@ class _Tracked:
     nick: str                    # the nick its bot was spawned with
     pane_id: str = ""
     held: str = ""               # why the last typing attempt was put off (someone typing, …)
+    stop_blocks: int = 0         # Stop hooks in a row that kept the agent going with messages
 
 
 class SessionManager:
@@ -139,7 +146,8 @@ class SessionManager:
         return SessionStatus(session=name, nick=self._nick(tracked), agent=view.agent,
                              state=view.state, since=view.since, project=cfg.project,
                              role=cfg.role, hook_fresh=view.source == "hook",
-                             reason=view.reason, question=view.question)
+                             reason=view.reason, question=view.question,
+                             hook_at=self.observer.hook_seen.get(name))
 
     def state_of(self, session: str) -> str:
         view = self.observer.snapshot.sessions.get(session)
@@ -253,6 +261,30 @@ class SessionManager:
         if view is not None and view.state in READY_STATES:
             self._kick(session)
 
+    async def take_for_hook(self, session: str, event: str) -> str:
+        """Queued messages for an agent hook to put into the agent's context, marked
+        delivered (exactly once: typing holds the same lock); "" when there are none.
+
+        PostToolUse and UserPromptSubmit reach the model within the turn; Stop keeps the
+        agent going to handle them, at most :data:`STOP_BLOCK_CAP` times in a row so a
+        stream of messages can never keep it from stopping."""
+        tracked = self._tracked.get(session)
+        if tracked is None or event not in HOOK_DELIVERY_EVENTS or self._lock(session).locked():
+            return ""
+        async with self._lock(session):
+            queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
+            if event != "Stop" or not queue:
+                tracked.stop_blocks = 0
+            if not queue or (event == "Stop" and tracked.stop_blocks >= STOP_BLOCK_CAP):
+                return ""
+            if event == "Stop":
+                tracked.stop_blocks += 1
+            how = "mid-turn" if event != "Stop" else "before it stopped"
+            for message in queue:
+                inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
+                self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
+            return "\n".join(self.render(message) for message in queue)
+
     # ------------------------------------------------------------------ discovery
 
     async def poll(self) -> FleetSnapshot:
@@ -353,11 +385,13 @@ class SessionManager:
                 return
             message = queue[0]
             delivery = self.config.delivery
+            view = self.observer.snapshot.sessions.get(session)
+            patterns = panestate.typing_patterns(view.agent if view is not None else "unknown")
             inbox.begin_attempt(self.app.db, message.id)
             result = await self.app.run_blocking(
                 lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
                                        enter_delay=delivery.enter_delay,
-                                       enter_retries=delivery.enter_retries))
+                                       enter_retries=delivery.enter_retries, patterns=patterns))
             if result.status == "busy":  # nothing was typed
                 inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale

@@ -85,6 +85,7 @@ class FleetObserver:
         self.snapshot = FleetSnapshot(0.0)
         self._panes: dict[str, _Pane] = {}
         self._hooks: dict[str, tuple[str, float]] = {}  # session -> (state, epoch)
+        self.hook_seen: dict[str, float] = {}  # session -> epoch of its last hook report, ever
         self._stability = panestate.IdleStability()
 
     # ------------------------------------------------------------ blocking half
@@ -142,6 +143,7 @@ class FleetObserver:
     def _forget_pane(self, session: str) -> None:
         self._panes.pop(session, None)
         self._hooks.pop(session, None)
+        self.hook_seen.pop(session, None)
         self._stability.forget(session)
 
     # ------------------------------------------------------------ both halves, one thread
@@ -167,7 +169,9 @@ class FleetObserver:
         """A hook's report: it wins over the screen while fresh, and takes effect at once."""
         if state not in panestate.STATES and not state.startswith(panestate.ERROR_PREFIX):
             raise ValueError(f"unknown state {state!r}")
-        self._hooks[session] = (state, time.time())
+        now = time.time()
+        self._hooks[session] = (state, now)
+        self.hook_seen[session] = now
         view = self.snapshot.sessions.get(session)
         if view is None:
             return None  # applied when the session is first captured

@@ -29,6 +29,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
+from breakroom.fleet.panestate import TypingPatterns, typing_patterns
 from breakroom.fleet.tmux import Tmux, TmuxResult
 from breakroom.sanitize import strip_controls
 
@@ -39,10 +40,6 @@ MAX_EXTRA_DELAY = 1.7  # cap on the per-length addition to enter_delay
 # tmux packs a client's argv into one ~16 KB message; longer text goes through a buffer.
 MAX_SEND_KEYS_BYTES = 2000
 
-# A prompt at the start of the input line: box borders, an optional shell-style context
-# (user@host:~/dir), then a prompt mark.  What follows up to the cursor is the draft.
-DEFAULT_PROMPT = re.compile(
-    r"^[\s│┃|╭╰]*(?:[\w.@~/:\-\[\]]*?(?:❯|›|»|>>>|>|\$|#|%))?\s*")
 _BORDER = re.compile(r"[\s│┃|╮╯]+$")
 _SAFE_KEY = re.compile(r"^(?:[A-Za-z0-9]|Enter|Escape|Tab|BSpace|Space|Up|Down|Left|Right"
                        r"|Home|End|PageUp|PageDown|C-[a-z]|F[0-9]{1,2})$")
@@ -65,8 +62,10 @@ class PaneView:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def draft(self, prompt: re.Pattern[str] = DEFAULT_PROMPT) -> str:
-        """What is typed in the input line before the cursor, prompt and borders removed."""
+    def draft(self, prompt: re.Pattern[str] | None = None) -> str:
+        """What is typed in the input line before the cursor, ``prompt`` (the profile's
+        ``input.draft``, default the shell profile's) and borders removed."""
+        prompt = prompt or typing_patterns("shell").draft
         line = self.lines[self.cursor_y] if 0 <= self.cursor_y < len(self.lines) else ""
         before = _cells_prefix(line, self.cursor_x)
         return _BORDER.sub("", prompt.sub("", before, count=1)).strip()
@@ -151,8 +150,12 @@ def typing_delay(text: str, enter_delay: float) -> float:
 
 def type_into_pane(socket_name: str | None, session: str, text: str, *,
                    enter_delay: float = 0.3, enter_retries: int = 3,
-                   prompt: re.Pattern[str] = DEFAULT_PROMPT) -> TypeResult:
+                   patterns: TypingPatterns | None = None) -> TypeResult:
     """Type ``text`` into the session's active pane and submit it, exactly once.
+
+    ``patterns`` are the agent's (:func:`typing_patterns`, default the shell profile's):
+    where its prompt ends, and text that would open a completion menu (a space is added
+    so the menu closes and the Enter submits).
 
     Returns ``busy`` without typing when someone is typing (or the pane is in a mode),
     ``failed`` when the pane is gone or no Enter was accepted (the text is then left in
@@ -161,6 +164,10 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
     text = strip_controls(text).strip()
     if not text:
         return TypeResult("failed", "nothing left to type after removing control characters")
+    patterns = patterns or typing_patterns("shell")
+    prompt = patterns.draft
+    if patterns.completion is not None and patterns.completion.search(text):
+        text += " "
     try:
         pane_id = resolve_pane(socket_name, session)
         before = look(socket_name, pane_id)

@@ -16,13 +16,24 @@ regions and apply a profile's ordered rules.  A profile looks like::
       rule: '^─{8,}'                #   optional rule line just above the prompt
       rule_within: 1                #   how far above the prompt the rule may be
       rule_required: true           #   no rule there -> no input box
+      echo: '^❯\\s'                 #   optional: the user's submitted prompt as echoed
+                                    #   above the box (where the current turn starts)
+      draft: '^[\\s│]*❯?\\s*'         #   optional: stripped from the cursor's line to leave
+                                    #   the draft (default: the shell profile's)
+      completion: '@\\S*$'           #   optional: typed text matching this opens a completion
+                                    #   menu that would take the Enter (a space closes it)
     rules:                          # first match wins; no match -> unknown
       - state: working
-        region: above_input:4       # screen | tail:N | above_input:N | input | footer
+        region: above_input:4       # screen | tail:N | above_input:N | turn:N | input | footer
         any: ['esc to interrupt']   # some line of the region matches one of these
         all: [...]                  # each of these matches some line of the region
         command: shell              # shell | agent | other (needs current_command)
         input: true                 # an input prompt was found (or not, with false)
+    permission:                     # how a permission dialog is cut out (sweep.policy);
+      option: '^\\s*\\d+\\.\\s'       #   a numbered answer line     (default: the shell
+      title_icon: '^[?!\\s]+'        #   icons before its title     profile's, for agents
+      rule_line: '[╭┌]|─{3}'         #   the border above it        without their own)
+      tool_call: '^(\\w+)\\('        #   ``Name(`` of the tool it asks about (group 1)
     question:                       # turns an idle screen into waiting:question
       start: '^⏺ '                  #   first line of an agent message (marker stripped)
       stop: '^> '                   #   a line that is not part of it (the user's echo)
@@ -31,7 +42,9 @@ regions and apply a profile's ordered rules.  A profile looks like::
 
 ``region: above_input:N`` is the last N non-blank lines above the input prompt (its rule
 excluded), or of the whole screen when no prompt is visible: busy markers are matched
-only there, never in the model's older prose.  A rule's ``command`` condition is false
+only there, never in the model's older prose.  ``region: turn:N`` is the same but starts
+after the last ``input.echo`` line, i.e. only the current turn: an error of an earlier turn
+(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's ``command`` condition is false
 when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
 profile.  The ``question`` step runs only when the rules said ``idle``.
 
@@ -64,7 +77,7 @@ ERROR_PREFIX = "error:"
 UNKNOWN_AGENT = "unknown"
 MAX_MESSAGE_LINES = 40
 
-_REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+)$")
+_REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+|turn:\d+)$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,9 @@ class InputSpec:
     rule: re.Pattern | None = None
     rule_within: int = 1
     rule_required: bool = True
+    echo: re.Pattern | None = None
+    draft: re.Pattern | None = None
+    completion: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,14 @@ class QuestionSpec:
 
 
 @dataclass(frozen=True)
+class PermissionSpec:
+    option: re.Pattern
+    title_icon: re.Pattern
+    rule_line: re.Pattern
+    tool_call: re.Pattern
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     commands: frozenset[str]
@@ -117,6 +141,7 @@ class Profile:
     rules: tuple[Rule, ...]
     question: QuestionSpec | None = None
     description: str = ""
+    permission: PermissionSpec | None = None
 
 
 def _regex(text: str) -> str:
@@ -140,7 +165,7 @@ Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, 
 class RuleFile(FileModel):
     state: Annotated[str, AfterValidator(_state), expect(str, f"one of {', '.join(STATES)} or error:KIND")]
     name: Text | None = None
-    region: Annotated[str, expect(str, "screen, input, footer, tail:N or above_input:N",
+    region: Annotated[str, expect(str, "screen, input, footer, tail:N, above_input:N or turn:N",
                                   lambda v: bool(_REGION_RE.match(v)))] = "screen"
     any: Regexes = Field(default_factory=list)
     all: Regexes = Field(default_factory=list)
@@ -160,11 +185,17 @@ class InputFile(FileModel):
     rule: Regex | None = None
     rule_within: int = 1
     rule_required: bool = True
+    echo: Regex | None = None        # our own typed text, as the agent echoes it in its history
+    draft: Regex | None = None       # a line where someone has typed but not sent
+    completion: Regex | None = None  # text whose Enter a completion menu would take
 
     def spec(self) -> InputSpec:
+        def opt(pattern: str | None) -> re.Pattern[str] | None:
+            return re.compile(pattern) if pattern else None
         return InputSpec(prompt=re.compile(self.prompt), within_last=self.within_last,
-                         rule=re.compile(self.rule) if self.rule else None,
-                         rule_within=self.rule_within, rule_required=self.rule_required)
+                         rule=opt(self.rule), rule_within=self.rule_within,
+                         rule_required=self.rule_required, echo=opt(self.echo),
+                         draft=opt(self.draft), completion=opt(self.completion))
 
 
 class QuestionFile(FileModel):
@@ -179,6 +210,19 @@ class QuestionFile(FileModel):
                             skip=tuple(map(re.compile, self.skip)), asks=re.compile(self.asks))
 
 
+class PermissionFile(FileModel):
+    """How this agent draws a permission dialog (the sweep cuts and matches it)."""
+
+    option: Regex
+    title_icon: Regex
+    rule_line: Regex
+    tool_call: Regex
+
+    def spec(self) -> PermissionSpec:
+        return PermissionSpec(option=re.compile(self.option), title_icon=re.compile(self.title_icon),
+                              rule_line=re.compile(self.rule_line), tool_call=re.compile(self.tool_call))
+
+
 class ProfileFile(FileModel):
     """A profile file as written; a new kind of screen pattern is a new field here."""
 
@@ -191,6 +235,7 @@ class ProfileFile(FileModel):
     input: InputFile | None = None
     rules: list[RuleFile] = Field(default_factory=list)
     question: QuestionFile | None = None
+    permission: PermissionFile | None = None
 
     def over(self, base: "ProfileFile") -> "ProfileFile":
         """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
@@ -222,7 +267,8 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         identify=tuple(map(re.compile, raw.identify)),
         input=raw.input.spec() if raw.input else None,
         rules=tuple(r.rule() for r in raw.rules),
-        question=raw.question.spec() if raw.question else None)
+        question=raw.question.spec() if raw.question else None,
+        permission=raw.permission.spec() if raw.permission else None)
 
 
 @lru_cache(maxsize=None)
@@ -242,6 +288,32 @@ def shell_commands() -> frozenset[str]:
     return load_profile("shell").commands
 
 
+def permission_patterns(agent: str) -> PermissionSpec:
+    """The agent's ``permission`` patterns, else the shell profile's (the defaults)."""
+    own = load_profile(agent).permission if agent in available_agents() else None
+    fallback = load_profile("shell").permission
+    assert fallback is not None, "profiles/shell.yaml: permission"
+    return own or fallback
+
+
+@dataclass(frozen=True)
+class TypingPatterns:
+    """What delivery needs to type into an agent's input line safely."""
+
+    draft: re.Pattern      # stripped from the cursor's line; what is left is someone's draft
+    completion: re.Pattern | None  # typed text that opens a menu which would eat the Enter
+
+
+def typing_patterns(agent: str) -> TypingPatterns:
+    """The agent's ``input.draft``/``input.completion``; the shell profile's draft pattern
+    for agents without one (or without a profile)."""
+    fallback = load_profile("shell").input
+    assert fallback is not None and fallback.draft is not None, "profiles/shell.yaml: input.draft"
+    spec = load_profile(agent).input if agent in available_agents() else None
+    draft = spec.draft if spec is not None and spec.draft is not None else fallback.draft
+    return TypingPatterns(draft=draft, completion=spec.completion if spec is not None else None)
+
+
 # ---------------------------------------------------------------- screen regions
 
 
@@ -254,6 +326,7 @@ class Screen:
             lines.pop()
         self.lines = lines
         self.prompt_at, self.input_top = self._find_input(profile.input)
+        self.echo = profile.input.echo if profile.input else None
 
     @property
     def has_input(self) -> bool:
@@ -284,7 +357,10 @@ class Screen:
             return self.lines[self.prompt_at:self.prompt_at + 1] if self.has_input else []
         if kind == "footer":
             return self.lines[self.prompt_at + 1:] if self.has_input else []
-        source = self.lines[:self.input_top] if kind == "above_input" and self.has_input else self.lines
+        source = self.above_input() if kind in ("above_input", "turn") else self.lines
+        if kind == "turn" and self.echo is not None:
+            echoes = [i for i, line in enumerate(source) if self.echo.search(line)]
+            source = source[echoes[-1] + 1:] if echoes else source
         return [line for line in source if line.strip()][-int(count):]
 
     def above_input(self) -> list[str]:

@@ -27,12 +27,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from breakroom.errors import ConfigError
+from breakroom.fleet.panestate import permission_patterns
 from breakroom.yamlfile import FileModel, Text, entry_error, expect, load_model, validate
 
-_TOOL_CALL = re.compile(r"^([A-Za-z_][\w.:-]*)\(")
-_OPTION = re.compile(r"^[\s│|❯›>●]*\d+\.\s")
-_TITLE_ICON = re.compile(r"^[?!✦•⏺\s]+")
-_RULE_LINE = re.compile(r"[╭┌]|[─━═]{3}")
 _MAX_DIALOG_LINES = 12
 
 
@@ -82,25 +79,28 @@ def read_prompt(session: str, agent: str, pane_text: str) -> PermissionPrompt:
     "Allow execution of: 'rm'?", "Run shell command? (Y)es/(N)o"); the dialog runs from
     below the rule or box border above it (or a run of blank lines) to its last numbered
     option.  The tool is a ``Name(`` call shown in the dialog, else the dialog's title.
+    What an option, a title icon, the border and a tool call look like is the agent's
+    profile's ``permission`` section.
     """
+    spec = permission_patterns(agent)
     lines = pane_text.splitlines()
-    asks = [i for i, line in enumerate(lines) if "?" in line and not _OPTION.match(line)]
+    asks = [i for i, line in enumerate(lines) if "?" in line and not spec.option.match(line)]
     if not asks:
         return PermissionPrompt(session, agent, None, "\n".join(lines[-_MAX_DIALOG_LINES:]).strip())
     ask = asks[-1]
-    options = [i for i in range(ask + 1, len(lines)) if _OPTION.match(lines[i])]
+    options = [i for i in range(ask + 1, len(lines)) if spec.option.match(lines[i])]
     end = options[-1] + 1 if options else ask + 1
     start, blanks = ask, 0
-    while start > 0 and ask - start < _MAX_DIALOG_LINES and not _RULE_LINE.search(lines[start - 1]):
+    while start > 0 and ask - start < _MAX_DIALOG_LINES and not spec.rule_line.search(lines[start - 1]):
         blanks = blanks + 1 if not _strip_box(lines[start - 1]) else 0
         if blanks == 2:
             start += 1
             break
         start -= 1
     block = [_strip_box(line) for line in lines[start:end]]
-    tool = next((m.group(1) for line in block if (m := _TOOL_CALL.match(line))), None)
+    tool = next((m.group(1) for line in block if (m := spec.tool_call.match(line))), None)
     if tool is None:
-        tool = next((_TITLE_ICON.sub("", line) for line in block if line), None)
+        tool = next((spec.title_icon.sub("", line) for line in block if line), None)
     return PermissionPrompt(session, agent, tool, "\n".join(block).strip())
 
 

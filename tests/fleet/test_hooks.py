@@ -22,7 +22,7 @@ from breakroom import config as config_mod
 from breakroom.cli.base import cli
 from breakroom.control import ControlServer
 from breakroom.errors import BreakroomError
-from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, install, state_for
+from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
 from breakroom.fleet.session_env import current_session
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
@@ -115,6 +115,39 @@ def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
         proc.stdout.close()
 
 
+@pytest.mark.parametrize("event,expected", [
+    ("PostToolUse", {"hookSpecificOutput": {"hookEventName": "PostToolUse",
+                                            "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("UserPromptSubmit", {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",
+                                                 "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("Stop", {"decision": "block", "reason": "[breakroom #1] bob: hi"}),
+    ("SessionStart", None),
+])
+def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], event: str,
+                                                   expected: dict | None) -> None:
+    """The hook prints Claude Code's JSON for the messages the breakroom hands over, and
+    nothing when there are none (or for an event whose output Claude Code ignores)."""
+    loop = asyncio.new_event_loop()
+    server = ControlServer(config_mod.load())
+
+    @server.handle("hook")
+    async def on_hook(request: dict) -> dict:
+        return {"ok": True, "context": "[breakroom #1] bob: hi" if request.get("collect") else ""}
+
+    loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        done, _ = run_hook(event, b"{}", tmux_env, command=tuple(FAST_HOOK))
+        assert done.returncode == 0
+        assert (json.loads(done.stdout) if done.stdout.strip() else None) == expected
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+
 def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None:
     received: list[dict] = []
     loop = asyncio.new_event_loop()
@@ -136,7 +169,8 @@ def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None
         assert received == [{"op": "hook", "session": "alice", "state": "waiting:permission",
                              "event": "Notification"}]
         run_hook("Stop", b"{}", tmux_env, command=tuple(FAST_HOOK))
-        assert received[-1] == {"op": "hook", "session": "alice", "state": "idle", "event": "Stop"}
+        assert received[-1] == {"op": "hook", "session": "alice", "state": "idle", "event": "Stop",
+                                "collect": True}
         run_hook("SessionEnd", b"{}", {"TMUX": ""}, tuple(FAST_HOOK), "--as", "bob")
         assert received[-1] == {"op": "hook", "session": "bob", "state": "exited", "event": "SessionEnd"}
     finally:
@@ -170,30 +204,47 @@ def test_install_merges_and_is_idempotent(tmp_path: Path) -> None:
     mine = {"type": "command", "command": "notify-send done"}
     settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]},
                                     "hooks": {"Stop": [{"hooks": [mine]}]}}))
-    path, merged, added = install(tmp_path)
+    old = {"type": "command", "command": HOOK_COMMAND.format(event="Stop")}  # an older install's
+    settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]},
+                                    "hooks": {"Stop": [{"hooks": [mine]}, {"hooks": [old]}]}}))
+    config = str(tmp_path / "breakroom.yaml")
+    path, merged, added = install(tmp_path, config=config)
     assert path == settings and added == len(INSTALL)
     on_disk = json.loads(settings.read_text())
     assert on_disk == merged
     assert on_disk["permissions"] == {"allow": ["Bash(npm test)"]}
-    assert on_disk["hooks"]["Stop"][0] == {"hooks": [mine]}
-    assert {"hooks": [{"type": "command", "command": "breakroom hook Stop"}]} in on_disk["hooks"]["Stop"]
+    stop = hook_command("Stop", hook_prefix(), config)
+    assert on_disk["hooks"]["Stop"] == [{"hooks": [mine]},  # the older entry is replaced
+                                        {"hooks": [{"type": "command", "command": stop, "timeout": 10}]}]
+    assert stop.startswith(f"{BREAKROOM} hook Stop --config /")  # absolute paths only
     matchers = [e.get("matcher") for e in on_disk["hooks"]["Notification"]]
     assert matchers == ["permission_prompt", "idle_prompt"]
-    assert all(e["hooks"][0]["command"] == HOOK_COMMAND.format(event="Notification")
+    assert all(e["hooks"][0]["command"] == hook_command("Notification", hook_prefix(), config)
                for e in on_disk["hooks"]["Notification"])
     before = settings.read_text()
-    assert install(tmp_path)[2] == 0
+    assert install(tmp_path, config=config)[2] == 0
     assert settings.read_text() == before
 
 
 def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path), "--print"])
+    config = tmp_path / "breakroom.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    args = ["--config", str(config), "hooks", "install", "--project", str(tmp_path)]
+    result = CliRunner().invoke(cli, [*args, "--print"])
     assert result.exit_code == 0
-    assert "breakroom hook UserPromptSubmit" in json.loads(result.output)["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
-    assert not (tmp_path / ".claude").exists()
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
-    assert result.exit_code == 0 and "added 7 hook entries" in result.output
-    result = CliRunner().invoke(cli, ["hooks", "install", "--project", str(tmp_path)])
+    sections = result.output.split("\n\n# ")
+    assert sections[0].startswith(f"# Claude Code: {tmp_path}/.claude/settings.json\n")
+    settings = json.loads(sections[0].split("\n", 1)[1])
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    assert command == f"{BREAKROOM} hook UserPromptSubmit --config {config}"
+    mcp = json.loads(sections[1].split("\n", 1)[1])["projects"][str(tmp_path.resolve())]["mcpServers"]
+    assert mcp["breakroom"]["args"] == ["--config", str(config), "mcp"]
+    assert sections[2].startswith("Codex: ~/.codex/config.toml\n[mcp_servers.breakroom]")
+    assert sections[3].startswith("Gemini CLI:")
+    assert not (tmp_path / ".claude").exists() and not (Path.home() / ".claude.json").exists()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "added or updated 7 hook entries" in result.output
+    result = CliRunner().invoke(cli, args)
     assert "already has breakroom's hooks" in result.output
 
 

@@ -71,7 +71,7 @@ def test_every_profile_loads() -> None:
 # ---------------------------------------------------------------- traps
 
 
-def claude_screen(above: str, footer: str = "", box_text: str = "") -> str:
+def claude_screen(above: str, footer: str = "  ? for shortcuts", box_text: str = "") -> str:
     """A Claude Code screen: transcript, the input box between rules, optional footer."""
     return f"{above.strip()}\n\n{RULE}\n❯ {box_text}\n{RULE}\n{footer}\n"
 
@@ -98,12 +98,40 @@ def test_input_box_drawn_while_busy_is_not_idle() -> None:
 
 
 @pytest.mark.parametrize("footer", ["  ⏵⏵ bypass permissions on (shift+tab to cycle)",
-                                    "  ⏵⏵ accept edits on (shift+tab to cycle)", "  ? for shortcuts", ""])
+                                    "  ⏵⏵ accept edits on (shift+tab to cycle)", "  ? for shortcuts"])
 def test_permanent_footer_says_nothing(footer: str) -> None:
     busy = claude_screen("✻ Pondering… (12s · esc to interrupt)", footer)
     done = claude_screen("⏺ Done.\n\n✻ Brewed for 3m 12s", footer)
     assert detect(busy, "claude-code").state == "working"
     assert detect(done, "claude-code").state == "idle"
+
+
+def test_prompt_box_alone_is_not_idle() -> None:
+    """Claude Code draws the box while busy too: with no footer or marker that says
+    idle, a screen no pattern can name is unknown, never idle (nothing gets typed)."""
+    assert detect(claude_screen("⏺ Working on it.", footer=""), "claude-code").state == "unknown"
+    assert detect(claude_screen("⏺ Working on it.", footer="  something new · ← for agents"),
+                  "claude-code").state == "unknown"
+
+
+def test_busy_footer_wins_over_an_idle_looking_transcript() -> None:
+    retrying = claude_screen("❯ fail 529\n\n✻ API error · Retrying in 9s · attempt 5/10",
+                             footer="  esc to interrupt · ← for agents")
+    assert detect(retrying, "claude-code").state == "working"
+    assert detect(claude_screen("❯ fail 529\n\n✻ API error · Retrying in 9s · attempt 5/10"),
+                  "claude-code").state == "working"
+
+
+def test_an_error_of_an_earlier_turn_is_history() -> None:
+    stale = "❯ hi\n  ⎿  Invalid API key · Fix external API key\n\n❯ again\n\n● echo: again\n\n✻ Churned for 0s"
+    assert detect(claude_screen(stale), "claude-code").state == "idle"
+    assert detect(claude_screen(stale.split("\n\n❯ again")[0]), "claude-code").state == "error:auth"
+    credit = "❯ hi\n  ⎿  Credit balance too low · Add funds: https://example.invalid/billing"
+    assert detect(claude_screen(credit), "claude-code").state == "error:usage-limit"
+
+
+def test_draft_in_the_box_reads_idle() -> None:
+    assert detect(claude_screen("● Done.", footer="", box_text="half a thought"), "claude-code").state == "idle"
 
 
 def test_numbered_dialog_is_permission_not_question() -> None:
@@ -131,7 +159,7 @@ def test_trust_screen_needs_a_keypress() -> None:
 
 def test_question_is_only_the_last_message() -> None:
     screen = claude_screen("⏺ Which port should I use?\n\n> 8080\n\n⏺ Using 8080. Tests pass.")
-    assert detect(screen, "claude-code") == Detection("idle", "input box: input prompt shown")
+    assert detect(screen, "claude-code").state == "idle"
 
 
 def test_agent_back_at_a_shell_has_exited() -> None:

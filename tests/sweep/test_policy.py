@@ -28,6 +28,7 @@ def fixture(path: str) -> str:
      "3. No, and tell Claude what to do differently (esc)"),
     ("claude-code/waiting-permission/edit-file.txt", "Edit file shop/cart.py", "Edit file shop/cart.py",
      "3. No, and tell Claude what to do differently (esc)"),
+    ("claude-code/waiting-permission/linux-bash-touch.txt", "Bash command", "Bash command", "3. No"),
     ("gemini/waiting-permission/allow-execution.txt", "Shell rm -rf build (remove the build directory)",
      "?  Shell rm -rf build (remove the build directory)", "3. No, suggest changes (esc)"),
     ("aider/waiting-permission/run-shell-command.txt", "pytest tests/test_cart.py -q",
@@ -38,6 +39,14 @@ def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last)
     lines = prompt.text.splitlines()
     assert prompt.tool == tool
     assert (lines[0], lines[-1]) == (first, last)
+
+
+def test_the_agents_profile_says_what_a_dialog_looks_like():
+    """The cutting patterns are the profile's: an agent without its own uses the shell
+    profile's, and Claude Code's real (●) tool lines are not taken for the title."""
+    pane = fixture("claude-code/waiting-permission/linux-bash-touch.txt")
+    own, default = read_prompt("s", "claude-code", pane), read_prompt("s", "no-such-agent", pane)
+    assert (own.tool, own.text) == (default.tool, default.text)
 
 
 def test_a_tool_call_in_the_dialog_names_the_tool():

@@ -1,0 +1,114 @@
+"""`breakroom doctor`: check a running fleet and say, one line per problem, what to run.
+
+Setup that fails quietly is the worst kind: hooks that cannot find ``breakroom`` do nothing,
+an MCP server that is not registered is simply absent.  Each check here either passes or
+names the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from breakroom import control
+from breakroom.config import Config
+from breakroom.errors import BreakroomError
+from breakroom.fleet import hooks, mcp_register
+
+HOOKED_AGENTS = ("claude-code",)  # agents whose hooks `hooks install` wires
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str          # what was checked, or what is wrong
+    fix: str = ""      # the command that fixes it
+
+
+def _ircd(cfg: Config) -> Finding:
+    where = f"{cfg.ircd.host}:{cfg.ircd.port}"
+    try:
+        with socket.create_connection((cfg.ircd.host, cfg.ircd.port), timeout=2):
+            return Finding(True, f"ircd reachable at {where}")
+    except OSError as exc:
+        return Finding(False, f"ircd not reachable at {where} ({exc.strerror or exc})",
+                       "breakroom up (or set ircd.host/ircd.port to the running server)")
+
+
+def _pane_dir(cfg: Config, session: str) -> Path | None:
+    base = ["tmux"] + (["-L", cfg.tmux.socket_name] if cfg.tmux.socket_name else [])
+    try:
+        done = subprocess.run(base + ["display-message", "-p", "-t", f"={session}:", "#{pane_current_path}"],
+                              capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    path = done.stdout.strip()
+    return Path(path) if done.returncode == 0 and path else None
+
+
+def _hooks_installed(project: Path, config: str | None) -> bool:
+    try:
+        settings = json.loads((project / ".claude" / "settings.json").read_text(encoding="utf-8"))
+        entries = settings["hooks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    prefix = hooks.hook_prefix()
+    wanted = {hooks.hook_command(event, prefix, config) for event, _ in hooks.INSTALL}
+    found = {h.get("command") for event in entries.values() if isinstance(event, list)
+             for e in event if isinstance(e, dict) for h in e.get("hooks") or [] if isinstance(h, dict)}
+    return wanted <= found
+
+
+def _ago(epoch: float | None) -> str:
+    if epoch is None:
+        return "never fired since the breakroom started"
+    return f"last fired {int(time.time() - epoch)}s ago"
+
+
+def _session(cfg: Config, status: dict) -> list[Finding]:
+    name, agent, state = status["session"], status["agent"], status["state"]
+    line = f"session {name}: {agent}, {state}"
+    if agent == "unknown":
+        return [Finding(False, f"{line}: no profile recognises its pane",
+                        f"set sessions.{name}.agent in the config (one of the profiles)")]
+    if state.startswith("error:"):
+        return [Finding(False, f"{line}: the agent reports an error", f"tmux attach -t {shlex.quote(name)}")]
+    if agent not in HOOKED_AGENTS:
+        return [Finding(True, line)]
+    project = _pane_dir(cfg, name)
+    config = str(Path(cfg.source).resolve()) if cfg.source else None
+    fix = f"breakroom hooks install --project {shlex.quote(str(project or '.'))}"
+    findings = []
+    if project is None or not _hooks_installed(project, config):
+        findings.append(Finding(False, f"{line}: breakroom's hooks are not installed (or are out of date) "
+                                       f"in {project}/.claude/settings.json", fix))
+    else:
+        findings.append(Finding(True, f"{line}, hooks installed, {_ago(status.get('hook_at'))}"))
+    if project is None or mcp_register.registered(project) is None:
+        findings.append(Finding(False, f"session {name}: the breakroom MCP server is not registered "
+                                       f"for {project}", fix))
+    return findings
+
+
+def check(cfg: Config) -> list[Finding]:
+    """Every check, in order: the ircd, the breakroom itself, then each session."""
+    findings = [_ircd(cfg)]
+    try:
+        fleet = control.request(cfg, {"op": "fleet"}, timeout=5)
+    except BreakroomError as exc:
+        return findings + [Finding(False, str(exc).split(" (")[0], "breakroom up")]
+    findings.append(Finding(True, f"breakroom running, {len(fleet['sessions'])} session(s)"))
+    for status in fleet["sessions"]:
+        findings.extend(_session(cfg, status))
+    return findings
+
+
+def render(finding: Finding) -> str:
+    if finding.ok:
+        return f"ok       {finding.text}"
+    return f"PROBLEM  {finding.text}" + (f" — fix: {finding.fix}" if finding.fix else "")
