@@ -92,7 +92,7 @@ class SweepBot:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", task.get_name(), exc_info=task.exception())
+            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()), exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
