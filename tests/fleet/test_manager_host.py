@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlite_utils
+from conftest import write_config
+from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.config import Config, from_dict
 from breakroom.control import ControlServer
@@ -20,8 +22,6 @@ from breakroom.fleet import inbox
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.manager import SessionManager
 from breakroom.record.db import open_db
-from conftest import write_config
-from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 T = TypeVar("T")
 
@@ -86,7 +86,8 @@ def test_the_manager_delivers_and_reports_through_its_host(sims, tmux_socket, tm
             assert delivery is not None and delivery.status == "delivered"
             assert ("b", "alice", f"delivered #{delivery.id} to b", True) in host.said
             assert "please rebase" in pane_text(tmux_socket, "b")
-            assert inbox.get(host.db, delivery.id).state == inbox.DELIVERED
+            message = inbox.get(host.db, delivery.id)
+            assert message is not None and message.state == inbox.DELIVERED
         finally:
             await manager.stop()
 
