@@ -47,12 +47,13 @@ class _RoutineConnectionNoise(logging.Filter):
 
 
 class BreakroomBot(irc3.IrcBot):
-    """An irc3 bot of a breakroom: it knows its runtime (typed), leaves the process's logging
-    alone and can be shut down for good."""
+    """An irc3 bot of a breakroom: it knows its runtime (typed; None for a bot on its own,
+    such as the replay bot), leaves the process's logging alone and can be shut down for
+    good."""
 
     logging_config = {"version": 1, "incremental": True}
 
-    def __init__(self, *args: Any, runtime: Breakroom, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runtime: Breakroom | None = None, **kwargs: Any) -> None:
         self.runtime = runtime  # before irc3 instantiates the plugins, which read it
         self.in_channel = False
         self.outbox: list[tuple[str, str, str]] = []  # (target, line, kind) not sent yet
