@@ -76,7 +76,7 @@ class KnowledgeBot:
         if service is None:
             self.app.send(self.bot, target, f"{asker}: the knowledge proxy is not available")
             return
-        writer = self._session_writer(asker) if service.backend.startswith("session:") else None
+        writer = self.writer_for(asker)
         try:
             answer = await service.ask(text, asker, writer)
         except KnowledgeUnavailable as exc:  # the engine itself failed to start
@@ -95,6 +95,14 @@ class KnowledgeBot:
             self.app.send(self.bot, target, line)
 
     # ------------------------------------------------------------ session:NAME backend
+
+    def writer_for(self, asker: str) -> Writer | None:
+        """With the ``session:NAME`` backend, the writer that relays ``asker``'s question to
+        the role session (the sweep's in-process questions use it too); else None."""
+        service = self.service
+        if service is None or not service.backend.startswith("session:"):
+            return None
+        return self._session_writer(asker)
 
     def _session_writer(self, asker: str) -> Writer:
         """A writer (run in the thread pool) that relays the question to the role session."""

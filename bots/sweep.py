@@ -156,14 +156,15 @@ class SweepBot:
         self.say(f"{KNOWLEDGE}: [{question.qid}] {question.question}")
         if service is None:
             return None
+        knowledge = self.app.bots.get(KNOWLEDGE)
+        plugin = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
+        writer = plugin.writer_for(self.bot.nick) if plugin is not None else None
         try:
             answer = await asyncio.wait_for(
-                service.ask(f"[{question.qid}] {question.question}", self.bot.nick),
+                service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer),
                 self.app.config.knowledge.timeout + ASK_MARGIN)
         except (asyncio.TimeoutError, BreakroomError):
             return None
-        knowledge = self.app.bots.get(KNOWLEDGE)
-        plugin = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
         if plugin is not None:
             plugin.post_answer(answer, self.bot.nick, self.app.channel)
         return answer
