@@ -27,8 +27,8 @@ PRIVMSG_LINE = _LINE + r"(?P<data>.*)$"
 
 def runtime_of(bot: irc3.IrcBot) -> Breakroom:
     """The running breakroom a plugin's bot belongs to: config, record, fleet, knowledge."""
-    if not isinstance(bot, BreakroomBot):
-        raise TypeError(f"breakroom plugins run in a BreakroomBot, not {type(bot).__name__}")
+    if not isinstance(bot, BreakroomBot) or bot.runtime is None:
+        raise TypeError("breakroom plugins run in a bot spawned by a running breakroom")
     return bot.runtime
 
 

@@ -21,17 +21,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import irc3
 
-from bots.base import addressed, command, runtime_of
-from bots.replies import format_reply
+from breakroom.knowledge.engine import Answer, BackendUnavailable, Writer, split_request_id
 from breakroom.irc.ratelimit import RateLimiter
-from breakroom.knowledge.engine import (
-    Answer,
-    BackendUnavailable,
-    Writer,
-    split_request_id,
-)
 from breakroom.knowledge.retrieval import SearchResult
 from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
+
+from bots.base import addressed, command, runtime_of
+from bots.replies import format_reply
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +76,7 @@ class KnowledgeBot:
         if service is None:
             self.app.send(self.bot, target, f"{asker}: the knowledge proxy is not available")
             return
-        writer = self._session_writer(asker) if service.backend.startswith("session:") else None
+        writer = self.writer_for(asker)
         try:
             answer = await service.ask(text, asker, writer)
         except KnowledgeUnavailable as exc:  # the engine itself failed to start
@@ -99,6 +95,14 @@ class KnowledgeBot:
             self.app.send(self.bot, target, line)
 
     # ------------------------------------------------------------ session:NAME backend
+
+    def writer_for(self, asker: str) -> Writer | None:
+        """With the ``session:NAME`` backend, the writer that relays ``asker``'s question to
+        the role session (the sweep's in-process questions use it too); else None."""
+        service = self.service
+        if service is None or not service.backend.startswith("session:"):
+            return None
+        return self._session_writer(asker)
 
     def _session_writer(self, asker: str) -> Writer:
         """A writer (run in the thread pool) that relays the question to the role session."""
@@ -128,7 +132,7 @@ class KnowledgeBot:
             if delivery.status == "failed":
                 raise BackendUnavailable(f"delivery failed: {delivery.reason}")
             return await asyncio.wait_for(reply, self.config.timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise BackendUnavailable("no reply in time") from None
         finally:
             self._session_replies.pop(rid, None)

@@ -8,8 +8,9 @@ knowledge's answer still appear in the channel as if asked there (``knowledge: [
 ``sweep: [q1a2b] (confidence …) …``).  An answer at or above
 ``sweep.answer_min_confidence`` is delivered into the stuck session, attributed; anything
 less is escalated to ``ops`` with one line.  Permission prompts are pressed only when
-``sweep.policy`` allows them, and each approval is announced.  Commands: ``!fleet``, ``!sweep`` for anyone; ``!peek SESSION [N]``
-for server-verified operators, answered by private message with secrets scrubbed.
+``sweep.policy`` allows them, and each approval is announced.  Commands: ``!fleet``,
+``!sweep`` for anyone; ``!peek SESSION [N]`` for server-verified operators, answered by
+private message with secrets scrubbed.
 """
 
 from __future__ import annotations
@@ -20,21 +21,15 @@ import time
 
 import irc3
 
-from bots.base import command, is_operator, runtime_of
-from bots.knowledge import KnowledgeBot
-from bots.replies import sources_tail
 from breakroom.errors import BreakroomError
 from breakroom.knowledge.engine import Answer
 from breakroom.sweep.policy import Policy
-from breakroom.sweep.walk import (
-    Approval,
-    StuckQuestion,
-    Sweeper,
-    WalkResult,
-    answer_text,
-    ops_prefix,
-    peek,
-)
+from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
+                             peek)
+
+from bots.base import command, is_operator, runtime_of
+from bots.knowledge import KnowledgeBot
+from bots.replies import sources_tail
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +87,7 @@ class SweepBot:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", task.get_name(), exc_info=task.exception())
+            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()), exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
@@ -161,14 +156,15 @@ class SweepBot:
         self.say(f"{KNOWLEDGE}: [{question.qid}] {question.question}")
         if service is None:
             return None
-        try:
-            answer = await asyncio.wait_for(
-                service.ask(f"[{question.qid}] {question.question}", self.bot.nick),
-                self.app.config.knowledge.timeout + ASK_MARGIN)
-        except (TimeoutError, BreakroomError):
-            return None
         knowledge = self.app.bots.get(KNOWLEDGE)
         plugin = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
+        writer = plugin.writer_for(self.bot.nick) if plugin is not None else None
+        try:
+            answer = await asyncio.wait_for(
+                service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer),
+                self.app.config.knowledge.timeout + ASK_MARGIN)
+        except (asyncio.TimeoutError, BreakroomError):
+            return None
         if plugin is not None:
             plugin.post_answer(answer, self.bot.nick, self.app.channel)
         return answer

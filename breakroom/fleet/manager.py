@@ -26,19 +26,14 @@ import logging
 from dataclasses import asdict, dataclass
 
 from breakroom.fleet import inbox
-from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
-from breakroom.fleet.observer import (
-    MIN_STABLE_GAP,
-    FleetObserver,
-    FleetSnapshot,
-    PaneView,
-)
-from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
+from breakroom.fleet.delivery import SessionOps
+from breakroom.fleet.pane import press_keys, type_into_pane
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +140,7 @@ class SessionManager:
         cfg = self.config.session(name)
         return SessionStatus(session=name, nick=self._nick(tracked), agent=view.agent,
                              state=view.state, since=view.since, project=cfg.project,
-                             role=cfg.role, hook_fresh=view.source == "hook",
+                             role=cfg.role, hook_fresh=view.source == HOOK,
                              reason=view.reason, question=view.question,
                              hook_at=self.observer.hook_seen.get(name))
 

@@ -112,6 +112,8 @@ class FleetObserver:
             for gone in set(views) - set(captures):
                 del views[gone]
                 self._forget_pane(gone)
+            for unseen in set(self._hooks) - set(captures):  # reports about no watched session
+                del self._hooks[unseen]
         for name, capture in captures.items():
             views[name] = self._view(capture, views.get(name), now)
         self.snapshot = FleetSnapshot(now, views)

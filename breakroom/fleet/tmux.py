@@ -4,7 +4,7 @@ Every tmux command the engine runs goes through :meth:`Tmux.run`, one process pe
 the cost of a poll is visible (and countable: :attr:`Tmux.invocations`).  The raw runner is
 used rather than libtmux's ``Server.cmd`` because the engine needs what libtmux does not
 give: stdin for ``load-buffer``, and one invocation carrying many ``;``-joined commands —
-the batched capture (:mod:`breakroom.fleet.capture`) that is measured ~50× faster than a
+the batched capture (:mod:`breakroom.fleet.capture`), measured 5–13× faster than a
 process per pane (``bench/sweep_walk.py``).  Where libtmux serves — creating, renaming and
 killing sessions in the demo and the tests — :attr:`Tmux.server` hands out its ``Server``
 for the same socket.

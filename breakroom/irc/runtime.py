@@ -51,7 +51,8 @@ class _RoutineConnectionNoise(logging.Filter):
 
 
 class BreakroomBot(irc3.IrcBot):
-    """An irc3 bot of a breakroom: it knows its runtime (typed), leaves the process's logging
+    """An irc3 bot of a breakroom: it knows its runtime (typed; None for a bot on its own,
+    such as the replay bot), leaves the process's logging
     alone, sends through a priority :class:`Outbox`, reconnects with jittered backoff and can
     be shut down for good.
 
@@ -64,7 +65,7 @@ class BreakroomBot(irc3.IrcBot):
     first_backoff = 0.5
     max_backoff = 4.0  # a returning server sees the whole fleet back within ~5 s
 
-    def __init__(self, *args: Any, runtime: Breakroom, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runtime: Breakroom | None = None, **kwargs: Any) -> None:
         self.runtime = runtime  # before irc3 instantiates the plugins, which read it
         self.in_channel = False
         super().__init__(*args, **kwargs)

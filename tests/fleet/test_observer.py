@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bots.sweep import SweepBot
 from bots.dispatcher import Dispatcher
+from bots.sweep import SweepBot
 from breakroom.config import from_dict
 from breakroom.fleet.observer import FleetObserver
 from breakroom.fleet.tmux import Tmux
