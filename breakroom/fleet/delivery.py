@@ -63,6 +63,8 @@ class SessionOps:
 
     def _bot_of(self, request: dict) -> Any:
         session = str(request.get("session") or "")
+        if not session:
+            raise BreakroomError("not inside a tmux session's pane (an operator names one with --as SESSION)")
         bot = self.manager.bot_for(session)
         if bot is None:
             raise BreakroomError(f"session {session!r} has no bot in the breakroom "
