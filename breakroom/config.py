@@ -49,11 +49,22 @@ class TmuxConfig:
                 and not any(fnmatch.fnmatchcase(session, g) for g in self.exclude))
 
 
+DELIVER_MODES = ("agent", "any")
+
+
 @dataclass
 class SessionConfig:
     agent: str | None = None  # claude-code | codex | aider | gemini | shell | sim; None: detect
     project: str | None = None
     role: str | None = None
+    # agent: type only while the pane's foreground program is an agent a profile knows
+    # (never a shell's prompt); any: also into shells and unknown programs (opt-in)
+    deliver: str = "agent"
+
+    def __post_init__(self) -> None:
+        if self.deliver not in DELIVER_MODES:
+            raise ConfigError(f"sessions.*.deliver: expected one of {', '.join(DELIVER_MODES)}, "
+                              f"got {self.deliver!r}")
 
 
 @dataclass

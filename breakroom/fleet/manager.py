@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from breakroom.fleet import inbox
+from breakroom.fleet import admission, inbox
 from breakroom.fleet import panestate
 from breakroom.fleet.capture import PaneCapture, capture_all, list_sessions
 from breakroom.fleet.nicks import assign_nicks, irc_lower
@@ -80,6 +80,7 @@ class _Tracked:
     captured_at: float = 0.0     # monotonic time of the last capture
     hook: tuple[str, float] | None = None  # (state, epoch) of the last hook report
     held: str = ""               # why the last typing attempt was put off (someone typing, …)
+    refused: str = ""            # why nothing may be typed here at all (a shell, …), or ""
 
 
 class SessionManager:
@@ -285,6 +286,8 @@ class SessionManager:
         if agent is None:
             agent = panestate.guess_agent(capture.text, capture.current_command)
         tracked.status.agent = agent
+        tracked.refused = admission.refusal(agent, capture.current_command,
+                                            self.config.session(name).deliver) or ""
         detection = panestate.detect(capture.text, agent, capture.current_command)
         detection = self._stability.observe(name, capture.text, detection)
         hook = tracked.hook
@@ -315,6 +318,9 @@ class SessionManager:
 
     def _why_waiting(self, session: str) -> str:
         tracked = self._tracked.get(session)
+        if tracked is not None and tracked.refused:
+            return (f"kept in {session}'s inbox, not typed: {tracked.refused} "
+                    f"(`breakroom inbox` reads it; sessions.{session}.deliver: any allows typing)")
         if tracked is not None and tracked.status.state in READY_STATES and tracked.held:
             return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
         state = tracked.status.state if tracked else "gone"
@@ -347,6 +353,9 @@ class SessionManager:
             queue = inbox.queued(self.app.db, session)
             if not queue or not await self._ready_now(session):
                 return
+            tracked = self._tracked.get(session)
+            if tracked is not None and tracked.refused:
+                return  # a shell or an unknown program: the message stays in the inbox
             message = queue[0]
             delivery = self.config.delivery
             inbox.begin_attempt(self.app.db, message.id)
