@@ -23,6 +23,7 @@ from typing import Any, Awaitable, Callable
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
+from breakroom.private import private_dir
 from breakroom.fleet.identity import acting_session, pane_session, peer_of
 
 Handler = Callable[[dict], Awaitable[dict]]
@@ -55,7 +56,7 @@ class ControlServer:
         return register
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         if self.path.exists():
             if _listening(self.path):
                 raise BreakroomError(f"a breakroom is already running on {self.path}")

@@ -9,6 +9,7 @@ import string
 from pathlib import Path
 
 from breakroom.config import Config
+from breakroom.private import private_dir
 
 SECRETS_DIR = "secrets"
 # Letters and digits only: a secret that starts with "-" reads as an option on command
@@ -23,8 +24,7 @@ def _stored(data_dir: Path, name: str) -> str:
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    private_dir(folder)
     value = "".join(_random.choice(ALPHABET) for _ in range(20))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
 
 
@@ -29,6 +30,7 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         ready: Callable[[Breakroom], None] | None = None) -> None:
     """ircd (unless external) + bots + control socket, until a signal arrives."""
+    tighten(cfg.data_path)
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
     try:
@@ -40,6 +42,7 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
 
 def serve_ircd_only(cfg: Config, ready: Callable[[Ircd], None] | None = None) -> None:
     """Just the server, for people who run their bots elsewhere (``breakroom ircd``)."""
+    tighten(cfg.data_path)
     fill_secrets(cfg)
     ircd = start_ircd(cfg)
     try:

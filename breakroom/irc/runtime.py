@@ -16,6 +16,7 @@ from breakroom.control import ControlServer
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import REDACTED, scrub_secrets
+from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
 from breakroom.fleet.manager import SessionManager
 from breakroom.record.db import db_path, open_db
@@ -82,6 +83,7 @@ class Breakroom:
     """Everything that runs while the breakroom is up."""
 
     def __init__(self, cfg: Config):
+        tighten(cfg.data_path)
         self.config = fill_secrets(cfg)
         self.channel = cfg.channel
         self.db = open_db(db_path(cfg.data_path))
