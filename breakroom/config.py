@@ -214,7 +214,8 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
     for k in raw:
         if k not in names:
             known = ", ".join(sorted(names))
-            raise ConfigError(f"{prefix}{k}: unknown key (known keys here: {known})")
+            shown = k if isinstance(k, str) and k.isprintable() and k.strip() else repr(k)
+            raise ConfigError(f"{prefix}{shown}: unknown key (known keys here: {known})")
     kwargs = {}
     for k, v in raw.items():
         key = prefix + k

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from breakroom.config import Config
 from breakroom.private import private_dir
+from breakroom.sanitize import remember_secret
 
 SECRETS_DIR = "secrets"
 # Letters and digits only: a secret that starts with "-" reads as an option on command
@@ -43,4 +44,6 @@ def fill_secrets(cfg: Config) -> Config:
         cfg.channel_key = _stored(data, "channel-key")
     if cfg.ircd.oper_password is None:
         cfg.ircd.oper_password = _stored(data, "oper-password")
+    for secret in (cfg.ircd.password, cfg.channel_key, cfg.ircd.oper_password):
+        remember_secret(secret)  # hidden from everything scrubbed from now on
     return cfg

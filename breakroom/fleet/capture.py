@@ -166,3 +166,14 @@ def capture_all(socket_name: str | None, lines: int = 60,
             pane.text = text
             out[pane.session] = pane
     return out
+
+
+def capture_joined(socket_name: str | None, session: str, lines: int) -> str | None:
+    """The session's active pane with wrapped lines joined (``capture-pane -J``), for text
+    shown to people: a secret wrapped at the pane's edge is one word again, so the scrubber
+    sees all of it.  The last ``lines`` lines; None when the session is gone."""
+    result = _server(socket_name).cmd("capture-pane", "-p", "-J", "-S", f"-{lines}",
+                                      "-t", f"={session}:")
+    if result.returncode != 0:
+        return None
+    return _tail(result.stdout, lines)

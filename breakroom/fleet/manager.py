@@ -319,7 +319,7 @@ class SessionManager:
     def _why_waiting(self, session: str) -> str:
         tracked = self._tracked.get(session)
         if tracked is not None and tracked.refused:
-            return (f"kept in {session}'s inbox, not typed: {tracked.refused} "
+            return (f"queued in {session}'s inbox, not typed: {tracked.refused} "
                     f"(`breakroom inbox` reads it; sessions.{session}.deliver: any allows typing)")
         if tracked is not None and tracked.status.state in READY_STATES and tracked.held:
             return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"

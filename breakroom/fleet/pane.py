@@ -18,7 +18,7 @@ lost, or a "retry" types the message twice, or the text is typed over a human's 
 
 These functions block (they sleep between steps); the running breakroom calls them through
 ``app.run_blocking``.  They strip control characters themselves as a last line of defence,
-whatever the caller already did.
+and scrub secrets, whatever the caller already did.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from breakroom.sanitize import strip_controls
+from breakroom.sanitize import sanitize
 
 POLL = 0.03            # seconds between pane looks while waiting
 ECHO_TIMEOUT = 1.0     # how long to wait for typed text to show before pressing Enter anyway
@@ -159,7 +159,7 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
     ``failed`` when the pane is gone or no Enter was accepted (the text is then left in
     the input line, never typed again), ``delivered`` when the submission was seen.
     """
-    text = strip_controls(text).strip()
+    text = sanitize(text)
     if not text:
         return TypeResult("failed", "nothing left to type after removing control characters")
     try:

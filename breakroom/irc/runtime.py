@@ -15,7 +15,8 @@ from breakroom.config import Config
 from breakroom.control import ControlServer
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
-from breakroom.sanitize import REDACTED, scrub_secrets
+from breakroom.sanitize import scrub_secrets
+from breakroom import scrublog
 from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
 from breakroom.fleet.manager import SessionManager
@@ -84,6 +85,7 @@ class Breakroom:
 
     def __init__(self, cfg: Config):
         tighten(cfg.data_path)
+        scrublog.install()
         self.config = fill_secrets(cfg)
         self.channel = cfg.channel
         self.db = open_db(db_path(cfg.data_path))
@@ -134,8 +136,9 @@ class Breakroom:
     def send(self, bot: irc3.IrcBot, target: str, text: str, *, kind: str = "PRIVMSG") -> None:
         """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, held in the
         bot's outbox while it is not in the channel, and recorded when private (the
-        scribe hears channel lines itself)."""
-        for line in split_message(text, target, command=kind):
+        scribe hears channel lines itself).  Every line out is scrubbed of secrets: a
+        relayed line, a knowledge answer and a peek alike."""
+        for line in split_message(self.scrub(text), target, command=kind):
             if bot.in_channel:
                 (bot.notice if kind == "NOTICE" else bot.privmsg)(target, line)
             else:
@@ -157,11 +160,8 @@ class Breakroom:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def scrub(self, text: str) -> str:
-        """Hide the breakroom's own secrets, and API keys and tokens, from anything recorded."""
-        for secret in (self.config.ircd.password, self.config.channel_key,
-                       self.config.ircd.oper_password):
-            if secret and secret in text:
-                text = text.replace(secret, REDACTED)
+        """Hide the breakroom's own secrets (remembered by ``fill_secrets``), API keys and
+        tokens from anything recorded or sent."""
         return scrub_secrets(text)
 
     def _register_control(self) -> None:

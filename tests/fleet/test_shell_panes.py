@@ -30,7 +30,7 @@ def test_a_shell_prompt_is_never_typed_into(shell, ircd, irc_client, running_app
     before = pane_text(tmux_socket, shell)
     for i, trick in enumerate(TRICKS):
         human.say(ircd.channel, f"{shell}: " + trick.format(f=f"F{i}").replace("\n", " ").replace("\r", " "))
-    human.wait_for(rf"NOTICE human :#{len(TRICKS)} kept in {shell}'s inbox, not typed: its foreground "
+    human.wait_for(rf"NOTICE human :#{len(TRICKS)} queued in {shell}'s inbox, not typed: its foreground "
                    rf"program is the shell {shell}, not an agent", timeout=10)
     # from another session (an operator acting for it): the same, with the outcome in the answer
     cli_trick = "$(touch FCLI)\ntouch FCLI"
