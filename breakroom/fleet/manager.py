@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from breakroom.fleet import admission, inbox
+from breakroom.fleet import admission, inbox, recovery
 from breakroom.fleet import panestate
 from breakroom.fleet.capture import PaneCapture, capture_all, list_sessions
 from breakroom.fleet.nicks import assign_nicks, irc_lower
@@ -35,6 +35,7 @@ from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
 from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.recovery import clear_leftover
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,26 @@ class SessionManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Take a first look at once (so bots appear quickly), then poll in the background."""
-        inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
-                               "again (it may be in the pane already): breakroom read shows it")
+        """Clear what a crash left half-typed, take a first look at once (so bots appear
+        quickly), then poll in the background."""
+        await self._recover_interrupted()
         await self._poll_safely()
         self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _recover_interrupted(self) -> None:
+        """Messages whose typing a crash interrupted: see :mod:`breakroom.fleet.recovery`."""
+        for message in inbox.interrupted(self.app.db):
+            outcome = await self.app.run_blocking(clear_leftover, self.config.tmux.socket_name,
+                                                  message.session, self.render(message))
+            if outcome == recovery.GONE:
+                inbox.mark_failed(self.app.db, message.id, f"tmux session {message.session} is gone")
+            elif outcome == recovery.CLEAN and message.entered is not None:
+                inbox.mark_delivered(self.app.db, message.id)  # Enter was pressed and taken
+            else:
+                if outcome == recovery.FOREIGN:
+                    log.warning("%s's input line holds a draft that is not ours; #%d waits for it",
+                                message.session, message.id)
+                inbox.requeue(self.app.db, message.id)
 
     async def stop(self) -> None:
         """Stop watching; the app stops the bots."""
@@ -359,10 +375,15 @@ class SessionManager:
             message = queue[0]
             delivery = self.config.delivery
             inbox.begin_attempt(self.app.db, message.id)
+            loop = asyncio.get_running_loop()
+
+            def entered() -> None:  # in the typing thread: recorded before Enter, on the loop
+                asyncio.run_coroutine_threadsafe(self._mark_entered(message.id), loop).result(10)
+
             result = await self.app.run_blocking(
                 lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
                                        enter_delay=delivery.enter_delay,
-                                       enter_retries=delivery.enter_retries))
+                                       enter_retries=delivery.enter_retries, before_enter=entered))
             if result.status == "busy":  # nothing was typed
                 inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
@@ -381,6 +402,9 @@ class SessionManager:
                 self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")
             else:
                 log.info("not typing into %s: %s", session, result.reason)
+
+    async def _mark_entered(self, message_id: int) -> None:
+        inbox.mark_entered(self.app.db, message_id)
 
     def _tell(self, message: inbox.Message, text: str) -> None:
         """NOTICE the sender about its message, from the session's bot."""

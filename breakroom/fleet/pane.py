@@ -29,6 +29,7 @@ import subprocess
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Callable
 
 from breakroom.sanitize import sanitize
 
@@ -152,8 +153,12 @@ def typing_delay(text: str, enter_delay: float) -> float:
 
 def type_into_pane(socket_name: str | None, session: str, text: str, *,
                    enter_delay: float = 0.3, enter_retries: int = 3,
-                   prompt: re.Pattern[str] = DEFAULT_PROMPT) -> TypeResult:
+                   prompt: re.Pattern[str] = DEFAULT_PROMPT,
+                   before_enter: Callable[[], None] | None = None) -> TypeResult:
     """Type ``text`` into the session's active pane and submit it, exactly once.
+
+    ``before_enter`` runs once before the first Enter (the caller records that the agent
+    may have the message from then on, for crash recovery).
 
     Returns ``busy`` without typing when someone is typing (or the pane is in a mode),
     ``failed`` when the pane is gone or no Enter was accepted (the text is then left in
@@ -182,6 +187,8 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
                 return view.draft(prompt) != typed_draft
             return view.text != typed.text
 
+        if before_enter is not None:
+            before_enter()
         for press in range(1, enter_retries + 2):
             if _tmux(socket_name, "send-keys", "-t", pane_id, "Enter").returncode != 0:
                 raise PaneGone(f"pane {pane_id} is gone")
