@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
-# openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes.
-SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps
+# openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes;
+# zsh and dash are the shells the delivery-safety tests must never type into.
+SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps zsh:zsh dash:dash
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \

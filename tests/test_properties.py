@@ -92,8 +92,8 @@ secrets_of_every_kind: st.SearchStrategy[tuple[str, str]] = st.one_of(
     st.tuples(b64url, b64url, b64url).map(lambda t: (f"eyJ{t[0]}.eyJ{t[1]}.{t[2]}", t[1])),
     body.map(lambda b: (f"https://deploy:{b}@git.example.com/repo.git", b)),
     body.map(lambda b: (f"postgres://app:{b}@db:5432/prod", b)),
-    body.map(lambda b: ("-----BEGIN RSA PRIVATE KEY-----\n"
-                        f"MIIE{b}\n{b[::-1]}\n-----END RSA PRIVATE KEY-----", b)),
+    body.map(lambda b: (("-----BEGIN RSA PRIVATE KEY-----\n"
+                        f"MIIE{b}\n{b[::-1]}\n-----END RSA PRIVATE KEY-----"), b)),
     body.map(lambda b: (f"-----BEGIN OPENSSH PRIVATE KEY-----\n{b}", b)),
 )
 # surrounding text shares no character with a secret's value, so only a leak can show it
