@@ -21,9 +21,11 @@ _OTHERS = 0o077   # any bit for group or others is too loose
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) 0700; an existing one found looser is tightened."""
+    """Create ``path`` (and missing parents) 0700 whatever the umask; an existing one found
+    looser is tightened with a warning."""
     existed = path.is_dir()
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        missing.mkdir(mode=DIR_MODE, exist_ok=True)  # parents too: mkdir(parents=True) makes them 0755
     if _loose(path):
         os.chmod(path, DIR_MODE)
         if existed:

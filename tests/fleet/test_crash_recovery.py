@@ -30,11 +30,23 @@ def write_config(tmp_path: Path, port: int, tmux_socket: str, enter_delay: float
         "sessions": {"b": {"agent": "sim"}}, "delivery": {"enter_delay": enter_delay}}))
 
 
-def start_up(tmp_path: Path) -> subprocess.Popen:
-    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], cwd=tmp_path,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert "breakroom is up" in up.stdout.readline()
-    return up
+@pytest.fixture
+def start_up(tmp_path: Path):
+    """start_up() -> a running `breakroom up`; any still running at the end is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(up)
+        assert "breakroom is up" in up.stdout.readline()
+        return up
+
+    yield start
+    for up in started:
+        if up.poll() is None:
+            up.kill()
+            up.communicate(timeout=10)
 
 
 def ircds_of(tmp_path: Path) -> list[str]:
@@ -45,7 +57,7 @@ def ircds_of(tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.timeout(120)
-def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli):
+def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli, start_up):
     port = free_port()
     write_config(tmp_path, port, tmux_socket, enter_delay=30)  # Enter comes long after the text
     script = tmp_path / "b.yaml"
@@ -54,7 +66,7 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli):
         session_name="b", x=160, y=40, start_directory=str(tmp_path),
         environment={"BREAKROOM_CONFIG": str(tmp_path / "breakroom.yaml")},
         window_command=f"{BREAKROOM} sim-agent --script {script}")
-    up = start_up(tmp_path)
+    up = start_up()
     info = cli("info").stdout
     password = re.search(r" -w (\S+)", info).group(1)
     key = re.search(r"/join #breakroom (\S+)", info).group(1)
@@ -88,7 +100,7 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli):
         human.close()
 
     write_config(tmp_path, port, tmux_socket, enter_delay=0.1)
-    up = start_up(tmp_path)
+    up = start_up()
     try:
         for _ in range(300):
             if {m.state for m in inbox.for_session(db, "b")} == {"delivered"}:
