@@ -79,7 +79,7 @@ _SECRET_WORDS = {"key", "pwd", "credential", "credentials"}
 # Keep the label, hide the value: "Bearer [redacted]", "https://user:[redacted]@host".
 _LABELLED_SECRETS = [
     re.compile(r"(?i)(" + _START + r"bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
-    re.compile(r"(?i)((?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://[^\s:/@]*:)[^\s/@]+(?=@)"),
+    re.compile(r"(://[^\s:/@]*:)[^\s/@]+(?=@)"),  # from "://", whatever the scheme
 ]
 
 
