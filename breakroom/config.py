@@ -53,10 +53,16 @@ class TmuxConfig(FileModel):
                 and not any(fnmatch.fnmatchcase(session, g) for g in self.exclude))
 
 
+DELIVER_MODES = ("agent", "any")
+
+
 class SessionConfig(FileModel):
     agent: Text | None = None  # claude-code | codex | aider | gemini | shell | sim; None: detect
     project: Text | None = None
     role: Text | None = None
+    # agent: type only while the pane's foreground program is an agent a profile knows
+    # (never a shell's prompt); any: also into shells and unknown programs (opt-in)
+    deliver: Annotated[str, expect(str, "one of agent, any", lambda v: v in DELIVER_MODES)] = "agent"
 
 
 class DeliveryConfig(FileModel):

@@ -2,6 +2,12 @@
 
 A Unix socket in the data dir, mode 0600 (only the fleet's user can speak as its
 sessions).  One JSON request per connection, one JSON response back.
+
+Who asks is taken from the kernel (:mod:`breakroom.fleet.identity`): another uid is
+refused; a process inside a pane of the fleet's tmux server acts as that pane's session,
+whatever its request says (a ``"session"`` naming another one is refused); only a process
+outside every pane may name the session it acts for.  Handlers see the checked
+``request["session"]``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any, Awaitable, Callable
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
+from breakroom.private import private_dir
+from breakroom.fleet.identity import acting_session, pane_session, peer_of
 
 Handler = Callable[[dict], Awaitable[dict]]
 SOCKET_NAME = "control.sock"
@@ -37,6 +45,7 @@ class ControlServer:
 
     def __init__(self, cfg: Config):
         self.path = socket_path(cfg)
+        self.tmux_socket = cfg.tmux.socket_name
         self.handlers: dict[str, Handler] = {}
         self._server: asyncio.AbstractServer | None = None
 
@@ -47,7 +56,7 @@ class ControlServer:
         return register
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         if self.path.exists():
             if _listening(self.path):
                 raise BreakroomError(f"a breakroom is already running on {self.path}")
@@ -69,7 +78,7 @@ class ControlServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
-            response = await self._dispatch(line)
+            response = await self._identified(writer.get_extra_info("socket"), line)
             writer.write(json.dumps(response, ensure_ascii=False).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
@@ -77,13 +86,27 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def _dispatch(self, line: bytes) -> dict:
+    async def _identified(self, sock: socket.socket, line: bytes) -> dict:
+        """Parse the request and settle who sent it before any handler sees it."""
+        peer = peer_of(sock)
+        if peer.uid != os.getuid():
+            return {"error": f"refused: uid {peer.uid} is not the breakroom's user"}
         try:
             request = json.loads(line)
         except ValueError:
             return {"error": "malformed request"}
         if not isinstance(request, dict):
             return {"error": "malformed request"}
+        in_pane = await asyncio.to_thread(pane_session, peer.pid, self.tmux_socket)
+        try:
+            request["session"] = acting_session(in_pane, str(request.get("session") or ""))
+        except BreakroomError as exc:
+            return {"error": str(exc)}
+        if in_pane is not None:
+            request.pop("as", None)  # a pane speaks through its own bot, never another's
+        return await self._dispatch(request)
+
+    async def _dispatch(self, request: dict) -> dict:
         handler = self.handlers.get(request.get("op", ""))
         if handler is None:
             return {"error": f"unknown operation {request.get('op')!r}"}

@@ -42,23 +42,84 @@ _CONTROL = re.compile(
 # marker must never be reassembled, so the literal tails go too.
 _PASTE_MARKER_TAIL = re.compile(r"\[20[01]~")
 
+# A token starts where no letter or digit precedes it: ``\b`` would miss one after ``_``.
+_START = r"(?<![A-Za-z0-9])"
+# Patterns that must find a later "." or "://" start only where a run of their own body
+# characters starts: starting inside the run, each failed try would rescan it (quadratic).
+_RUN_START = r"(?<![A-Za-z0-9_\-])"
 _SECRET_PATTERNS = [
     re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),                      # Anthropic
-    re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}"),              # OpenAI-style
-    re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"),      # GitHub tokens
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),                   # AWS access key ids
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),                # Slack
-    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),                      # Google API keys
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-               re.DOTALL),
+    re.compile(_START + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),  # OpenAI-style
+    re.compile(_START + r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    re.compile(_START + r"github_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(_START + r"glpat-[A-Za-z0-9_\-]{20,}"),                # GitLab
+    re.compile(_START + r"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),  # AWS access key ids
+    re.compile(_START + r"xox[abposr]-[A-Za-z0-9\-]{10,}"),          # Slack
+    re.compile(_START + r"xapp-[0-9]-[A-Za-z0-9\-]{10,}"),
+    re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9/_\-]+"),
+    re.compile(_START + r"AIza[0-9A-Za-z_\-]{35}"),                   # Google API keys
+    re.compile(_START + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe
+    re.compile(_START + r"npm_[A-Za-z0-9]{36}"),                       # npm
+    re.compile(_START + r"pypi-[A-Za-z0-9_\-]{50,}"),                 # PyPI
+    re.compile(_START + r"hf_[A-Za-z0-9]{30,}"),                       # Hugging Face
+    re.compile(_RUN_START + r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),  # SendGrid
+    re.compile(_START + r"dop_v1_[a-f0-9]{64}"),                       # DigitalOcean
+    # JWTs: header.payload.signature, the first two base64url JSON objects ("eyJ")
+    re.compile(_RUN_START + r"eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"),
+    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?"
+               r"(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|$)", re.DOTALL),
 ]
-# Keep the label, hide the value: "Bearer [redacted]", "password=[redacted]".
+# ``NAME=value``, ``NAME: value``, ``"NAME": "value"``: the name is a whole run of name
+# characters (one match start per run keeps this linear on hostile input); whether it names
+# a secret is decided by :func:`_names_secret`.
+_ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]+)[\"']?[ \t]*[=:][ \t]*")
+_VALUE = re.compile(r"\"[^\"\n]*\"?|'[^'\n]*'?|[^\s\"',;&]+")
+_SECRET_SUFFIXES = ("password", "passwd", "passphrase", "secret", "token", "apikey")
+_SECRET_WORDS = {"key", "pwd", "credential", "credentials"}
+# Keep the label, hide the value: "Bearer [redacted]", "https://user:[redacted]@host".
 _LABELLED_SECRETS = [
-    re.compile(r"(\b[Bb]earer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
-    re.compile(r"(?i)(\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"
-               r"\s*[=:]\s*[\"']?)[^\s\"',;]+"),
+    re.compile(r"(?i)(" + _START + r"bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
+    re.compile(r"(://[^\s:/@]*:)[^\s/@]+(?=@)"),  # from "://", whatever the scheme
 ]
+
+
+def _names_secret(name: str) -> bool:
+    """A ``_``/``-`` separated word of the name ends in password, token, secret, … or is
+    key, pwd, credentials (AWS_SECRET_ACCESS_KEY, PGPASSWORD, x-api-key; not monkey)."""
+    words = re.split(r"[_\-]", name.lower())
+    return any(w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES) for w in words)
+
+
+def _hide_assigned(text: str) -> str:
+    """Replace the value of every assignment whose name says it is a secret.  Only then is
+    the value read (reading every value would rescan the text after each ``x=``), and only
+    a secret's value is skipped: in ``note: PASSWORD=x`` the next name is inside the value
+    of ``note``."""
+    out: list[str] = []
+    done = 0
+    for match in _ASSIGNMENT.finditer(text):
+        if match.start() < done or not _names_secret(match.group(1)):
+            continue
+        found = _VALUE.match(text, match.end())
+        if found is None:
+            continue
+        value = found.group(0)
+        quote = value[0] if value[0] in "\"'" else ""
+        closed = quote if len(value) > 1 and value.endswith(quote) else ""
+        out += [text[done:match.end()], quote, REDACTED, closed]
+        done = match.end() + len(value)
+    return "".join(out) + text[done:]
+
+
+_MIN_OWN_SECRET = 4
+_own_secrets: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    """Add one of the breakroom's own secrets (server password, channel key, operator
+    password) to what every scrub hides, wherever the text goes."""
+    if value and len(value) >= _MIN_OWN_SECRET and value not in REDACTED:
+        _own_secrets.add(value)
 
 
 def to_text(raw: str | bytes) -> str:
@@ -73,9 +134,18 @@ def strip_controls(raw: str | bytes, *, keep_newlines: bool = True) -> str:
     """Remove escape sequences, formatting codes and control characters.
 
     Newlines are kept (normalised from CRLF/CR) unless ``keep_newlines`` is false, when
-    every line break becomes a space; tabs become spaces.
+    every line break becomes a space; tabs become spaces.  Repeated until nothing changes:
+    removing one piece must not join its neighbours into another (``[2[201~01~``).
     """
     text = to_text(raw)
+    while True:
+        cleaned = _strip_once(text, keep_newlines)
+        if cleaned == text:
+            return text
+        text = cleaned
+
+
+def _strip_once(text: str, keep_newlines: bool) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = _MIRC_COLOUR.sub("", text)
@@ -86,9 +156,13 @@ def strip_controls(raw: str | bytes, *, keep_newlines: bool = True) -> str:
 
 
 def scrub_secrets(text: str) -> str:
-    """Replace keys, tokens and password assignments with ``[redacted]``."""
+    """Replace keys, tokens, password assignments, URL credentials and the breakroom's own
+    secrets with ``[redacted]``."""
+    for secret in sorted(_own_secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(REDACTED, text)
+    text = _hide_assigned(text)
     for pattern in _LABELLED_SECRETS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
@@ -96,8 +170,11 @@ def scrub_secrets(text: str) -> str:
 
 def sanitize(raw: str | bytes, *, keep_newlines: bool = True) -> str:
     """Untrusted text made safe to store, relay and type: controls stripped, secrets scrubbed,
-    surrounding whitespace trimmed."""
-    return scrub_secrets(strip_controls(raw, keep_newlines=keep_newlines)).strip()
+    surrounding whitespace trimmed.  Secrets are scrubbed before stripping too: stripping an
+    escape can eat a token's first letter (``ESC sk-ant-…`` loses its ``s``) and hide the rest
+    from the patterns; after, for a token split by controls (``sk-\x1b[0mant-…``)."""
+    text = scrub_secrets(to_text(raw))
+    return scrub_secrets(strip_controls(text, keep_newlines=keep_newlines)).strip()
 
 
 def one_line(raw: str | bytes) -> str:

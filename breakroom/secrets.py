@@ -9,6 +9,8 @@ import string
 from pathlib import Path
 
 from breakroom.config import Config
+from breakroom.private import private_dir
+from breakroom.sanitize import remember_secret
 
 SECRETS_DIR = "secrets"
 # Letters and digits only: a secret that starts with "-" reads as an option on command
@@ -23,8 +25,7 @@ def _stored(data_dir: Path, name: str) -> str:
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    private_dir(folder)
     value = "".join(_random.choice(ALPHABET) for _ in range(20))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -43,4 +44,6 @@ def fill_secrets(cfg: Config) -> Config:
         cfg.channel_key = _stored(data, "channel-key")
     if cfg.ircd.oper_password is None:
         cfg.ircd.oper_password = _stored(data, "oper-password")
+    for secret in (cfg.ircd.password, cfg.channel_key, cfg.ircd.oper_password):
+        remember_secret(secret)  # hidden from everything scrubbed from now on
     return cfg

@@ -32,6 +32,7 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"channel": "breakroom"}, "channel: expected a channel name"),
     ({"tmux": {"include": [1, {}]}}, "tmux.include[1]: expected a string"),
     ({"sessions": {"writer": {"role": "writer", "agnet": "x"}}}, "sessions.writer.agnet: unknown key"),
+    ({"sessions": {"web": {"deliver": "always"}}}, "sessions.*.deliver: expected one of agent, any"),
     ({"knowledge": {"backend": "gpt"}}, "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
     ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
     ({"ircd": {"password": "two words"}}, "ircd.password: expected one word without spaces"),

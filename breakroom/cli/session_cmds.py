@@ -1,7 +1,8 @@
 """The agent's CLI, run *inside* a session: say, ask, inbox, read, fleet.
 
-The session is found from the tmux environment (``$TMUX`` / ``$TMUX_PANE``); ``--as SESSION``
-lets an operator act for one.  ``say``/``ask``/``fleet`` talk to the running breakroom over
+The session is the pane's the command runs in, as the kernel sees it (process ancestry, see
+:mod:`breakroom.fleet.identity`); ``--as SESSION`` lets an operator outside every pane act
+for one, and is refused inside a pane for any other session.  ``say``/``ask``/``fleet`` talk to the running breakroom over
 the control socket, so a message goes out under the session bot's nick; ``inbox``/``read``
 read the inbox in SQLite directly and work while the breakroom is down.
 """
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from breakroom import control
 from breakroom.errors import BreakroomError
-from breakroom.fleet.session_env import current_session
+from breakroom.fleet.session_env import checked_session, claimed_session
 from breakroom.cli.base import State, cli, pass_state
 
 as_option = click.option("--as", "as_session", metavar="SESSION",
@@ -45,7 +46,7 @@ def _for_how_long(epoch: float) -> str:
 @pass_state
 def say(state: State, target: str, text: tuple[str, ...], as_session: str | None) -> None:
     """Speak as this session's bot: TARGET is a nick (addressed in the channel) or #channel."""
-    session = current_session(as_session)
+    session = claimed_session(as_session) or checked_session(None, state.config.tmux.socket_name)
     response = control.request(state.config, {"op": "say", "session": session,
                                               "target": target, "text": " ".join(text)})
     click.echo(f"{response['as']} -> {response['target']}: {response['text']}")
@@ -68,7 +69,7 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
     """Ask a question (adds a request id like [q7f3]) and print the reply carrying that id.
 
     Exits non-zero when no reply comes within --timeout."""
-    session = current_session(as_session)
+    session = claimed_session(as_session) or checked_session(None, state.config.tmux.socket_name)
     response = control.request(state.config, {"op": "ask", "session": session, "to": to,
                                               "question": " ".join(question), "timeout": timeout},
                                timeout=timeout + 10)
@@ -81,7 +82,7 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
 @pass_state
 def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
     """Messages addressed to this session, unread first; marks them read."""
-    session = current_session(as_session)
+    session = checked_session(as_session, state.config.tmux.socket_name)
     from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     messages = inbox.for_session(state.db, session, limit)
     if not messages:
@@ -110,7 +111,7 @@ def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
         raise click.BadParameter(f"{message_ref!r} is not a message id (42) or an answer id (k42)",
                                  param_hint="ID")
     message_id = int(message_ref)
-    session = current_session(as_session)
+    session = checked_session(as_session, state.config.tmux.socket_name)
     from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     message = inbox.get(state.db, message_id)
     if message is None or message.session != session:

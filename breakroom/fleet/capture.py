@@ -148,3 +148,13 @@ def capture_all(tmux: Tmux, lines: int = 60,
             pane.text = text
             out[pane.session] = pane
     return out
+
+
+def capture_joined(tmux: Tmux, session: str, lines: int) -> str | None:
+    """The session's active pane with wrapped lines joined (``capture-pane -J``), for text
+    shown to people: a secret wrapped at the pane's edge is one word again, so the scrubber
+    sees all of it.  The last ``lines`` lines; None when the session is gone."""
+    result = tmux.run("capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", f"={session}:")
+    if not result.ok:
+        return None
+    return _tail(result.lines, lines)

@@ -78,6 +78,8 @@ class SessionOps:
 
     def _bot_of(self, request: dict) -> _Bot:
         session = str(request.get("session") or "")
+        if not session:
+            raise BreakroomError("not inside a tmux session's pane (an operator names one with --as SESSION)")
         key = self.manager.bot_key(session)
         if key is None:
             raise BreakroomError(f"session {session!r} has no bot in the breakroom "

@@ -9,9 +9,10 @@ the breakroom restarts, or delivery fails.  States:
 - ``failed``    given up, with ``reason`` (e.g. Enter not accepted, session gone, hop limit).
 
 ``attempts`` counts typing attempts (one per message: the text is never typed twice; only
-Enter is retried within an attempt).  It is counted before typing starts, so a queued
-message with an attempt was interrupted mid-typing (the breakroom stopped): it is failed
-at the next start rather than typed again.  ``read`` is set when the session's agent has read it
+Enter is retried within an attempt).  It is counted before typing starts, and ``entered``
+is set before the first Enter, so a queued message with an attempt was interrupted (the
+breakroom stopped) and the next start knows how far it got: see
+:mod:`breakroom.fleet.recovery`.  ``read`` is set when the session's agent has read it
 with ``breakroom inbox`` / ``breakroom read`` — independent of delivery.
 """
 
@@ -40,13 +41,15 @@ class Message:
     read: bool
     hops: int
     notify: bool
+    entered: float | None = None   # when Enter was first pressed for it
 
     @classmethod
     def from_row(cls, row: dict) -> "Message":
         return cls(id=row["id"], session=row["session"], sender=row["sender"], text=row["text"],
                    created=row["created"], state=row["state"], attempts=row["attempts"],
                    delivered_at=row["delivered_at"], reason=row["reason"],
-                   read=bool(row["read"]), hops=row["hops"], notify=bool(row["notify"]))
+                   read=bool(row["read"]), hops=row["hops"], notify=bool(row["notify"]),
+                   entered=row.get("entered"))
 
 
 def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
@@ -97,14 +100,22 @@ def cancel_attempt(db: sqlite_utils.Database, message_id: int) -> None:
                [message_id])
 
 
-def fail_interrupted(db: sqlite_utils.Database, reason: str) -> list[Message]:
-    """Queued messages whose typing began but never finished (the breakroom stopped in
-    between) become ``failed``: typing them again could put them in the pane twice."""
-    rows = [Message.from_row(r) for r in db.query(
-        f"SELECT * FROM {TABLE} WHERE state = 'queued' AND attempts > 0")]
-    for message in rows:
-        mark_failed(db, message.id, reason)
-    return rows
+def interrupted(db: sqlite_utils.Database) -> list[Message]:
+    """Queued messages whose typing began but never finished: the breakroom stopped in
+    between (oldest first)."""
+    return [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE state = 'queued' AND attempts > 0 ORDER BY id")]
+
+
+def mark_entered(db: sqlite_utils.Database, message_id: int) -> None:
+    """Enter is about to be pressed: from now on the agent may have the message."""
+    db.execute(f"UPDATE {TABLE} SET entered = ? WHERE id = ? AND entered IS NULL",
+               [time.time(), message_id])
+
+
+def requeue(db: sqlite_utils.Database, message_id: int) -> None:
+    """An interrupted message found not in the agent's hands: typed again from scratch."""
+    db.execute(f"UPDATE {TABLE} SET attempts = 0, entered = NULL WHERE id = ?", [message_id])
 
 
 def mark_delivered(db: sqlite_utils.Database, message_id: int, *, via: str | None = None) -> None:

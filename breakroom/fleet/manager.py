@@ -25,7 +25,7 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass
 
-from breakroom.fleet import inbox, panestate
+from breakroom.fleet import admission, inbox, panestate, recovery
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
@@ -34,6 +34,7 @@ from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
 from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.recovery import clear_leftover
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,29 @@ class SessionManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Take a first look at once (so bots appear quickly), then poll in the background."""
-        inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
-                               "again (it may be in the pane already): breakroom read shows it")
+        """Clear what a crash left half-typed, take a first look at once (so bots appear
+        quickly), then poll in the background."""
+        await self._recover_interrupted()
         try:
             await self.look()
         except Exception:  # a bad first look must not keep the breakroom from starting
             log.exception("session poll failed")
         self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _recover_interrupted(self) -> None:
+        """Messages whose typing a crash interrupted: see :mod:`breakroom.fleet.recovery`."""
+        for message in inbox.interrupted(self.app.db):
+            outcome = await self.app.run_blocking(clear_leftover, self.config.tmux.socket_name,
+                                                  message.session, self.render(message))
+            if outcome == recovery.GONE:
+                inbox.mark_failed(self.app.db, message.id, f"tmux session {message.session} is gone")
+            elif outcome == recovery.CLEAN and message.entered is not None:
+                inbox.mark_delivered(self.app.db, message.id)  # Enter was pressed and taken
+            else:
+                if outcome == recovery.FOREIGN:
+                    log.warning("%s's input line holds a draft that is not ours; #%d waits for it",
+                                message.session, message.id)
+                inbox.requeue(self.app.db, message.id)
 
     async def stop(self) -> None:
         """Stop watching; the app stops the bots."""
@@ -346,6 +362,10 @@ class SessionManager:
 
     def _why_waiting(self, session: str) -> str:
         tracked = self._tracked.get(session)
+        refused = self._refusal(session)
+        if tracked is not None and refused:
+            return (f"queued in {session}'s inbox, not typed: {refused} "
+                    f"(`breakroom inbox` reads it; sessions.{session}.deliver: any allows typing)")
         state = self.state_of(session) if tracked else "gone"
         if tracked is not None and state in READY_STATES and tracked.held:
             return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
@@ -372,21 +392,38 @@ class SessionManager:
             return delivery.pointer_template.format(id=message.id, sender=message.sender)
         return delivery.template.format(id=message.id, sender=message.sender, text=message.text)
 
+    def _refusal(self, session: str) -> str:
+        """Why nothing may be typed into ``session`` at all (its foreground program is a
+        shell, or an agent no profile knows, and it has not opted in), or ""."""
+        view = self.observer.snapshot.sessions.get(session)
+        if view is None:
+            return ""
+        return admission.refusal(view.agent, view.current_command,
+                                 self.config.session(session).deliver) or ""
+
     async def _drain(self, session: str) -> None:
         """Type the oldest queued message if the agent waits for input; one per idle period."""
         async with self._lock(session):
             queue = inbox.queued(self.app.db, session)
             if not queue or not await self._ready_now(session):
                 return
+            if self._refusal(session):
+                return  # a shell or an unknown program: the message stays in the inbox
             message = queue[0]
             delivery = self.config.delivery
             view = self.observer.snapshot.sessions.get(session)
             patterns = panestate.typing_patterns(view.agent if view is not None else "unknown")
             inbox.begin_attempt(self.app.db, message.id)
+            loop = asyncio.get_running_loop()
+
+            def entered() -> None:  # in the typing thread: recorded before Enter, on the loop
+                asyncio.run_coroutine_threadsafe(self._mark_entered(message.id), loop).result(10)
+
             result = await self.app.run_blocking(
                 lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
                                        enter_delay=delivery.enter_delay,
-                                       enter_retries=delivery.enter_retries, patterns=patterns))
+                                       enter_retries=delivery.enter_retries, patterns=patterns,
+                                       before_enter=entered))
             if result.status == "busy":  # nothing was typed
                 inbox.cancel_attempt(self.app.db, message.id)
             # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
@@ -404,6 +441,9 @@ class SessionManager:
                 self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")
             else:
                 log.info("not typing into %s: %s", session, result.reason)
+
+    async def _mark_entered(self, message_id: int) -> None:
+        inbox.mark_entered(self.app.db, message_id)
 
     def _tell(self, message: inbox.Message, text: str) -> None:
         """NOTICE the sender about its message, from the session's bot."""

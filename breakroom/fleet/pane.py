@@ -18,7 +18,7 @@ lost, or a "retry" types the message twice, or the text is typed over a human's 
 
 These functions block (they sleep between steps); the running breakroom calls them through
 ``app.run_blocking``.  They strip control characters themselves as a last line of defence,
-whatever the caller already did.
+and scrub secrets, whatever the caller already did.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Callable
 
 from breakroom.fleet.panestate import TypingPatterns, typing_patterns
 from breakroom.fleet.tmux import Tmux, TmuxResult
-from breakroom.sanitize import strip_controls
+from breakroom.sanitize import sanitize
 
 POLL = 0.03            # seconds between pane looks while waiting
 ECHO_TIMEOUT = 1.0     # how long to wait for typed text to show before pressing Enter anyway
@@ -150,18 +151,21 @@ def typing_delay(text: str, enter_delay: float) -> float:
 
 def type_into_pane(socket_name: str | None, session: str, text: str, *,
                    enter_delay: float = 0.3, enter_retries: int = 3,
-                   patterns: TypingPatterns | None = None) -> TypeResult:
+                   patterns: TypingPatterns | None = None,
+                   before_enter: Callable[[], None] | None = None) -> TypeResult:
     """Type ``text`` into the session's active pane and submit it, exactly once.
 
     ``patterns`` are the agent's (:func:`typing_patterns`, default the shell profile's):
     where its prompt ends, and text that would open a completion menu (a space is added
     so the menu closes and the Enter submits).
+    ``before_enter`` runs once before the first Enter (the caller records that the agent
+    may have the message from then on, for crash recovery).
 
     Returns ``busy`` without typing when someone is typing (or the pane is in a mode),
     ``failed`` when the pane is gone or no Enter was accepted (the text is then left in
     the input line, never typed again), ``delivered`` when the submission was seen.
     """
-    text = strip_controls(text).strip()
+    text = sanitize(text)
     if not text:
         return TypeResult("failed", "nothing left to type after removing control characters")
     patterns = patterns or typing_patterns("shell")
@@ -188,6 +192,8 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
                 return view.draft(prompt) != typed_draft
             return view.text != typed.text
 
+        if before_enter is not None:
+            before_enter()
         for press in range(1, enter_retries + 2):
             if _tmux(socket_name, "send-keys", "-t", pane_id, "Enter").returncode != 0:
                 raise PaneGone(f"pane {pane_id} is gone")

@@ -6,6 +6,7 @@ import os
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet.tmux import Tmux
+from breakroom.fleet.identity import acting_session, pane_session
 
 NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 
@@ -26,3 +27,20 @@ def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str
     if not name:
         raise BreakroomError(NOT_IN_TMUX)
     return name
+
+
+def claimed_session(explicit: str | None = None) -> str | None:
+    """What this process says it is (``--as``, else ``$TMUX_PANE``'s session), or None.
+    Only a claim: the control socket checks it against the kernel's view of the caller."""
+    try:
+        return current_session(explicit)
+    except BreakroomError:
+        return None
+
+
+def checked_session(explicit: str | None, socket_name: str | None) -> str:
+    """The session this process may act as, checked here for commands that read the
+    database directly: inside a pane, that pane's session (``--as`` another is refused);
+    outside every pane, ``--as`` or ``$TMUX_PANE``'s session."""
+    session = acting_session(pane_session(os.getpid(), socket_name), explicit)
+    return session or current_session(None)

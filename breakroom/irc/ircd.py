@@ -21,6 +21,7 @@ from breakroom.irc.childguard import die_with_parent
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
 from breakroom.paths import IRCD_TEMPLATE
+from breakroom.private import private_dir
 
 IRCD_DIR = "ircd"
 
@@ -80,7 +81,7 @@ def _tail(proc: subprocess.Popen) -> str:
 def render_ngircd_conf(cfg: Config, folder: Path) -> Path:
     """Fill ``ircd.conf`` for this breakroom; the result lives in the data dir, mode 0600."""
     include_dir = folder / "conf.d"
-    include_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(include_dir)
     motd = folder / "motd"
     motd.write_text("Welcome to the breakroom. `breakroom info` tells you how to join.\n")
     text = Template(IRCD_TEMPLATE.read_text(encoding="utf-8")).substitute(
@@ -97,7 +98,7 @@ def render_ngircd_conf(cfg: Config, folder: Path) -> Path:
 
 def _miniircd_command(cfg: Config, folder: Path) -> list[str]:
     state = folder / "miniircd-state"
-    state.mkdir(parents=True, exist_ok=True)
+    private_dir(state)
     # miniircd keeps a channel's key only through its state dir: seed it so the channel
     # is keyed before anyone joins (the first joiner would otherwise own an open channel).
     channel_file = state / cfg.channel.replace("_", "__").replace("/", "_")
@@ -165,8 +166,7 @@ def start_ircd(cfg: Config, *, timeout: float = 10.0) -> Ircd:
     if mode == "external":
         check_login(cfg)
         return Ircd(mode, host, port)
-    folder = cfg.data_path / IRCD_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(cfg.data_path / IRCD_DIR)
     pid_file = folder / "ircd.pid"
     _check_pid_file(pid_file)
     if port_in_use(host, port):

@@ -12,6 +12,7 @@ from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
 from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.logs import setup_logging
+from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
 
 log = logging.getLogger("breakroom")
@@ -45,6 +46,7 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         ready: Callable[[Breakroom], None] | None = None, log_level: str = "info") -> None:
     """ircd (unless external; restarted when it dies) + bots + control socket, until a
     signal arrives."""
+    tighten(cfg.data_path)
     setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
@@ -62,6 +64,7 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
 def serve_ircd_only(cfg: Config, ready: Callable[[Ircd], None] | None = None,
                     log_level: str = "info") -> None:
     """Just the server, for people who run their bots elsewhere (``breakroom ircd``)."""
+    tighten(cfg.data_path)
     setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
     ircd = start_ircd(cfg)

@@ -23,7 +23,9 @@ from breakroom.irc.outbox import Outbox
 from breakroom.irc.ratelimit import OncePerWindow
 from breakroom.irc.split import split_message
 from breakroom.record.events import Event, RecordWriter
-from breakroom.sanitize import REDACTED, scrub_secrets
+from breakroom.sanitize import scrub_secrets
+from breakroom import scrublog
+from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
 from breakroom.fleet.manager import SessionManager
 from breakroom.knowledge.service import KnowledgeService
@@ -148,6 +150,8 @@ class Breakroom:
     """Everything that runs while the breakroom is up."""
 
     def __init__(self, cfg: Config):
+        tighten(cfg.data_path)
+        scrublog.install()
         self.config = fill_secrets(cfg)
         self.channel = cfg.channel
         self.db = open_db(db_path(cfg.data_path))
@@ -253,9 +257,10 @@ class Breakroom:
         """Say ``text`` to ``target`` from ``bot``: split to fit IRC lines, queued in the
         bot's outbox (messages before notices; held while the bot is not in the channel),
         and recorded now, once.  The scribe skips our own bots' lines when it hears them,
-        so an outage (ours or the scribe's) neither loses nor doubles them."""
+        so an outage (ours or the scribe's) neither loses nor doubles them.  Every line out
+        is scrubbed of secrets: a relayed line, a knowledge answer and a peek alike."""
         channel = target if target.startswith(("#", "&")) else None
-        for line in split_message(text, target, command=kind):
+        for line in split_message(self.scrub(text), target, command=kind):
             bot.outbox.put(target, line, kind)
             self.record.add(Event(nick=bot.nick, kind=kind, text=line, channel=channel,
                                   target=None if channel else target))
@@ -295,11 +300,8 @@ class Breakroom:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def scrub(self, text: str) -> str:
-        """Hide the breakroom's own secrets, and API keys and tokens, from anything recorded."""
-        for secret in (self.config.ircd.password, self.config.channel_key,
-                       self.config.ircd.oper_password):
-            if secret and secret in text:
-                text = text.replace(secret, REDACTED)
+        """Hide the breakroom's own secrets (remembered by ``fill_secrets``), API keys and
+        tokens from anything recorded or sent."""
         return scrub_secrets(text)
 
     def _register_control(self) -> None:

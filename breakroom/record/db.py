@@ -14,6 +14,7 @@ from typing import Iterator
 import sqlite_utils
 
 from breakroom.record.schema import migrate
+from breakroom.private import private_file
 
 DB_NAME = "breakroom.db"
 
@@ -29,8 +30,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     WAL lets the CLI read the record while the running breakroom writes it; the busy
     timeout makes concurrent writers (CLI and daemon) wait instead of failing.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_file(Path(path))  # created 0600: SQLite gives -wal and -shm the same mode
     conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 10000")
     db = sqlite_utils.Database(conn)

@@ -145,8 +145,14 @@ V0_1 = Migration("the v0.1 schema: record, work queue, dispatcher, digest, corpu
         tool TEXT, keys TEXT NOT NULL, prompt TEXT NOT NULL, outcome TEXT)""",
 ))
 
+CRASH_RECOVERY = Migration("inbox.entered: when Enter was about to be pressed, so a restart can "
+                           "tell a half-typed delivery from a submitted one", (
+    "ALTER TABLE inbox ADD COLUMN entered REAL",
+))
+
 MIGRATIONS: tuple[Migration, ...] = (
     V0_1,
+    CRASH_RECOVERY,
 )
 
 

@@ -34,12 +34,12 @@ import sqlite_utils
 
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
-from breakroom.fleet.capture import capture_all
+from breakroom.fleet.capture import capture_all, capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.tmux import Tmux
 from breakroom.config import Config
 from breakroom.sweep.policy import Policy, load_policy, read_prompt
-from breakroom.sanitize import scrub_secrets, strip_controls
+from breakroom.sanitize import sanitize, scrub_secrets, strip_controls
 from breakroom.work.skills import load_skills
 
 MAX_LINES_PER_WALK = 4
@@ -504,11 +504,12 @@ def history_lines(db: sqlite_utils.Database, session: str, limit: int = 50) -> l
 
 
 def peek(config: Config, session: str, lines: int) -> list[str] | None:
-    """The last ``lines`` lines of a session's pane, controls stripped and secrets scrubbed
-    (None when there is no such session in the fleet: excluded sessions stay private)."""
+    """The last ``lines`` lines of a session's pane, wrapped lines joined, controls stripped
+    and secrets scrubbed (None when there is no such session in the fleet: excluded sessions
+    stay private)."""
     if not config.tmux.watches(session):
         return None
-    cap = capture_all(Tmux(config.tmux.socket_name), lines, sessions=[session]).get(session)
-    if cap is None:
+    text = capture_joined(Tmux(config.tmux.socket_name), session, lines)
+    if text is None:
         return None
-    return scrub_secrets(strip_controls(cap.text)).splitlines()
+    return sanitize(text).splitlines()

@@ -56,14 +56,19 @@ def test_rename_moves_only_waiting_messages(tmp_path):
     assert inbox.get(db, done).session == "old"
 
 
-def test_interrupted_typing_is_failed_not_retyped(tmp_path):
+def test_interrupted_typing_is_found_with_how_far_it_got(tmp_path):
     db = make_db(tmp_path)
     typed = inbox.add(db, "s", "x", "half way")
+    entered = inbox.add(db, "s", "x", "Enter pressed")
     waiting = inbox.add(db, "s", "x", "not started")
     held = inbox.add(db, "s", "x", "someone was typing")
-    inbox.begin_attempt(db, typed)
-    inbox.begin_attempt(db, held)
+    for message_id in (typed, entered, held):
+        inbox.begin_attempt(db, message_id)
+    inbox.mark_entered(db, entered)
     inbox.cancel_attempt(db, held)
-    assert [m.id for m in inbox.fail_interrupted(db, "stopped")] == [typed]
-    assert inbox.get(db, typed).state == "failed" and inbox.get(db, typed).reason == "stopped"
-    assert [m.id for m in inbox.queued(db, "s")] == [waiting, held]
+    found = inbox.interrupted(db)
+    assert [(m.id, m.entered is not None) for m in found] == [(typed, False), (entered, True)]
+    inbox.requeue(db, entered)
+    assert inbox.get(db, entered).attempts == 0 and inbox.get(db, entered).entered is None
+    assert [m.id for m in inbox.interrupted(db)] == [typed]
+    assert [m.id for m in inbox.queued(db, "s")] == [typed, entered, waiting, held]

@@ -1,0 +1,125 @@
+"""Who a local caller is, from the kernel rather than from the caller's own claim.
+
+``$TMUX_PANE``, a ``"session"`` field or ``--as`` are whatever the caller chose to say; a
+process's parent chain and controlling terminal are kept by the kernel.  A process whose
+ancestry reaches a pane's ``#{pane_pid}`` (or whose controlling tty is a pane's tty) runs
+*in* that pane, and may act only as that pane's session.  A process outside every pane of
+the fleet's tmux server (an operator's terminal, cron, a test) of the same uid may name the
+session it acts for.  Another uid is refused outright (:func:`peer_of` reads its uid).
+
+What this cannot see: a process that left its pane's tree *and* its terminal (double fork
+plus ``setsid``) looks like an operator.  Same-uid processes can also drive tmux or read the
+database directly; docs/security.md draws that line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from breakroom.errors import BreakroomError
+
+MAX_DEPTH = 256    # a parent chain longer than this is a loop or a hostile /proc; stop
+_UCRED = struct.Struct("3i")
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The process at the other end of a Unix socket, as the kernel recorded it at connect."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+def peer_of(sock: socket.socket) -> Peer:
+    """``SO_PEERCRED`` of a connected Unix socket."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    pid, uid, gid = _UCRED.unpack(raw)
+    return Peer(pid=pid, uid=uid, gid=gid)
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (which may itself hold spaces and parens)."""
+    text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    return text.rsplit(")", 1)[1].split()
+
+
+def ancestry(pid: int) -> list[int]:
+    """``pid`` and its parents up to (not including) pid 0; empty when ``pid`` is gone."""
+    chain: list[int] = []
+    while pid > 0 and len(chain) < MAX_DEPTH and pid not in chain:
+        try:
+            parent = int(_stat_fields(pid)[1])
+        except (OSError, ValueError, IndexError):
+            break
+        chain.append(pid)
+        pid = parent
+    return chain
+
+
+def controlling_tty(pid: int) -> int | None:
+    """The device number of the process's controlling terminal, None without one."""
+    try:
+        tty_nr = int(_stat_fields(pid)[4])
+    except (OSError, ValueError, IndexError):
+        return None
+    return tty_nr or None
+
+
+@dataclass(frozen=True)
+class PaneProcess:
+    session: str
+    pid: int
+    tty: int | None     # st_rdev of the pane's pty
+
+
+def panes(socket_name: str | None) -> list[PaneProcess]:
+    """Every pane of the tmux server (all windows, not only active ones): its session,
+    the pid of the process it started, and its terminal."""
+    base = ["tmux", "-L", socket_name] if socket_name else ["tmux"]
+    try:
+        done = subprocess.run(base + ["list-panes", "-a", "-F",
+                                      "#{pane_pid}\t#{pane_tty}\t#{session_name}"],
+                              check=False, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+        pid, tty, session = (line.split("\t", 2) + ["", ""])[:3]
+        if not pid.isdigit() or not session:
+            continue
+        try:
+            rdev: int | None = os.stat(tty).st_rdev if tty else None
+        except OSError:
+            rdev = None
+        found.append(PaneProcess(session=session, pid=int(pid), tty=rdev))
+    return found
+
+
+def pane_session(pid: int, socket_name: str | None) -> str | None:
+    """The session whose pane holds process ``pid``, or None when it is outside every pane."""
+    known = panes(socket_name)
+    by_pid = {p.pid: p.session for p in known}
+    for ancestor in ancestry(pid):
+        if ancestor in by_pid:
+            return by_pid[ancestor]
+    tty = controlling_tty(pid)
+    return next((p.session for p in known if tty is not None and p.tty == tty), None)
+
+
+def acting_session(in_pane: str | None, claimed: str | None) -> str | None:
+    """The session a caller may act as: its own pane's, whatever it claims; outside every
+    pane, the one it names (``--as``), or None.  A pane's process claiming another session
+    is refused with one clear line."""
+    claimed = claimed or None
+    if in_pane is None:
+        return claimed
+    if claimed is not None and claimed != in_pane:
+        raise BreakroomError(f"refused: this process runs in session {in_pane!r}'s pane and "
+                             f"can act only as {in_pane!r}, not {claimed!r}")
+    return in_pane
