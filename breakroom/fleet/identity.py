@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from breakroom.errors import BreakroomError
+from breakroom.fleet.tmux import Tmux
 
 MAX_DEPTH = 256    # a parent chain longer than this is a loop or a hostile /proc; stop
 _UCRED = struct.Struct("3i")
@@ -81,15 +81,10 @@ class PaneProcess:
 def panes(socket_name: str | None) -> list[PaneProcess]:
     """Every pane of the tmux server (all windows, not only active ones): its session,
     the pid of the process it started, and its terminal."""
-    base = ["tmux", "-L", socket_name] if socket_name else ["tmux"]
-    try:
-        done = subprocess.run(base + ["list-panes", "-a", "-F",
-                                      "#{pane_pid}\t#{pane_tty}\t#{session_name}"],
-                              check=False, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
+    result = Tmux(socket_name, timeout=5).run("list-panes", "-a", "-F",
+                                              "#{pane_pid}\t#{pane_tty}\t#{session_name}")
     found = []
-    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+    for line in result.lines if result.ok else []:
         pid, tty, session = (line.split("\t", 2) + ["", ""])[:3]
         if not pid.isdigit() or not session:
             continue
