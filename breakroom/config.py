@@ -25,6 +25,17 @@ DEFAULT_CONFIG_FILE = "breakroom.yaml"
 
 
 @dataclass
+class LinkConfig:
+    """Another ngircd this one links with (a ``[Server]`` block): the channel spans both."""
+
+    name: str = ""           # the peer's ircd.server_name
+    host: str = "127.0.0.1"  # where the peer is
+    port: int = 6667         # the peer's port (dialled when ``dial``)
+    password: str = ""       # the link's shared secret: both sides set the same one
+    dial: bool = False       # this side connects out; the other side waits (dial: false)
+
+
+@dataclass
 class IrcdConfig:
     mode: str = "auto"  # auto | ngircd | miniircd | external
     host: str = "127.0.0.1"
@@ -34,6 +45,8 @@ class IrcdConfig:
     tls_verify: bool = True
     oper_name: str = "breakroom"
     oper_password: str | None = None  # None: generated like the password
+    server_name: str = "breakroom.local"  # this ngircd's name on a network of linked servers
+    links: list[LinkConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -122,10 +135,19 @@ class Config:
 
 # ---------------------------------------------------------------- validation
 
+_SERVER_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "ircd.mode": (lambda v: v in ("auto", "ngircd", "miniircd", "external"),
                   "one of auto, ngircd, miniircd, external"),
     "ircd.port": (lambda v: 1 <= v <= 65535, "an integer 1-65535"),
+    "ircd.server_name": (lambda v: bool(_SERVER_NAME.fullmatch(v)),
+                         "a server name with a dot, like hub.breakroom"),
+    "ircd.links.name": (lambda v: bool(_SERVER_NAME.fullmatch(v)),
+                        "a server name with a dot, like hub.breakroom"),
+    "ircd.links.port": (lambda v: 1 <= v <= 65535, "an integer 1-65535"),
+    "ircd.links.password": (lambda v: bool(re.fullmatch(r"[^\s:][^\s]*", v)),
+                            "one word, not starting with ':'"),
     "channel": (lambda v: bool(re.fullmatch(r"[#&][^\s,\x07]{1,49}", v)),
                 "a channel name like #breakroom"),
     "knowledge.backend": (lambda v: v in ("auto", "offline", "claude") or
@@ -208,8 +230,9 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
     for k, v in raw.items():
         key = prefix + k
         kwargs[k] = _convert(key, hints[k], v)
-        if key in _CHECKS and kwargs[k] is not None:
-            ok, expected = _CHECKS[key]
+        check = re.sub(r"\[\d+\]", "", key)  # ircd.links[0].port is checked as ircd.links.port
+        if check in _CHECKS and kwargs[k] is not None:
+            ok, expected = _CHECKS[check]
             if not ok(kwargs[k]):
                 raise ConfigError(f"{key}: expected {expected}, got {_fmt(v)}")
     return cls(**kwargs)
