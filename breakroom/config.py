@@ -123,6 +123,7 @@ class Config:
     sweep: SweepConfig = field(default_factory=SweepConfig)
     dispatcher: DispatcherConfig = field(default_factory=DispatcherConfig)
     ops: list[str] = field(default_factory=list)
+    host_name: str | None = None  # this machine in a multi-host fleet: session nicks end in -NAME
     source: str | None = None  # the file this was loaded from, if any (not a config key)
 
     @property
@@ -141,6 +142,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "ircd.mode": (lambda v: v in ("auto", "ngircd", "miniircd", "external"),
                   "one of auto, ngircd, miniircd, external"),
     "ircd.port": (lambda v: 1 <= v <= 65535, "an integer 1-65535"),
+    "host_name": (lambda v: bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,11}", v)),
+                  "a short name of letters and digits (at most 12), like laptop"),
     "ircd.server_name": (lambda v: bool(_SERVER_NAME.fullmatch(v)),
                          "a server name with a dot, like hub.breakroom"),
     "ircd.links.name": (lambda v: bool(_SERVER_NAME.fullmatch(v)),

@@ -58,6 +58,7 @@ class SessionStatus:
     hook_fresh: bool    # the state comes from a fresh hook report, not the screen
     reason: str = ""
     question: str | None = None
+    host: str = ""      # the machine the session runs on (``host_name``; "" on one machine)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class SessionManager:
         self._polling = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task | None = None
+        self._watching = False  # a hub's manager never watches: its sessions run on hosts
         self._drains: set[asyncio.Task] = set()
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
@@ -101,6 +103,7 @@ class SessionManager:
         """Take a first look at once (so bots appear quickly), then poll in the background."""
         inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
                                "again (it may be in the pane already): breakroom read shows it")
+        self._watching = True
         try:
             await self.look()
         except Exception:  # a bad first look must not keep the breakroom from starting
@@ -139,7 +142,8 @@ class SessionManager:
         return SessionStatus(session=name, nick=self._nick(tracked), agent=view.agent,
                              state=view.state, since=view.since, project=cfg.project,
                              role=cfg.role, hook_fresh=view.source == "hook",
-                             reason=view.reason, question=view.question)
+                             reason=view.reason, question=view.question,
+                             host=self.config.host_name or "")
 
     def state_of(self, session: str) -> str:
         view = self.observer.snapshot.sessions.get(session)
@@ -235,6 +239,8 @@ class SessionManager:
 
     async def poll(self) -> FleetSnapshot:
         """One shared poll of the whole fleet: capture, fold, bots follow the sessions."""
+        if not self._watching:
+            return self.observer.snapshot
         async with self._polling:
             captures = await self.app.run_blocking(self.observer.capture)
             if captures is not None:
@@ -278,7 +284,8 @@ class SessionManager:
                 self._tracked[name].pane_id = view.pane_id
         if not new:
             return
-        nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()})
+        nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()},
+                             host=self.config.host_name)
         for name in new:
             self._tracked[name] = _Tracked(nick=nicks[name], pane_id=views[name].pane_id)
             self.app.spawn_bot(nicks[name], SESSION_PLUGINS, session=name)

@@ -9,15 +9,16 @@ from typing import Callable, Iterable
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.irc.roles import Role, role_for
 from breakroom.secrets import fill_secrets
 
 
 async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Breakroom], None] | None,
-                 stop: asyncio.Event) -> None:
+                 stop: asyncio.Event, role: Role) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.start(services)
+    await app.start(services if role.service_bots else (), sessions=role.sessions)
     if ready is not None:
         ready(app)
     try:
@@ -27,13 +28,15 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
 
 
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
-        ready: Callable[[Breakroom], None] | None = None) -> None:
-    """ircd (unless external) + bots + control socket, until a signal arrives."""
+        ready: Callable[[Breakroom], None] | None = None, role: str = "all") -> None:
+    """ircd (unless external) + bots + control socket, until a signal arrives; ``role``
+    (see :mod:`breakroom.irc.roles`) says which of them this machine runs."""
+    plays = role_for(cfg, role)
     fill_secrets(cfg)
     ircd: Ircd = start_ircd(cfg)
     try:
         app = Breakroom(cfg)
-        asyncio.run(_serve(app, services, ready, asyncio.Event()))
+        asyncio.run(_serve(app, services, ready, asyncio.Event(), plays))
     finally:
         ircd.stop()
 

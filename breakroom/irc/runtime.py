@@ -95,13 +95,17 @@ class Breakroom:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS)) -> None:
+    async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS), *,
+                    sessions: bool = True) -> None:
+        """``sessions``: give the local tmux sessions bots (not on a hub, whose sessions
+        run on its hosts)."""
         self.loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
-        await self.sessions.start()
+        if sessions:
+            await self.sessions.start()
 
     async def stop(self) -> None:
         await self.sessions.stop()
