@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import irc3
 
 from breakroom.errors import BreakroomError
+from breakroom.fleet.nicks import irc_lower
+from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
 from breakroom.sweep.policy import Policy
 from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
@@ -193,6 +195,13 @@ class SweepBot:
             if knowledge is None or knowledge.in_channel:
                 return
             await asyncio.sleep(0.2)
+
+    @irc3.event(PRIVMSG_LINE)
+    def on_fleet_report(self, mask, target, data, **_):
+        """A host's report of one of its sessions, from that session's bot (see
+        :mod:`breakroom.fleet.remote`); the hub's snapshot includes it from now on."""
+        if irc_lower(target) == irc_lower(self.bot.nick) and data.startswith(REPORT_PREFIX):
+            self.app.sessions.remote.take(mask.nick, data)
 
     @irc3.event(PRIVMSG_LINE)
     def on_knowledge_line(self, mask, target, data, **_):

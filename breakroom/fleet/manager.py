@@ -24,6 +24,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
 from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.nicks import assign_nicks, irc_lower
@@ -34,6 +35,7 @@ from breakroom.fleet.observer import (
     PaneView,
 )
 from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
@@ -91,6 +93,8 @@ class SessionManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task | None = None
         self._watching = False  # a hub's manager never watches: its sessions run on hosts
+        self.remote = RemoteFleet()  # sessions on other hosts, as they report them (a hub's)
+        self._reporter: Reporter | None = None  # a host's: reports its sessions to the hub
         self._drains: set[asyncio.Task] = set()
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
@@ -99,8 +103,11 @@ class SessionManager:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Take a first look at once (so bots appear quickly), then poll in the background."""
+    async def start(self, *, report: bool = False) -> None:
+        """Take a first look at once (so bots appear quickly), then poll in the background.
+        ``report``: this is a host; each session's bot reports it to the hub after a poll."""
+        if report:
+            self._reporter = Reporter(self.config.host_name or "")
         inbox.fail_interrupted(self.app.db, "the breakroom stopped while typing it; not typed "
                                "again (it may be in the pane already): breakroom read shows it")
         self._watching = True
@@ -134,8 +141,18 @@ class SessionManager:
     def status(self) -> list[SessionStatus]:
         """Every watched session's state, by session name (copies: safe to keep)."""
         views = self.observer.snapshot.sessions
-        return [self._status(name, t, views[name]) for name, t in sorted(self._tracked.items())
-                if name in views]
+        local = [self._status(name, t, views[name]) for name, t in sorted(self._tracked.items())
+                 if name in views]
+        return local + [self._remote_status(r) for _, r in sorted(self.remote.sessions().items())]
+
+    @staticmethod
+    def _remote_status(remote: RemoteSession) -> SessionStatus:
+        """A session on another host: known by its bot's nick, which is unique on the network."""
+        return SessionStatus(session=remote.nick, nick=remote.nick, agent=remote.agent,
+                             state=remote.state, since=remote.since, project=remote.project,
+                             role=remote.role, hook_fresh=remote.hook,
+                             reason=f"reported by {remote.host}", question=remote.question,
+                             host=remote.host)
 
     def _status(self, name: str, tracked: _Tracked, view: PaneView) -> SessionStatus:
         cfg = self.config.session(name)
@@ -147,7 +164,10 @@ class SessionManager:
 
     def state_of(self, session: str) -> str:
         view = self.observer.snapshot.sessions.get(session)
-        return view.state if view is not None else "gone"
+        if view is None:
+            remote = self.remote.find(session)
+            return remote.state if remote is not None else "gone"
+        return view.state
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
@@ -178,6 +198,9 @@ class SessionManager:
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
         if session not in self._tracked:
+            remote = self.remote.find(session)
+            if remote is not None:
+                return self._send_to_host(remote, sender, text)
             return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
         clean = sanitize(text)
         if not clean:
@@ -198,6 +221,15 @@ class SessionManager:
         reason = self._why_waiting(session)
         self._tell(message, f"#{message_id} {reason}")
         return Delivery(message_id, inbox.QUEUED, reason)
+
+    def _send_to_host(self, remote: RemoteSession, sender: str, text: str) -> Delivery:
+        """A private message from ``sender``'s bot to the remote session's bot, whose host
+        delivers it (and NOTICEs the outcome back)."""
+        bot = self.app.bots.get(sender)
+        if bot is None:
+            return Delivery(0, inbox.FAILED, f"{sender} has no bot here to reach {remote.host}")
+        self.app.send(bot, remote.nick, text)
+        return Delivery(0, "sent", f"sent to {remote.nick} on {remote.host}")
 
     async def receive(self, session: str, sender: str, text: str, *,
                       automated: bool) -> Delivery | None:
@@ -222,6 +254,8 @@ class SessionManager:
 
     async def press(self, session: str, keys: list[str]) -> None:
         """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
+        if session not in self._tracked and self.remote.find(session) is not None:
+            raise BreakroomError(f"{session} runs on another host; keys are pressed there")
         async with self._lock(session):
             await self.app.run_blocking(press_keys, self.config.tmux.socket_name, session, keys)
             self.observer.touched(session)
@@ -240,7 +274,7 @@ class SessionManager:
     async def poll(self) -> FleetSnapshot:
         """One shared poll of the whole fleet: capture, fold, bots follow the sessions."""
         if not self._watching:
-            return self.observer.snapshot
+            return self._with_remote(self.observer.snapshot)
         async with self._polling:
             captures = await self.app.run_blocking(self.observer.capture)
             if captures is not None:
@@ -248,7 +282,29 @@ class SessionManager:
         for name in inbox.sessions_with_queued(self.app.db):
             if name in self._tracked and self.state_of(name) in READY_STATES:
                 self._kick(name)
-        return self.observer.snapshot
+        self._report()
+        return self._with_remote(self.observer.snapshot)
+
+    def _with_remote(self, snapshot: FleetSnapshot) -> FleetSnapshot:
+        """The local picture plus the sessions the hosts report (a hub's whole fleet)."""
+        remote = self.remote.sessions()
+        if not remote:
+            return snapshot
+        return FleetSnapshot(snapshot.at, {**snapshot.sessions,
+                                           **{nick: r.view() for nick, r in remote.items()}})
+
+    def _report(self) -> None:
+        """A host tells the hub about each session whose state changed (or is due again)."""
+        if self._reporter is None:
+            return
+        for name, view in self.observer.snapshot.sessions.items():
+            bot = self.bot_for(name)
+            if bot is None or not bot.in_channel:
+                continue
+            cfg = self.config.session(name)
+            line = self._reporter.due(view, cfg.project, cfg.role)
+            if line is not None:
+                bot.privmsg(REPORT_TO, line)
 
     async def look(self) -> FleetSnapshot:
         """A poll now, confirming idle-looking screens a moment later (the sweep's walk and
@@ -272,6 +328,8 @@ class SessionManager:
         pane_of = {views[name].pane_id: name for name in new}
         for name in gone:
             tracked = self._tracked.pop(name)
+            if self._reporter is not None:
+                self._reporter.forget(name)
             renamed_to = pane_of.get(tracked.pane_id)
             if renamed_to:
                 inbox.rename_session(self.app.db, name, renamed_to)

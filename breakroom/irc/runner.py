@@ -18,7 +18,8 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.start(services if role.service_bots else (), sessions=role.sessions)
+    await app.start(services if role.service_bots else (), sessions=role.sessions,
+                    report=role.name == "host")
     if ready is not None:
         ready(app)
     try:

@@ -96,16 +96,16 @@ class Breakroom:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS), *,
-                    sessions: bool = True) -> None:
+                    sessions: bool = True, report: bool = False) -> None:
         """``sessions``: give the local tmux sessions bots (not on a hub, whose sessions
-        run on its hosts)."""
+        run on its hosts); ``report``: this is a host, reporting its sessions to the hub."""
         self.loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
         if sessions:
-            await self.sessions.start()
+            await self.sessions.start(report=report)
 
     async def stop(self) -> None:
         await self.sessions.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -20,6 +21,7 @@ from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import Ircd, free_port
+from breakroom.record.db import DB_NAME
 
 PASSWORD, KEY = "hubPW12", "hubKEY12"
 QUIET = {"default": [{"say": "Noted."}]}
@@ -56,7 +58,8 @@ def _host_config(tmp_path: Path, name: str, port: int, socket: str) -> dict:
     return {"host_name": name, "channel_key": KEY,
             "ircd": {"mode": "external", "host": "127.0.0.1", "port": port, "password": PASSWORD},
             "tmux": {"socket_name": socket, "poll_interval": 0.3},
-            "sessions": {"worker": {"agent": "sim"}}, "delivery": {"enter_delay": 0.1}}
+            "sessions": {"worker": {"agent": "sim", "project": "alpha" if name == "hosta" else None}},
+            "delivery": {"enter_delay": 0.1}}
 
 
 def _sim(tmp_path: Path, socket: str, host: str, script: dict) -> None:
@@ -74,6 +77,14 @@ def _pane(socket: str) -> str:
                            "-t", "=worker:"], capture_output=True, text=True, check=False).stdout
 
 
+def _wait_pane(socket: str, needle: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while needle not in (text := _pane(socket)):
+        assert time.monotonic() < deadline, f"{needle!r} never showed:\n{text}"
+        time.sleep(0.1)
+    return text
+
+
 def _names_until(client: RawClient, *nicks: str, timeout: float = 20) -> str:
     """NAMES of the channel, asked again until every one of ``nicks`` is in it."""
     deadline = time.monotonic() + timeout
@@ -87,11 +98,22 @@ def _names_until(client: RawClient, *nicks: str, timeout: float = 20) -> str:
 
 @pytest.mark.skipif(not HAVE_NGIRCD, reason="ngircd is not installed")
 @pytest.mark.timeout(120)
-def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli) -> None:
+def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corpus: Path) -> None:
+    """Sessions named alike on two hosts talk by nick; the hub's sweep answers the one stuck
+    on a question on host B, and its dispatcher nudges the idle one on host A."""
     port = free_port()
-    hub = _up(tmp_path / "hub", "hub", {
-        "channel_key": KEY, "ircd": {"mode": "ngircd", "port": port, "password": PASSWORD},
-        "tmux": {"socket_name": sockets[0]}})
+    hub_dir = tmp_path / "hub"
+    (hub_dir / "data").mkdir(parents=True)
+    shutil.copy(shipped_corpus, hub_dir / "data" / DB_NAME)
+    on_hub = {"BREAKROOM_CONFIG": str(hub_dir / "breakroom.yaml")}
+    hub_config = {"data_dir": "data", "channel_key": KEY,
+                  "ircd": {"mode": "ngircd", "port": port, "password": PASSWORD},
+                  "tmux": {"socket_name": sockets[0]}, "knowledge": {"corpus": []},
+                  "sweep": {"interval": 1}, "dispatcher": {"interval": 1}}
+    (hub_dir / "breakroom.yaml").write_text(yaml.safe_dump(hub_config))
+    added = cli("issue", "add", "Fix the flaky build", "--project", "alpha", env=on_hub)
+    assert added.returncode == 0, added.stderr
+    hub = _up(hub_dir, "hub", hub_config)
     procs = [hub]
     try:
         for host, socket in (("hosta", sockets[1]), ("hostb", sockets[2])):
@@ -99,7 +121,8 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli) -> None:
             (tmp_path / host / "breakroom.yaml").write_text(
                 yaml.safe_dump(_host_config(tmp_path, host, port, socket)))
         _sim(tmp_path, sockets[1], "hosta", QUIET)
-        _sim(tmp_path, sockets[2], "hostb", REPLY)
+        _sim(tmp_path, sockets[2], "hostb",
+             {"startup": [{"ask": "What is the longest nick the server allows?"}], **REPLY})
         for host, socket in (("hosta", sockets[1]), ("hostb", sockets[2])):
             procs.append(_up(tmp_path / host, "host", _host_config(tmp_path, host, port, socket)))
         cfg = from_dict({"ircd": {"port": port, "password": PASSWORD}, "channel_key": KEY})
@@ -114,16 +137,28 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli) -> None:
         assert re.search(r"worker\s+hosta\s+worker-hosta\s+sim", fleet.stdout), fleet.stdout
         assert "hostb" not in fleet.stdout  # a host lists its own sessions
 
+        # the sweep answers the question b's agent is stuck on, through b's session bot
+        human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :knowledge: \[q[0-9a-f]{4}\] What is "
+                       r"the longest nick", 30, since_start=True)
+        _wait_pane(sockets[2], "sweep: [sweep via knowledge, confidence", 30)
+        # the dispatcher nudges the idle one on a with the queued issue
+        _wait_pane(sockets[1], "dispatcher: ", 30)
+        # the hub sees both hosts' sessions, by host-tagged nick
+        human.say("#breakroom", "!fleet")
+        human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :worker-hosta: \S+ .*\(sim\)", 20)
+        human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :worker-hostb: \S+ .*\(sim\)", 5, since_start=True)
+        fleet = cli("fleet", env=on_hub)
+        assert re.search(r"worker-hosta\s+hosta\s+worker-hosta\s+sim", fleet.stdout), fleet.stdout
+        assert re.search(r"worker-hostb\s+hostb\s+worker-hostb\s+sim", fleet.stdout), fleet.stdout
+        # then a session on a and one on b talk by nick
         said = cli("say", "--as", "worker", "worker-hostb", "hello from a", env=on_a)
         assert said.returncode == 0, said.stderr
         human.wait_for(r":worker-hosta!\S+ PRIVMSG #breakroom :worker-hostb: hello from a")
         # b's agent answers by nick from inside its pane; the answer crosses back to a's pane
         human.wait_for(r":worker-hostb!\S+ PRIVMSG #breakroom :worker-hosta: got: hello from a", 20)
-        deadline = time.monotonic() + 15
-        while "worker-hostb: got: hello from a" not in (text := _pane(sockets[1])):
-            assert time.monotonic() < deadline, text
-            time.sleep(0.1)
+        _wait_pane(sockets[1], "worker-hostb: got: hello from a", 15)
         assert _pane(sockets[2]).count("worker-hosta: hello from a") == 1
+
         human.close()
     finally:
         errors = [_stop(p) for p in reversed(procs)]
