@@ -63,7 +63,7 @@ class Machine:
 
     def idle(self, count: int) -> bool:
         out = subprocess.run([BREAKROOM, "fleet"], env=self.env, capture_output=True,
-                             text=True).stdout
+                             text=True, check=False).stdout
         return sum(" idle " in line for line in out.splitlines()) == count
 
     def pane(self, session: str) -> str:
@@ -88,7 +88,8 @@ def say_to_pane(sender: Machine, receiver: Machine, target: str, sender_nick: st
         start = time.perf_counter()
         subprocess.run([BREAKROOM, "say", "--as", "a", target, token], env=sender.env,
                        check=True, capture_output=True)
-        wait_until(lambda: f"{sender_nick}: {token}" in receiver.pane("b"), 20, token)
+        line = f"{sender_nick}: {token}"
+        wait_until(lambda line=line: line in receiver.pane("b"), 20, token)
         times.append(time.perf_counter() - start)
         wait_until(lambda: receiver.idle(1 if receiver is not sender else 2), 20, "b idle again")
     return times
