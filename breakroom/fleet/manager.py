@@ -65,7 +65,8 @@ class SessionStatus:
 
 @dataclass
 class Delivery:
-    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``."""
+    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``
+    — or ``sent``: on its way to a session on another host, whose bot NOTICEs the outcome."""
 
     id: int
     status: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from breakroom.fleet import panestate
 from breakroom.fleet.observer import HOOK, PANE, PaneView
@@ -66,7 +66,10 @@ def encode(host: str, view: PaneView, project: str | None, role: str | None) -> 
 
 
 def _text(value: object, limit: int = 200) -> str | None:
-    return one_line(value)[:limit] or None if isinstance(value, str) else None
+    """A report's text field, cleaned and capped; None when absent or not text."""
+    if not isinstance(value, str):
+        return None
+    return one_line(value)[:limit] or None
 
 
 def decode(nick: str, line: str) -> RemoteSession | None:
@@ -111,7 +114,7 @@ class RemoteFleet:
         before = self._sessions.get(nick.lower())
         if before is not None and before.state == report.state:
             # the same state continues: keep the hub's own start (reports round ages)
-            report = RemoteSession(**{**report.__dict__, "since": before.since})
+            report = replace(report, since=before.since)
         self._sessions[nick.lower()] = report
         return True
 
