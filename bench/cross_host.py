@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -81,15 +82,17 @@ class Machine:
 
 def say_to_pane(sender: Machine, receiver: Machine, target: str, sender_nick: str,
                 count: int) -> list[float]:
-    """Seconds from starting `breakroom say` until b's pane shows the line as submitted."""
+    """Seconds from starting `breakroom say` until b's pane shows the line as submitted
+    (same host, `say` returns once it is; cross host, once it is sent to IRC)."""
     times = []
     for i in range(count):
         token = f"bench-{i}-{secrets.token_hex(3)}"
         start = time.perf_counter()
         subprocess.run([BREAKROOM, "say", "--as", "a", target, token], env=sender.env,
                        check=True, capture_output=True)
-        line = f"{sender_nick}: {token}"
-        wait_until(lambda line=line: line in receiver.pane("b"), 20, token)
+        # submitted, as the sim echoes it (typed but not yet entered shows after ❯ instead)
+        line = re.compile(rf"> \[breakroom #\d+\] {re.escape(sender_nick)}: {token}")
+        wait_until(lambda line=line: line.search(receiver.pane("b")), 20, token)
         times.append(time.perf_counter() - start)
         wait_until(lambda: receiver.idle(1 if receiver is not sender else 2), 20, "b idle again")
     return times
