@@ -18,6 +18,7 @@ class Role:
     name: str
     service_bots: bool   # knowledge, sweep, dispatcher, scribe
     sessions: bool       # a bot per local tmux session, and delivery into their panes
+    reports: bool        # those sessions are reported to the hub's sweep (breakroom.fleet.remote)
 
 
 def _loopback(host: str) -> bool:
@@ -46,4 +47,4 @@ def role_for(cfg: Config, name: str) -> Role:
         if not cfg.host_name:
             raise ConfigError("--role host: set host_name (e.g. laptop) so this machine's "
                               "session nicks cannot collide with another host's")
-    return Role(name, service_bots=name != "host", sessions=name != "hub")
+    return Role(name, service_bots=name != "host", sessions=name != "hub", reports=name == "host")

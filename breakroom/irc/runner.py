@@ -19,7 +19,7 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start(services if role.service_bots else (), sessions=role.sessions,
-                    report=role.name == "host")
+                    report=role.reports)
     if ready is not None:
         ready(app)
     try:
