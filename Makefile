@@ -51,7 +51,7 @@ test: system-deps venv
 # Figures for docs/performance.md; --quick keeps each under a minute (the eval is always quick).
 bench: venv
 	$(VENV)/bin/python bench/knowledge_eval.py
-	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk; do \
+	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk session_bots record_search cross_host; do \
 	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:

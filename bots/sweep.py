@@ -23,11 +23,13 @@ import irc3
 
 from breakroom.errors import BreakroomError
 from breakroom.knowledge.engine import Answer
+from breakroom.fleet.nicks import irc_lower
+from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
 from breakroom.sweep.policy import Policy
 from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
                              peek)
 
-from bots.base import command, is_operator, runtime_of
+from bots.base import PRIVMSG_LINE, command, is_operator, runtime_of
 from bots.knowledge import KnowledgeBot
 from bots.replies import sources_tail
 
@@ -168,6 +170,13 @@ class SweepBot:
         if plugin is not None:
             plugin.post_answer(answer, self.bot.nick, self.app.channel)
         return answer
+
+    @irc3.event(PRIVMSG_LINE)
+    def on_fleet_report(self, mask, target, data, **_):
+        """A host's report of one of its sessions, from that session's bot (see
+        :mod:`breakroom.fleet.remote`); the hub's snapshot includes it from now on."""
+        if irc_lower(target) == irc_lower(self.bot.nick) and data.startswith(REPORT_PREFIX):
+            self.app.sessions.remote.take(mask.nick, data)
 
     # ------------------------------------------------------------ commands
 

@@ -26,11 +26,28 @@ Seconds = Annotated[float, expect(float, "a positive number of seconds", lambda 
 Fraction = Annotated[float, expect(float, "a number between 0 and 1", lambda v: 0 <= v <= 1)]
 
 
+_SERVER_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+ServerName = Annotated[str, expect(str, "a server name with a dot, like hub.breakroom",
+                                   lambda v: bool(_SERVER_NAME.fullmatch(v)))]
+Port = Annotated[int, expect(int, "an integer 1-65535", lambda v: 1 <= v <= 65535)]
+
+
+class LinkConfig(FileModel):
+    """Another ngircd this one links with (a ``[Server]`` block): the channel spans both."""
+
+    name: ServerName        # the peer's ircd.server_name
+    host: Text = "127.0.0.1"  # where the peer is
+    port: Port = 6667       # the peer's port (dialled when ``dial``)
+    # the link's shared secret: both sides set the same one
+    password: Annotated[str, expect(str, "one word, not starting with ':'",
+                                    lambda v: bool(re.fullmatch(r"[^\s:][^\s]*", v)))]
+    dial: bool = False      # this side connects out; the other side waits (dial: false)
+
 class IrcdConfig(FileModel):
     mode: Annotated[str, expect(str, "one of auto, ngircd, miniircd, external",
                                 lambda v: v in ("auto", "ngircd", "miniircd", "external"))] = "auto"
     host: Text = "127.0.0.1"
-    port: Annotated[int, expect(int, "an integer 1-65535", lambda v: 1 <= v <= 65535)] = 6667
+    port: Port = 6667
     # None: generated on first run, stored 0600 in data_dir; IRC sends it as one word (PASS)
     password: Annotated[str, expect(str, "one word without spaces",
                                     lambda v: bool(re.fullmatch(r"\S+", v)))] | None = None
@@ -39,6 +56,8 @@ class IrcdConfig(FileModel):
     oper_name: Text = "breakroom"
     oper_password: Text | None = None  # None: generated like the password
     max_restarts: int = 5  # failed restarts in a row after the ircd dies before `up` gives up
+    server_name: ServerName = "breakroom.local"  # this ngircd's name on a network of linked servers
+    links: list[LinkConfig] = Field(default_factory=list)
 
 
 class TmuxConfig(FileModel):
@@ -122,6 +141,9 @@ class Config(FileModel):
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
     ops: Texts = Field(default_factory=list)
+    # this machine in a multi-host fleet: session nicks end in -NAME
+    host_name: Annotated[str, expect(str, "a short name of letters and digits (at most 12), like laptop",
+                                     lambda v: bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,11}", v)))] | None = None
     _source: str | None = PrivateAttr(default=None)
 
     @property

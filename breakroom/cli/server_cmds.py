@@ -8,6 +8,7 @@ from breakroom.irc import runner
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.irc.connect import connection_lines
 from breakroom.irc.ircd import Ircd
+from breakroom.irc.roles import ROLES
 from breakroom.secrets import fill_secrets
 from breakroom.cli.base import State, cli, log_level_option, pass_state
 
@@ -15,19 +16,24 @@ from breakroom.cli.base import State, cli, log_level_option, pass_state
 @cli.command()
 @click.option("--only", "services", multiple=True, type=click.Choice(list(SERVICE_BOTS)),
               help="Start only these service bots (repeatable; default: all).")
+@click.option("--role", type=click.Choice(ROLES), default="all", show_default=True,
+              help="all: everything on this machine; hub: ircd + service bots + record; "
+                   "host: this machine's session bots, connected to the hub's ircd.")
 @log_level_option("info")
 @pass_state
-def up(state: State, services: tuple[str, ...], log_level: str) -> None:
+def up(state: State, services: tuple[str, ...], role: str, log_level: str) -> None:
     """Run the breakroom in the foreground: ircd, bots, control socket. Ctrl-C stops it."""
     cfg = state.config
 
     def ready(app: Breakroom) -> None:
-        click.echo(f"breakroom is up — {len(app.bots)} bots; data in {cfg.data_path}")
+        as_role = "" if role == "all" else f" as {role}"
+        click.echo(f"breakroom is up{as_role} — {len(app.bots)} bots; data in {cfg.data_path}")
         for line in connection_lines(cfg):
             click.echo(f"  {line}")
         click.echo("Ctrl-C to stop.")
 
-    runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready, log_level=log_level)
+    runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready, role=role,
+               log_level=log_level)
     click.echo("breakroom stopped.")
 
 

@@ -139,10 +139,13 @@ def fleet(state: State, history: str | None, limit: int) -> None:
         click.echo("no tmux sessions in the breakroom")
         return
     table = Table(box=None, header_style="bold")
-    for column in ("session", "nick", "agent", "state", "since", "project"):
+    hosts = any(s.get("host") for s in sessions)  # a multi-host fleet: say where each runs
+    for column in ("session", *(("host",) if hosts else ()), "nick", "agent", "state", "since",
+                   "project"):
         table.add_column(column)
     for s in sessions:
         state_text = s["state"] + (" (hook)" if s["hook_fresh"] else "")
-        table.add_row(s["session"], s["nick"], s["agent"], state_text,
+        where = (s.get("host") or "-",) if hosts else ()
+        table.add_row(s["session"], *where, s["nick"], s["agent"], state_text,
                       f"{_when(s['since'])} ({_for_how_long(s['since'])})", s["project"] or "-")
     Console(width=120).print(table)

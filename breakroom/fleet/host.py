@@ -56,6 +56,11 @@ class FleetHost(Protocol):
         """True for the nick one of this breakroom's bots has now."""
         ...
 
+    def send_report(self, key: str, target: str, line: str) -> None:
+        """A machine-readable line from the bot ``key`` to ``target`` (a host's fleet report
+        to the hub): queued like any line, but not recorded — it is traffic, not talk."""
+        ...
+
     def say(self, key: str, target: str, text: str, *, notice: bool = False) -> None:
         """Say ``text`` to ``target`` (a nick or the channel) as the bot ``key``; nothing
         when that bot is not running."""

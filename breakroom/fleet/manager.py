@@ -25,10 +25,12 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass
 
+from breakroom.errors import BreakroomError
 from breakroom.fleet import admission, inbox, panestate, recovery
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
+from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
@@ -61,11 +63,13 @@ class SessionStatus:
     reason: str = ""
     question: str | None = None
     hook_at: float | None = None  # epoch of the last hook report (``breakroom doctor``)
+    host: str = ""      # the machine the session runs on (``host_name``; "" on one machine)
 
 
 @dataclass
 class Delivery:
-    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``."""
+    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``
+    — or ``sent``: on its way to a session on another host, whose bot NOTICEs the outcome."""
 
     id: int
     status: str
@@ -93,6 +97,9 @@ class SessionManager:
         self._polling = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task | None = None
+        self._watching = False  # a hub's manager never watches: its sessions run on hosts
+        self.remote = RemoteFleet()  # sessions on other hosts, as they report them (a hub's)
+        self._reporter: Reporter | None = None  # a host's: reports its sessions to the hub
         self._drains: set[asyncio.Task] = set()
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
@@ -100,9 +107,13 @@ class SessionManager:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
+    async def start(self, *, report: bool = False) -> None:
         """Clear what a crash left half-typed, take a first look at once (so bots appear
-        quickly), then poll in the background."""
+        quickly), then poll in the background.  ``report``: this is a host; each session's
+        bot reports it to the hub after a poll."""
+        if report:
+            self._reporter = Reporter(self.config.host_name or "")
+        self._watching = True
         await self._recover_interrupted()
         try:
             await self.look()
@@ -149,8 +160,18 @@ class SessionManager:
     def status(self) -> list[SessionStatus]:
         """Every watched session's state, by session name (copies: safe to keep)."""
         views = self.observer.snapshot.sessions
-        return [self._status(name, t, views[name]) for name, t in sorted(self._tracked.items())
-                if name in views]
+        local = [self._status(name, t, views[name]) for name, t in sorted(self._tracked.items())
+                 if name in views]
+        return local + [self._remote_status(r) for _, r in sorted(self.remote.sessions().items())]
+
+    @staticmethod
+    def _remote_status(remote: RemoteSession) -> SessionStatus:
+        """A session on another host: known by its bot's nick, which is unique on the network."""
+        return SessionStatus(session=remote.nick, nick=remote.nick, agent=remote.agent,
+                             state=remote.state, since=remote.since, project=remote.project,
+                             role=remote.role, hook_fresh=remote.hook,
+                             reason=f"reported by {remote.host}", question=remote.question,
+                             host=remote.host)
 
     def _status(self, name: str, tracked: _Tracked, view: PaneView) -> SessionStatus:
         cfg = self.config.session(name)
@@ -158,11 +179,15 @@ class SessionManager:
                              state=view.state, since=view.since, project=cfg.project,
                              role=cfg.role, hook_fresh=view.source == HOOK,
                              reason=view.reason, question=view.question,
-                             hook_at=self.observer.hook_seen.get(name))
+                             hook_at=self.observer.hook_seen.get(name),
+                             host=self.config.host_name or "")
 
     def state_of(self, session: str) -> str:
         view = self.observer.snapshot.sessions.get(session)
-        return view.state if view is not None else "gone"
+        if view is None:
+            remote = self.remote.find(session)
+            return remote.state if remote is not None else "gone"
+        return view.state
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
@@ -194,6 +219,9 @@ class SessionManager:
         ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
         (queued, delivered, failed), now and later."""
         if session not in self._tracked:
+            remote = self.remote.find(session)
+            if remote is not None:
+                return self._send_to_host(remote, sender, text)
             return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
         clean = sanitize(text)
         if not clean:
@@ -236,6 +264,14 @@ class SessionManager:
                     "delivery.max_queued_per_session)")
         return ""
 
+    def _send_to_host(self, remote: RemoteSession, sender: str, text: str) -> Delivery:
+        """A private message from ``sender``'s bot to the remote session's bot, whose host
+        delivers it (and NOTICEs the outcome back)."""
+        if self.app.nick_now(sender) is None:
+            return Delivery(0, inbox.FAILED, f"{sender} has no bot here to reach {remote.host}")
+        self.app.say(sender, remote.nick, text)
+        return Delivery(0, "sent", f"sent to {remote.nick} on {remote.host}")
+
     async def receive(self, session: str, sender: str, text: str, *,
                       automated: bool) -> Delivery | None:
         """A message addressed to the session's bot — from IRC, or from another session here.
@@ -259,6 +295,8 @@ class SessionManager:
 
     async def press(self, session: str, keys: list[str]) -> None:
         """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
+        if session not in self._tracked and self.remote.find(session) is not None:
+            raise BreakroomError(f"{session} runs on another host; keys are pressed there")
         async with self._lock(session):
             await self.app.run_blocking(press_keys, self.config.tmux.socket_name, session, keys)
             self.observer.touched(session)
@@ -300,6 +338,8 @@ class SessionManager:
 
     async def poll(self) -> FleetSnapshot:
         """One shared poll of the whole fleet: capture, fold, bots follow the sessions."""
+        if not self._watching:
+            return self._with_remote(self.observer.snapshot)
         async with self._polling:
             captures = await self.app.run_blocking(self.observer.capture)
             if captures is not None:
@@ -307,7 +347,29 @@ class SessionManager:
         for name in inbox.sessions_with_queued(self.app.db):
             if name in self._tracked and self.state_of(name) in READY_STATES:
                 self._kick(name)
-        return self.observer.snapshot
+        self._report()
+        return self._with_remote(self.observer.snapshot)
+
+    def _with_remote(self, snapshot: FleetSnapshot) -> FleetSnapshot:
+        """The local picture plus the sessions the hosts report (a hub's whole fleet)."""
+        remote = self.remote.sessions()
+        if not remote:
+            return snapshot
+        return FleetSnapshot(snapshot.at, {**snapshot.sessions,
+                                           **{nick: r.view() for nick, r in remote.items()}})
+
+    def _report(self) -> None:
+        """A host tells the hub about each session whose state changed (or is due again)."""
+        if self._reporter is None:
+            return
+        for name, view in self.observer.snapshot.sessions.items():
+            key = self.bot_key(name)
+            if key is None or self.app.nick_now(key) is None:
+                continue
+            cfg = self.config.session(name)
+            line = self._reporter.due(view, cfg.project, cfg.role)
+            if line is not None:
+                self.app.send_report(key, REPORT_TO, line)
 
     async def look(self) -> FleetSnapshot:
         """A poll now, confirming idle-looking screens a moment later (the sweep's walk and
@@ -331,6 +393,8 @@ class SessionManager:
         pane_of = {views[name].pane_id: name for name in new}
         for name in gone:
             tracked = self._tracked.pop(name)
+            if self._reporter is not None:
+                self._reporter.forget(name)
             renamed_to = pane_of.get(tracked.pane_id)
             if renamed_to:
                 inbox.rename_session(self.app.db, name, renamed_to)
@@ -343,7 +407,8 @@ class SessionManager:
                 self._tracked[name].pane_id = view.pane_id
         if not new:
             return
-        nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()})
+        nicks = assign_nicks(list(views), current={n: t.nick for n, t in self._tracked.items()},
+                             host=self.config.host_name)
         for name in new:
             self._tracked[name] = _Tracked(nick=nicks[name], pane_id=views[name].pane_id)
             self.app.join_session(nicks[name], name)

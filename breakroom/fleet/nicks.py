@@ -58,20 +58,26 @@ def base_nick(session: str) -> str:
     return nick[:MAX_NICK]
 
 
-def suffixed_nick(session: str, length: int = 4) -> str:
-    """``base-hash``: the collision form, still at most 31 characters."""
+def suffixed_nick(session: str, length: int = 4, room: int = MAX_NICK) -> str:
+    """``base-hash``: the collision form, still at most ``room`` characters."""
     digest = hashlib.sha1(session.encode("utf-8")).hexdigest()[:length]
-    return base_nick(session)[:MAX_NICK - length - 1] + "-" + digest
+    return base_nick(session)[:room - length - 1] + "-" + digest
 
 
-def assign_nicks(sessions: Iterable[str], current: Mapping[str, str] | None = None) -> dict[str, str]:
+def assign_nicks(sessions: Iterable[str], current: Mapping[str, str] | None = None,
+                 host: str | None = None) -> dict[str, str]:
     """Nicks for ``sessions`` (session -> nick), unique case-insensitively, none a service nick.
+
+    ``host`` (``host_name`` in a multi-host fleet) ends every nick in ``-host``, inside the 31
+    characters, so two machines' sessions of the same name never collide on the network.
 
     ``current`` holds nicks already in use by running bots: a session that still exists keeps
     its nick (a bot is never renamed under a user's feet).  Then sessions whose name is
     itself a legal nick claim it, then the rest take their legal form in name order, and
     whoever finds the nick taken gets the hash suffix.
     """
+    tag = f"-{host}" if host else ""
+    room = MAX_NICK - len(tag)
     names = sorted(set(sessions))
     taken = {irc_lower(n) for n in SERVICE_NICKS}
     out: dict[str, str] = {}
@@ -91,10 +97,10 @@ def assign_nicks(sessions: Iterable[str], current: Mapping[str, str] | None = No
     lossy = [s for s in names if s not in out and not is_legal(s)]
     pending = []
     for session in exact + lossy:
-        if not claim(session, base_nick(session)):
+        if not claim(session, base_nick(session)[:room] + tag):
             pending.append(session)
     for session in pending:
         length = 4
-        while not claim(session, suffixed_nick(session, length)):
+        while not claim(session, suffixed_nick(session, length, room) + tag):
             length += 2  # a hash collision too: a longer digest is still deterministic
     return out

@@ -19,7 +19,7 @@ from string import Template
 
 from breakroom.irc.childguard import die_with_parent
 from breakroom.config import Config
-from breakroom.errors import BreakroomError
+from breakroom.errors import BreakroomError, ConfigError
 from breakroom.paths import IRCD_TEMPLATE
 from breakroom.private import private_dir
 
@@ -78,6 +78,24 @@ def _tail(proc: subprocess.Popen) -> str:
     return lines[-1] if lines else "no output"
 
 
+def server_blocks(cfg: Config) -> str:
+    """ngircd ``[Server]`` blocks for ``ircd.links``: one shared password per link (each
+    side's MyPassword is the other's PeerPassword); the dialling side names the port."""
+    blocks = []
+    for i, link in enumerate(cfg.ircd.links):
+        if not link.name or not link.password:
+            raise ConfigError(f"ircd.links[{i}]: needs a name and a password")
+        if link.name.lower() == cfg.ircd.server_name.lower():
+            raise ConfigError(f"ircd.links[{i}].name: {link.name} is this server's own "
+                              "ircd.server_name")
+        lines = ["", "[Server]", f"\tName = {link.name}", f"\tHost = {link.host}",
+                 f"\tMyPassword = {link.password}", f"\tPeerPassword = {link.password}"]
+        if link.dial:
+            lines.append(f"\tPort = {link.port}")
+        blocks.append("\n".join(lines) + "\n")
+    return "".join(blocks)
+
+
 def render_ngircd_conf(cfg: Config, folder: Path) -> Path:
     """Fill ``ircd.conf`` for this breakroom; the result lives in the data dir, mode 0600."""
     include_dir = folder / "conf.d"
@@ -88,7 +106,8 @@ def render_ngircd_conf(cfg: Config, folder: Path) -> Path:
         host=cfg.ircd.host, port=cfg.ircd.port, password=cfg.ircd.password,
         pid_file=folder / "ngircd.pid", motd_file=motd, include_dir=include_dir,
         oper_name=cfg.ircd.oper_name, oper_password=cfg.ircd.oper_password,
-        channel=cfg.channel, channel_key=cfg.channel_key)
+        channel=cfg.channel, channel_key=cfg.channel_key,
+        server_name=cfg.ircd.server_name, server_blocks=server_blocks(cfg))
     path = folder / "ngircd.conf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -172,6 +191,9 @@ def start_ircd(cfg: Config, *, timeout: float = 10.0) -> Ircd:
     if port_in_use(host, port):
         raise BreakroomError(f"ircd.port {port} is already in use on {host} "
                              "(another ircd? set ircd.port, or ircd.mode: external to use it)")
+    if cfg.ircd.links and mode != "ngircd":
+        raise BreakroomError("ircd.links needs ngircd (miniircd cannot link servers): "
+                             "apt-get install ngircd, or set ircd.mode: ngircd")
     if mode == "ngircd":
         cmd = ["ngircd", "-n", "-f", str(render_ngircd_conf(cfg, folder))]
     else:

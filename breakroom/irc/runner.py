@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
+from breakroom.irc.roles import Role, role_for
 from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.logs import setup_logging
 from breakroom.private import tighten
@@ -19,12 +20,13 @@ log = logging.getLogger("breakroom")
 
 
 async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Breakroom], None] | None,
-                 stop: asyncio.Event, supervisor: IrcdSupervisor | None) -> None:
+                 stop: asyncio.Event, supervisor: IrcdSupervisor | None, role: Role) -> None:
     """Until a signal, or until the supervisor gives up on the ircd (its error propagates)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.start(services)
+    await app.start(services if role.service_bots else (), sessions=role.sessions,
+                    report=role.reports)
     log.info("up: %d bots in %s", len(app.bots), app.config.channel)
     if ready is not None:
         ready(app)
@@ -43,9 +45,12 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
 
 
 def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
-        ready: Callable[[Breakroom], None] | None = None, log_level: str = "info") -> None:
+        ready: Callable[[Breakroom], None] | None = None, log_level: str = "info",
+        role: str = "all") -> None:
     """ircd (unless external; restarted when it dies) + bots + control socket, until a
-    signal arrives."""
+    signal arrives; ``role`` (see :mod:`breakroom.irc.roles`) says which of them this
+    machine runs."""
+    plays = role_for(cfg, role)
     tighten(cfg.data_path)
     setup_logging(cfg.data_path, log_level)
     fill_secrets(cfg)
@@ -55,7 +60,7 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         app = Breakroom(cfg)
         if ircd.proc is not None:
             supervisor = IrcdSupervisor(cfg, ircd, app.announce_trouble)
-        asyncio.run(_serve(app, services, ready, asyncio.Event(), supervisor))
+        asyncio.run(_serve(app, services, ready, asyncio.Event(), supervisor, plays))
     finally:
         (supervisor.ircd if supervisor is not None else ircd).stop()
         log.info("stopped")

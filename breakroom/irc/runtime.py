@@ -176,7 +176,10 @@ class Breakroom:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS)) -> None:
+    async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS), *,
+                    sessions: bool = True, report: bool = False) -> None:
+        """``sessions``: give the local tmux sessions bots (not on a hub, whose sessions
+        run on its hosts); ``report``: this is a host, reporting its sessions to the hub."""
         self._loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
@@ -186,7 +189,8 @@ class Breakroom:
             self.knowledge.start()
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
-        await self.sessions.start()
+        if sessions:
+            await self.sessions.start(report=report)
 
     async def stop(self) -> None:
         await self.sessions.stop()
@@ -245,6 +249,11 @@ class Breakroom:
     def nick_now(self, key: str) -> str | None:
         bot = self.bots.get(key)
         return bot.nick if bot is not None else None
+
+    def send_report(self, key: str, target: str, line: str) -> None:
+        bot = self.bots.get(key)
+        if bot is not None:
+            bot.outbox.put(target, line)
 
     def say(self, key: str, target: str, text: str, *, notice: bool = False) -> None:
         bot = self.bots.get(key)

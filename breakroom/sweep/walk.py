@@ -34,7 +34,7 @@ import sqlite_utils
 
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
-from breakroom.fleet.capture import capture_all, capture_joined
+from breakroom.fleet.capture import capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.tmux import Tmux
 from breakroom.config import Config
