@@ -29,7 +29,7 @@ ROOT = HERE / ".corpora"
 # The cap keeps a full run's ingest within a few minutes on 2 cores; files are taken evenly
 # over the sorted list, so every part of the documentation is represented.
 SOURCES = {
-    "django": ("django==5.2.19", ["docs/faq/*.txt"], "docs", 220),
+    "django": ("django==5.2.19", ["docs/faq/*.txt"], "docs", 140),
     "celery": ("celery==5.7.0", ["docs/faq.rst"], "docs", 400),
     "scrapy": ("scrapy==2.19.0", ["docs/faq.rst"], "docs", 400),
 }
@@ -70,7 +70,7 @@ class Question:
 def clean_heading(text: str) -> str:
     """A FAQ heading as a user would type it: roles and literals reduced to their text."""
     text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text)
-    return " ".join(text.replace("``", "").replace("`", "").split())
+    return " ".join(text.replace("``", "").replace("`", "").replace("\\", "").split())
 
 
 def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -178,6 +178,18 @@ def setup() -> None:
 def available() -> list[str]:
     """Names of the corpora that ``setup`` has built."""
     return [n for n in SOURCES if (ROOT / n / "questions.yaml").is_file()]
+
+
+def index_db(name: str, embedder=None, dense_reason: str = "", progress=None):
+    """The corpus's index in ``bench/.corpora/NAME.db``, brought up to date (kept between runs:
+    only changed files are re-read, and only new passages embedded) and the ingest report."""
+    from breakroom.knowledge import corpus
+    from breakroom.record.db import open_db
+
+    db = open_db(ROOT / f"{name}.db")
+    report = corpus.ingest(db, [ROOT / name / "docs"], embedder, dense_reason=dense_reason,
+                           **({"progress": progress} if progress else {}))
+    return db, report
 
 
 def load(name: str) -> tuple[Path, list[dict], list[dict]]:

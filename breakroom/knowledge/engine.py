@@ -117,22 +117,46 @@ def split_request_id(text: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------- confidence
 
 @dataclass(frozen=True)
-class ConfidenceModel:
-    """Logistic regression over retrieval evidence; coefficients live in a data file."""
+class Logistic:
+    """One logistic regression over named evidence features."""
 
+    features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
+
+    def __call__(self, evidence: Evidence) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector(
+            list(self.features))))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """The calibrated confidence: one logistic model per retrieval mode.
+
+    Hybrid and bm25-only retrieval produce different evidence (no cosine without an
+    embedder), so each mode has its own model, fitted by ``bench/knowledge_eval.py --fit`` on
+    several corpora written by others; the data file holds both.
+    """
+
+    hybrid: Logistic
+    bm25: Logistic
 
     @classmethod
     def load(cls, path: Path = CONFIDENCE_FILE) -> ConfidenceModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["features"] != FEATURES:
-            raise ValueError(f"{path}: fitted on features {data['features']}, code has {FEATURES}")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+        models = {}
+        for mode in ("hybrid", "bm25"):
+            spec = data["models"][mode]
+            unknown = set(spec["features"]) - set(FEATURES)
+            if unknown:
+                raise ValueError(f"{path}: {mode} model uses unknown features {sorted(unknown)}")
+            models[mode] = Logistic(tuple(spec["features"]),
+                                    tuple(float(w) for w in spec["weights"]), float(spec["bias"]))
+        return cls(**models)
 
-    def __call__(self, evidence: Evidence) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector()))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    def __call__(self, evidence: Evidence, dense: bool = True) -> float:
+        return (self.hybrid if dense else self.bm25)(evidence)
 
 
 # ---------------------------------------------------------------- offline backend
@@ -310,7 +334,7 @@ class KnowledgeEngine:
         """Passages and evidence for ``question``, and the calibrated confidence."""
         with self._lock:
             result = self.index.search(question, PASSAGES)
-        return result, (self.confidence(result.evidence) if result.hits else 0.0)
+        return result, (self.confidence(result.evidence, result.dense) if result.hits else 0.0)
 
     def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
         """Answer ``text`` (which may start with a ``[request-id]``) and record it.
