@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
+from rich.console import Console
 
 from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
@@ -31,10 +33,23 @@ def corpus_ingest(state: State, paths: tuple[str, ...]) -> None:
     Markdown, text, reStructuredText and HTML, with optional YAML front matter.  Unchanged
     files are skipped; files gone from an ingested directory are removed.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+
     targets = list(paths) or corpus.configured_paths(state.config)
     status = load_embedder()
-    report = corpus.ingest(state.db, targets, status.embedder, dense_reason=status.reason,
-                           warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+               TextColumn("{task.fields[passages]} passages"), TimeRemainingColumn())
+    # The bar goes to stderr and only on a terminal: scripts and logs get the summary alone.
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task("ingest", total=None, passages=0)
+        report = corpus.ingest(
+            state.db, targets, status.embedder, dense_reason=status.reason,
+            warn=lambda msg: bar.console.print(f"warning: {msg}", markup=False, highlight=False,
+                                          soft_wrap=True),
+            progress=lambda done, total, passages: bar.update(
+                task, completed=done, total=total, passages=passages))
     click.echo(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
                f"{report.unchanged}, removed {len(report.removed)}, skipped {len(report.skipped)}; "
                f"{report.chunks} chunks written, {report.embedded} embedded in "
@@ -102,6 +117,13 @@ def knowledge_stats(state: State, since: float | None) -> None:
     click.echo(f"I don't know {s.idk} ({s.idk_rate:.0%})")
     click.echo("latency      " + ", ".join(f"{k} {v:.0f} ms" for k, v in s.latency_ms.items()))
     click.echo("confidence   " + ", ".join(f"{rng}: {n}" for rng, n in s.buckets))
+    if not s.judged:
+        click.echo("calibration  no answer judged yet (operators: `!right k42` / `!wrong k42`)")
+        return
+    click.echo(f"calibration  from {s.judged} answers operators judged (!right / !wrong):")
+    click.echo("  confidence   judged   mean confidence   right")
+    for rng, n, mean, right in s.calibration:
+        click.echo(f"  {rng:10s} {n:8d}   {mean:15.2f}   {right:5.0%}")
 
 
 @knowledge_group.command("show")

@@ -73,6 +73,12 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         confidence REAL NOT NULL, sources TEXT NOT NULL, backend TEXT NOT NULL, note TEXT,
         latency_ms REAL, retrieval_ms REAL)""")
     db.execute("CREATE INDEX IF NOT EXISTS knowledge_answers_created ON knowledge_answers(created)")
+    # An operator's verdict on an answer (`!right k42` / `!wrong k42`); the latest one counts.
+    db.execute("""CREATE TABLE IF NOT EXISTS knowledge_feedback (
+        id INTEGER PRIMARY KEY, answer_id INTEGER NOT NULL REFERENCES knowledge_answers(id),
+        created REAL NOT NULL, judge TEXT NOT NULL, right INTEGER NOT NULL)""")
+    db.execute("CREATE INDEX IF NOT EXISTS knowledge_feedback_answer "
+               "ON knowledge_feedback(answer_id)")
 
 
 def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
@@ -104,6 +110,18 @@ def get_answer(db: sqlite_utils.Database, answer_id: int | str) -> Answer | None
                   text=row[5], idk=bool(row[6]), confidence=row[7], sources=json.loads(row[8]),
                   backend=row[9], note=row[10] or "", latency_ms=row[11] or 0.0,
                   retrieval_ms=row[12] or 0.0)
+
+
+def judge(db: sqlite_utils.Database, answer_id: int | str, right: bool, judge_nick: str,
+          now: float | None = None) -> Answer | None:
+    """Record that ``answer_id`` was right or wrong; the answer, or None if there is none."""
+    answer = get_answer(db, answer_id)
+    if answer is None or answer.idk:
+        return None
+    db.execute("INSERT INTO knowledge_feedback (answer_id, created, judge, right) "
+               "VALUES (?,?,?,?)", [answer.id, time.time() if now is None else now,
+                                    judge_nick, int(right)])
+    return answer
 
 
 def split_request_id(text: str) -> tuple[str | None, str]:
@@ -162,10 +180,17 @@ class ConfidenceModel:
 # ---------------------------------------------------------------- offline backend
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
+# A sentence that starts like this is whole; a passage cut by the chunker's overlap window
+# starts mid-sentence ("…and the worker retries it."), which an answer must never quote.
+_SENTENCE_START = re.compile(r"^(?:[A-Z0-9`\"'(\[]|- )")
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    """The whole sentences of ``text``: a leading fragment is dropped."""
+    parts = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    if parts and not _SENTENCE_START.match(parts[0]):
+        parts = parts[1:]
+    return parts
 
 
 def _similar(a: str, b: str) -> bool:
@@ -336,6 +361,11 @@ class KnowledgeEngine:
             result = self.index.search(question, PASSAGES)
         return result, (self.confidence(result.evidence, result.dense) if result.hits else 0.0)
 
+    def judge(self, answer_id: str, right: bool, judge_nick: str) -> Answer | None:
+        """Record an operator's verdict on a recorded answer (see :func:`judge`)."""
+        with self._lock:
+            return judge(self.db, answer_id, right, judge_nick)
+
     def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
         """Answer ``text`` (which may start with a ``[request-id]``) and record it.
 
@@ -436,6 +466,9 @@ class KnowledgeStats:
     latency_ms: dict[str, float]  # p50, p90, p99
     buckets: list[tuple[str, int]]  # ("0.0-0.2", count)…
     askers: int
+    # Live calibration from operators' verdicts: (range, judged, mean confidence, right share)
+    calibration: list[tuple[str, int, float, float]] = field(default_factory=list)
+    judged: int = 0
 
     @property
     def idk_rate(self) -> float:
@@ -459,8 +492,21 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
     buckets = [(f"{lo:.1f}-{hi:.1f}",
                 sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
                for lo, hi in zip(edges, edges[1:])]
+    verdicts = db.execute(
+        "SELECT a.confidence, f.right FROM knowledge_feedback f "
+        "JOIN knowledge_answers a ON a.id = f.answer_id WHERE a.created >= ? AND f.id = "
+        "(SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id)",
+        [since or 0]).fetchall()
+    calibration = []
+    for lo, hi in zip(edges, edges[1:]):
+        inside = [(c, r) for c, r in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+        if inside:
+            calibration.append((f"{lo:.1f}-{hi:.1f}", len(inside),
+                                sum(c for c, _ in inside) / len(inside),
+                                sum(r for _, r in inside) / len(inside)))
     return KnowledgeStats(
         questions=len(rows), idk=sum(1 for r in rows if r[0]), by_backend=by_backend,
         fallbacks=sum(1 for r in rows if r[3]),
         latency_ms={f"p{q}": percentile(latencies, q) for q in (50, 90, 99)},
-        buckets=buckets, askers=len({r[5] for r in rows if r[5]}))
+        buckets=buckets, askers=len({r[5] for r in rows if r[5]}),
+        calibration=calibration, judged=len(verdicts))
