@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +203,7 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path) -> dict[str, li
     for name in names:
         started = time.perf_counter()
         if name == "breakroom":
-            db = open_db(tmp / "breakroom.db")
+            db = open_db(tmp / "breakroom.db")  # bench/.corpora/: kept between runs too
             report = corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
             answerable, off_topic = load_questions()
         else:
@@ -223,15 +222,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="write " + CONFIDENCE_FILE.name)
     parser.add_argument("--quick", action="store_true", help="the default corpus only")
+    parser.add_argument("--corpora", help="comma-separated foreign corpora (default: all built)")
     args = parser.parse_args()
-    names = ["breakroom"] + ([] if args.quick else knowledge_corpora.available())
+    foreign = args.corpora.split(",") if args.corpora else knowledge_corpora.available()
+    names = ["breakroom"] + ([] if args.quick else foreign)
     if len(names) == 1 and not args.quick:
         print("no foreign corpora: run `python bench/knowledge_corpora.py setup` first")
     status = load_embedder()
     min_conf = KnowledgeConfig().min_confidence
     print(f"dense: {status.reason}; knowledge.min_confidence {min_conf}")
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = collect(names, status, Path(tmp))
+    knowledge_corpora.ROOT.mkdir(exist_ok=True)
+    rows = collect(names, status, knowledge_corpora.ROOT)
     for mode, mode_rows in rows.items():
         if not mode_rows:
             continue

@@ -11,7 +11,7 @@ from rich.console import Console
 from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
 from breakroom.knowledge.embedding import load_embedder
-from breakroom.knowledge.retrieval import Index
+from breakroom.knowledge.retrieval import FEATURES, Index
 from breakroom.cli.base import State, cli, pass_state
 
 
@@ -88,10 +88,9 @@ def corpus_search(state: State, query: tuple[str, ...], limit: int) -> None:
     result = Index(state.db, status.embedder).search(" ".join(query), limit)
     if not result.hits:
         raise click.ClickException("no passage matches (is the corpus ingested?)")
-    e = result.evidence
-    click.echo(f"evidence: top {e.top_score:.3f}, margin {e.margin:.3f}, dense {e.top_dense:.3f}, "
-               f"coverage {e.coverage:.2f}, agreement {e.agreement:.0f}"
-               + ("" if result.dense else "  (bm25 only)"))
+    evidence = ", ".join(f"{name} {value:.2f}" for name, value in
+                         zip(FEATURES, result.evidence.vector(FEATURES)))
+    click.echo(f"evidence: {evidence}" + ("" if result.dense else "  (bm25 only)"))
     for hit in result.hits:
         snippet = hit.text if len(hit.text) <= 160 else hit.text[:157] + "…"
         click.echo(f"{hit.score:.3f}  bm25 {hit.bm25:.2f}  dense {hit.dense:.2f}  {hit.anchor}")

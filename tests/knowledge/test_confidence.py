@@ -45,7 +45,7 @@ def test_a_model_naming_an_unknown_feature_is_refused(tmp_path):
 def test_answerable_is_answered_and_off_topic_is_not_in_either_mode(engine):
     result, confidence = engine.retrieve(ANSWERABLE)
     assert confidence >= engine.config.min_confidence
-    assert result.hits[0].path == "reference/ircd.md"
+    assert "reference/ircd.md" in [h.path for h in result.hits[:3]]
     off_result, off_confidence = engine.retrieve(OFF_TOPIC)
     assert off_confidence < engine.config.min_confidence
     assert engine.ask(OFF_TOPIC).idk
@@ -75,3 +75,10 @@ def test_operator_verdicts_make_the_live_calibration_table(tmp_path):
     assert stats.judged == 3
     assert stats.calibration == [("0.2-0.4", 1, pytest.approx(0.3), 0.0),
                                  ("0.8-1.0", 2, pytest.approx(0.875), 0.5)]
+
+
+def test_the_demo_sweep_questions_hold_in_either_mode(engine):
+    """The demo's stuck agent: one question the sweep answers (>= 0.7), one it escalates."""
+    threshold = 0.7  # sweep.answer_min_confidence
+    assert engine.retrieve("How often does the sweep walk the fleet?")[1] >= threshold
+    assert engine.retrieve("What did the board decide about the 2027 office lease?")[1] < threshold
