@@ -14,8 +14,7 @@ import re
 # Roles naming code objects keep backticks; the rest (ref, doc, term, …) become plain text.
 CODE_ROLES = {"func", "meth", "class", "attr", "mod", "obj", "data", "exc", "setting", "envvar",
               "option", "program", "file", "command", "samp", "code", "py:func", "py:meth",
-              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "setting",
-              "ttag", "tfilter", "lookup", "fieldlookup", "djadmin", "djadminopt", "signal",
+              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "ttag", "tfilter", "lookup", "fieldlookup", "djadmin", "djadminopt", "signal",
               "mimetype", "kbd"}
 # Directives whose whole block is dropped (tables of contents, images, build instructions).
 DROP_BLOCK = {"toctree", "contents", "image", "figure", "highlight", "include", "raw", "index",
@@ -47,6 +46,7 @@ _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\[[^\]]*\]")
 _MD_LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s+\S+.*$")
 _MD_STRONG = re.compile(r"(?<![\w*_])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*_])")
 _MD_EMPH = re.compile(r"(?<![\w*_`])([*_])(?=[^\s*_])([^*_\n]+?)(?<=[^\s*_])\1(?![\w*_])")
+_MD_CODE = re.compile(r"`[^`]+`")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 
 
@@ -61,6 +61,18 @@ def _role(match: re.Match) -> str:
         text = text[1:].rsplit(".", 1)[-1]
     text = text.lstrip("!")
     return f"`{text}`" if name in CODE_ROLES else text
+
+
+def _protect(pattern: re.Pattern, line: str, render: str = r"\g<0>") -> tuple[str, list[str]]:
+    """``line`` with each match of ``pattern`` replaced by a placeholder (code spans must
+    survive the emphasis and link rules), and the rendered spans to put back."""
+    spans = [m.expand(render) for m in pattern.finditer(line)]
+    counter = iter(range(len(spans)))
+    return pattern.sub(lambda _m: f"\x00{next(counter)}\x00", line), spans
+
+
+def _restore(line: str, spans: list[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], line)
 
 
 def _indent(line: str) -> int:
@@ -113,13 +125,7 @@ def rst_to_text(text: str) -> str:
 def _inline(line: str) -> str:
     line = _BULLET.sub(r"\1- ", line)
     line = _ROLE.sub(_role, line)
-    placeholders: list[str] = []
-
-    def keep(match: re.Match) -> str:
-        placeholders.append(f"`{match.group(1)}`")
-        return f"\x00{len(placeholders) - 1}\x00"
-
-    line = _LITERAL.sub(keep, line)
+    line, spans = _protect(_LITERAL, line, r"`\1`")
     line = _LINK.sub(r"\1", line)
     line = _REF.sub(r"\1", line)
     line = _FOOTNOTE.sub("", line)
@@ -127,8 +133,7 @@ def _inline(line: str) -> str:
     line = _STRONG.sub(r"\1", line)
     line = _EMPH.sub(r"\1", line)
     line = _WORD_REF.sub(r"\1", line)
-    line = line.replace("\\", "")
-    return re.sub(r"\x00(\d+)\x00", lambda m: placeholders[int(m.group(1))], line)
+    return _restore(line.replace("\\", ""), spans)
 
 
 def markdown_to_text(text: str) -> str:
@@ -144,13 +149,7 @@ def markdown_to_text(text: str) -> str:
             continue
         if _MD_LINK_DEF.match(line):
             continue
-        spans: list[str] = []
-
-        def keep(match: re.Match) -> str:
-            spans.append(match.group(0))
-            return f"\x00{len(spans) - 1}\x00"
-
-        line = re.sub(r"`[^`]+`", keep, line)
+        line, spans = _protect(_MD_CODE, line)
         line = _MD_IMAGE.sub(r"\1", line)
         line = _MD_LINK.sub(lambda m: m.group(1) or m.group(2), line)
         line = _HTML_TAG.sub("", line)
@@ -158,5 +157,5 @@ def markdown_to_text(text: str) -> str:
         line = _MD_EMPH.sub(r"\2", line)
         line = re.sub(r"^(\s*)[*+]\s+", r"\1- ", line)
         line = re.sub(r"^\s*>\s?", "", line)
-        out.append(re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], line))
+        out.append(_restore(line, spans))
     return "\n".join(out)
