@@ -110,6 +110,13 @@ def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
     return "\n".join(kept), faqs
 
 
+def _release_notes(path: str) -> bool:
+    """Release notes are left out of every set alike: they mention everything once."""
+    name = path.lower()
+    return (any(w in name for w in ("/releases/", "changelog", "history"))
+            or Path(name).stem in ("news", "changes"))
+
+
 def _spread(items: list, cap: int) -> list:
     if len(items) <= cap:
         return items
@@ -146,8 +153,7 @@ def build(name: str, archive: Path) -> None:
             target = docs / (Path(path).relative_to(docs_dir).with_suffix(".rst"))
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(rest, encoding="utf-8")
-        others = [p for p in doc_files if p not in faq_files and "/releases/" not in p
-                  and "changelog" not in p.lower() and "history" not in p.lower()]
+        others = [p for p in doc_files if p not in faq_files and not _release_notes(p)]
         for path in _spread(others, cap):
             target = docs / Path(path).relative_to(docs_dir).with_suffix(".rst")
             target.parent.mkdir(parents=True, exist_ok=True)
