@@ -137,14 +137,10 @@ def columns(mode: str) -> list[int]:
 
 
 def fit_rows(rows: list[Row], mode: str) -> tuple[np.ndarray, float]:
-    """Fit on ``rows``, each corpus weighted equally (a big corpus must not dominate)."""
+    """Fit on ``rows``, every question weighing the same."""
     x = np.array([r.features for r in rows])[:, columns(mode)]
     y = np.array([r.right for r in rows], dtype=float)
-    counts = {c: sum(r.corpus == c for r in rows) for c in {r.corpus for r in rows}}
-    weight = np.array([len(rows) / len(counts) / counts[r.corpus] for r in rows])
-    # Equal corpus weight by repeating rows in proportion (Newton on weighted rows).
-    reps = np.maximum(1, np.round(weight * 2).astype(int))
-    return fit_logistic(np.repeat(x, reps, axis=0), np.repeat(y, reps))
+    return fit_logistic(x, y)
 
 
 def score(rows: list[Row], mode: str, w: np.ndarray, b: float) -> None:
@@ -266,8 +262,8 @@ def write_model(rows: dict[str, list[Row]], names: list[str]) -> None:
     CONFIDENCE_FILE.write_text(json.dumps({
         "note": (f"fitted by bench/knowledge_eval.py --fit on {', '.join(names)} "
                  f"({sum(len(r) for r in rows.values()) // max(1, len(models))} questions per "
-                 f"mode, label: first source right), logistic regression, corpora weighted "
-                 f"equally, L2 0.5, {time.strftime('%Y-%m-%d')}"),
+                 f"mode, label: first source right), logistic regression, every question "
+                 f"weighing the same, L2 0.5, {time.strftime('%Y-%m-%d')}"),
         "models": models}, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {CONFIDENCE_FILE}")
 

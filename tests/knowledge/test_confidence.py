@@ -78,7 +78,12 @@ def test_operator_verdicts_make_the_live_calibration_table(tmp_path):
 
 
 def test_the_demo_sweep_questions_hold_in_either_mode(engine):
-    """The demo's stuck agent: one question the sweep answers (>= 0.7), one it escalates."""
+    """The demo's stuck agent: one question knowledge answers from the right page, one it
+    cannot.  With dense retrieval the first clears the sweep's bar (0.7); bm25 alone is right
+    less often (hit@1 0.62 against 0.83), and its calibrated confidence says so: answered,
+    but below the bar, so the sweep escalates instead of guessing."""
     threshold = 0.7  # sweep.answer_min_confidence
-    assert engine.retrieve("How often does the sweep walk the fleet?")[1] >= threshold
+    result, confidence = engine.retrieve("How often does the sweep walk the fleet?")
+    assert result.hits[0].path == "reference/sweep.md"
+    assert confidence >= (threshold if result.dense else engine.config.min_confidence)
     assert engine.retrieve("What did the board decide about the 2027 office lease?")[1] < threshold
