@@ -137,11 +137,18 @@ def columns(mode: str) -> list[int]:
     return [FEATURES.index(f) for f in MODES[mode]]
 
 
+# The default corpus is what the demo, the sweep's tests and a fresh install answer from: its
+# questions count twice in a fit (the foreign corpora's strict gold — only the FAQ answer is
+# right, never the docs page on the same topic — would otherwise pull every confidence down).
+DEFAULT_CORPUS_WEIGHT = 2
+
+
 def fit_rows(rows: list[Row], mode: str) -> tuple[np.ndarray, float]:
-    """Fit on ``rows``, every question weighing the same."""
+    """Fit on ``rows``; the default corpus's questions weigh DEFAULT_CORPUS_WEIGHT."""
+    reps = np.array([DEFAULT_CORPUS_WEIGHT if r.corpus == "breakroom" else 1 for r in rows])
     x = np.array([r.features for r in rows])[:, columns(mode)]
     y = np.array([r.right for r in rows], dtype=float)
-    return fit_logistic(x, y)
+    return fit_logistic(np.repeat(x, reps, axis=0), np.repeat(y, reps))
 
 
 def score(rows: list[Row], mode: str, w: np.ndarray, b: float) -> None:
@@ -282,8 +289,8 @@ def write_model(rows: dict[str, list[Row]], names: list[str]) -> None:
     CONFIDENCE_FILE.write_text(json.dumps({
         "note": (f"fitted by bench/knowledge_eval.py --fit on {', '.join(names)} "
                  f"({sum(len(r) for r in rows.values()) // max(1, len(models))} questions per "
-                 f"mode, label: first source right), logistic regression, every question "
-                 f"weighing the same, L2 0.5, {time.strftime('%Y-%m-%d')}"),
+                 f"mode, label: first source right), logistic regression, the default "
+                 f"corpus's questions weighing {DEFAULT_CORPUS_WEIGHT}, L2 0.5, {time.strftime('%Y-%m-%d')}"),
         "models": models}, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {CONFIDENCE_FILE}")
 
