@@ -6,7 +6,8 @@
     .venv/bin/python bench/knowledge_eval.py --tune     # hit@1/hit@3 per dense fusion weight
     .venv/bin/python bench/knowledge_eval.py --quick    # the default corpus only (CI)
 
-Corpora: ``breakroom`` (the default corpus, bench/questions.yaml) and every foreign corpus
+Corpora: ``breakroom`` (the default corpus, bench/questions.yaml plus the shared off-topic
+questions) and every foreign corpus
 built by ``bench/knowledge_corpora.py`` (a project's FAQ answers hidden among its docs, the FAQ
 headings as questions, 20 off-topic questions).  An answer is *right* when its first source is
 the expected document (on ``breakroom`` also when its text holds the expected key fact); an
@@ -222,7 +223,8 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
         if name == "breakroom":
             db = open_db(tmp / "breakroom.db")  # bench/.corpora/: kept between runs too
             report = corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
-            answerable, off_topic = load_questions()
+            answerable, unanswerable = load_questions()
+            off_topic = unanswerable + [{"q": q} for q in knowledge_corpora.OFF_TOPIC]
         else:
             db, report = knowledge_corpora.index_db(name, status.embedder, status.reason)
             _, answerable, off_topic = knowledge_corpora.load(name)

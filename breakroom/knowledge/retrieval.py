@@ -66,7 +66,7 @@ class Evidence:
     agreement: float = 0.0  # 1 when bm25 and dense put the same document first
     coverage: float = 0.0  # share of the question's content words in the best passage
     sentence_coverage: float = 0.0  # …in the best single sentence of it (what gets quoted)
-    known: float = 0.0  # share of the question's content words the corpus contains
+    known: float = 0.0  # idf-weighted share of the question's words the corpus contains
 
     def vector(self, names: list[str] | None = None) -> list[float]:
         return [float(getattr(self, n)) for n in (names or FEATURES)]
@@ -232,7 +232,7 @@ class Index:
         total = sum(w for w, _ in idf.values())
         if total:
             evidence.bm25_norm = raw_top / total
-            evidence.known = sum(seen for _, seen in idf.values()) / len(idf)
+            evidence.known = sum(w for w, seen in idf.values() if seen) / total
         text = f"{best.title} {best.heading} {best.text}"
         evidence.coverage = coverage(query, text)
         evidence.sentence_coverage = best_sentence_coverage(query, best.text)
