@@ -26,7 +26,7 @@ from breakroom.irc.ratelimit import RateLimiter
 from breakroom.knowledge.retrieval import SearchResult
 from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
 
-from bots.base import addressed, command, runtime_of
+from bots.base import addressed, command, is_operator, runtime_of
 from bots.replies import format_reply
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,36 @@ class KnowledgeBot:
     async def cmd_ask(self, mask, target, args):
         """!ask QUESTION — ask the knowledge proxy, from anyone."""
         await self.answer(mask.nick, target, args)
+
+    @command("right")
+    async def cmd_right(self, mask, target, args):
+        """!right k42 — an operator says answer k42 was right (feeds the live calibration)."""
+        await self._judge(mask.nick, target, args, True)
+
+    @command("wrong")
+    async def cmd_wrong(self, mask, target, args):
+        """!wrong k42 — an operator says answer k42 was wrong."""
+        await self._judge(mask.nick, target, args, False)
+
+    async def _judge(self, nick: str, target: str, args: str, right: bool) -> None:
+        verb = "right" if right else "wrong"
+        ref = (args or "").strip().split(" ", 1)[0]
+        if not ref:
+            self.app.notice(self.bot, nick, f"{nick}: usage: !{verb} k42")
+            return
+        if not await is_operator(self.bot, nick):
+            self.app.notice(self.bot, nick, f"{nick}: !{verb} needs an IRC operator (/oper)")
+            return
+        if self.engine is None:
+            self.app.notice(self.bot, nick, f"{nick}: the knowledge proxy is not available")
+            return
+        answer = await self.app.run_blocking(self.engine.judge, ref, right, nick)
+        if answer is None:
+            self.app.notice(self.bot, nick, f"{nick}: no answer {ref[:20]} to judge "
+                                            "(an \"I don't know\" cannot be judged)")
+            return
+        self.app.send(self.bot, target, f"{nick}: noted, {answer.ref} "
+                                        f"(confidence {answer.confidence:.2f}) was {verb}")
 
     async def answer(self, asker: str, target: str, text: str) -> None:
         if asker.lower() == self.bot.nick.lower() or self.app.is_service_bot(asker):

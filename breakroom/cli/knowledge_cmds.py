@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
+from rich.console import Console
 
 from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
 from breakroom.knowledge.embedding import load_embedder
-from breakroom.knowledge.retrieval import Index
+from breakroom.knowledge.retrieval import FEATURES, Index
 from breakroom.cli.base import State, cli, pass_state
 
 
@@ -31,10 +33,23 @@ def corpus_ingest(state: State, paths: tuple[str, ...]) -> None:
     Markdown, text, reStructuredText and HTML, with optional YAML front matter.  Unchanged
     files are skipped; files gone from an ingested directory are removed.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+
     targets = list(paths) or corpus.configured_paths(state.config)
     status = load_embedder()
-    report = corpus.ingest(state.db, targets, status.embedder, dense_reason=status.reason,
-                           warn=lambda msg: click.echo(f"warning: {msg}", err=True))
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+               TextColumn("{task.fields[passages]} passages"), TimeRemainingColumn())
+    # The bar goes to stderr and only on a terminal: scripts and logs get the summary alone.
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task("ingest", total=None, passages=0)
+        report = corpus.ingest(
+            state.db, targets, status.embedder, dense_reason=status.reason,
+            warn=lambda msg: bar.console.print(f"warning: {msg}", markup=False, highlight=False,
+                                          soft_wrap=True),
+            progress=lambda done, total, passages: bar.update(
+                task, completed=done, total=total, passages=passages))
     click.echo(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
                f"{report.unchanged}, removed {len(report.removed)}, skipped {len(report.skipped)}; "
                f"{report.chunks} chunks written, {report.embedded} embedded in "
@@ -73,10 +88,9 @@ def corpus_search(state: State, query: tuple[str, ...], limit: int) -> None:
     result = Index(state.db, status.embedder).search(" ".join(query), limit)
     if not result.hits:
         raise click.ClickException("no passage matches (is the corpus ingested?)")
-    e = result.evidence
-    click.echo(f"evidence: top {e.top_score:.3f}, margin {e.margin:.3f}, dense {e.top_dense:.3f}, "
-               f"coverage {e.coverage:.2f}, agreement {e.agreement:.0f}"
-               + ("" if result.dense else "  (bm25 only)"))
+    evidence = ", ".join(f"{name} {value:.2f}" for name, value in
+                         zip(FEATURES, result.evidence.vector(FEATURES)))
+    click.echo(f"evidence: {evidence}" + ("" if result.dense else "  (bm25 only)"))
     for hit in result.hits:
         snippet = hit.text if len(hit.text) <= 160 else hit.text[:157] + "…"
         click.echo(f"{hit.score:.3f}  bm25 {hit.bm25:.2f}  dense {hit.dense:.2f}  {hit.anchor}")
@@ -102,6 +116,13 @@ def knowledge_stats(state: State, since: float | None) -> None:
     click.echo(f"I don't know {s.idk} ({s.idk_rate:.0%})")
     click.echo("latency      " + ", ".join(f"{k} {v:.0f} ms" for k, v in s.latency_ms.items()))
     click.echo("confidence   " + ", ".join(f"{rng}: {n}" for rng, n in s.buckets))
+    if not s.judged:
+        click.echo("calibration  no answer judged yet (operators: `!right k42` / `!wrong k42`)")
+        return
+    click.echo(f"calibration  from {s.judged} answers operators judged (!right / !wrong):")
+    click.echo("  confidence   judged   mean confidence   right")
+    for rng, n, mean, right in s.calibration:
+        click.echo(f"  {rng:10s} {n:8d}   {mean:15.2f}   {right:5.0%}")
 
 
 @knowledge_group.command("show")

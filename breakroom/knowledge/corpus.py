@@ -21,6 +21,7 @@ import sqlite_utils
 import yaml
 
 from breakroom.knowledge.embedding import Embedder, to_blob
+from breakroom.knowledge.markup import markdown_to_text, rst_to_text
 from breakroom.paths import CORPUS_DIR
 from breakroom.record.db import atomic
 
@@ -85,9 +86,10 @@ def read_document(path: Path) -> Document:
     if kind == "html":
         title, sections = _html_sections(text)
     elif kind == "rst":
-        title, sections = _heading_sections(_rst_lines(text.split("\n")))
+        title, sections = _clean(_heading_sections(_rst_lines(text.split("\n"))), rst_to_text)
     elif kind == "markdown":
-        title, sections = _heading_sections(_markdown_lines(text.split("\n")))
+        title, sections = _clean(_heading_sections(_markdown_lines(text.split("\n"))),
+                                 markdown_to_text)
     else:
         title, sections = None, [([], text)]
     tags = meta.get("tags") or []
@@ -99,6 +101,14 @@ def read_document(path: Path) -> Document:
         tags=[str(t) for t in tags],
         sections=[(h, b.strip()) for h, b in sections if b.strip()],
     )
+
+
+def _clean(parsed: tuple[str | None, list], to_text: Callable[[str], str]
+           ) -> tuple[str | None, list]:
+    """Title, headings and bodies with their markup removed (see :mod:`.markup`)."""
+    title, sections = parsed
+    return ((to_text(title).strip() if title else title),
+            [([to_text(h).strip() for h in path], to_text(body)) for path, body in sections])
 
 
 def _markdown_lines(lines: list[str]) -> list[tuple[int, str] | str]:
@@ -310,33 +320,71 @@ def _candidate_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+# Progress of an ingest: (files looked at, files in all, passages written so far).
+Progress = Callable[[int, int, int], None]
+EMBED_BATCH = 128  # passages embedded together: long enough to bucket by length across files
+
+
+@dataclass
+class _Pending:
+    """A file read and chunked, waiting for its vectors and its transaction."""
+
+    root: str
+    rel: str
+    digest: str
+    size: int
+    existing: int | None
+    doc: Document
+    chunks: list[Chunk]
+
+
 def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedder | None = None,
-           *, dense_reason: str = "", warn: Warn = lambda msg: None) -> IngestReport:
+           *, dense_reason: str = "", warn: Warn = lambda msg: None,
+           progress: Progress = lambda done, total, passages: None) -> IngestReport:
     """Bring the index up to date with ``paths`` (files or directories).
 
     A document is keyed by its path relative to the directory it was ingested from (a file
     given directly is keyed by its name).  Bad files are skipped and named through ``warn``.
+    Files are embedded in batches of about :data:`EMBED_BATCH` passages (sorted by length, so
+    little padding) and each file is then written in its own transaction: an ingest killed
+    half-way keeps every file it finished, and the next run skips them by hash.
     """
     report = IngestReport(dense=dense_reason)
     started = time.time()
-    roots = []
+    roots: list[tuple[Path, list[Path]]] = []
     for raw in paths:
         root = Path(raw).expanduser().resolve()
         if not root.exists():
             warn(f"{raw}: no such file or directory, skipped")
             report.skipped.append(f"{raw}: no such file or directory")
             continue
-        roots.append(str(root))
+        roots.append((root, _candidate_files(root)))
+    total = sum(len(files) for _, files in roots)
+    done = 0
+    for root, files in roots:
         base = root.parent if root.is_file() else root
         seen: set[str] = set()
-        for file in _candidate_files(root):
+        batch: list[_Pending] = []
+        for file in files:
             rel = file.relative_to(base).as_posix()
             seen.add(rel)
             try:
-                _ingest_file(db, str(root), rel, file, embedder, report)
+                pending = _prepare(db, str(root), rel, file, embedder)
+                report.unchanged += pending is None
             except (BadFile, OSError) as exc:
                 warn(f"{file}: skipped: {exc}")
                 report.skipped.append(f"{rel}: {exc}")
+                pending = None
+            if pending is None:
+                done += 1
+                progress(done, total, report.chunks)
+                continue
+            batch.append(pending)
+            if sum(len(p.chunks) for p in batch) >= EMBED_BATCH:
+                done += _flush(db, batch, embedder, report)
+                progress(done, total, report.chunks)
+        done += _flush(db, batch, embedder, report)
+        progress(done, total, report.chunks)
         if root.is_dir():
             for doc_id, rel in db.execute(
                     "SELECT id, path FROM corpus_docs WHERE root = ?", [str(root)]).fetchall():
@@ -349,58 +397,73 @@ def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedde
     db.execute(
         "INSERT INTO corpus_ingests (started, finished, roots, added, updated, unchanged, "
         "removed, skipped, chunks, embedded, dense) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [started, time.time(), "\n".join(roots), len(report.added), len(report.updated),
-         report.unchanged, len(report.removed), len(report.skipped), report.chunks,
-         report.embedded, dense_reason])
+        [started, time.time(), "\n".join(str(r) for r, _ in roots), len(report.added),
+         len(report.updated), report.unchanged, len(report.removed), len(report.skipped),
+         report.chunks, report.embedded, dense_reason])
     return report
 
 
-def _ingest_file(db, root: str, rel: str, file: Path, embedder: Embedder | None,
-                 report: IngestReport) -> None:
+def _prepare(db, root: str, rel: str, file: Path, embedder: Embedder | None) -> _Pending | None:
+    """The file read and chunked, or None when it is unchanged since the last ingest."""
     data = file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     existing = db.execute("SELECT id, sha256 FROM corpus_docs WHERE root = ? AND path = ?",
                           [root, rel]).fetchone()
     if existing and existing[1] == digest and not _missing_vectors(db, existing[0], embedder):
-        report.unchanged += 1
-        return
+        return None
     doc = read_document(file)
-    chunks = chunk_document(doc)
-    vectors = _vectors_for(db, chunks, embedder, report)  # slow part: outside the transaction
+    return _Pending(root, rel, digest, len(data), existing[0] if existing else None, doc,
+                    chunk_document(doc))
+
+
+def _flush(db, batch: list[_Pending], embedder: Embedder | None, report: IngestReport) -> int:
+    """Embed the batch's new passages in one go, then write each file; returns files written."""
+    vectors = _vectors_for(db, [c for p in batch for c in p.chunks], embedder, report)
+    for pending in batch:
+        _write(db, pending, vectors, embedder)
+        report.chunks += len(pending.chunks)
+        (report.updated if pending.existing else report.added).append(pending.rel)
+    written = len(batch)
+    batch.clear()
+    return written
+
+
+def _write(db, p: _Pending, vectors: dict, embedder: Embedder | None) -> None:
     with atomic(db):  # one transaction per file: the index is never half-updated
-        if existing:
-            _delete_doc(db, existing[0])
+        if p.existing:
+            _delete_doc(db, p.existing)
         cur = db.execute(
             "INSERT INTO corpus_docs (root, path, title, date, tags, sha256, bytes, chunks, "
             "ingested_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            [root, rel, doc.title, doc.date, ",".join(doc.tags), digest, len(data),
-             len(chunks), time.time()])
+            [p.root, p.rel, p.doc.title, p.doc.date, ",".join(p.doc.tags), p.digest, p.size,
+             len(p.chunks), time.time()])
         doc_id = cur.lastrowid
         db.conn.executemany(
             "INSERT INTO corpus_chunks (doc_id, path, title, heading, anchor, ordinal, text, hash)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [(doc_id, rel, doc.title, c.heading, anchor(rel, c.heading), c.ordinal, c.text, c.hash)
-             for c in chunks])
+            [(doc_id, p.rel, p.doc.title, c.heading, anchor(p.rel, c.heading), c.ordinal, c.text,
+              c.hash) for c in p.chunks])
         if embedder is not None:
             db.conn.executemany(
                 "INSERT OR IGNORE INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
-                [(h, embedder.model_id, to_blob(v)) for h, v in vectors.items()])
-    report.chunks += len(chunks)
-    (report.updated if existing else report.added).append(rel)
+                [(c.hash, embedder.model_id, to_blob(vectors[c.hash])) for c in p.chunks
+                 if c.hash in vectors])
 
 
 def _vectors_for(db, chunks: list[Chunk], embedder: Embedder | None, report: IngestReport) -> dict:
     if embedder is None or not chunks:
         return {}
-    hashes = [c.hash for c in chunks]
-    marks = ",".join("?" * len(hashes))
-    cached = {h for (h,) in db.execute(
-        f"SELECT hash FROM corpus_vectors WHERE model = ? AND hash IN ({marks})",
-        [embedder.model_id, *hashes]).fetchall()}
-    todo = [c for c in chunks if c.hash not in cached]
+    hashes = list(dict.fromkeys(c.hash for c in chunks))
+    cached: set[str] = set()
+    for start in range(0, len(hashes), 500):  # SQLite's variable limit
+        part = hashes[start:start + 500]
+        cached.update(h for (h,) in db.execute(
+            f"SELECT hash FROM corpus_vectors WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
+            [embedder.model_id, *part]).fetchall())
+    todo = list({c.hash: c for c in chunks if c.hash not in cached}.values())
     if not todo:
         return {}
-    vectors = embedder.embed([c.embed_text for c in todo])
+    vectors = embedder.embed([c.embed_text for c in todo], batch_size=32)
     report.embedded += len(todo)
     return {c.hash: v for c, v in zip(todo, vectors)}
 

@@ -95,6 +95,18 @@ def get_answer(db: sqlite_utils.Database, answer_id: int | str) -> Answer | None
                   retrieval_ms=row[12] or 0.0)
 
 
+def judge(db: sqlite_utils.Database, answer_id: int | str, right: bool, judge_nick: str,
+          now: float | None = None) -> Answer | None:
+    """Record that ``answer_id`` was right or wrong; the answer, or None if there is none."""
+    answer = get_answer(db, answer_id)
+    if answer is None or answer.idk:
+        return None
+    db.execute("INSERT INTO knowledge_feedback (answer_id, created, judge, right) "
+               "VALUES (?,?,?,?)", [answer.id, time.time() if now is None else now,
+                                    judge_nick, int(right)])
+    return answer
+
+
 def split_request_id(text: str) -> tuple[str | None, str]:
     """``"[q7f3] how do we price?"`` -> ``("q7f3", "how do we price?")``."""
     match = REQUEST_ID.match(text or "")
@@ -106,31 +118,62 @@ def split_request_id(text: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------- confidence
 
 @dataclass(frozen=True)
-class ConfidenceModel:
-    """Logistic regression over retrieval evidence; coefficients live in a data file."""
+class Logistic:
+    """One logistic regression over named evidence features."""
 
+    features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
+
+    def __call__(self, evidence: Evidence) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector(
+            list(self.features))))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """The calibrated confidence: one logistic model per retrieval mode.
+
+    Hybrid and bm25-only retrieval produce different evidence (no cosine without an
+    embedder), so each mode has its own model, fitted by ``bench/knowledge_eval.py --fit`` on
+    several corpora written by others; the data file holds both.
+    """
+
+    hybrid: Logistic
+    bm25: Logistic
 
     @classmethod
     def load(cls, path: Path = CONFIDENCE_FILE) -> ConfidenceModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["features"] != FEATURES:
-            raise ValueError(f"{path}: fitted on features {data['features']}, code has {FEATURES}")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+        models = {}
+        for mode in ("hybrid", "bm25"):
+            spec = data["models"][mode]
+            unknown = set(spec["features"]) - set(FEATURES)
+            if unknown:
+                raise ValueError(f"{path}: {mode} model uses unknown features {sorted(unknown)}")
+            models[mode] = Logistic(tuple(spec["features"]),
+                                    tuple(float(w) for w in spec["weights"]), float(spec["bias"]))
+        return cls(**models)
 
-    def __call__(self, evidence: Evidence) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector()))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    def __call__(self, evidence: Evidence, dense: bool = True) -> float:
+        return (self.hybrid if dense else self.bm25)(evidence)
 
 
 # ---------------------------------------------------------------- offline backend
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
+# A sentence that starts like this is whole; a passage cut by the chunker's overlap window
+# starts mid-sentence ("…and the worker retries it."), which an answer must never quote.
+_SENTENCE_START = re.compile(r"^(?:[A-Z0-9`\"'(\[]|- )")
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    """The whole sentences of ``text``: a leading fragment is dropped."""
+    parts = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    if parts and not _SENTENCE_START.match(parts[0]):
+        parts = parts[1:]
+    return parts
 
 
 def _similar(a: str, b: str) -> bool:
@@ -298,7 +341,12 @@ class KnowledgeEngine:
         """Passages and evidence for ``question``, and the calibrated confidence."""
         with self._lock:
             result = self.index.search(question, PASSAGES)
-        return result, (self.confidence(result.evidence) if result.hits else 0.0)
+        return result, (self.confidence(result.evidence, result.dense) if result.hits else 0.0)
+
+    def judge(self, answer_id: str, right: bool, judge_nick: str) -> Answer | None:
+        """Record an operator's verdict on a recorded answer (see :func:`judge`)."""
+        with self._lock:
+            return judge(self.db, answer_id, right, judge_nick)
 
     def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
         """Answer ``text`` (which may start with a ``[request-id]``) and record it.
@@ -372,6 +420,9 @@ class KnowledgeStats:
     latency_ms: dict[str, float]  # p50, p90, p99
     buckets: list[tuple[str, int]]  # ("0.0-0.2", count)…
     askers: int
+    # Live calibration from operators' verdicts: (range, judged, mean confidence, right share)
+    calibration: list[tuple[str, int, float, float]] = field(default_factory=list)
+    judged: int = 0
 
     @property
     def idk_rate(self) -> float:
@@ -394,8 +445,21 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
     buckets = [(f"{lo:.1f}-{hi:.1f}",
                 sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
                for lo, hi in zip(edges, edges[1:])]
+    verdicts = db.execute(
+        "SELECT a.confidence, f.right FROM knowledge_feedback f "
+        "JOIN knowledge_answers a ON a.id = f.answer_id WHERE a.created >= ? AND f.id = "
+        "(SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id)",
+        [since or 0]).fetchall()
+    calibration = []
+    for lo, hi in zip(edges, edges[1:]):
+        inside = [(c, r) for c, r in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+        if inside:
+            calibration.append((f"{lo:.1f}-{hi:.1f}", len(inside),
+                                sum(c for c, _ in inside) / len(inside),
+                                sum(r for _, r in inside) / len(inside)))
     return KnowledgeStats(
         questions=len(rows), idk=sum(1 for r in rows if r[0]), by_backend=by_backend,
         fallbacks=sum(1 for r in rows if r[3]),
         latency_ms={f"p{q}": percentile(latencies, q) for q in (50, 90, 99)},
-        buckets=buckets, askers=len({r[5] for r in rows if r[5]}))
+        buckets=buckets, askers=len({r[5] for r in rows if r[5]}),
+        calibration=calibration, judged=len(verdicts))

@@ -8,6 +8,7 @@ confidence model reads (see :class:`Evidence`).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -46,26 +47,41 @@ class Hit:
 
 @dataclass
 class Evidence:
-    """What retrieval knows about how good its best answer is; input to the confidence model."""
+    """What retrieval knows about how good its best answer is; input to the confidence model.
 
-    top_score: float  # fused score of the best passage
-    margin: float  # best fused score minus the best passage from another document
-    top_dense: float  # cosine of the best passage
-    coverage: float  # share of the question's content words found in the best passage
-    agreement: float  # 1 when bm25 and dense put the same document first
+    Every feature means the same on any corpus: scores are normalised (bm25 by what the
+    question's terms could score at most, cosine against the corpus's own spread) rather than
+    raw, so a model fitted on some corpora transfers to another.  ``known`` is the
+    out-of-domain signal: a question about planets asked of a web framework's docs is full of
+    words the corpus has never seen.
+    """
 
-    def vector(self) -> list[float]:
-        return [self.top_score, self.margin, self.top_dense, self.coverage, self.agreement]
+    top_score: float = 0.0  # fused score of the best passage
+    margin: float = 0.0  # best fused score minus the best passage from another document
+    top_dense: float = 0.0  # cosine of the best passage (0 in bm25-only mode)
+    dense_z: float = 0.0  # how far the best cosine stands above the corpus's cosines (/10)
+    dense_margin: float = 0.0  # best cosine minus the best cosine of another document
+    bm25_norm: float = 0.0  # best raw bm25 / the sum of the question terms' idf
+    bm25_margin: float = 0.0  # best saturated bm25 minus the best of another document
+    agreement: float = 0.0  # 1 when bm25 and dense put the same document first
+    coverage: float = 0.0  # share of the question's content words in the best passage
+    sentence_coverage: float = 0.0  # …in the best single sentence of it (what gets quoted)
+    known: float = 0.0  # idf-weighted share of the question's words the corpus contains
+
+    def vector(self, names: list[str] | None = None) -> list[float]:
+        return [float(getattr(self, n)) for n in (names or FEATURES)]
 
 
-FEATURES = ["top_score", "margin", "top_dense", "coverage", "agreement"]
+FEATURES = ["top_score", "margin", "top_dense", "dense_z", "dense_margin", "bm25_norm",
+            "bm25_margin", "agreement", "coverage", "sentence_coverage", "known"]
+DENSE_FEATURES = {"top_dense", "dense_z", "dense_margin", "agreement"}
 
 
 @dataclass
 class SearchResult:
     hits: list[Hit]
     evidence: Evidence
-    dense: bool  # whether dense vectors took part
+    dense: bool  # whether dense vectors took part (an embedder, and vectors to search)
 
 
 def stem(word: str) -> str:
@@ -85,6 +101,13 @@ def coverage(question: str, passage: str) -> float:
     return sum(1 for t in terms if t in words) / len(terms)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?:])\s+")
+
+
+def best_sentence_coverage(question: str, passage: str) -> float:
+    return max((coverage(question, s) for s in _SENTENCE.split(passage)), default=0.0)
+
+
 class Index:
     """Searches the corpus in one database; reloads its vector matrix when the corpus changes.
 
@@ -101,6 +124,7 @@ class Index:
         self._doc_ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 384), dtype=np.float32)
         self._position: dict[int, int] = {}
+        self._df: dict[str, int] = {}  # document frequency per question term, this generation
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -119,7 +143,21 @@ class Index:
                 matrix[i] = from_blob(row[2])
         self._matrix = matrix
         self._position = {int(cid): i for i, cid in enumerate(self._ids)}
+        self._df = {}
         self._generation = gen
+
+    def _idf(self, terms: list[str]) -> dict[str, tuple[float, bool]]:
+        """FTS5's idf of each term (the index's own stemming applies) and whether it occurs."""
+        n = len(self._ids)
+        out = {}
+        for term in terms:
+            if term not in self._df:
+                self._df[term] = self.db.execute(
+                    "SELECT count(*) FROM corpus_chunks_fts WHERE corpus_chunks_fts MATCH ?",
+                    [f'"{term}"']).fetchone()[0]
+            df = self._df[term]
+            out[term] = (max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6) if n else 1e-6, df > 0)
+        return out
 
     def _bm25(self, query: str) -> dict[int, float]:
         fts = match_query(query)
@@ -137,6 +175,7 @@ class Index:
             self._refresh()
             query = (query or "")[:2000]
             lexical = self._bm25(query)
+            raw_top = max(lexical.values(), default=0.0)
             n = len(self._ids)
             position = self._position
             bm25 = np.zeros(n, dtype=np.float32)
@@ -148,14 +187,14 @@ class Index:
                 dense = self._matrix @ self.embedder.embed_one(query)
             fused = self.dense_weight * dense + (1 - self.dense_weight) * bm25
             if n == 0 or not fused.any():
-                return SearchResult([], Evidence(0, 0, 0, 0, 0), self.embedder is not None)
+                return SearchResult([], Evidence(), self.embedder is not None)
             order = np.argsort(-fused)
             top = order[: max(k, 1)]
             hits = self._hits(top, fused, bm25, dense)
             if not hits:  # the passages were replaced by an ingest since the last refresh
-                return SearchResult([], Evidence(0, 0, 0, 0, 0), self.embedder is not None)
-            evidence = self._evidence(query, order, fused, bm25, dense, hits[0])
-            return SearchResult(hits[:k], evidence, self.embedder is not None)
+                return SearchResult([], Evidence(), self.embedder is not None)
+            evidence = self._evidence(query, order, fused, bm25, dense, hits[0], raw_top)
+            return SearchResult(hits[:k], evidence, bool(dense.any()))
 
     def _hits(self, rows, fused, bm25, dense) -> list[Hit]:
         ids = [int(self._ids[i]) for i in rows]
@@ -167,15 +206,33 @@ class Index:
                     found[cid][5], float(fused[i]), float(bm25[i]), float(dense[i]))
                 for cid, i in zip(ids, rows) if cid in found]
 
-    def _evidence(self, query, order, fused, bm25, dense, best: Hit) -> Evidence:
-        top = order[0]
-        other_doc = next((i for i in order[1:] if self._doc_ids[i] != self._doc_ids[top]), None)
-        runner_up = float(fused[other_doc]) if other_doc is not None else 0.0
-        margin = float(fused[top]) - runner_up
-        agreement = 0.0
-        if bm25.any() and dense.any():
-            lexical_doc = self._doc_ids[int(np.argmax(bm25))]
-            agreement = float(lexical_doc == self._doc_ids[int(np.argmax(dense))])
+    def _runner_up(self, scores: np.ndarray, top: int) -> float:
+        """The best score of a passage from another document than passage ``top``'s."""
+        other = self._doc_ids != self._doc_ids[top]
+        return float(scores[other].max()) if other.any() else 0.0
+
+    def _evidence(self, query, order, fused, bm25, dense, best: Hit, raw_top: float) -> Evidence:
+        top = int(order[0])
+        evidence = Evidence(top_score=float(fused[top]),
+                            margin=float(fused[top]) - self._runner_up(fused, top))
+        if dense.any():
+            dense_top = int(np.argmax(dense))
+            spread = float(dense.std()) or 1.0
+            evidence.top_dense = float(dense[top])
+            evidence.dense_z = (float(dense[dense_top]) - float(dense.mean())) / spread / 10
+            evidence.dense_margin = float(dense[dense_top]) - self._runner_up(dense, dense_top)
+        if bm25.any():
+            lexical_top = int(np.argmax(bm25))
+            evidence.bm25_margin = float(bm25[lexical_top]) - self._runner_up(bm25, lexical_top)
+            if dense.any():
+                evidence.agreement = float(
+                    self._doc_ids[lexical_top] == self._doc_ids[int(np.argmax(dense))])
+        idf = self._idf(content_tokens(query)[:32])
+        total = sum(w for w, _ in idf.values())
+        if total:
+            evidence.bm25_norm = raw_top / total
+            evidence.known = sum(w for w, seen in idf.values() if seen) / total
         text = f"{best.title} {best.heading} {best.text}"
-        return Evidence(float(fused[top]), margin, float(dense[top]), coverage(query, text),
-                        agreement)
+        evidence.coverage = coverage(query, text)
+        evidence.sentence_coverage = best_sentence_coverage(query, best.text)
+        return evidence

@@ -150,9 +150,20 @@ CRASH_RECOVERY = Migration("inbox.entered: when Enter was about to be pressed, s
     "ALTER TABLE inbox ADD COLUMN entered REAL",
 ))
 
+KNOWLEDGE_VERDICTS = Migration("knowledge_feedback: an operator's verdict on an answer (!right / "
+                               "!wrong k42), for the live calibration table; and every corpus "
+                               "file ingested again, so passages lose their markup", (
+    """CREATE TABLE IF NOT EXISTS knowledge_feedback (
+        id INTEGER PRIMARY KEY, answer_id INTEGER NOT NULL REFERENCES knowledge_answers(id),
+        created REAL NOT NULL, judge TEXT NOT NULL, right INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS knowledge_feedback_answer ON knowledge_feedback(answer_id)",
+    "UPDATE corpus_docs SET sha256 = ''",
+))
+
 MIGRATIONS: tuple[Migration, ...] = (
     V0_1,
     CRASH_RECOVERY,
+    KNOWLEDGE_VERDICTS,
 )
 
 

@@ -242,3 +242,36 @@ def test_a_failure_mid_file_leaves_the_previous_version_intact(tmp_path, db, mon
                        "ORDER BY id").fetchall()
     assert after == before
     assert db.execute("SELECT count(*) FROM corpus_docs WHERE path = 'doc01.md'").fetchone()[0] == 1
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_an_ingest_killed_half_way_continues_where_it_stopped(tmp_path, db, monkeypatch):
+    root = tmp_path / "docs"
+    root.mkdir()
+    write_docs(root)
+    monkeypatch.setattr(corpus, "EMBED_BATCH", 4)  # a batch: every two documents (3 passages each)
+    seen: list[tuple[int, int, int]] = []
+
+    def kill_half_way(done: int, total: int, passages: int) -> None:
+        seen.append((done, total, passages))
+        if done >= total // 2:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        corpus.ingest(db, [root], EMBED.embedder, progress=kill_half_way)
+    finished = {p for (p,) in db.execute("SELECT path FROM corpus_docs")}
+    assert 0 < len(finished) < len(TOPICS)
+    assert seen[-1][1] == len(TOPICS) and seen[-1][2] == 3 * len(finished)
+    # every finished document is whole: its passages (and vectors) are all there
+    for (path,) in db.execute("SELECT path FROM corpus_docs"):
+        assert db.execute("SELECT count(*) FROM corpus_chunks WHERE path = ?", [path]
+                          ).fetchone()[0] == 3
+    again = corpus.ingest(db, [root], EMBED.embedder)
+    assert again.unchanged == len(finished)
+    assert sorted(again.added) == sorted(p.name for p in root.iterdir() if p.name not in finished)
+    assert corpus.stats(db).chunks == 3 * len(TOPICS)
+    if EMBED.embedder is not None:
+        assert corpus.stats(db).vectors == 3 * len(TOPICS)

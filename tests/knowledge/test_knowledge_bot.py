@@ -171,3 +171,25 @@ def test_ask_command_in_a_private_message_is_answered_once(ircd, irc_client, kno
     alice.say("knowledge", "!ask [qp02] how long are backups kept?")  # a later marker
     alice.wait_for(r"^:knowledge!\S+ PRIVMSG alice :alice: \[qp02\] ", timeout=30)
     assert len(alice.seen(r"\[qp01\] \(confidence")) == 1
+
+
+def test_operators_judge_answers_and_others_cannot(ircd, irc_client, knowledge_app):
+    alice = irc_client(ircd, "alice")
+    op = irc_client(ircd, "opal")
+    chan = ircd.channel
+    alice.say(chan, "knowledge: [qj01] how long are backups kept?")
+    alice.wait_for(reply_re(chan, "alice") + r"\[qj01\] \(confidence", timeout=60)
+    db = open_db(db_path(knowledge_app.config.data_path))
+    ref = f"k{db.execute('SELECT max(id) FROM knowledge_answers').fetchone()[0]}"
+
+    alice.say(chan, f"!wrong {ref}")  # not an operator: refused, nothing recorded
+    alice.wait_for(r"NOTICE alice :alice: !wrong needs an IRC operator", timeout=30)
+    op.send(f"OPER {ircd.config.ircd.oper_name} {ircd.config.ircd.oper_password}")
+    op.wait_for(r" 381 opal ")
+    op.say(chan, "!right k999999")
+    op.wait_for(r"NOTICE opal :opal: no answer k999999 to judge", timeout=30)
+    op.say(chan, f"!right {ref}")
+    op.wait_for(rf"PRIVMSG {re.escape(chan)} :opal: noted, {ref} \(confidence \d\.\d\d\) was right",
+                timeout=30)
+    stats = knowledge.stats(db)
+    assert stats.judged == 1 and stats.calibration[0][3] == 1.0

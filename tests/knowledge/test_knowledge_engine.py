@@ -67,10 +67,14 @@ def test_stats_count_latency_and_idk(tmp_path):
     assert dict(s.buckets) == {"0.0-0.2": 1, "0.2-0.4": 0, "0.4-0.6": 1, "0.6-0.8": 0, "0.8-1.0": 2}
 
 
-def test_confidence_grows_with_evidence():
+@pytest.mark.parametrize("dense", [True, False])
+def test_confidence_grows_with_evidence(dense):
     model = knowledge.ConfidenceModel.load()
-    weak = model(Evidence(0.1, 0.0, 0.1, 0.0, 0.0))
-    strong = model(Evidence(0.8, 0.2, 0.7, 1.0, 1.0))
+    weak = model(Evidence(top_score=0.1, top_dense=0.1, dense_z=0.2, bm25_norm=0.05,
+                          coverage=0.2, sentence_coverage=0.1, known=0.3), dense)
+    strong = model(Evidence(top_score=0.8, margin=0.2, top_dense=0.75, dense_z=0.7,
+                            dense_margin=0.2, bm25_norm=0.7, bm25_margin=0.3, agreement=1.0,
+                            coverage=1.0, sentence_coverage=1.0, known=1.0), dense)
     assert 0 <= weak < 0.35 < 0.8 < strong <= 1
 
 
