@@ -32,7 +32,7 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"channel": "breakroom"}, "channel: expected a channel name"),
     ({"tmux": {"include": [1, {}]}}, "tmux.include[1]: expected a string"),
     ({"sessions": {"writer": {"role": "writer", "agnet": "x"}}}, "sessions.writer.agnet: unknown key"),
-    ({"sessions": {"web": {"deliver": "always"}}}, "sessions.*.deliver: expected one of agent, any"),
+    ({"sessions": {"web": {"deliver": "always"}}}, "sessions.web.deliver: expected one of agent, any"),
     ({"knowledge": {"backend": "gpt"}}, "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
     ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
     ({"ircd": {"password": "two words"}}, "ircd.password: expected one word without spaces"),
@@ -51,10 +51,10 @@ def test_validation_names_the_key(raw, message) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ("channel: '#x'\nircd:\n  mode: ngircd\n  prot: 1\n",
-     "b.yaml:4: ircd.prot: unknown key (known keys here: host, mode, oper_name, oper_password, "
-     "password, port, tls, tls_verify)"),
+     "b.yaml:4: ircd.prot: unknown key (known keys here: host, links, max_restarts, mode, oper_name, "
+     "oper_password, password, port, server_name, tls, tls_verify)"),
     ("tmux:\n  include:\n    - '*'\n    - [nested]\n", 'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
-    ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n", "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, project, role)"),
+    ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n", "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, deliver, project, role)"),
     ("sweep:\n  interval: '300'\n", 'b.yaml:2: sweep.interval: expected a positive number of seconds, got "300"'),
     ("delivery: 5\n", "b.yaml:1: delivery: expected a mapping, got 5"),
     ("- just\n- a list\n", "b.yaml: expected a mapping, got ['just', 'a list']"),
