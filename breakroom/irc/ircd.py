@@ -83,8 +83,6 @@ def server_blocks(cfg: Config) -> str:
     side's MyPassword is the other's PeerPassword); the dialling side names the port."""
     blocks = []
     for i, link in enumerate(cfg.ircd.links):
-        if not link.name or not link.password:
-            raise ConfigError(f"ircd.links[{i}]: needs a name and a password")
         if link.name.lower() == cfg.ircd.server_name.lower():
             raise ConfigError(f"ircd.links[{i}].name: {link.name} is this server's own "
                               "ircd.server_name")

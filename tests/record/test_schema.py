@@ -31,10 +31,22 @@ def _shape(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
             for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")}
 
 
-def _rows(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+# Data a later migration changes on purpose: migration 3 clears the files' hashes so the
+# corpus is ingested again (its passages lose their markup).
+CHANGED_ON_PURPOSE = {("corpus_docs", "sha256")}
+
+
+def _columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
     tables = [name for (name,) in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%_fts%'")]
-    return {t: conn.execute(f"SELECT * FROM [{t}] ORDER BY rowid").fetchall() for t in tables}
+    return {t: [row[1] for row in conn.execute(f"PRAGMA table_info([{t}])")
+                if (t, row[1]) not in CHANGED_ON_PURPOSE] for t in tables}
+
+
+def _rows(conn: sqlite3.Connection, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """The rows of ``columns``' tables and columns (new columns from later migrations aside)."""
+    return {t: conn.execute(f"SELECT {', '.join(f'[{c}]' for c in cols)} FROM [{t}] ORDER BY rowid")
+            .fetchall() for t, cols in columns.items()}
 
 
 def _raw(path: Path) -> sqlite_utils.Database:
@@ -51,7 +63,7 @@ def v0_1(tmp_path: Path) -> Path:
 def test_the_fixture_is_a_v0_1_database():
     conn = sqlite3.connect(f"file:{V0_1_DB}?mode=ro", uri=True)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
-    assert all(rows for rows in _rows(conn).values())  # every table has rows to lose
+    assert all(rows for rows in _rows(conn, _columns(conn)).values())  # every table has rows to lose
     conn.close()
 
 
@@ -64,10 +76,13 @@ def test_migration_1_is_exactly_the_v0_1_schema(tmp_path: Path):
 
 
 def test_a_v0_1_database_migrates_in_place_and_keeps_every_row(v0_1: Path):
-    before = _rows(sqlite3.connect(str(v0_1)))
+    raw = sqlite3.connect(str(v0_1))
+    columns = _columns(raw)
+    before = _rows(raw, columns)
+    raw.close()
     db = open_db(v0_1)
     assert version(db) == len(MIGRATIONS)
-    assert _rows(db.conn) == before
+    assert _rows(db.conn, columns) == before
     # the search indexes still cover the old rows, and new rows join them
     assert [e["nick"] for e in events.search(db, "workshop")] == ["alice"]
     inbox.add(db, "writer", "bob", "after the upgrade")
