@@ -78,10 +78,11 @@ class KnowledgeBot:
         if not await is_operator(self.bot, nick):
             self.app.notice(self.bot, nick, f"{nick}: !{verb} needs an IRC operator (/oper)")
             return
-        if self.engine is None:
+        engine = self.service.engine if self.service is not None else None
+        if engine is None:
             self.app.notice(self.bot, nick, f"{nick}: the knowledge proxy is not available")
             return
-        answer = await self.app.run_blocking(self.engine.judge, ref, right, nick)
+        answer = await self.app.run_blocking(engine.judge, ref, right, nick)
         if answer is None:
             self.app.notice(self.bot, nick, f"{nick}: no answer {ref[:20]} to judge "
                                             "(an \"I don't know\" cannot be judged)")
@@ -93,13 +94,13 @@ class KnowledgeBot:
         if asker.lower() == self.bot.nick.lower() or self.app.is_service_bot(asker):
             return
         if not split_request_id(text)[1]:
-            self.app.refuse(self.bot, asker, f"{asker}: ask me a question, e.g. "
+            self.app.refuse(self.bot.key, asker, f"{asker}: ask me a question, e.g. "
                                              f"`{self.bot.nick}: how do I join the channel?`")
             return
         if not self.limiter.allow(asker.lower()):
             wait = self.limiter.retry_after(asker.lower())
             limit = self.config.rate_limit_per_minute
-            self.app.refuse(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
+            self.app.refuse(self.bot.key, asker, f"{asker}: at most {limit} questions a minute; "
                                              f"try again in {wait:.0f} s")
             return
         service = self.service

@@ -69,6 +69,7 @@ class BreakroomBot(irc3.IrcBot):
 
     def __init__(self, *args: Any, runtime: Breakroom | None = None, **kwargs: Any) -> None:
         self.runtime = runtime  # before irc3 instantiates the plugins, which read it
+        self.key: str = kwargs.get("nick", "")  # the nick it was spawned with: its key in ``bots``
         self.in_channel = False
         super().__init__(*args, **kwargs)
         self.log.addFilter(_RoutineConnectionNoise())
