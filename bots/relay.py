@@ -5,7 +5,8 @@ to ``app.sessions.receive``: a reply carrying the request id of this session's w
 ``breakroom ask`` is handed to that CLI.  A service bot's lines (knowledge's answers, the
 sweep's and dispatcher's reports, ``!fleet`` listings that start with the session's nick)
 are never typed in: they are for the humans, and what a service bot means for a session (the
-sweep's answer, a dispatcher nudge) it delivers directly with ``sessions.deliver``.  Anything
+sweep's answer, a dispatcher nudge) it delivers directly with ``sessions.deliver`` — or, from
+a hub to a session on this host, in a private message marked ``BRDELIVER1``.  Anything
 else is rate-limited per sender, given its
 hop count (replies between bots; see :mod:`breakroom.irc.ratelimit`), sanitized, stored in the
 session's inbox and typed in when the agent waits for input.  The sender gets NOTICEs:
@@ -20,6 +21,7 @@ import irc3
 
 from bots.base import PRIVMSG_LINE, addressed_text, runtime_of
 from breakroom.fleet.nicks import irc_lower
+from breakroom.fleet.remote import DELIVER_PREFIX
 from breakroom.irc.runtime import SERVICE_BOTS
 
 
@@ -45,6 +47,11 @@ class Relay:
         sessions = self.app.sessions
         if mask.nick == self.bot.nick or sessions.session_for(mask.nick) is not None:
             return  # a sibling session's say/ask was delivered directly; its line is for humans
+        if (data.startswith(DELIVER_PREFIX) and self._is_service_bot(mask.nick)
+                and irc_lower(target) == irc_lower(self.bot.nick)):
+            # a hub's sweep or dispatcher delivering to this session (see breakroom.fleet.remote)
+            await sessions.deliver(self.session, mask.nick, data[len(DELIVER_PREFIX):])
+            return
         text = addressed_text(self.bot, target, data)
         if text is None:  # maybe an unaddressed continuation of a long reply to our ask
             sessions.ops.take_continuation(self.bot.nick, mask.nick, data)

@@ -30,7 +30,7 @@ from breakroom.fleet import admission, inbox, panestate, recovery
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
-from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
+from breakroom.fleet.remote import DELIVER_PREFIX, REPORT_TO, RemoteFleet, RemoteSession, Reporter
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
@@ -269,7 +269,7 @@ class SessionManager:
         delivers it (and NOTICEs the outcome back)."""
         if self.app.nick_now(sender) is None:
             return Delivery(0, inbox.FAILED, f"{sender} has no bot here to reach {remote.host}")
-        self.app.say(sender, remote.nick, text)
+        self.app.say(sender, remote.nick, DELIVER_PREFIX + text)
         return Delivery(0, "sent", f"sent to {remote.nick} on {remote.host}")
 
     async def receive(self, session: str, sender: str, text: str, *,

@@ -26,6 +26,9 @@ from breakroom.sanitize import one_line
 log = logging.getLogger(__name__)
 
 PREFIX = "BRFLEET1 "
+# A hub's service bot delivering to a session on a host (the sweep's answer, a nudge): the
+# host's session bot types it in, where any other line from a service bot is for humans only.
+DELIVER_PREFIX = "BRDELIVER1 "
 REPORT_TO = "sweep"       # the hub's bot that owns the fleet's picture
 HEARTBEAT = 30.0          # a host re-reports an unchanged session this often (seconds)
 EXPIRY = 3 * HEARTBEAT    # the hub forgets a session not reported for this long
