@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from breakroom.errors import BreakroomError
-from breakroom.irc.split import budget, split_utf8
 from breakroom.fleet.nicks import irc_lower
+from breakroom.irc.split import budget, split_utf8
 from breakroom.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ class SessionOps:
             await self._to_local_session(bot, to, line)
             try:
                 await asyncio.wait_for(asyncio.shield(pending.reply), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BreakroomError(f"no reply to [{request_id}] from {to} within {timeout:g}s") from None
             await asyncio.sleep(CONTINUATION_WAIT)
         finally:

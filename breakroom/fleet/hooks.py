@@ -16,8 +16,8 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from breakroom.errors import BreakroomError
 
@@ -135,7 +135,7 @@ def run_hook(event: str, load_config: Callable, explicit_session: str | None = N
         output = hook_output(event, str(answer.get("context") or ""))
         if output is not None:
             out(json.dumps(output, ensure_ascii=False))
-    except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
+    except Exception:  # a hook must never fail the agent's turn
         return
 
 
@@ -205,7 +205,8 @@ def merge_hooks(settings: dict, prefix: str | None = None, config: str | None = 
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
         wanted = hook_entry(event, matcher, hook_command(event, prefix, config))
         ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
-                and any(isinstance(h, dict) and _is_ours(h.get("command"), event) for h in e.get("hooks") or [])]
+                and any(isinstance(h, dict) and _is_ours(h.get("command"), event)
+                        for h in e.get("hooks") or [])]
         if ours and entries[ours[0]] == wanted and len(ours) == 1:
             continue
         for i in reversed(ours):

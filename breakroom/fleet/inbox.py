@@ -44,7 +44,7 @@ class Message:
     entered: float | None = None   # when Enter was first pressed for it
 
     @classmethod
-    def from_row(cls, row: dict) -> "Message":
+    def from_row(cls, row: dict) -> Message:
         return cls(id=row["id"], session=row["session"], sender=row["sender"], text=row["text"],
                    created=row["created"], state=row["state"], attempts=row["attempts"],
                    delivered_at=row["delivered_at"], reason=row["reason"],

@@ -27,16 +27,16 @@ from dataclasses import asdict, dataclass
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet import admission, inbox, panestate, recovery
+from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
+from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.recovery import clear_leftover
 from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
-from breakroom.fleet.delivery import SessionOps
-from breakroom.fleet.pane import press_keys, type_into_pane
-from breakroom.fleet.recovery import clear_leftover
 
 log = logging.getLogger(__name__)
 

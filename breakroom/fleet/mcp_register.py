@@ -54,7 +54,8 @@ def register_claude(project: Path, entry: dict, home: Path | None = None) -> boo
     projects = state.setdefault("projects", {})
     config = projects.setdefault(str(project.resolve()), {}) if isinstance(projects, dict) else None
     if not isinstance(config, dict) or not isinstance(config.setdefault("mcpServers", {}), dict):
-        raise BreakroomError(f"{path}: projects[{str(project.resolve())!r}] is not an object; fix it by hand first")
+        raise BreakroomError(f"{path}: projects[{str(project.resolve())!r}] is not an object; "
+                             "fix it by hand first")
     if config["mcpServers"].get(SERVER_NAME) == entry:
         return False
     config["mcpServers"][SERVER_NAME] = entry

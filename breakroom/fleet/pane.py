@@ -27,8 +27,8 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from breakroom.fleet.panestate import TypingPatterns, typing_patterns
 from breakroom.fleet.tmux import Tmux, TmuxResult

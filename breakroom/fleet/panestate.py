@@ -44,9 +44,9 @@ regions and apply a profile's ordered rules.  A profile looks like::
 excluded), or of the whole screen when no prompt is visible: busy markers are matched
 only there, never in the model's older prose.  ``region: turn:N`` is the same but starts
 after the last ``input.echo`` line, i.e. only the current turn: an error of an earlier turn
-(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's ``command`` condition is false
-when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
-profile.  The ``question`` step runs only when the rules said ``idle``.
+(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's
+``command`` condition is false when the current command is unknown.  Shell names are the
+``commands`` of the ``shell`` profile.  The ``question`` step runs only when the rules said ``idle``.
 
 ``exited`` is kept simple: an agent profile whose pane command is a shell again (the
 agent ended and left its shell's prompt), or the agent's own goodbye line (a rule in its
@@ -61,9 +61,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -237,7 +236,7 @@ class ProfileFile(FileModel):
     question: QuestionFile | None = None
     permission: PermissionFile | None = None
 
-    def over(self, base: "ProfileFile") -> "ProfileFile":
+    def over(self, base: ProfileFile) -> ProfileFile:
         """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
         go before the parent's rules, and the parent's ``identify`` marks count for it too
         (the child draws the parent's UI)."""
@@ -256,9 +255,9 @@ def read_profile(directory: Path, name: str, seen: tuple[str, ...] = ()) -> Prof
     profile = load_model(path, ProfileFile)
     if profile.extends is None:
         return profile
-    if profile.extends in seen + (name,):
+    if profile.extends in (*seen, name):
         raise BreakroomError(f"{path}: extends loops through {profile.extends!r}")
-    return profile.over(read_profile(directory, profile.extends, seen + (name,)))
+    return profile.over(read_profile(directory, profile.extends, (*seen, name)))
 
 
 def build_profile(name: str, raw: ProfileFile) -> Profile:
@@ -271,13 +270,13 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         permission=raw.permission.spec() if raw.permission else None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_profile(name: str) -> Profile:
     """Load and validate ``profiles/<name>.yaml`` (cached; errors name file, line and key)."""
     return build_profile(name, read_profile(Path(PROFILES_DIR), name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def available_agents() -> tuple[str, ...]:
     """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""
     return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
@@ -470,7 +469,7 @@ def guess_agent(text: str, current_command: str | None) -> str:
     if best is not None and scores[best] > 0:
         return best
     shell = load_profile("shell")
-    if current_command in shell.commands or current_command is None and Screen(text, shell).has_input:
+    if current_command in shell.commands or (current_command is None and Screen(text, shell).has_input):
         return "shell"
     return UNKNOWN_AGENT
 

@@ -26,20 +26,20 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 
 import sqlite_utils
 
-from breakroom.work import dispatch
-from breakroom.work import queue as workqueue
+from breakroom.config import Config
 from breakroom.fleet.capture import capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.tmux import Tmux
-from breakroom.config import Config
-from breakroom.sweep.policy import Policy, load_policy, read_prompt
 from breakroom.sanitize import sanitize, scrub_secrets, strip_controls
+from breakroom.sweep.policy import Policy, load_policy, read_prompt
+from breakroom.work import dispatch
+from breakroom.work import queue as workqueue
 from breakroom.work.skills import load_skills
 
 MAX_LINES_PER_WALK = 4
