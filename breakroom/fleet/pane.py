@@ -134,7 +134,8 @@ def _send_text(socket_name: str | None, pane_id: str, text: str) -> None:
         raise PaneGone(f"pane {pane_id} is gone")
 
 
-def _wait_for_change(socket_name: str | None, pane_id: str, changed, timeout: float) -> PaneView:
+def _wait_for_change(socket_name: str | None, pane_id: str, changed: Callable[[PaneView], bool],
+                     timeout: float) -> PaneView:
     """Poll until ``changed(view)`` or the timeout; returns the last view."""
     deadline = time.monotonic() + timeout
     view = look(socket_name, pane_id)

@@ -97,45 +97,45 @@ class Rule:
     state: str
     name: str
     region: str = "screen"
-    any: tuple[re.Pattern, ...] = ()
-    all: tuple[re.Pattern, ...] = ()
+    any: tuple[re.Pattern[str], ...] = ()
+    all: tuple[re.Pattern[str], ...] = ()
     command: str | None = None
     input: bool | None = None
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    prompt: re.Pattern
+    prompt: re.Pattern[str]
     within_last: int = 3
-    rule: re.Pattern | None = None
+    rule: re.Pattern[str] | None = None
     rule_within: int = 1
     rule_required: bool = True
-    echo: re.Pattern | None = None
-    draft: re.Pattern | None = None
-    completion: re.Pattern | None = None
+    echo: re.Pattern[str] | None = None
+    draft: re.Pattern[str] | None = None
+    completion: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
 class QuestionSpec:
-    start: re.Pattern | None
-    stop: re.Pattern | None
-    skip: tuple[re.Pattern, ...]
-    asks: re.Pattern
+    start: re.Pattern[str] | None
+    stop: re.Pattern[str] | None
+    skip: tuple[re.Pattern[str], ...]
+    asks: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class PermissionSpec:
-    option: re.Pattern
-    title_icon: re.Pattern
-    rule_line: re.Pattern
-    tool_call: re.Pattern
+    option: re.Pattern[str]
+    title_icon: re.Pattern[str]
+    rule_line: re.Pattern[str]
+    tool_call: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     commands: frozenset[str]
-    identify: tuple[re.Pattern, ...]
+    identify: tuple[re.Pattern[str], ...]
     input: InputSpec | None
     rules: tuple[Rule, ...]
     question: QuestionSpec | None = None
@@ -299,8 +299,8 @@ def permission_patterns(agent: str) -> PermissionSpec:
 class TypingPatterns:
     """What delivery needs to type into an agent's input line safely."""
 
-    draft: re.Pattern      # stripped from the cursor's line; what is left is someone's draft
-    completion: re.Pattern | None  # typed text that opens a menu which would eat the Enter
+    draft: re.Pattern[str]      # stripped from the cursor's line; what is left is someone's draft
+    completion: re.Pattern[str] | None  # typed text that opens a menu which would eat the Enter
 
 
 def typing_patterns(agent: str) -> TypingPatterns:
@@ -353,9 +353,9 @@ class Screen:
         if kind == "screen":
             return self.lines
         if kind == "input":
-            return self.lines[self.prompt_at:self.prompt_at + 1] if self.has_input else []
+            return [] if self.prompt_at is None else self.lines[self.prompt_at:self.prompt_at + 1]
         if kind == "footer":
-            return self.lines[self.prompt_at + 1:] if self.has_input else []
+            return [] if self.prompt_at is None else self.lines[self.prompt_at + 1:]
         source = self.above_input() if kind in ("above_input", "turn") else self.lines
         if kind == "turn" and self.echo is not None:
             echoes = [i for i, line in enumerate(source) if self.echo.search(line)]
@@ -366,7 +366,7 @@ class Screen:
         return self.lines[:self.input_top] if self.has_input else self.lines
 
 
-def _first_hit(patterns: tuple[re.Pattern, ...], lines: list[str]) -> str | None:
+def _first_hit(patterns: tuple[re.Pattern[str], ...], lines: list[str]) -> str | None:
     for line in lines:
         for pattern in patterns:
             if pattern.search(line):

@@ -45,8 +45,8 @@ class PermissionPrompt:
 @dataclass(frozen=True)
 class Rule:
     name: str
-    tool: re.Pattern | None = None
-    prompt: re.Pattern | None = None
+    tool: re.Pattern[str] | None = None
+    prompt: re.Pattern[str] | None = None
     agents: tuple[str, ...] = ()
     keys: tuple[str, ...] = ("1",)
 

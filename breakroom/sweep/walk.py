@@ -284,7 +284,7 @@ class Sweeper:
                 if row[column] != value:
                     break
                 start = row[1]
-            return start
+            return float(start)
         return _Track(row_id, content, state, since(2, state), shape, since(4, shape))
 
     def _store(self, obs: Observation, now: float) -> None:
@@ -299,6 +299,7 @@ class Sweeper:
                 "shape, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [obs.session, now, now, obs.state, obs.reason, obs.source, content, shape, obs.text])
             row_id = cursor.lastrowid
+            assert row_id is not None  # sqlite3 sets it after every INSERT
             if track is None:
                 track = _Track(row_id, content, obs.state, now, shape, now)
             track.row_id, track.hash = row_id, content
@@ -475,7 +476,7 @@ def _observation(view: PaneView) -> Observation:
                        scrub_secrets(view.text), view.source)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: dispatch.SessionLike declares plain (settable) attributes
 class _QueueView:
     """The fields of a session status the dispatcher's routing reads."""
 
