@@ -23,7 +23,7 @@ MAX_ARGV_BYTES = 12_000
 
 _FIELDS = ("pane_id", "pane_width", "pane_height", "cursor_x", "cursor_y",
            "pane_current_command", "session_name")
-_LIST_FORMAT = "\t".join("#{%s}" % f for f in _FIELDS)
+_LIST_FORMAT = "\t".join(f"#{{{f}}}" for f in _FIELDS)
 _ACTIVE_PANE = "#{&&:#{window_active},#{pane_active}}"
 _MISSING_PANE = re.compile(r"can't find pane:? (%\d+)")
 

@@ -30,11 +30,11 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from breakroom.errors import BreakroomError
-from breakroom.irc.split import budget, split_utf8
 from breakroom.fleet.nicks import irc_lower
+from breakroom.irc.split import budget, split_utf8
 from breakroom.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class _Bot:
 @dataclass
 class _Ask:
     asker: str                 # irc_lower nick of the asking session's bot
-    reply: asyncio.Future
+    reply: asyncio.Future[bool]
     lines: list[str] = field(default_factory=list)
     sender: str = ""
 
@@ -76,7 +76,7 @@ class SessionOps:
 
     # ------------------------------------------------------------------ helpers
 
-    def _bot_of(self, request: dict) -> _Bot:
+    def _bot_of(self, request: dict[str, Any]) -> _Bot:
         session = str(request.get("session") or "")
         if not session:
             raise BreakroomError("not inside a tmux session's pane (an operator names one with --as SESSION)")
@@ -99,7 +99,7 @@ class SessionOps:
 
     # ------------------------------------------------------------------ ops
 
-    async def say(self, request: dict) -> dict:
+    async def say(self, request: dict[str, Any]) -> dict[str, Any]:
         """Say it in the channel; to another session here, also deliver it directly and
         answer with the outcome (delivered, queued or failed)."""
         bot = self._bot_of(request)
@@ -109,7 +109,7 @@ class SessionOps:
             raise BreakroomError("say needs a target: a nick or the channel")
         if not text:
             raise BreakroomError("nothing to say")
-        response: dict = {"ok": True, "as": bot.nick, "target": target, "text": text}
+        response: dict[str, Any] = {"ok": True, "as": bot.nick, "target": target, "text": text}
         self._say(bot, target, text)
         delivery = await self._to_local_session(bot, target, text)
         if delivery is not None:
@@ -131,7 +131,7 @@ class SessionOps:
             return None
         return await self.manager.receive(session, bot.nick, text, automated=True)
 
-    async def ask(self, request: dict) -> dict:
+    async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         bot = self._bot_of(request)
         to = one_line(str(request.get("to") or "knowledge"))
         question = one_line(str(request.get("question") or ""))
@@ -149,7 +149,7 @@ class SessionOps:
             await self._to_local_session(bot, to, line)
             try:
                 await asyncio.wait_for(asyncio.shield(pending.reply), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BreakroomError(f"no reply to [{request_id}] from {to} within {timeout:g}s") from None
             await asyncio.sleep(CONTINUATION_WAIT)
         finally:
@@ -157,10 +157,10 @@ class SessionOps:
         return {"ok": True, "id": request_id, "from": pending.sender,
                 "reply": " ".join(pending.lines)}
 
-    async def fleet(self, request: dict) -> dict:
+    async def fleet(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "sessions": self.manager.status_dicts()}
 
-    async def hook(self, request: dict) -> dict:
+    async def hook(self, request: dict[str, Any]) -> dict[str, Any]:
         session, state = str(request.get("session") or ""), str(request.get("state") or "")
         context = ""
         if request.get("collect"):

@@ -16,10 +16,14 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 from breakroom.errors import BreakroomError
+
+if TYPE_CHECKING:
+    from breakroom.config import Config
 
 HOOK_BUDGET = 0.9          # seconds from process start until the hook must be done
 STDIN_WAIT = 0.2           # an agent writes the JSON at once; don't wait on an open tty
@@ -53,7 +57,7 @@ HOOK_COMMAND = "breakroom hook {event}"   # what older installs wrote (found and
 HOOK_TIMEOUT = 10  # seconds Claude Code gives a hook before killing it (its default is 600)
 
 
-def state_for(event: str, payload: dict) -> str | None:
+def state_for(event: str, payload: dict[str, Any]) -> str | None:
     """The session state an agent hook event means, or None when it says nothing."""
     if event == "Notification":
         kind = payload.get("notification_type")
@@ -64,7 +68,7 @@ def state_for(event: str, payload: dict) -> str | None:
     return EVENT_STATES.get(event)
 
 
-def parse_payload(raw: bytes) -> dict:
+def parse_payload(raw: bytes) -> dict[str, Any]:
     """The hook's JSON object, or {} for anything else."""
     try:
         payload = json.loads(raw.decode("utf-8", "replace"))
@@ -103,7 +107,7 @@ def process_age() -> float:
     return max(0.0, uptime - started)
 
 
-def hook_output(event: str, context: str) -> dict | None:
+def hook_output(event: str, context: str) -> dict[str, Any] | None:
     """What the hook prints so that Claude Code puts ``context`` (the session's messages)
     into the agent's context (FIELD-NOTES, verified on 2.1.197): ``additionalContext`` for
     PostToolUse/UserPromptSubmit, a ``block`` whose reason is the messages for Stop."""
@@ -116,7 +120,7 @@ def hook_output(event: str, context: str) -> dict | None:
     return None
 
 
-def run_hook(event: str, load_config: Callable, explicit_session: str | None = None,
+def run_hook(event: str, load_config: Callable[[], Config], explicit_session: str | None = None,
              out: Callable[[str], object] = print) -> None:
     """Report ``event``'s state for this session to the running breakroom and print the
     messages it hands over (:func:`hook_output`); never raises."""
@@ -128,14 +132,14 @@ def run_hook(event: str, load_config: Callable, explicit_session: str | None = N
         from breakroom.control import request
         from breakroom.fleet.session_env import current_session
         session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
-        ask = {"op": "hook", "session": session, "state": state, "event": event}
+        ask: dict[str, str | bool] = {"op": "hook", "session": session, "state": state, "event": event}
         if event in DELIVERY_EVENTS:
             ask["collect"] = True
         answer = request(load_config(), ask, timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
         output = hook_output(event, str(answer.get("context") or ""))
         if output is not None:
             out(json.dumps(output, ensure_ascii=False))
-    except Exception:  # noqa: BLE001 -- a hook must never fail the agent's turn
+    except Exception:  # a hook must never fail the agent's turn
         return
 
 
@@ -185,12 +189,12 @@ def _is_ours(command: object, event: str) -> bool:
             and ("hook" in words or "breakroom.fleet.hooks" in words))
 
 
-def hook_entry(event: str, matcher: str | None, command: str) -> dict:
-    entry: dict = {"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]}
+def hook_entry(event: str, matcher: str | None, command: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]}
     return {"matcher": matcher, **entry} if matcher else entry
 
 
-def merge_hooks(settings: dict, prefix: str | None = None, config: str | None = None) -> int:
+def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str | None = None) -> int:
     """Add breakroom's hook entries to Claude Code ``settings`` in place, or bring older ones
     up to date (absolute paths); returns how many changed (0: all there already).  Other
     settings and hooks stay."""
@@ -205,7 +209,8 @@ def merge_hooks(settings: dict, prefix: str | None = None, config: str | None = 
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
         wanted = hook_entry(event, matcher, hook_command(event, prefix, config))
         ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
-                and any(isinstance(h, dict) and _is_ours(h.get("command"), event) for h in e.get("hooks") or [])]
+                and any(isinstance(h, dict) and _is_ours(h.get("command"), event)
+                        for h in e.get("hooks") or [])]
         if ours and entries[ours[0]] == wanted and len(ours) == 1:
             continue
         for i in reversed(ours):
@@ -216,14 +221,14 @@ def merge_hooks(settings: dict, prefix: str | None = None, config: str | None = 
 
 
 def install(project: Path, write: bool = True, *, prefix: str | None = None,
-            config: str | None = None) -> tuple[Path, dict, int]:
+            config: str | None = None) -> tuple[Path, dict[str, Any], int]:
     """Merge the hooks into ``project/.claude/settings.json``; ``config`` (absolute) is the
     breakroom's config file the hook commands name.
 
     Returns (path, merged settings, entries added); with ``write=False`` nothing is
     written (for ``--print``)."""
     path = project / ".claude" / "settings.json"
-    settings: dict = {}
+    settings: dict[str, Any] = {}
     if path.exists():
         try:
             settings = json.loads(path.read_text(encoding="utf-8") or "{}")

@@ -85,7 +85,7 @@ def panes(socket_name: str | None) -> list[PaneProcess]:
                                               "#{pane_pid}\t#{pane_tty}\t#{session_name}")
     found = []
     for line in result.lines if result.ok else []:
-        pid, tty, session = (line.split("\t", 2) + ["", ""])[:3]
+        pid, tty, session = [*line.split("\t", 2), "", ""][:3]
         if not pid.isdigit() or not session:
             continue
         try:

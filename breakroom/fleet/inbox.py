@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
+
+from breakroom.errors import BreakroomError
 
 TABLE = "inbox"
 QUEUED, DELIVERED, FAILED = "queued", "delivered", "failed"
@@ -44,7 +47,7 @@ class Message:
     entered: float | None = None   # when Enter was first pressed for it
 
     @classmethod
-    def from_row(cls, row: dict) -> "Message":
+    def from_row(cls, row: dict[str, Any]) -> Message:
         return cls(id=row["id"], session=row["session"], sender=row["sender"], text=row["text"],
                    created=row["created"], state=row["state"], attempts=row["attempts"],
                    delivered_at=row["delivered_at"], reason=row["reason"],
@@ -60,12 +63,21 @@ def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops
         f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops, notify)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [session, sender, text, time.time(), state, reason, hops, int(notify)])
-    return int(cursor.lastrowid)
+    assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
+    return cursor.lastrowid
 
 
 def get(db: sqlite_utils.Database, message_id: int) -> Message | None:
     rows = list(db.query(f"SELECT * FROM {TABLE} WHERE id = ?", [message_id]))
     return Message.from_row(rows[0]) if rows else None
+
+
+def stored(db: sqlite_utils.Database, message_id: int) -> Message:
+    """A message known to be stored (:func:`add` returned its id; rows are never deleted)."""
+    message = get(db, message_id)
+    if message is None:
+        raise BreakroomError(f"message #{message_id} is not in the inbox")
+    return message
 
 
 def queued(db: sqlite_utils.Database, session: str) -> list[Message]:
@@ -81,7 +93,7 @@ def count_queued(db: sqlite_utils.Database, session: str, sender: str | None = N
     if sender is not None:
         sql += " AND lower(sender) = lower(?)"
         args.append(sender)
-    return next(db.query(sql, args))["n"]
+    return int(next(db.query(sql, args))["n"])
 
 
 def sessions_with_queued(db: sqlite_utils.Database) -> list[str]:

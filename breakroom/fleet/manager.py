@@ -24,19 +24,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet import admission, inbox, panestate, recovery
+from breakroom.fleet.delivery import SessionOps
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
-from breakroom.fleet.remote import DELIVER_PREFIX, REPORT_TO, RemoteFleet, RemoteSession, Reporter
+from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.recovery import clear_leftover
+from breakroom.fleet.remote import (
+    DELIVER_PREFIX,
+    REPORT_TO,
+    RemoteFleet,
+    RemoteSession,
+    Reporter,
+)
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ratelimit import HopTracker, RateLimiter
 from breakroom.sanitize import one_line, sanitize
-from breakroom.fleet.delivery import SessionOps
-from breakroom.fleet.pane import press_keys, type_into_pane
-from breakroom.fleet.recovery import clear_leftover
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +103,11 @@ class SessionManager:
         self._tracked: dict[str, _Tracked] = {}
         self._polling = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._watching = False  # a hub's manager never watches: its sessions run on hosts
         self.remote = RemoteFleet()  # sessions on other hosts, as they report them (a hub's)
         self._reporter: Reporter | None = None  # a host's: reports its sessions to the hub
-        self._drains: set[asyncio.Task] = set()
+        self._drains: set[asyncio.Task[None]] = set()
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
         self.ops = SessionOps(self)  # the control ops: say, ask, fleet, hook
@@ -235,7 +242,7 @@ class SessionManager:
                       f"not typed in, readable with `breakroom read`")
             message_id = inbox.add(self.app.db, session, sender, clean, hops=hops,
                                    state=inbox.FAILED, reason=reason, notify=notify)
-            self._tell(inbox.get(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
+            self._tell(inbox.stored(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
             return Delivery(message_id, inbox.FAILED, reason)
         full = self._inbox_full(session, sender)
         if full:
@@ -245,7 +252,7 @@ class SessionManager:
             return Delivery(0, inbox.FAILED, full)
         message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
         await self._drain(session)
-        message = inbox.get(self.app.db, message_id)
+        message = inbox.stored(self.app.db, message_id)
         if message.state != inbox.QUEUED:
             return Delivery(message_id, message.state, message.reason or "")
         reason = self._why_waiting(session)
@@ -518,5 +525,5 @@ class SessionManager:
         if key is not None:
             self.app.say(key, message.sender, one_line(text), notice=True)
 
-    def status_dicts(self) -> list[dict]:
+    def status_dicts(self) -> list[dict[str, Any]]:
         return [asdict(s) for s in self.status()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet.hooks import breakroom_argv
@@ -19,7 +20,7 @@ from breakroom.fleet.hooks import breakroom_argv
 SERVER_NAME = "breakroom"
 
 
-def server_entry(config: str | None) -> dict:
+def server_entry(config: str | None) -> dict[str, Any]:
     """``{"type": "stdio", "command": "/abs/breakroom", "args": ["--config", …, "mcp"]}``."""
     argv = breakroom_argv() + (["--config", config] if config else []) + ["mcp"]
     return {"type": "stdio", "command": argv[0], "args": argv[1:], "env": {}}
@@ -29,21 +30,22 @@ def claude_state_path(home: Path | None = None) -> Path:
     return (home or Path.home()) / ".claude.json"
 
 
-def registered(project: Path, home: Path | None = None) -> dict | None:
+def registered(project: Path, home: Path | None = None) -> dict[str, Any] | None:
     """The breakroom server registered for ``project`` in ``~/.claude.json``, if any."""
     path = claude_state_path(home)
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return state["projects"][str(project.resolve())]["mcpServers"][SERVER_NAME]
+        found = state["projects"][str(project.resolve())]["mcpServers"][SERVER_NAME]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return found if isinstance(found, dict) else None
 
 
-def register_claude(project: Path, entry: dict, home: Path | None = None) -> bool:
+def register_claude(project: Path, entry: dict[str, Any], home: Path | None = None) -> bool:
     """Put ``entry`` under ``projects[project].mcpServers.breakroom`` in ``~/.claude.json``,
     keeping everything else; False when it was there already."""
     path = claude_state_path(home)
-    state: dict = {}
+    state: dict[str, Any] = {}
     if path.exists():
         try:
             state = json.loads(path.read_text(encoding="utf-8") or "{}")
@@ -54,7 +56,8 @@ def register_claude(project: Path, entry: dict, home: Path | None = None) -> boo
     projects = state.setdefault("projects", {})
     config = projects.setdefault(str(project.resolve()), {}) if isinstance(projects, dict) else None
     if not isinstance(config, dict) or not isinstance(config.setdefault("mcpServers", {}), dict):
-        raise BreakroomError(f"{path}: projects[{str(project.resolve())!r}] is not an object; fix it by hand first")
+        raise BreakroomError(f"{path}: projects[{str(project.resolve())!r}] is not an object; "
+                             "fix it by hand first")
     if config["mcpServers"].get(SERVER_NAME) == entry:
         return False
     config["mcpServers"][SERVER_NAME] = entry
@@ -64,7 +67,7 @@ def register_claude(project: Path, entry: dict, home: Path | None = None) -> boo
     return True
 
 
-def other_agents_text(entry: dict) -> str:
+def other_agents_text(entry: dict[str, Any]) -> str:
     """The same server for Codex (``~/.codex/config.toml``) and Gemini CLI
     (``.gemini/settings.json``), to paste."""
     args = ", ".join(json.dumps(a) for a in entry["args"])

@@ -27,8 +27,8 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from breakroom.fleet.panestate import TypingPatterns, typing_patterns
 from breakroom.fleet.tmux import Tmux, TmuxResult
@@ -134,7 +134,8 @@ def _send_text(socket_name: str | None, pane_id: str, text: str) -> None:
         raise PaneGone(f"pane {pane_id} is gone")
 
 
-def _wait_for_change(socket_name: str | None, pane_id: str, changed, timeout: float) -> PaneView:
+def _wait_for_change(socket_name: str | None, pane_id: str, changed: Callable[[PaneView], bool],
+                     timeout: float) -> PaneView:
     """Poll until ``changed(view)`` or the timeout; returns the last view."""
     deadline = time.monotonic() + timeout
     view = look(socket_name, pane_id)

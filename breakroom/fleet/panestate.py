@@ -44,9 +44,9 @@ regions and apply a profile's ordered rules.  A profile looks like::
 excluded), or of the whole screen when no prompt is visible: busy markers are matched
 only there, never in the model's older prose.  ``region: turn:N`` is the same but starts
 after the last ``input.echo`` line, i.e. only the current turn: an error of an earlier turn
-(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's ``command`` condition is false
-when the current command is unknown.  Shell names are the ``commands`` of the ``shell``
-profile.  The ``question`` step runs only when the rules said ``idle``.
+(an old ``Invalid API key`` above a later good reply) says nothing about now.  A rule's
+``command`` condition is false when the current command is unknown.  Shell names are the
+``commands`` of the ``shell`` profile.  The ``question`` step runs only when the rules said ``idle``.
 
 ``exited`` is kept simple: an agent profile whose pane command is a shell again (the
 agent ended and left its shell's prompt), or the agent's own goodbye line (a rule in its
@@ -61,9 +61,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -98,45 +97,45 @@ class Rule:
     state: str
     name: str
     region: str = "screen"
-    any: tuple[re.Pattern, ...] = ()
-    all: tuple[re.Pattern, ...] = ()
+    any: tuple[re.Pattern[str], ...] = ()
+    all: tuple[re.Pattern[str], ...] = ()
     command: str | None = None
     input: bool | None = None
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    prompt: re.Pattern
+    prompt: re.Pattern[str]
     within_last: int = 3
-    rule: re.Pattern | None = None
+    rule: re.Pattern[str] | None = None
     rule_within: int = 1
     rule_required: bool = True
-    echo: re.Pattern | None = None
-    draft: re.Pattern | None = None
-    completion: re.Pattern | None = None
+    echo: re.Pattern[str] | None = None
+    draft: re.Pattern[str] | None = None
+    completion: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
 class QuestionSpec:
-    start: re.Pattern | None
-    stop: re.Pattern | None
-    skip: tuple[re.Pattern, ...]
-    asks: re.Pattern
+    start: re.Pattern[str] | None
+    stop: re.Pattern[str] | None
+    skip: tuple[re.Pattern[str], ...]
+    asks: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class PermissionSpec:
-    option: re.Pattern
-    title_icon: re.Pattern
-    rule_line: re.Pattern
-    tool_call: re.Pattern
+    option: re.Pattern[str]
+    title_icon: re.Pattern[str]
+    rule_line: re.Pattern[str]
+    tool_call: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     commands: frozenset[str]
-    identify: tuple[re.Pattern, ...]
+    identify: tuple[re.Pattern[str], ...]
     input: InputSpec | None
     rules: tuple[Rule, ...]
     question: QuestionSpec | None = None
@@ -237,7 +236,7 @@ class ProfileFile(FileModel):
     question: QuestionFile | None = None
     permission: PermissionFile | None = None
 
-    def over(self, base: "ProfileFile") -> "ProfileFile":
+    def over(self, base: ProfileFile) -> ProfileFile:
         """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
         go before the parent's rules, and the parent's ``identify`` marks count for it too
         (the child draws the parent's UI)."""
@@ -256,9 +255,9 @@ def read_profile(directory: Path, name: str, seen: tuple[str, ...] = ()) -> Prof
     profile = load_model(path, ProfileFile)
     if profile.extends is None:
         return profile
-    if profile.extends in seen + (name,):
+    if profile.extends in (*seen, name):
         raise BreakroomError(f"{path}: extends loops through {profile.extends!r}")
-    return profile.over(read_profile(directory, profile.extends, seen + (name,)))
+    return profile.over(read_profile(directory, profile.extends, (*seen, name)))
 
 
 def build_profile(name: str, raw: ProfileFile) -> Profile:
@@ -271,13 +270,13 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         permission=raw.permission.spec() if raw.permission else None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_profile(name: str) -> Profile:
     """Load and validate ``profiles/<name>.yaml`` (cached; errors name file, line and key)."""
     return build_profile(name, read_profile(Path(PROFILES_DIR), name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def available_agents() -> tuple[str, ...]:
     """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""
     return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
@@ -300,8 +299,8 @@ def permission_patterns(agent: str) -> PermissionSpec:
 class TypingPatterns:
     """What delivery needs to type into an agent's input line safely."""
 
-    draft: re.Pattern      # stripped from the cursor's line; what is left is someone's draft
-    completion: re.Pattern | None  # typed text that opens a menu which would eat the Enter
+    draft: re.Pattern[str]      # stripped from the cursor's line; what is left is someone's draft
+    completion: re.Pattern[str] | None  # typed text that opens a menu which would eat the Enter
 
 
 def typing_patterns(agent: str) -> TypingPatterns:
@@ -354,9 +353,9 @@ class Screen:
         if kind == "screen":
             return self.lines
         if kind == "input":
-            return self.lines[self.prompt_at:self.prompt_at + 1] if self.has_input else []
+            return [] if self.prompt_at is None else self.lines[self.prompt_at:self.prompt_at + 1]
         if kind == "footer":
-            return self.lines[self.prompt_at + 1:] if self.has_input else []
+            return [] if self.prompt_at is None else self.lines[self.prompt_at + 1:]
         source = self.above_input() if kind in ("above_input", "turn") else self.lines
         if kind == "turn" and self.echo is not None:
             echoes = [i for i, line in enumerate(source) if self.echo.search(line)]
@@ -367,7 +366,7 @@ class Screen:
         return self.lines[:self.input_top] if self.has_input else self.lines
 
 
-def _first_hit(patterns: tuple[re.Pattern, ...], lines: list[str]) -> str | None:
+def _first_hit(patterns: tuple[re.Pattern[str], ...], lines: list[str]) -> str | None:
     for line in lines:
         for pattern in patterns:
             if pattern.search(line):
@@ -470,7 +469,7 @@ def guess_agent(text: str, current_command: str | None) -> str:
     if best is not None and scores[best] > 0:
         return best
     shell = load_profile("shell")
-    if current_command in shell.commands or current_command is None and Screen(text, shell).has_input:
+    if current_command in shell.commands or (current_command is None and Screen(text, shell).has_input):
         return "shell"
     return UNKNOWN_AGENT
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from breakroom.errors import BreakroomError
-from breakroom.fleet.tmux import Tmux
 from breakroom.fleet.identity import acting_session, pane_session
+from breakroom.fleet.tmux import Tmux
 
 NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
@@ -46,8 +45,8 @@ class PermissionPrompt:
 @dataclass(frozen=True)
 class Rule:
     name: str
-    tool: re.Pattern | None = None
-    prompt: re.Pattern | None = None
+    tool: re.Pattern[str] | None = None
+    prompt: re.Pattern[str] | None = None
     agents: tuple[str, ...] = ()
     keys: tuple[str, ...] = ("1",)
 
@@ -120,7 +119,8 @@ def _names(value: object) -> object:
     return value
 
 
-Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regular expression", bool, numbers_as_text=False)]
+Regex = Annotated[str, AfterValidator(_regex),
+                  expect(str, "a regular expression", bool, numbers_as_text=False)]
 Names = Annotated[list[str], BeforeValidator(_names)]
 
 
@@ -134,9 +134,10 @@ class RuleFile(FileModel):
     keys: Names = Field(default_factory=lambda: ["1"])
 
     @model_validator(mode="after")
-    def _matches_something(self) -> "RuleFile":
+    def _matches_something(self) -> RuleFile:
         if self.tool is None and self.prompt is None:
-            raise entry_error("needs `tool` or `prompt` (a rule matching everything would approve every prompt)")
+            raise entry_error("needs `tool` or `prompt` "
+                              "(a rule matching everything would approve every prompt)")
         return self
 
 

@@ -26,20 +26,20 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 
 import sqlite_utils
 
-from breakroom.work import dispatch
-from breakroom.work import queue as workqueue
+from breakroom.config import Config
 from breakroom.fleet.capture import capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.tmux import Tmux
-from breakroom.config import Config
-from breakroom.sweep.policy import Policy, load_policy, read_prompt
 from breakroom.sanitize import sanitize, scrub_secrets, strip_controls
+from breakroom.sweep.policy import Policy, load_policy, read_prompt
+from breakroom.work import dispatch
+from breakroom.work import queue as workqueue
 from breakroom.work.skills import load_skills
 
 MAX_LINES_PER_WALK = 4
@@ -284,7 +284,7 @@ class Sweeper:
                 if row[column] != value:
                     break
                 start = row[1]
-            return start
+            return float(start)
         return _Track(row_id, content, state, since(2, state), shape, since(4, shape))
 
     def _store(self, obs: Observation, now: float) -> None:
@@ -299,6 +299,7 @@ class Sweeper:
                 "shape, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [obs.session, now, now, obs.state, obs.reason, obs.source, content, shape, obs.text])
             row_id = cursor.lastrowid
+            assert row_id is not None  # sqlite3 sets it after every INSERT
             if track is None:
                 track = _Track(row_id, content, obs.state, now, shape, now)
             track.row_id, track.hash = row_id, content
@@ -475,7 +476,7 @@ def _observation(view: PaneView) -> Observation:
                        scrub_secrets(view.text), view.source)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: dispatch.SessionLike declares plain (settable) attributes
 class _QueueView:
     """The fields of a session status the dispatcher's routing reads."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import libtmux
-import pytest
 
 from breakroom.fleet import capture
 from breakroom.fleet.tmux import Tmux
@@ -77,7 +76,7 @@ def test_a_vanished_pane_does_not_lose_the_others(tmux_socket):
     # tmux stops a sequence at the first failing command; a gone pane sits in the middle
     texts = capture._capture_texts(Tmux(tmux_socket), [ids[0], "%9999", ids[1], ids[2]], 10)
     assert set(texts) == set(ids)
-    assert all(f"pane-{n}" in texts[i] for n, i in zip("abc", ids))
+    assert all(f"pane-{n}" in texts[i] for n, i in zip("abc", ids, strict=True))
 
 
 def test_a_fleet_of_30_is_walked_in_two_tmux_processes(tmux_socket, tmux_calls):

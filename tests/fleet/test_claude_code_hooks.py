@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from breakroom.fleet import hooks, inbox, mcp_register
 from claude_code import capture, keys, missing_reason, start_claude, wait_screen, write_home
 from claude_stub import ClaudeStub, user_prompt
 from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
+
+from breakroom.fleet import hooks, inbox, mcp_register
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CLAUDE_CODE"):
@@ -109,9 +109,9 @@ def test_claude_lists_breakroom_mcp_tools_and_says_to_another_session(
         keys(tmux_socket, "cc", "ping", literal=True)
         wait_screen(tmux_socket, "cc", lambda s: re.search(r"^❯\s+ping", s, re.M) is not None)
         keys(tmux_socket, "cc", "Enter")
-        app.wait_until(lambda: len(stub.requests) > asked, 20, "a request")
+        app.wait_until(lambda asked=asked: len(stub.requests) > asked, 20, "a request")
         wait_screen(tmux_socket, "cc", lambda s: "for shortcuts" in s, 20)
-    prompt = 'mcp say: {"target": "%s", "text": "hello from claude via mcp"}' % nick_b
+    prompt = f'mcp say: {{"target": "{nick_b}", "text": "hello from claude via mcp"}}'
     keys(tmux_socket, "cc", prompt, literal=True)
     wait_screen(tmux_socket, "cc", lambda s: "via mcp" in s)
     keys(tmux_socket, "cc", "Enter")
@@ -142,7 +142,8 @@ def test_doctor_checks_the_running_fleet(ircd, running_app, tmux_socket, tmp_pat
     app.wait_until(lambda: len(app.app.sessions.status()) == 2, 20, "both sessions")
     cfg = config_mod.load(config)
     lines = [render(f) for f in check(cfg)]
-    assert lines[0].startswith("ok       ircd reachable") and lines[1].startswith("ok       breakroom running")
+    assert lines[0].startswith("ok       ircd reachable")
+    assert lines[1].startswith("ok       breakroom running")
     problems = [line for line in lines if line.startswith("PROBLEM")]
     fix = f"fix: breakroom hooks install --project {work}"
     assert len(problems) == 2 and all(p.endswith(fix) for p in problems), lines  # hooks, MCP

@@ -10,15 +10,15 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home
+from claude_stub import ClaudeStub, user_prompt
 
 from breakroom.fleet.pane import type_into_pane
 from breakroom.fleet.panestate import detect, typing_patterns
-from claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home
-from claude_stub import ClaudeStub, user_prompt
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CLAUDE_CODE"):
@@ -67,7 +67,8 @@ class Claude:
         last = self.stub.requests[-1]
         return sum(1 for m in last.get("messages", []) if m.get("role") == "user"
                    and any(text in t for t in ([m["content"]] if isinstance(m["content"], str) else
-                                               [b.get("text", "") for b in m["content"] if isinstance(b, dict)])))
+                                               [b.get("text", "") for b in m["content"]
+                                                if isinstance(b, dict)])))
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)

@@ -5,8 +5,7 @@ from breakroom.record.db import open_db
 
 
 def make_db(tmp_path):
-    db = open_db(tmp_path / "b.db")
-    return db
+    return open_db(tmp_path / "b.db")
 
 
 def test_lifecycle_queued_delivered_failed(tmp_path):

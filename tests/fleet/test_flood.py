@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.fleet import inbox
 from breakroom.record import events as record
-from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 TOPICS = ["backups", "deploys", "invoices", "hiring", "support", "meetings", "releases",
           "security", "onboarding", "rollbacks"]

@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 
+from test_relay_conversation import config, pane_text, sims_fixture  # noqa: F401 (fixture)
+
 from breakroom.fleet import inbox
 from breakroom.fleet.manager import STOP_BLOCK_CAP
-from test_relay_conversation import config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 HOOK = [sys.executable, "-m", "breakroom.fleet.hooks"]
 

@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import libtmux
 import pytest
@@ -56,7 +56,8 @@ def tmux_env(home: Path) -> Iterator[dict[str, str]]:
 
 
 def run_hook(event: str, stdin: bytes, env: dict[str, str] | None = None,
-             command: tuple[str, ...] = (BREAKROOM, "hook"), *options: str) -> tuple[subprocess.CompletedProcess, float]:
+             command: tuple[str, ...] = (BREAKROOM, "hook"),
+             *options: str) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
     done = subprocess.run([*command, event, *options], input=stdin, capture_output=True,
                           env={**os.environ, **(env or {})}, timeout=10)
@@ -162,7 +163,7 @@ def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        done, elapsed = run_hook("Notification", json.dumps(
+        done, _ = run_hook("Notification", json.dumps(
             {"hook_event_name": "Notification", "notification_type": "permission_prompt",
              "message": "Claude needs your permission to use Bash"}).encode(), tmux_env)
         assert done.returncode == 0 and done.stdout == b""

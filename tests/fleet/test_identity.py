@@ -49,7 +49,8 @@ def in_pane(app, tmux_socket: str, tmp_path: Path, session: str, command: str) -
 
 def pane_of(tmux_socket: str, session: str) -> str:
     return subprocess.run(["tmux", "-L", tmux_socket, "display-message", "-p", "-t",
-                           f"={session}:", "#{pane_id}"], check=True, capture_output=True, text=True).stdout.strip()
+                           f"={session}:", "#{pane_id}"],
+                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def test_a_pane_acts_only_as_its_own_session(ircd, irc_client, running_app, sims, tmux_socket,

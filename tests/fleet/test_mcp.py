@@ -43,7 +43,8 @@ def test_register_claude_merges_into_claude_json(tmp_path: Path) -> None:
     state = tmp_path / ".claude.json"
     state.write_text(json.dumps({"theme": "dark", "projects": {"/other": {"x": 1}}}))
     entry = mcp_register.server_entry("/abs/breakroom.yaml")
-    assert entry["command"].startswith("/") and entry["args"][-3:] == ["--config", "/abs/breakroom.yaml", "mcp"]
+    assert entry["command"].startswith("/")
+    assert entry["args"][-3:] == ["--config", "/abs/breakroom.yaml", "mcp"]
     assert mcp_register.register_claude(tmp_path / "proj", entry, tmp_path)
     assert not mcp_register.register_claude(tmp_path / "proj", entry, tmp_path)  # already there
     saved = json.loads(state.read_text())

@@ -2,8 +2,7 @@
 
 import pytest
 
-from breakroom.fleet.nicks import (MAX_NICK, SERVICE_NICKS, assign_nicks, base_nick, irc_lower,
-                             is_legal)
+from breakroom.fleet.nicks import MAX_NICK, SERVICE_NICKS, assign_nicks, base_nick, irc_lower, is_legal
 
 
 @pytest.mark.parametrize("session,nick", [
@@ -45,8 +44,8 @@ def test_collision_is_case_insensitive_rfc1459():
 
 
 def test_service_nicks_are_never_given():
-    nicks = assign_nicks(sorted(SERVICE_NICKS) + ["Scribe"])
-    for session, nick in nicks.items():
+    nicks = assign_nicks([*sorted(SERVICE_NICKS), "Scribe"])
+    for nick in nicks.values():
         assert irc_lower(nick) not in SERVICE_NICKS
         assert is_legal(nick)
 

@@ -8,8 +8,16 @@ import pytest
 import yaml
 
 from breakroom.errors import BreakroomError
-from breakroom.fleet.panestate import (Detection, IdleStability, available_agents, build_profile, detect,
-                                       guess_agent, load_profile, read_profile)
+from breakroom.fleet.panestate import (
+    Detection,
+    IdleStability,
+    available_agents,
+    build_profile,
+    detect,
+    guess_agent,
+    load_profile,
+    read_profile,
+)
 
 PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 RULE = "─" * 60
@@ -123,7 +131,8 @@ def test_busy_footer_wins_over_an_idle_looking_transcript() -> None:
 
 
 def test_an_error_of_an_earlier_turn_is_history() -> None:
-    stale = "❯ hi\n  ⎿  Invalid API key · Fix external API key\n\n❯ again\n\n● echo: again\n\n✻ Churned for 0s"
+    stale = ("❯ hi\n  ⎿  Invalid API key · Fix external API key\n\n❯ again\n\n● echo: again\n\n"
+             "✻ Churned for 0s")
     assert detect(claude_screen(stale), "claude-code").state == "idle"
     assert detect(claude_screen(stale.split("\n\n❯ again")[0]), "claude-code").state == "error:auth"
     credit = "❯ hi\n  ⎿  Credit balance too low · Add funds: https://example.invalid/billing"
@@ -131,7 +140,8 @@ def test_an_error_of_an_earlier_turn_is_history() -> None:
 
 
 def test_draft_in_the_box_reads_idle() -> None:
-    assert detect(claude_screen("● Done.", footer="", box_text="half a thought"), "claude-code").state == "idle"
+    screen = claude_screen("● Done.", footer="", box_text="half a thought")
+    assert detect(screen, "claude-code").state == "idle"
 
 
 def test_numbered_dialog_is_permission_not_question() -> None:
@@ -208,10 +218,13 @@ def test_idle_counts_only_after_two_identical_captures() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("rules:\n  - state: idle\n  - state: sleepy\n", "bad.yaml:3: rules[1].state: expected one of working, idle"),
-    ("rules:\n  - state: idle\n    region: middle\n", 'bad.yaml:3: rules[0].region: expected screen, input, '
-                                                        'footer, tail:N, above_input:N or turn:N, got "middle"'),
-    ("input:\n  prompt: '^❯'\n  within: 3\n", "bad.yaml:3: input.within: unknown key (known keys here: completion, draft, echo, prompt,"),
+    ("rules:\n  - state: idle\n  - state: sleepy\n",
+     "bad.yaml:3: rules[1].state: expected one of working, idle"),
+    ("rules:\n  - state: idle\n    region: middle\n",
+     'bad.yaml:3: rules[0].region: expected screen, input, footer, tail:N, above_input:N or turn:N, '
+     'got "middle"'),
+    ("input:\n  prompt: '^❯'\n  within: 3\n",
+     "bad.yaml:3: input.within: unknown key (known keys here: completion, draft, echo, prompt,"),
     ("identify:\n  - 'ok'\n  - '(unclosed'\n", "bad.yaml:3: identify[1]: bad regex: missing )"),
     ("description: x\nquestion:\n  asks: 7\n", "bad.yaml:3: question.asks: expected a regex string, got 7"),
 ])

@@ -13,11 +13,11 @@ import time
 import libtmux
 import pytest
 import yaml
+from conftest import BREAKROOM
 
 from breakroom import control
-from breakroom.fleet import inbox
 from breakroom.errors import BreakroomError
-from conftest import BREAKROOM
+from breakroom.fleet import inbox
 
 REPLY_SCRIPT = {
     "reactions": [{
@@ -145,7 +145,8 @@ def test_ask_waits_for_the_reply_carrying_its_id(ircd, irc_client, running_app, 
     assert done.stdout.strip() == "human: by cohort, see pricing.md"
     # the answer went to the waiting CLI, not into the pane; the unrelated line was delivered
     assert "by cohort" not in pane_text(tmux_socket, "a")
-    assert [m.text for m in inbox.for_session(app.app.db, "a")] == ["[q0000] an answer to some other question"]
+    delivered = [m.text for m in inbox.for_session(app.app.db, "a")]
+    assert delivered == ["[q0000] an answer to some other question"]
 
     timed_out = cli("ask", "--as", "a", "--to", "nobody", "--timeout", "1", "anyone?")
     assert timed_out.returncode != 0

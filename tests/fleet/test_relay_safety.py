@@ -2,9 +2,10 @@
 
 import re
 
-from breakroom.fleet import inbox
 from conftest import BREAKROOM
 from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
+
+from breakroom.fleet import inbox
 
 HOSTILE = [
     b"\x1b[31mred alert\x1b[0m",

@@ -3,8 +3,9 @@
 import subprocess
 import time
 
-from breakroom.fleet import inbox
 from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
+
+from breakroom.fleet import inbox
 
 
 def test_an_agent_waiting_on_a_question_gets_the_answer(ircd, running_app, sims, tmux_socket):

@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_sweep_walk import Fleet, screen
 
 from breakroom.config import from_dict
 from breakroom.errors import ConfigError
-from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
 from breakroom.record.db import open_db
+from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
 from breakroom.sweep.walk import Sweeper
-
-from test_sweep_walk import Fleet, screen
 
 PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 
@@ -99,7 +98,8 @@ def test_load_policy_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_policy(str(bad))
     wrong = tmp_path / "wrong.yaml"
-    wrong.write_text("approve:\n  - name: reads\n    tool: Read\n  - name: shell\n    tool: Bash\n    keys: {y: 1}\n")
+    wrong.write_text("approve:\n  - name: reads\n    tool: Read\n"
+                     "  - name: shell\n    tool: Bash\n    keys: {y: 1}\n")
     with pytest.raises(ConfigError) as err:
         load_policy(str(wrong))
     assert str(err.value) == f"{wrong}:6: approve[1].keys: expected a list of strings, got {{'y': 1}}"
@@ -124,7 +124,8 @@ def test_sweep_approves_only_what_the_policy_allows_and_records_it(tmux_socket, 
     sweeper = Sweeper(db, cfg)
     [approval] = sweeper.walk().approvals
     assert (approval.session, approval.rule, approval.keys) == ("editor", "edits", ("1",))
-    assert approval.announcement() == 'sweep: approved Edit file shop/cart.py for editor (policy rule "edits")'
+    assert approval.announcement() == ('sweep: approved Edit file shop/cart.py for editor '
+                                       '(policy rule "edits")')
     assert sweeper.walk().approvals == []  # the same screen is never pressed twice
     sweeper.approval_outcome("editor", "pressed")
     rows = db.execute("SELECT session, rule, tool, keys, outcome FROM sweep_approvals").fetchall()

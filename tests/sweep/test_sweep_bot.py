@@ -10,11 +10,11 @@ from pathlib import Path
 
 import libtmux
 import pytest
+from conftest import BREAKROOM
+from test_sweep_walk import Fleet, screen
 
 from bots.sweep import SweepBot
 from breakroom.record.db import DB_NAME
-from conftest import BREAKROOM
-from test_sweep_walk import Fleet, screen
 
 SWEEP_LINE = r":sweep!\S+ PRIVMSG #\S+ :"
 QUIET = {"interval": 3600}

@@ -12,12 +12,20 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from breakroom.work import queue as workqueue
 from breakroom.config import Config, from_dict
 from breakroom.record.db import open_db
-from breakroom.sweep.walk import (MAX_LINES_PER_WALK, Problem, Sweeper, answer_text, clean_question,
-                             compose_lines,
-                             history_lines, peek, summary_line)
+from breakroom.sweep.walk import (
+    MAX_LINES_PER_WALK,
+    Problem,
+    Sweeper,
+    answer_text,
+    clean_question,
+    compose_lines,
+    history_lines,
+    peek,
+    summary_line,
+)
+from breakroom.work import queue as workqueue
 
 PANES = Path(__file__).parents[1] / "fixtures" / "panes" / "claude-code"
 
