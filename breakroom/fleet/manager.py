@@ -25,7 +25,7 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass
 
-from breakroom.fleet import inbox
+from breakroom.fleet import inbox, panestate
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
