@@ -31,6 +31,8 @@ from bots.replies import format_reply
 
 log = logging.getLogger(__name__)
 
+KEY = "knowledge"  # this bot's key among the runtime's bots (its service name)
+
 
 @irc3.plugin
 class KnowledgeBot:
@@ -63,14 +65,14 @@ class KnowledgeBot:
         if asker.lower() == self.bot.nick.lower() or self.app.is_service_bot(asker):
             return
         if not split_request_id(text)[1]:
-            self.app.refuse(self.bot, asker, f"{asker}: ask me a question, e.g. "
-                                             f"`{self.bot.nick}: how do I join the channel?`")
+            self.app.refuse(KEY, asker, f"{asker}: ask me a question, e.g. "
+                                        f"`{self.bot.nick}: how do I join the channel?`")
             return
         if not self.limiter.allow(asker.lower()):
             wait = self.limiter.retry_after(asker.lower())
             limit = self.config.rate_limit_per_minute
-            self.app.refuse(self.bot, asker, f"{asker}: at most {limit} questions a minute; "
-                                             f"try again in {wait:.0f} s")
+            self.app.refuse(KEY, asker, f"{asker}: at most {limit} questions a minute; "
+                                        f"try again in {wait:.0f} s")
             return
         service = self.service
         if service is None:
