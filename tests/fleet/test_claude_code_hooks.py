@@ -15,6 +15,7 @@ import pytest
 from breakroom.fleet import hooks, inbox, mcp_register
 from claude_code import capture, keys, missing_reason, start_claude, wait_screen, write_home
 from claude_stub import ClaudeStub, user_prompt
+from conftest import next_poll
 from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 _missing = missing_reason()
@@ -70,7 +71,9 @@ def test_hooks_fire_and_a_busy_claude_gets_its_message_mid_turn(ircd, running_ap
     assert "[breakroom #1] alice: mid-turn note for claude" in json.dumps(with_result["messages"][-1])
     wait_screen(tmux_socket, "cc", lambda s: "done: sleep 3" in s, 20)
     app.wait_until(lambda: status().state == "idle", 20, "idle after the turn")
-    time.sleep(1.0)  # a typed copy would show within a poll or two: there must be none
+    # nothing is left to type (the hook took it), and the breakroom has looked at the idle pane since
+    assert inbox.queued(app.app.db, "cc") == []
+    next_poll(app)
     assert "mid-turn note" not in capture(tmux_socket, "cc")
     assert not any("mid-turn note" in user_prompt(b) for b in stub.requests)
     assert latency < 15
