@@ -7,11 +7,11 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import write_config
 
 from bots.base import command
 from breakroom.config import from_dict
 from breakroom.irc.connect import connection_lines
-from conftest import write_config
 
 
 @pytest.mark.timeout(60)
