@@ -26,9 +26,10 @@ $(VENV)/.installed: pyproject.toml
 
 # ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
 # openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes;
-# npm installs Claude Code for the tests that run it; weechat-headless checks `breakroom info`'s
-# WeeChat line for real.
-SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm weechat-headless:weechat-headless
+# npm installs Claude Code for the tests that run it; weechat-headless and irssi check
+# `breakroom info`'s client lines for real.
+SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm \
+              weechat-headless:weechat-headless irssi:irssi
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import write_config
+from conftest import wait_until, write_config
 
 from bots.base import command
 from breakroom.config import from_dict
@@ -44,6 +44,7 @@ def test_a_command_without_help_is_refused_at_import():
 
 
 WEECHAT = shutil.which("weechat-headless")
+IRSSI = shutil.which("irssi")
 
 
 def _weechat_commands(info: str) -> list[str]:
@@ -82,6 +83,36 @@ def test_the_weechat_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_p
     finally:
         weechat.terminate()
         weechat.wait(10)
+
+
+@pytest.mark.skipif(IRSSI is None, reason="irssi is not installed (apt-get install irssi; .ci/run does)")
+@pytest.mark.timeout(60)
+def test_the_irssi_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_path, tmux_socket):
+    """A real irssi (in a tmux pane: it wants a terminal) started with the printed command
+    line joins the keyed channel with the printed ``/join``."""
+    cfg = from_dict({"ircd": {"mode": "external", "host": ngircd.host, "port": ngircd.port,
+                              "password": ngircd.password},
+                     "channel": ngircd.channel, "channel_key": ngircd.key})
+    write_config(tmp_path / "breakroom.yaml", cfg)
+    info = cli("info")
+    assert info.returncode == 0, info.stderr
+    lines = info.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("irssi:"))
+    command, join = (line.split(":", 1)[1].strip() for line in lines[at:at + 2])
+    assert command == f"irssi -c {ngircd.host} -p {ngircd.port} -w {ngircd.password}"
+    assert join == f"/join {ngircd.channel} {ngircd.key}"
+    human = irc_client(ngircd, "human")
+    tmux = ["tmux", "-L", tmux_socket]
+    subprocess.run([*tmux, "new-session", "-d", "-s", "irssi", "-x", "120", "-y", "30",
+                    f"{command} -n ircuser --home={tmp_path / 'irssi'}"], check=True)
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "irssi"], capture_output=True,
+                              text=True).stdout
+    wait_until(lambda: "End of MOTD" in screen(), 20, "irssi connected and registered")
+    subprocess.run([*tmux, "send-keys", "-t", "irssi", "-l", join], check=True)
+    subprocess.run([*tmux, "send-keys", "-t", "irssi", "Enter"], check=True)
+    human.wait_for(rf"^:ircuser!\S+ JOIN :?{re.escape(ngircd.channel)}$", timeout=20)
 
 
 def test_the_weechat_line_names_tls_for_weechat_3_and_4():
