@@ -50,7 +50,7 @@ def test_validation_names_the_key(raw, message) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ("channel: '#x'\nircd:\n  mode: ngircd\n  prot: 1\n",
-     "b.yaml:4: ircd.prot: unknown key (known keys here: host, mode, oper_name, oper_password, "
+     "b.yaml:4: ircd.prot: unknown key (known keys here: host, max_restarts, mode, oper_name, oper_password, "
      "password, port, tls, tls_verify)"),
     ("tmux:\n  include:\n    - '*'\n    - [nested]\n", 'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
     ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n", "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, project, role)"),

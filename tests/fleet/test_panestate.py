@@ -210,8 +210,8 @@ def test_idle_counts_only_after_two_identical_captures() -> None:
 @pytest.mark.parametrize("text, message", [
     ("rules:\n  - state: idle\n  - state: sleepy\n", "bad.yaml:3: rules[1].state: expected one of working, idle"),
     ("rules:\n  - state: idle\n    region: middle\n", 'bad.yaml:3: rules[0].region: expected screen, input, '
-                                                        'footer, tail:N or above_input:N, got "middle"'),
-    ("input:\n  prompt: '^❯'\n  within: 3\n", "bad.yaml:3: input.within: unknown key (known keys here: prompt, rule,"),
+                                                        'footer, tail:N, above_input:N or turn:N, got "middle"'),
+    ("input:\n  prompt: '^❯'\n  within: 3\n", "bad.yaml:3: input.within: unknown key (known keys here: completion, draft, echo, prompt,"),
     ("identify:\n  - 'ok'\n  - '(unclosed'\n", "bad.yaml:3: identify[1]: bad regex: missing )"),
     ("description: x\nquestion:\n  asks: 7\n", "bad.yaml:3: question.asks: expected a regex string, got 7"),
 ])
