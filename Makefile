@@ -27,8 +27,10 @@ $(VENV)/.installed: pyproject.toml
 # ngircd is the real IRC server (miniircd is the fallback); tmux runs the sessions;
 # openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes;
 # npm installs Claude Code for the tests that run it; zsh and dash are the shells the
-# delivery-safety tests must never type into.
-SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm zsh:zsh dash:dash
+# delivery-safety tests must never type into; weechat-headless and irssi check
+# `breakroom info`'s client lines for real.
+SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm zsh:zsh dash:dash \
+              weechat-headless:weechat-headless irssi:irssi
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \

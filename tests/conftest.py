@@ -213,6 +213,18 @@ def irc_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., RawClie
         client.close()
 
 
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` until it is truthy and return that; AssertionError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
 # ------------------------------------------------------------------ running breakroom
 
 
@@ -249,6 +261,28 @@ def running_app(tmp_path: Path) -> Iterator[Callable[..., AppThread]]:
     yield make
     for thread in apps:
         thread.stop()
+
+
+def flush_bot(thread: AppThread, key: str, client: RawClient, timeout: float = 10.0) -> None:
+    """Wait until every line bot ``key`` has queued so far has reached ``client``: the bot sends
+    it a marker by private message, after them (its outbox keeps one priority's order, and the
+    ircd relays one sender's lines in order).  A test that proves a negative ("the sweep said
+    nothing more") asserts it after this instead of after a fixed sleep."""
+    marker = f"flush-{uuid.uuid4().hex[:8]}"
+    app = thread.app
+    thread.loop.call_soon_threadsafe(lambda: app.send(app.bots[key], client.nick, marker))
+    client.wait_for(rf"PRIVMSG {re.escape(client.nick)} :{marker}$", timeout)
+
+
+def next_poll(thread: AppThread, timeout: float = 10.0) -> Any:
+    """The fleet snapshot of a poll that captured the panes after this call.  Polls take turns
+    (capture, then fold), so the second fold after now is of a capture begun after now."""
+    observer = thread.app.sessions.observer
+
+    def folded_after(moment: float) -> Any:
+        return thread.wait_until(lambda: observer.snapshot if observer.snapshot.at > moment else None,
+                                 timeout, "the next fleet poll")
+    return folded_after(folded_after(time.time()).at)
 
 
 def write_config(path: Path, cfg: Config) -> Path:

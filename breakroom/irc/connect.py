@@ -21,7 +21,7 @@ def connection_lines(cfg: Config) -> list[str]:
         f"irssi:     {irssi}",
         f"then:      /join {cfg.channel} {key}".rstrip(),
         f"weechat:   /server add breakroom {ircd.host}/{ircd.port}"
-        + (f" -password={ircd.password}" if ircd.password else "") + (" -tls" if ircd.tls else ""),
+        + (f" -password={ircd.password}" if ircd.password else "") + _weechat_tls(ircd.tls),
         # WeeChat's autojoin is "#chan1,#chan2 key1,key2": the channels, a space, their keys
         f"then:      /set irc.server.breakroom.autojoin \"{f'{cfg.channel} {key}'.strip()}\"",
     ]
@@ -29,3 +29,9 @@ def connection_lines(cfg: Config) -> list[str]:
         lines.append(f"operator:  /oper {ircd.oper_name} {ircd.oper_password}   "
                      "(needed for privileged bot commands)")
     return lines
+
+
+def _weechat_tls(tls: bool) -> str:
+    """WeeChat < 4.0 names the option ``ssl`` (off by default), 4.0 and later ``tls`` (on by
+    default) and each ignores the other's flag, so the line names TLS in a way both obey."""
+    return " -tls -ssl" if tls else " -notls"

@@ -41,8 +41,12 @@ class SimPane:
         self.pane.send_keys(key, enter=False, literal=False)
 
     def submit(self, text: str) -> None:
+        """Type ``text``, and press Enter once it shows in the input line (a long one scrolls:
+        its end shows)."""
         self.type(text)
-        time.sleep(0.1)
+        self.wait_for(lambda shown: any(
+            line.startswith("❯ ") and text.endswith(line[2:]) and len(line[2:]) >= min(len(text), 60)
+            for line in shown.splitlines()))
         self.press("Enter")
 
     def wait_for(self, check: Callable[[str], bool], timeout: float = 8.0) -> str:
@@ -121,7 +125,8 @@ def test_denied_permission_skips_the_rest(sim_pane: Callable[..., SimPane]) -> N
     sim.wait_state("waiting:permission")
     sim.press("Escape")
     text = sim.wait_for(lambda t: "Denied" in t)
-    time.sleep(0.3)
+    sim.submit("ping")  # answered only after whatever was left of the reaction
+    sim.wait_for(lambda t: "OK: ping" in t)
     assert "Cleaned the build directory." not in sim.text()
     assert detect(text, "sim").state == "idle"
 
@@ -133,8 +138,10 @@ def test_ignore_first_enter_keeps_the_text_in_the_input_line(sim_pane: Callable[
     sim = sim_pane(script, "bob")
     sim.wait_state("idle")
     sim.submit("hello there")
-    time.sleep(0.5)
-    text = sim.text()
+    sim.type("x")  # keys are read in order: once the x shows, the Enter before it was handled
+    sim.wait_for(lambda t: "❯ hello therex" in t or "> hello there" in t)
+    sim.press("BSpace")
+    text = sim.wait_for(lambda t: "❯ hello therex" not in t)
     assert "❯ hello there" in text and "> hello there" not in text   # swallowed, still typed
     sim.press("Enter")                                                 # the retry of only the Enter
     text = sim.wait_for(lambda t: "got: hello there" in t)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from claude_code import capture, keys, missing_reason, start_claude, wait_screen, write_home
 from claude_stub import ClaudeStub, user_prompt
+from conftest import next_poll
 from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.fleet import hooks, inbox, mcp_register
@@ -70,7 +71,9 @@ def test_hooks_fire_and_a_busy_claude_gets_its_message_mid_turn(ircd, running_ap
     assert "[breakroom #1] alice: mid-turn note for claude" in json.dumps(with_result["messages"][-1])
     wait_screen(tmux_socket, "cc", lambda s: "done: sleep 3" in s, 20)
     app.wait_until(lambda: status().state == "idle", 20, "idle after the turn")
-    time.sleep(1.0)  # a typed copy would show within a poll or two: there must be none
+    # nothing is left to type (the hook took it), and the breakroom has looked at the idle pane since
+    assert inbox.queued(app.app.db, "cc") == []
+    next_poll(app)
     assert "mid-turn note" not in capture(tmux_socket, "cc")
     assert not any("mid-turn note" in user_prompt(b) for b in stub.requests)
     assert latency < 15
@@ -152,3 +155,49 @@ def test_doctor_checks_the_running_fleet(ircd, running_app, tmux_socket, tmp_pat
     lines = [render(f) for f in check(cfg)]
     assert not [line for line in lines if line.startswith("PROBLEM")], lines
     assert any("session cc: claude-code" in line and "hooks installed" in line for line in lines)
+
+
+def test_hooks_installed_by_the_cli_fire_and_report_state(ircd, running_app, tmux_socket, tmp_path: Path,
+                                                          stub: ClaudeStub, cli) -> None:
+    """`breakroom hooks install` as a user runs it (their HOME, the config by path): Claude Code
+    runs the hooks it wrote, and the session's state comes from them, in `breakroom fleet` too."""
+    app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
+                      sessions={"cc": {"agent": "claude-code"}})
+    work, home = tmp_path / "work", tmp_path / "claude-home"
+    write_home(home, work)
+    work.mkdir()
+    config = str(tmp_path / "breakroom.yaml")
+    installed = cli("--config", config, "hooks", "install", "--project", str(work), env={"HOME": str(home)})
+    assert installed.returncode == 0, installed.stderr
+    assert "hook entries in" in installed.stdout and "registered the breakroom MCP server" in installed.stdout
+    wired = json.loads((work / ".claude" / "settings.json").read_text())["hooks"]
+    commands = [hook["command"] for entries in wired.values() for entry in entries for hook in entry["hooks"]]
+    assert {"SessionStart", "UserPromptSubmit", "Stop"} <= set(wired)
+    assert all(c.startswith("/") and f"--config {config}" in c for c in commands), commands
+    start_claude(tmux_socket, "cc", work, home, stub.url)
+
+    def status():
+        found = app.app.sessions.status()
+        assert found, "the breakroom has not found the cc session yet"
+        return found[0]
+
+    def fleet_state() -> str:
+        shown = cli("fleet")
+        assert shown.returncode == 0, shown.stderr
+        row = next(line.split() for line in shown.stdout.splitlines() if line.split()[:1] == ["cc"])
+        return " ".join(row[3:5])
+
+    app.wait_until(lambda: app.app.sessions.status(), 20, "the session found")
+    app.wait_until(lambda: status().state == "idle" and status().hook_fresh, 40,
+                   "idle, reported by the SessionStart hook")
+    assert fleet_state() == "idle (hook)"
+    started = status().hook_at
+    keys(tmux_socket, "cc", "slow 4 a turn the hooks report", literal=True)
+    wait_screen(tmux_socket, "cc", lambda s: "hooks report" in s)
+    keys(tmux_socket, "cc", "Enter")
+    app.wait_until(lambda: status().state == "working" and status().hook_fresh, 20,
+                   "working, reported by the UserPromptSubmit hook")
+    wait_screen(tmux_socket, "cc", lambda s: "echo: a turn the hooks report" in s, 30)
+    app.wait_until(lambda: status().state == "idle" and status().hook_fresh and status().hook_at > started,
+                   20, "idle again, reported by the Stop hook")
+    assert fleet_state() == "idle (hook)"

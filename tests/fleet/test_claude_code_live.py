@@ -140,3 +140,53 @@ def test_nothing_is_typed_into_a_permission_dialog(claude: Claude) -> None:
     keys(claude.socket, SESSION, "Escape")
     claude.wait(lambda s: "Interrupted" in s and claude.state(s) == "idle")
     assert json.dumps(claude.stub.requests[-1]).count("made-by-the-test") >= 1
+
+
+def test_a_message_to_a_retrying_claude_waits_then_arrives_once(ircd, running_app, irc_client, tmux_socket,
+                                                               tmp_path: Path) -> None:
+    """Through a running breakroom: a message sent while Claude Code retries an overloaded API
+    is queued (its sender is told), is never typed while it retries, and is typed once after."""
+    stub = ClaudeStub()
+    try:
+        app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
+                          sessions={SESSION: {"agent": "claude-code"}}, delivery={"enter_delay": 0.2})
+        write_home(tmp_path / "home", tmp_path / "work")
+        start_claude(tmux_socket, SESSION, tmp_path / "work", tmp_path / "home", stub.url,
+                     extra_env={"CLAUDE_CODE_MAX_RETRIES": "3"})
+
+        def state() -> str:
+            return {s.session: s.state for s in app.app.sessions.status()}.get(SESSION, "gone")
+
+        app.wait_until(lambda: state() == "idle", 40, "Claude idle")
+        nick = app.app.sessions.nick_for(SESSION)
+        human = irc_client(ircd, "human")
+        keys(tmux_socket, SESSION, "fail 529", literal=True)
+        wait_screen(tmux_socket, SESSION, lambda s: "fail 529" in s)
+        keys(tmux_socket, SESSION, "Enter")
+        wait_screen(tmux_socket, SESSION, lambda s: "Retrying in" in s, 30)
+        app.wait_until(lambda: state() == "working", 10, "the retrying pane read as working")
+
+        human.say(ircd.channel, f"{nick}: note sent during the retries")
+        human.wait_for(rf"NOTICE human :#1 queued behind a busy agent \({SESSION} is working\)")
+        screens = []  # the pane, sampled until the note is delivered: never in it while retrying
+        deadline = time.monotonic() + 90
+        while not human.seen(rf"NOTICE human :delivered #1 to {SESSION}"):
+            assert time.monotonic() < deadline, "the note was never delivered"
+            screens.append(capture(tmux_socket, SESSION))
+            time.sleep(0.05)
+        assert any("Retrying in" in s for s in screens)
+        assert not [s for s in screens if "Retrying in" in s and "note sent during" in s]
+        wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #1] human: note sent during" in s, 30)
+
+        retries = [b for b in stub.requests if user_prompt(b) == "fail 529"]
+        assert len(retries) >= 2 and not any("note sent during" in json.dumps(b) for b in retries)
+        # one turn (Claude Code's side requests, e.g. a title from a small model, quote it too)
+        typed = [b for b in stub.requests
+                 if user_prompt(b).startswith("[breakroom #1] human: note sent during the retries")]
+        assert len(typed) == 1, [user_prompt(b)[:80] for b in stub.requests]
+        turns = [m for m in typed[0]["messages"] if m.get("role") == "user"
+                 and "note sent during" in json.dumps(m)]
+        assert len(turns) == 1  # typed once, not twice
+        assert len(human.seen(rf"NOTICE human :delivered #1 to {SESSION}")) == 1
+    finally:
+        stub.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import libtmux
 import pytest
+from conftest import wait_until
 
 from breakroom.fleet.pane import PaneGone, look, press_keys, resolve_pane, type_into_pane
 
@@ -131,7 +132,7 @@ def test_a_humans_draft_is_never_typed_over(prompt_pane):
     socket, log, raw = prompt_pane()
     pane = resolve_pane(socket, "agent")
     libtmux.Server(socket_name=socket).cmd("send-keys", "-t", pane, "-l", "half a thou")
-    time.sleep(0.3)
+    wait_until(lambda: look(socket, pane).draft() == "half a thou", 5, "the draft in the input line")
     result = type_into_pane(socket, "agent", "incoming", enter_delay=0.05)
     assert result.status == "busy" and "typing" in result.reason
     assert b"incoming" not in raw.read_bytes()
@@ -186,9 +187,7 @@ def test_gone_session_fails_cleanly(prompt_pane):
 def test_press_keys_sends_named_keys_only(prompt_pane):
     socket, log, _ = prompt_pane()
     press_keys(socket, "agent", ["1", "Enter"])
-    deadline = time.monotonic() + 2
-    while not submitted(log) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: submitted(log), 5, "the pressed keys submitted")
     assert submitted(log) == ["1"]
     with pytest.raises(ValueError):
         press_keys(socket, "agent", ["echo pwned"])

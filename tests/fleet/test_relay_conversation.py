@@ -8,16 +8,16 @@ import os
 import re
 import subprocess
 import threading
-import time
 
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM
+from conftest import BREAKROOM, next_poll
 
 from breakroom import control
 from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
+from breakroom.fleet.observer import HOOK_GRACE
 
 REPLY_SCRIPT = {
     "reactions": [{
@@ -162,8 +162,10 @@ def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket
     status = app.app.sessions.status()[0]
     assert status.state == "waiting:permission" and status.hook_fresh
     assert "waiting:permission (hook)" in cli("fleet").stdout
-    # the pane has not changed since the report, so the hook still wins over scraping
-    time.sleep(1.0)
+    # the pane has not changed since the report, so the hook still wins over scraping, even
+    # in a poll after the grace period in which any fresh report wins
+    reported = app.app.sessions.status()[0].hook_at
+    app.wait_until(lambda: next_poll(app).at > reported + HOOK_GRACE, 10, "a poll after the grace period")
     assert app.app.sessions.status()[0].state == "waiting:permission"
     # once the pane changes and the report is older than the grace period, scraping wins
     subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "=a:", "-l", "x"])

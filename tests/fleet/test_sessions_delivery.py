@@ -1,8 +1,8 @@
 """SessionManager.deliver: what the sweep and dispatcher rely on to put text into panes."""
 
 import subprocess
-import time
 
+from conftest import next_poll
 from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.fleet import inbox
@@ -38,9 +38,9 @@ def test_a_humans_draft_holds_the_queue_until_it_is_gone(ircd, irc_client, runni
     app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 10, "idle")
     subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "=b:", "-l", "my own draft"])
     app.wait_until(lambda: "my own draft" in pane_text(tmux_socket, "b"), 5, "draft shown")
-    # the screen has settled (a few polls): the agent looks idle, but its input line is not empty
-    time.sleep(1.0)
-    app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 5, "idle with a draft")
+    # the screen has settled (polls after the draft): the agent looks idle, but its input line is not empty
+    app.wait_until(lambda: "my own draft" in next_poll(app).sessions["b"].text
+                   and app.app.sessions.status()[0].state == "idle", 5, "idle with a draft")
     human.say(ircd.channel, "b: interrupting")
     human.wait_for(r"NOTICE human :#1 queued: someone is typing in the input line in b's pane")
     assert "interrupting" not in pane_text(tmux_socket, "b")

@@ -23,7 +23,12 @@ async def _run_until(outbox: Outbox, sent: list, count: int, timeout: float = 5.
 def test_messages_go_before_notices_and_keep_their_order() -> None:
     sent: list[tuple[str, str, str]] = []
     ready = [False]
-    outbox = Outbox(lambda *line: sent.append(line), lambda: ready[0], burst=100, rate=1000)
+    asked: list[bool] = []  # each time the outbox asked whether the bot may send
+
+    def may_send() -> bool:
+        asked.append(ready[0])
+        return ready[0]
+    outbox = Outbox(lambda *line: sent.append(line), may_send, burst=100, rate=1000)
     for i in range(50):
         outbox.put("flooder", f"refused {i}", "NOTICE")
     outbox.put("#breakroom", "alice: the answer")
@@ -31,7 +36,8 @@ def test_messages_go_before_notices_and_keep_their_order() -> None:
 
     async def scenario() -> None:
         task = asyncio.get_running_loop().create_task(outbox.run())
-        await asyncio.sleep(0.05)
+        while not asked:  # until the outbox has looked at its lines and been told "away"
+            await asyncio.sleep(0)
         assert sent == []  # away: everything is held
         ready[0] = True
         outbox.wake()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import pytest
+from conftest import wait_until
 from knowledge_stub import Stub
 
 from breakroom.knowledge import engine as knowledge
@@ -152,7 +152,7 @@ def test_a_slow_claude_answer_does_not_block_other_askers(ircd, irc_client, runn
         bob = irc_client(ircd, "bob")
         chan = ircd.channel
         alice.say(chan, "knowledge: [qs01] how do we price the workshop?")
-        time.sleep(0.3)
+        wait_until(lambda: stub.requests, 30, "the slow question reaching Claude")
         bob.say(chan, "knowledge: [qf02] on which days do production deploys happen?")
         bob.wait_for(reply_re(chan, "bob") + r"\[qf02\] \(confidence", timeout=30)
         assert not bob.seen(r"\[qs01\] \(confidence")  # the slow one is still being written

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import libtmux
 import pytest
-from conftest import BREAKROOM
+from conftest import BREAKROOM, flush_bot
 from test_sweep_walk import Fleet, screen
 
 from bots.sweep import SweepBot
@@ -59,9 +59,9 @@ def sweep_lines(client) -> list[str]:
     return client.seen(SWEEP_LINE)
 
 
-def settle(client, seconds: float = 0.8) -> list[str]:
-    """The sweep's channel lines once nothing more is in flight."""
-    time.sleep(seconds)
+def settle(thread, client) -> list[str]:
+    """The sweep's channel lines once all it has said so far reached ``client``."""
+    flush_bot(thread, "sweep", client)
     return sweep_lines(client)
 
 
@@ -74,14 +74,14 @@ def test_quiet_walks_then_one_summary_line_on_change(ircd, running_app, irc_clie
     thread = start(running_app, ircd, tmux_socket, sessions={"shop": {"agent": "claude-code"}})
 
     human.wait_for(SWEEP_LINE + "fleet: 2 sessions — 1 working, 1 idle$")  # the first look
-    before = settle(human)
+    before = settle(thread, human)
     result = thread.call(sweep_of(thread).walk())
-    assert result.lines == [] and settle(human) == before  # no change: not a word
+    assert result.lines == [] and settle(thread, human) == before  # no change: not a word
 
     fleet.advance("shop", "Welcome")
     thread.call(sweep_of(thread).walk())
     human.wait_for(SWEEP_LINE + "fleet: 2 sessions — 2 idle$")
-    assert len(settle(human)) == len(before) + 1
+    assert len(settle(thread, human)) == len(before) + 1
 
 
 @pytest.mark.timeout(60)
@@ -117,7 +117,7 @@ def test_peek_is_for_operators_and_scrubbed(ircd, running_app, irc_client, tmux_
     peeked = admin.seen(r":sweep!\S+ PRIVMSG admin :")
     assert any("ANTHROPIC_API_KEY=[redacted]" in line for line in peeked)
     assert not any("sk-ant" in line for line in peeked)
-    assert not [line for line in settle(admin, 0.3) if "build ok" in line]  # nothing in the channel
+    assert not [line for line in settle(thread, admin) if "build ok" in line]  # nothing in the channel
 
 
 PERMISSION_SCRIPT = """
@@ -136,8 +136,9 @@ def test_permission_prompt_is_left_alone_without_a_policy(ircd, running_app, irc
     human = irc_client(ircd, "human")
     thread = start(running_app, ircd, tmux_socket, sessions={"cleaner": {"agent": "sim"}})
     human.wait_for(SWEEP_LINE + r"fleet: 1 session — 1 waiting:permission \(cleaner\)")
-    thread.call(sweep_of(thread).walk())
-    time.sleep(1.0)
+    result = thread.call(sweep_of(thread).walk())
+    assert result.approvals == []  # the walk is what presses keys: it chose not to
+    flush_bot(thread, "sweep", human)  # and anything it said has arrived
     assert "Do you want to proceed?" in pane_text(tmux_socket, "cleaner")
     assert "Approved" not in pane_text(tmux_socket, "cleaner")
     assert not [line for line in sweep_lines(human) if "approved" in line]
@@ -193,7 +194,7 @@ def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app,
                    r"\(knowledge's best answer has confidence 0\.\d\d < 0\.70\): "
                    r"Which colour should the staging banner use\?", 30, since_start=True)
     assert not [line for line in sweep_lines(human) if "nicky is stuck" in line]
-    time.sleep(1.0)
+    # escalating is instead of delivering (a delivery is typed before anything is said)
     assert "[sweep via knowledge" not in pane_text(tmux_socket, "painter")
 
 

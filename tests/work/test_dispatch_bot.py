@@ -16,7 +16,7 @@ from breakroom.record import events as record
 from breakroom.work import queue as workqueue
 from breakroom.record.db import db_path, open_db
 
-from conftest import BREAKROOM, HAVE_NGIRCD
+from conftest import BREAKROOM, HAVE_NGIRCD, next_poll
 
 WORKER = Path(__file__).parents[1] / "fixtures" / "dispatch" / "worker.yaml"
 QUIET = {"interval": 3600, "cooldown": 0, "checkin_interval": 10**6, "scout_interval": 10**6}
@@ -70,16 +70,18 @@ def test_a_sim_fleet_works_through_the_queue_driven_only_by_nudges(ircd, running
 
     deadline = time.monotonic() + 25
     reasons = []
-    while time.monotonic() < deadline:
-        if thread.call(_state(db, issue)) == "done":
-            break
+    while (state := thread.call(_state(db, issue))) != "done":
+        if time.monotonic() > deadline:
+            pytest.fail(f"the issue never reached done; reasons: {reasons[-5:]}\n{pane(tmux_socket, 'shop')}")
+        wait_idle(thread, "shop")
         result = dispatch_now(thread)
         reasons.append(result["reason"])
         if result["acted"]:
             assert result["session"] == "shop", result  # nothing is routed to the writer
-        time.sleep(0.5)
-    else:
-        pytest.fail(f"the issue never reached done; reasons: {reasons[-5:]}\n{pane(tmux_socket, 'shop')}")
+            thread.wait_until(lambda: thread.call(_state(db, issue)) != state, 20,
+                              f"shop moving #{issue} on from {state}")
+        else:
+            next_poll(thread)  # nothing to do yet: look again at a fresh picture
 
     steps = [(t.from_state, t.to_state, t.who, t.note) for t in thread.call(_history(db, issue))]
     assert steps == [(None, "ready-for-prep", "tester", "created"),
@@ -135,7 +137,8 @@ def test_checkin_nudge_reaches_an_idle_session_and_its_digest_puts_its_own_lines
     thread.wait_until(lambda: len(record.search(thread.app.db, "webhook logs")) == 1, 10, "recorded")
     wait_idle(thread, "shop")
     assert dispatch_now(thread)["reason"] == "nothing to do: 1 session idle with nothing actionable"
-    time.sleep(1.1)  # the check-in interval (1 s) has passed since the dispatcher first saw shop
+    thread.wait_until(lambda: time.time() - thread.call(_first_seen(thread.app.db, "shop")) >= 1, 5,
+                      "the check-in interval (1 s) passed since the dispatcher first saw shop")
     # the relay typed the addressed line into shop's pane; its agent answers, then idles again
     thread.wait_until(lambda: "please check the webhook logs" in pane(tmux_socket, "shop"), 10, "relayed")
     wait_idle(thread, "shop")
@@ -241,6 +244,10 @@ async def _state_of_b_issue(db):
 
 async def _paused(db):
     return dispatch.is_paused(db)
+
+
+async def _first_seen(db, session):
+    return db.execute("SELECT first_seen FROM dispatch_seen WHERE session = ?", [session]).fetchone()[0]
 
 
 async def _mark(db):
