@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import irc3
 import venusian as _venusian
@@ -47,7 +48,7 @@ class _event(irc3.event):
     applied the decorator; ours is applied one frame deeper (inside ``command`` /
     ``addressed``), so it must look one frame further up, at the class body."""
 
-    class venusian:  # noqa: N801 - irc3.event looks this attribute up by name
+    class venusian:  # lower case: irc3.event looks this attribute up by name
         @staticmethod
         def attach(wrapped: Any, callback: Any, category: str | None = None) -> Any:
             return _venusian.attach(wrapped, callback, category=category, depth=3)
@@ -127,7 +128,7 @@ def addressed(fn: Callable) -> Callable:
     async def handler(self, mask, target, data, **_):
         text = addressed_text(self.bot, target, data)
         if text is None or mask.nick == self.bot.nick:
-            return None
+            return
         result = fn(self, mask, _reply_target(self.bot, mask, target), text)
         if inspect.isawaitable(result):
             await result
@@ -138,7 +139,7 @@ def addressed(fn: Callable) -> Callable:
 class _OperWhois(Whois):
     """WHOIS that also reports 313 (is an IRC operator)."""
 
-    events = Whois.events + ({"match": r"(?i)^:\S+ 313 \S+ {nick} :(?P<operator>.*)"},)
+    events = (*Whois.events, {"match": r"(?i)^:\S+ 313 \S+ {nick} :(?P<operator>.*)"})
 
 
 async def is_operator(bot: irc3.IrcBot, nick: str) -> bool:

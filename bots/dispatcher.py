@@ -15,14 +15,13 @@ import time
 
 import irc3
 
+from bots.base import command, is_operator, runtime_of
+from breakroom.errors import BreakroomError
+from breakroom.paths import SKILLS_DIR
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.work.dispatch import Decision
-from breakroom.errors import BreakroomError
-from breakroom.paths import SKILLS_DIR
 from breakroom.work.skills import load_skills
-
-from bots.base import command, is_operator, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +124,9 @@ class Dispatcher:
         last = workqueue.history(self.app.db, issue.id)[-1]
         step = f"{last.from_state} → {last.to_state}" if last.from_state else "filed"
         note = f" ({last.note})" if last.note and last.from_state else ""
-        self.reply(target, f'#{issue.id} "{issue.title}" — {issue.state}, P{issue.priority}, {issue.where()}, '
-                           f"held by {issue.assignee or 'nobody'}; last: {step} by {last.who} "
-                           f"at {last.ts[11:16]}{note}")
+        self.reply(target, f'#{issue.id} "{issue.title}" — {issue.state}, P{issue.priority}, '
+                           f"{issue.where()}, held by {issue.assignee or 'nobody'}; "
+                           f"last: {step} by {last.who} at {last.ts[11:16]}{note}")
 
     @command("audit")
     def audit(self, mask, target: str, args: str) -> None:

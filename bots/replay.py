@@ -4,13 +4,13 @@ marked as a replay, then leaves.  It needs only the ircd, not a running breakroo
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from collections.abc import Iterable
 
 import irc3
 
-from breakroom.irc.runtime import BreakroomBot, bot_settings
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
+from breakroom.irc.runtime import BreakroomBot, bot_settings
 from breakroom.record.events import format_text
 
 REPLAY_NICK = "replay"
@@ -37,7 +37,7 @@ async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]]
     try:
         try:
             await asyncio.wait_for(joined.wait(), join_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BreakroomError(f"the replay bot could not join {channel} on "
                                  f"{cfg.ircd.host}:{cfg.ircd.port} (is the breakroom up?)") from None
         sent = 0

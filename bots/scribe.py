@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import irc3
 
-from breakroom.record.events import Event, now_iso
-from bots.replay import REPLAY_NICK
-
 from bots.base import is_channel, runtime_of
+from bots.replay import REPLAY_NICK
+from breakroom.record.events import Event, now_iso
 
 
 @irc3.plugin
@@ -34,11 +33,12 @@ class Scribe:
         # the replay bot's lines are history, not new conversation
         self.app.record.add(Event(replay=fields["nick"] == REPLAY_NICK, **fields))
 
-    @irc3.event(r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) (?P<kind>PRIVMSG|NOTICE) (?P<target>[#&]\S+) :(?P<data>.*)$")
+    @irc3.event(r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) (?P<kind>PRIVMSG|NOTICE) (?P<target>[#&]\S+)"
+                r" :(?P<data>.*)$")
     def on_message(self, mask, kind, target, data, **_):
         if self.app.is_own_nick(mask.nick):
             return  # recorded when our bot sent it
-        if data.startswith("\x01ACTION ") or data.startswith("\x01ACTION\x01"):
+        if data.startswith(("\x01ACTION ", "\x01ACTION\x01")):
             self._add(nick=mask.nick, kind="ACTION", text=data[8:].rstrip("\x01"), channel=target)
         elif not data.startswith("\x01"):
             self._add(nick=mask.nick, kind=kind, text=data, channel=target)

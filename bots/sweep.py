@@ -21,17 +21,15 @@ import time
 
 import irc3
 
-from breakroom.errors import BreakroomError
-from breakroom.knowledge.engine import Answer
-from breakroom.fleet.nicks import irc_lower
-from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
-from breakroom.sweep.policy import Policy
-from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
-                             peek)
-
 from bots.base import PRIVMSG_LINE, command, is_operator, runtime_of
 from bots.knowledge import KnowledgeBot
 from bots.replies import sources_tail
+from breakroom.errors import BreakroomError
+from breakroom.fleet.nicks import irc_lower
+from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
+from breakroom.knowledge.engine import Answer
+from breakroom.sweep.policy import Policy
+from breakroom.sweep.walk import Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix, peek
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +87,8 @@ class SweepBot:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()), exc_info=task.exception())
+            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()),
+                      exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
@@ -165,7 +164,7 @@ class SweepBot:
             answer = await asyncio.wait_for(
                 service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer),
                 self.app.config.knowledge.timeout + ASK_MARGIN)
-        except (asyncio.TimeoutError, BreakroomError):
+        except (TimeoutError, BreakroomError):
             return None
         if plugin is not None:
             plugin.post_answer(answer, self.bot.nick, self.app.channel)
