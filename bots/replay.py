@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 import irc3
 
+from bots.base import Sender, event
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
 from breakroom.irc.runtime import BreakroomBot, bot_settings
@@ -16,19 +18,19 @@ from breakroom.record.events import format_text
 REPLAY_NICK = "replay"
 
 
-@irc3.event(irc3.rfc.JOIN)
-def _joined(bot: irc3.IrcBot, mask, channel, **_) -> None:
+@event(irc3.rfc.JOIN)
+def _joined(bot: BreakroomBot, mask: Sender, channel: str, **_: str | None) -> None:
     if mask.nick == bot.nick:
         bot.config["joined"].set()
 
 
-def replay_into_channel(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]],
+def replay_into_channel(cfg: Config, channel: str, paced: Iterable[tuple[float, dict[str, Any]]],
                         *, join_timeout: float = 15.0) -> int:
     """Send each event to ``channel`` after its pause; returns how many were sent."""
     return asyncio.run(_replay(cfg, channel, paced, join_timeout))
 
 
-async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]],
+async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict[str, Any]]],
                   join_timeout: float) -> int:
     joined = asyncio.Event()
     bot = BreakroomBot(loop=asyncio.get_running_loop(), **bot_settings(cfg, REPLAY_NICK, channel),
