@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import irc3
 
+from bots.base import Sender, command, is_operator, runtime_of
+from breakroom.errors import BreakroomError
+from breakroom.irc.runtime import BreakroomBot
+from breakroom.paths import SKILLS_DIR
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.work.dispatch import Decision
-from breakroom.errors import BreakroomError
-from breakroom.paths import SKILLS_DIR
 from breakroom.work.skills import load_skills
-
-from bots.base import command, is_operator, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ AUDIT_DEFAULT, AUDIT_MAX = 5, 20
 
 @irc3.plugin
 class Dispatcher:
-    def __init__(self, bot: irc3.IrcBot):
+    def __init__(self, bot: BreakroomBot):
         self.bot = bot
         self.app = runtime_of(bot)
         self._lock = asyncio.Lock()
@@ -68,7 +69,7 @@ class Dispatcher:
                 dispatch.record_delivery(self.app.db, audit_id, outcome)
             return decision
 
-    async def _control_dispatch(self, request: dict) -> dict:
+    async def _control_dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         session = request.get("session")
         decision = await self.cycle(only=session, force=bool(session))
         action = decision.action
@@ -80,7 +81,7 @@ class Dispatcher:
     def reply(self, target: str, text: str) -> None:
         self.app.send(self.bot, target, text)
 
-    async def _operator(self, mask, target: str, what: str) -> bool:
+    async def _operator(self, mask: Sender, target: str, what: str) -> bool:
         if await is_operator(self.bot, mask.nick):
             return True
         self.reply(target, f"{mask.nick}: {what} needs an IRC operator (/oper)")
@@ -97,7 +98,7 @@ class Dispatcher:
     # ------------------------------------------------------------ commands for everyone
 
     @command("queue")
-    def queue(self, mask, target: str, args: str) -> None:
+    def queue(self, mask: Sender, target: str, args: str) -> None:
         """!queue [PROJECT] — open issues, most urgent first."""
         project = args.split()[0] if args.split() else None
         issues = workqueue.list_issues(self.app.db, project=project)
@@ -112,7 +113,7 @@ class Dispatcher:
             self.reply(target, f"… and {len(issues) - QUEUE_LINES} more (breakroom issue list)")
 
     @command("issue")
-    def issue(self, mask, target: str, args: str) -> None:
+    def issue(self, mask: Sender, target: str, args: str) -> None:
         """!issue N — one issue: state, priority, holder and its last move."""
         try:
             issue = workqueue.get_issue(self.app.db, int(args.strip().lstrip("#")))
@@ -125,12 +126,12 @@ class Dispatcher:
         last = workqueue.history(self.app.db, issue.id)[-1]
         step = f"{last.from_state} → {last.to_state}" if last.from_state else "filed"
         note = f" ({last.note})" if last.note and last.from_state else ""
-        self.reply(target, f'#{issue.id} "{issue.title}" — {issue.state}, P{issue.priority}, {issue.where()}, '
-                           f"held by {issue.assignee or 'nobody'}; last: {step} by {last.who} "
-                           f"at {last.ts[11:16]}{note}")
+        self.reply(target, f'#{issue.id} "{issue.title}" — {issue.state}, P{issue.priority}, '
+                           f"{issue.where()}, held by {issue.assignee or 'nobody'}; "
+                           f"last: {step} by {last.who} at {last.ts[11:16]}{note}")
 
     @command("audit")
-    def audit(self, mask, target: str, args: str) -> None:
+    def audit(self, mask: Sender, target: str, args: str) -> None:
         """!audit [N] — the dispatcher's last N cycles and why it acted or not."""
         try:
             count = min(int(args.strip() or AUDIT_DEFAULT), AUDIT_MAX)
@@ -144,7 +145,7 @@ class Dispatcher:
             self.reply(target, row.line())
 
     @command("dnd")
-    def dnd(self, mask, target: str, args: str) -> None:
+    def dnd(self, mask: Sender, target: str, args: str) -> None:
         """!dnd SESSION [MINUTES] — no nudges for a session for a while (0 clears)."""
         words = args.split()
         if not words or len(words) > 2:
@@ -169,21 +170,21 @@ class Dispatcher:
     # ------------------------------------------------------------ commands for operators
 
     @command("pause")
-    async def pause(self, mask, target: str, args: str) -> None:
+    async def pause(self, mask: Sender, target: str, args: str) -> None:
         """!pause — stop nudging until !resume (operators only)."""
         if await self._operator(mask, target, "!pause"):
             dispatch.set_paused(self.app.db, True)
             self.reply(target, f"dispatcher paused by {mask.nick} (!resume to continue)")
 
     @command("resume")
-    async def resume(self, mask, target: str, args: str) -> None:
+    async def resume(self, mask: Sender, target: str, args: str) -> None:
         """!resume — nudge again after !pause (operators only)."""
         if await self._operator(mask, target, "!resume"):
             dispatch.set_paused(self.app.db, False)
             self.reply(target, f"dispatcher resumed by {mask.nick}")
 
     @command("nudge")
-    async def nudge(self, mask, target: str, args: str) -> None:
+    async def nudge(self, mask: Sender, target: str, args: str) -> None:
         """!nudge SESSION — give that session its next piece of work now (operators only)."""
         if not args.strip():
             self.reply(target, "usage: !nudge SESSION")
@@ -197,7 +198,7 @@ class Dispatcher:
         self.reply(target, (await self.cycle(only=session, force=True)).reason)
 
     @command("dispatch")
-    async def dispatch_now(self, mask, target: str, args: str) -> None:
+    async def dispatch_now(self, mask: Sender, target: str, args: str) -> None:
         """!dispatch — run one dispatcher cycle now (operators only)."""
         if await self._operator(mask, target, "!dispatch"):
             self.reply(target, (await self.cycle()).reason)

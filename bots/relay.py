@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import irc3
 
-from bots.base import PRIVMSG_LINE, addressed_text, runtime_of
+from bots.base import PRIVMSG_LINE, Sender, addressed_text, event, runtime_of
 from breakroom.fleet.nicks import irc_lower
 from breakroom.fleet.remote import DELIVER_PREFIX
-from breakroom.irc.runtime import SERVICE_BOTS
+from breakroom.irc.runtime import SERVICE_BOTS, BreakroomBot
 
 
 @irc3.plugin
 class Relay:
-    def __init__(self, bot: irc3.IrcBot):
+    def __init__(self, bot: BreakroomBot):
         self.bot = bot
         self.app = runtime_of(bot)
         self.session: str = bot.config["session"]
@@ -42,8 +42,8 @@ class Relay:
         return irc_lower(nick) in SERVICE_BOTS or (self._is_own_bot(nick)
                                                    and self.app.sessions.session_for(nick) is None)
 
-    @irc3.event(PRIVMSG_LINE)
-    async def on_privmsg(self, mask, target: str, data: str, **_) -> None:
+    @event(PRIVMSG_LINE)
+    async def on_privmsg(self, mask: Sender, target: str, data: str, **_: str | None) -> None:
         sessions = self.app.sessions
         if mask.nick == self.bot.nick or sessions.session_for(mask.nick) is not None:
             return  # a sibling session's say/ask was delivered directly; its line is for humans

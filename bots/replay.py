@@ -4,31 +4,33 @@ marked as a replay, then leaves.  It needs only the ircd, not a running breakroo
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import irc3
 
-from breakroom.irc.runtime import BreakroomBot, bot_settings
+from bots.base import Sender, event
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
+from breakroom.irc.runtime import BreakroomBot, bot_settings
 from breakroom.record.events import format_text
 
 REPLAY_NICK = "replay"
 
 
-@irc3.event(irc3.rfc.JOIN)
-def _joined(bot: irc3.IrcBot, mask, channel, **_) -> None:
+@event(irc3.rfc.JOIN)
+def _joined(bot: BreakroomBot, mask: Sender, channel: str, **_: str | None) -> None:
     if mask.nick == bot.nick:
         bot.config["joined"].set()
 
 
-def replay_into_channel(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]],
+def replay_into_channel(cfg: Config, channel: str, paced: Iterable[tuple[float, dict[str, Any]]],
                         *, join_timeout: float = 15.0) -> int:
     """Send each event to ``channel`` after its pause; returns how many were sent."""
     return asyncio.run(_replay(cfg, channel, paced, join_timeout))
 
 
-async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]],
+async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict[str, Any]]],
                   join_timeout: float) -> int:
     joined = asyncio.Event()
     bot = BreakroomBot(loop=asyncio.get_running_loop(), **bot_settings(cfg, REPLAY_NICK, channel),
@@ -37,7 +39,7 @@ async def _replay(cfg: Config, channel: str, paced: Iterable[tuple[float, dict]]
     try:
         try:
             await asyncio.wait_for(joined.wait(), join_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BreakroomError(f"the replay bot could not join {channel} on "
                                  f"{cfg.ircd.host}:{cfg.ircd.port} (is the breakroom up?)") from None
         sent = 0

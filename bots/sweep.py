@@ -18,20 +18,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import irc3
 
-from breakroom.errors import BreakroomError
-from breakroom.knowledge.engine import Answer
-from breakroom.fleet.nicks import irc_lower
-from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
-from breakroom.sweep.policy import Policy
-from breakroom.sweep.walk import (Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix,
-                             peek)
-
-from bots.base import PRIVMSG_LINE, command, is_operator, runtime_of
+from bots.base import PRIVMSG_LINE, Sender, command, event, is_operator, runtime_of
 from bots.knowledge import KnowledgeBot
 from bots.replies import sources_tail
+from breakroom.errors import BreakroomError
+from breakroom.fleet.nicks import irc_lower
+from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
+from breakroom.irc.runtime import BreakroomBot
+from breakroom.knowledge.engine import Answer
+from breakroom.sweep.policy import Policy
+from breakroom.sweep.walk import Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix, peek
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ FLEET_FRESH = 30.0  # !fleet walks first when the last walk is older than this (
 
 @irc3.plugin
 class SweepBot:
-    def __init__(self, bot: irc3.IrcBot):
+    def __init__(self, bot: BreakroomBot):
         self.bot = bot
         self.app = runtime_of(bot)
         try:
@@ -53,7 +54,7 @@ class SweepBot:
             self.sweeper = Sweeper(self.app.db, self.app.config, policy=Policy())
             self._policy_problem = str(exc)
         self._walking = asyncio.Lock()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self._looked = False  # the first walk runs as soon as the bot is in the channel
         self._schedule()
         self.app.control.handle("sweep")(self._control_sweep)
@@ -63,8 +64,8 @@ class SweepBot:
     def _schedule(self) -> None:
         self.app.loop.call_later(self.app.config.sweep.interval, self._tick)
 
-    @irc3.event(irc3.rfc.JOIN)
-    def on_join(self, mask, channel, **_):
+    @event(irc3.rfc.JOIN)
+    def on_join(self, mask: Sender, channel: str, **_: str | None) -> None:
         if mask.nick == self.bot.nick and not self._looked:
             self._looked = True
             self._spawn(self.walk())
@@ -81,15 +82,16 @@ class SweepBot:
             for task in list(self._tasks):
                 task.cancel()
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         task = self.app.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()), exc_info=task.exception())
+            log.error("sweep: %s failed", getattr(task.get_coro(), "__qualname__", task.get_name()),
+                      exc_info=task.exception())
 
     async def walk(self) -> WalkResult:
         """One walk: observe in a thread, record here, then say and act on what it found."""
@@ -159,20 +161,20 @@ class SweepBot:
         if service is None:
             return None
         knowledge = self.app.bots.get(KNOWLEDGE)
-        plugin = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
+        plugin: KnowledgeBot | None = knowledge.get_plugin(KnowledgeBot) if knowledge is not None else None
         writer = plugin.writer_for(self.bot.nick) if plugin is not None else None
         try:
             answer = await asyncio.wait_for(
                 service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer),
                 self.app.config.knowledge.timeout + ASK_MARGIN)
-        except (asyncio.TimeoutError, BreakroomError):
+        except (TimeoutError, BreakroomError):
             return None
         if plugin is not None:
             plugin.post_answer(answer, self.bot.nick, self.app.channel)
         return answer
 
-    @irc3.event(PRIVMSG_LINE)
-    def on_fleet_report(self, mask, target, data, **_):
+    @event(PRIVMSG_LINE)
+    def on_fleet_report(self, mask: Sender, target: str, data: str, **_: str | None) -> None:
         """A host's report of one of its sessions, from that session's bot (see
         :mod:`breakroom.fleet.remote`); the hub's snapshot includes it from now on."""
         if irc_lower(target) == irc_lower(self.bot.nick) and data.startswith(REPORT_PREFIX):
@@ -181,14 +183,14 @@ class SweepBot:
     # ------------------------------------------------------------ commands
 
     @command("sweep")
-    async def cmd_sweep(self, mask, target, args):
+    async def cmd_sweep(self, mask: Sender, target: str, args: str) -> None:
         """!sweep — walk the fleet now."""
         result = await self.walk()
         if not result.lines:
             self.say(f"{mask.nick}: nothing changed — {result.summary}", target)
 
     @command("fleet")
-    async def cmd_fleet(self, mask, target, args):
+    async def cmd_fleet(self, mask: Sender, target: str, args: str) -> None:
         """!fleet — every session's state (a summary for a big fleet)."""
         last = self.sweeper.last
         if last is None or time.time() - last.at > FLEET_FRESH:
@@ -197,7 +199,7 @@ class SweepBot:
             self.say(line, target)
 
     @command("peek")
-    async def cmd_peek(self, mask, target, args):
+    async def cmd_peek(self, mask: Sender, target: str, args: str) -> None:
         """!peek SESSION [N] — the pane's last N lines, by private message (operators only)."""
         if not await is_operator(self.bot, mask.nick):
             self.say("!peek is for IRC operators: panes hold secrets", mask.nick)
@@ -217,6 +219,6 @@ class SweepBot:
             if line.strip():
                 self.say(line, mask.nick)
 
-    async def _control_sweep(self, request: dict) -> dict:
+    async def _control_sweep(self, request: dict[str, Any]) -> dict[str, Any]:
         result = await self.walk()
         return {"ok": True, "summary": result.summary, "lines": result.lines}

@@ -79,7 +79,7 @@ def test_bad_links_are_one_line_errors(tmp_path: Path) -> None:
     mini = from_dict({"data_dir": str(tmp_path / "m"),
                       "ircd": {"mode": "miniircd", "port": free_port(),
                                "links": [{"name": "x.y", "password": "p"}]}})
-    with pytest.raises(BreakroomError, match="ircd.links needs ngircd"):
+    with pytest.raises(BreakroomError, match=r"ircd\.links needs ngircd"):
         start_ircd(fill_secrets(mini))
 
 

@@ -175,13 +175,13 @@ def test_roles_refuse_configs_they_cannot_play() -> None:
     assert not role_for(from_dict(host), "host").service_bots
     hub = role_for(from_dict({}), "hub")
     assert hub.service_bots and not hub.sessions
-    with pytest.raises(ConfigError, match="set ircd.mode: external"):
+    with pytest.raises(ConfigError, match=r"set ircd\.mode: external"):
         role_for(from_dict({"host_name": "laptop"}), "host")
     with pytest.raises(ConfigError, match="set host_name"):
         role_for(from_dict({"ircd": {"mode": "external"}}), "host")
     remote = {**host, "ircd": {"mode": "external", "host": "10.0.0.5", "tls": True,
                                "tls_verify": False}}
-    with pytest.raises(ConfigError, match="ircd.tls: true and ircd.tls_verify: true"):
+    with pytest.raises(ConfigError, match=r"ircd\.tls: true and ircd\.tls_verify: true"):
         role_for(from_dict(remote), "host")
     with pytest.raises(ConfigError, match="host_name: expected a short name"):
         from_dict({"host_name": "has-dash"})
