@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home  # noqa: E402
-from claude_stub import ASK_TEXT, ClaudeStub  # noqa: E402
+from claude_code import keys, missing_reason, pane_command, start_claude, wait_screen, write_home
+from claude_stub import ASK_TEXT, ClaudeStub
 
 OUT = Path(__file__).parent / "fixtures" / "panes" / "claude-code"
 SOCKET = "breakroom-capture"
@@ -62,44 +62,52 @@ def main() -> int:
              command="claude")
 
         type_line(s, "slow 6 " + "a long streaming reply " * 6)
-        save("working", "streaming", wait_screen(SOCKET, s, lambda x: "esc to interrupt" in x and "● echo" in x),
-             command="claude")
-        save("idle", "after-turn", wait_screen(SOCKET, s, lambda x: "for shortcuts" in x and "Churned" in x or "for shortcuts" in x and " for " in x.split("● echo")[-1]),
+        save("working", "streaming",
+             wait_screen(SOCKET, s, lambda x: "esc to interrupt" in x and "● echo" in x), command="claude")
+        save("idle", "after-turn",
+             wait_screen(SOCKET, s, lambda x: ("for shortcuts" in x and "Churned" in x)
+                         or ("for shortcuts" in x and " for " in x.split("● echo")[-1])),
              command="claude")
 
         type_line(s, "bash-ask: sleep 3; echo tool-output")
-        save("working", "tool-running", wait_screen(SOCKET, s, lambda x: "Running…" in x), command="claude")
+        save("working", "tool-running", wait_screen(SOCKET, s, lambda x: "Running…" in x),
+             command="claude")
         save("waiting-question", "after-tool-call",
              wait_screen(SOCKET, s, lambda x: x.count(ASK_TEXT) == 1 and "for shortcuts" in x),
              command="claude", question=ASK_TEXT)
 
         type_line(s, "ask")
-        save("waiting-question", "plain", wait_screen(SOCKET, s, lambda x: x.count(ASK_TEXT) == 2 and "for shortcuts" in x),
+        save("waiting-question", "plain",
+             wait_screen(SOCKET, s, lambda x: x.count(ASK_TEXT) == 2 and "for shortcuts" in x),
              command="claude", question=ASK_TEXT)
 
         type_line(s, "bash: touch made-by-the-test.txt")
-        save("waiting-permission", "bash-touch", wait_screen(SOCKET, s, lambda x: "Do you want to proceed?" in x),
-             command="claude")
+        save("waiting-permission", "bash-touch",
+             wait_screen(SOCKET, s, lambda x: "Do you want to proceed?" in x), command="claude")
         keys(SOCKET, s, "Escape")
-        save("idle", "after-permission-escape", wait_screen(SOCKET, s, lambda x: "Interrupted" in x and "for shortcuts" in x),
-             command="claude")
+        save("idle", "after-permission-escape",
+             wait_screen(SOCKET, s, lambda x: "Interrupted" in x and "for shortcuts" in x), command="claude")
 
         type_line(s, "fail 529")
-        save("working", "api-retrying", wait_screen(SOCKET, s, lambda x: "Retrying in" in x, 40), command="claude")
-        save("idle", "after-overloaded-error", wait_screen(SOCKET, s, lambda x: "529" in x and "for shortcuts" in x, 90),
+        save("working", "api-retrying", wait_screen(SOCKET, s, lambda x: "Retrying in" in x, 40),
              command="claude")
+        save("idle", "after-overloaded-error",
+             wait_screen(SOCKET, s, lambda x: "529" in x and "for shortcuts" in x, 90), command="claude")
 
         type_line(s, "fail credit")
         save("error-usage-limit", "credit-balance-too-low",
-             wait_screen(SOCKET, s, lambda x: "redit balance" in x and "for shortcuts" in x, 60), command="claude")
+             wait_screen(SOCKET, s, lambda x: "redit balance" in x and "for shortcuts" in x, 60),
+             command="claude")
         type_line(s, "good turn after the credit error")
         save("idle", "good-turn-after-credit-error",
-             wait_screen(SOCKET, s, lambda x: "echo: good turn after the credit" in x and "for shortcuts" in x),
+             wait_screen(SOCKET, s,
+                         lambda x: "echo: good turn after the credit" in x and "for shortcuts" in x),
              command="claude")
 
         type_line(s, "fail 401")
         save("error-auth", "invalid-api-key",
-             wait_screen(SOCKET, s, lambda x: "Invalid API key" in x and "for shortcuts" in x, 120), command="claude")
+             wait_screen(SOCKET, s, lambda x: "Invalid API key" in x and "for shortcuts" in x, 120),
+             command="claude")
         type_line(s, "good turn after the auth error")
         save("idle", "good-turn-after-auth-error",
              wait_screen(SOCKET, s, lambda x: "echo: good turn after the auth" in x and "for shortcuts" in x),
@@ -112,8 +120,8 @@ def main() -> int:
         t = "trust"
         write_home(tmp / "home2", tmp / "work2", trusted=False)
         start_claude(SOCKET, t, tmp / "work2", tmp / "home2", stub.url)
-        save("waiting-permission", "trust-folder", wait_screen(SOCKET, t, lambda x: "trust this folder" in x, 30),
-             command="claude")
+        save("waiting-permission", "trust-folder",
+             wait_screen(SOCKET, t, lambda x: "trust this folder" in x, 30), command="claude")
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         stub.close()

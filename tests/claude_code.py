@@ -14,8 +14,8 @@ import shlex
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-ant-api03-breakroomtests-" + "x" * 40 + "-AA"
@@ -78,7 +78,8 @@ def start_claude(socket: str, session: str, workdir: Path, home: Path, stub_url:
     assert binary is not None, missing_reason()
     workdir.mkdir(parents=True, exist_ok=True)
     env = claude_env(home, stub_url, extra_env)
-    path = os.pathsep.join([str(Path(binary).parent), str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])
+    path = os.pathsep.join([str(Path(binary).parent), str(ROOT / ".venv" / "bin"),
+                            os.environ.get("PATH", "")])
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**env, "PATH": path}.items())
     command = f"cd {shlex.quote(str(workdir))} && exec env {exports} {shlex.quote(binary)}"
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", str(width),
@@ -108,5 +109,5 @@ def wait_screen(socket: str, session: str, ok: Callable[[str], bool], timeout: f
 
 
 def keys(socket: str, session: str, *keys: str, literal: bool = False) -> None:
-    args = ["tmux", "-L", socket, "send-keys", "-t", f"={session}:"] + (["-l"] if literal else []) + list(keys)
+    args = ["tmux", "-L", socket, "send-keys", "-t", f"={session}:", *(["-l"] if literal else []), *keys]
     subprocess.run(args, check=True)

@@ -81,10 +81,12 @@ class ClaudeStub:
                 except ValueError:
                     body = {}
                 if "count_tokens" in self.path:
-                    return self._json(200, {"input_tokens": 100})
+                    self._json(200, {"input_tokens": 100})
+                    return
                 if not self.path.startswith("/v1/messages"):
-                    return self._json(404, {"type": "error", "error": {"type": "not_found_error",
-                                                                      "message": self.path}})
+                    self._json(404, {"type": "error", "error": {"type": "not_found_error",
+                                                               "message": self.path}})
+                    return
                 with stub.lock:
                     stub.requests.append(body)
                 stub.answer(self, body)
@@ -114,7 +116,9 @@ class ClaudeStub:
         fail = re.match(r"fail (\w+)", prompt)
         if fail and fail.group(1) in _ERRORS:
             status, kind, message = _ERRORS[fail.group(1)]
-            return handler._json(status, {"type": "error", "error": {"type": kind, "message": message}})  # type: ignore[attr-defined]
+            error = {"type": "error", "error": {"type": kind, "message": message}}
+            handler._json(status, error)  # type: ignore[attr-defined]
+            return
         blocks: list[dict]
         bash = re.match(r"bash(-ask)?: (.+)", prompt, re.S)
         mcp = re.match(r"mcp (\w+): (\{.*\})", prompt, re.S)
@@ -129,7 +133,8 @@ class ClaudeStub:
         elif bash and bash.group(1):
             blocks = [{"type": "text", "text": ASK_TEXT}]
         elif bash or mcp:
-            blocks = [{"type": "text", "text": f"done: {(bash or mcp).group(2 if bash else 1).strip()[:60]}"}]  # type: ignore[union-attr]
+            done = bash.group(2) if bash else mcp.group(1)  # type: ignore[union-attr]
+            blocks = [{"type": "text", "text": f"done: {done.strip()[:60]}"}]
         elif prompt == "ask":
             blocks = [{"type": "text", "text": ASK_TEXT}]
         else:
@@ -162,15 +167,16 @@ class ClaudeStub:
                 for n, word in enumerate(words):
                     if duration:
                         time.sleep(duration / len(words))
+                    text = word + (" " if n < len(words) - 1 else "")
                     event("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                  "delta": {"type": "text_delta",
-                                                            "text": word + (" " if n < len(words) - 1 else "")}})
+                                                  "delta": {"type": "text_delta", "text": text}})
             else:
                 if duration:
                     time.sleep(duration)
+                tool_use = {"type": "tool_use", "id": f"toolu_stub_{len(self.requests)}",
+                            "name": block["name"], "input": {}}
                 event("content_block_start", {"type": "content_block_start", "index": index,
-                                              "content_block": {"type": "tool_use", "id": f"toolu_stub_{len(self.requests)}",
-                                                                "name": block["name"], "input": {}}})
+                                              "content_block": tool_use})
                 event("content_block_delta", {"type": "content_block_delta", "index": index,
                                               "delta": {"type": "input_json_delta",
                                                         "partial_json": json.dumps(block["input"])}})

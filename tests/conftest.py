@@ -13,15 +13,16 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
-from breakroom.irc.background import BackgroundBreakroom
 from breakroom.config import Config, from_dict
+from breakroom.irc.background import BackgroundBreakroom
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
 from breakroom.secrets import fill_secrets
 

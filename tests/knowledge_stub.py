@@ -30,16 +30,18 @@ class Stub:
                 stub.requests.append(body)
                 stub.headers.append(dict(self.headers))
                 if self.path != "/v1/messages":
-                    return self._send(404, {"type": "error", "error": {"type": "not_found_error",
-                                                                      "message": self.path}})
+                    self._send(404, {"type": "error", "error": {"type": "not_found_error",
+                                                               "message": self.path}})
+                    return
                 question = body["messages"][0]["content"][-1]["text"]
                 if stub.mode == "slow":
                     time.sleep(2.0)
                 time.sleep(next((d for word, d in stub.delays.items() if word in question), 0))
                 if stub.mode in ("529", "500"):
                     kind = "overloaded_error" if stub.mode == "529" else "api_error"
-                    return self._send(int(stub.mode), {"type": "error",
-                                                       "error": {"type": kind, "message": kind}})
+                    self._send(int(stub.mode), {"type": "error",
+                                                "error": {"type": kind, "message": kind}})
+                    return
                 first = next(b for b in body["messages"][0]["content"] if b["type"] == "search_result")
                 text = IDK if stub.mode == "idk" else stub.answer_text
                 citations = [] if stub.mode == "idk" else [{
