@@ -18,17 +18,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlite_utils
 
+from breakroom.config import DispatcherConfig
+from breakroom.errors import BreakroomError
+from breakroom.record.db import atomic, inserted_id
 from breakroom.work import digest
 from breakroom.work import queue as workqueue
-from breakroom.config import DispatcherConfig
-from breakroom.record.db import atomic
-from breakroom.work.skills import SkillSet
 from breakroom.work.queue import FORWARD, Issue
+from breakroom.work.skills import SkillSet
 
 DEFAULT_DND_MINUTES = 60
 
@@ -104,7 +105,10 @@ def actionable(issues: list[Issue], s: SessionLike, skills: SkillSet, present: s
 
 def work_text(issue: Issue, skills: SkillSet) -> tuple[str, str]:
     """(skill name, nudge line) for an issue."""
-    skill = skills.require(workqueue.skill_name_for(issue, issue.state, skills))
+    name = workqueue.skill_name_for(issue, issue.state, skills)
+    if name is None:
+        raise BreakroomError(f"no skill serves #{issue.id} in state {issue.state}")
+    skill = skills.require(name)
     title = issue.title if len(issue.title) <= 80 else issue.title[:79] + "…"
     return skill.name, (f'[dispatcher] next: {skill.name} #{issue.id} "{title}" — brief: {skill.pointer()} '
                         f"— when done: breakroom issue move {issue.id} {next_state(issue)}")
@@ -141,8 +145,8 @@ _LABELS = (("busy", "busy"), ("waiting", "waiting on a prompt"), ("error", "in e
            ("nothing", "idle with nothing actionable"))
 
 
-def _why_not(counts: Counter) -> str:
-    parts = []
+def _why_not(counts: Counter[str]) -> str:
+    parts: list[str] = []
     for key, label in _LABELS:
         n = counts.get(key, 0)
         if n:
@@ -175,7 +179,7 @@ def decide(now: float, sessions: list[SessionLike], issues: list[Issue], skills:
             return Decision(None, f"nothing to do: no session {only!r}")
     if memory.paused and not force:
         return Decision(None, "nothing to do: paused")
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     candidates = []
     for s in sessions:
         if s.state == "idle":
@@ -213,7 +217,8 @@ def is_paused(db: sqlite_utils.Database) -> bool:
     return bool(row and row[0] == "1")
 
 
-def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *, now: float | None = None) -> float | None:
+def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *,
+            now: float | None = None) -> float | None:
     """Do-not-disturb for ``minutes`` (0 clears it); returns the expiry, or None when cleared."""
     if minutes <= 0:
         db.execute("DELETE FROM dispatch_dnd WHERE session = ?", [session])
@@ -235,7 +240,8 @@ def load_memory(db: sqlite_utils.Database, now: float, sessions: list[SessionLik
     session gets work before it is asked to chat.
     """
     for s in sessions:
-        db.execute("INSERT OR IGNORE INTO dispatch_seen (session, first_seen) VALUES (?, ?)", [s.session, now])
+        db.execute("INSERT OR IGNORE INTO dispatch_seen (session, first_seen) VALUES (?, ?)",
+                   [s.session, now])
     last_checkin = dict(db.execute("SELECT session, first_seen FROM dispatch_seen").fetchall())
 
     def later(session: str, ts: float) -> None:
@@ -265,7 +271,7 @@ def record(db: sqlite_utils.Database, now: float, decision: Decision) -> int:
              a and a.issue_id, a and a.skill, decision.reason, a and a.text])
         if a and a.issue_id is not None:
             workqueue.assign(db, a.issue_id, a.session)
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def record_delivery(db: sqlite_utils.Database, audit_id: int, outcome: str) -> None:
@@ -297,7 +303,7 @@ class AuditRow:
     delivery: str | None
 
     def line(self) -> str:
-        stamp = datetime.fromtimestamp(self.ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = datetime.fromtimestamp(self.ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
         tail = f" [{self.delivery}]" if self.delivery else ""
         return f"{stamp} #{self.id} {self.reason}{tail}"
 
