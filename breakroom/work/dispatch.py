@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,13 +36,19 @@ DEFAULT_DND_MINUTES = 60
 
 
 class SessionLike(Protocol):
-    """What the cycle reads of a session's status (``breakroom.fleet.manager.SessionStatus``)."""
+    """What the cycle reads of a session's status (``breakroom.fleet.manager.SessionStatus``);
+    read-only, so frozen views of a status fit too."""
 
-    session: str
-    state: str
-    since: float
-    project: str | None
-    role: str | None
+    @property
+    def session(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def since(self) -> float: ...
+    @property
+    def project(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,7 @@ def _describe(action: Action, issues: list[Issue]) -> str:
     return f"nudged {action.session}: check-in"
 
 
-def decide(now: float, sessions: list[SessionLike], issues: list[Issue], skills: SkillSet,
+def decide(now: float, sessions: Sequence[SessionLike], issues: list[Issue], skills: SkillSet,
            cfg: DispatcherConfig, memory: Memory, *, only: str | None = None,
            force: bool = False) -> Decision:
     """Exactly one action for this cycle, or why there is none.
@@ -233,7 +240,7 @@ def dnd_map(db: sqlite_utils.Database, now: float) -> dict[str, float]:
     return dict(db.execute("SELECT session, until FROM dispatch_dnd WHERE until > ?", [now]).fetchall())
 
 
-def load_memory(db: sqlite_utils.Database, now: float, sessions: list[SessionLike]) -> Memory:
+def load_memory(db: sqlite_utils.Database, now: float, sessions: Sequence[SessionLike]) -> Memory:
     """Recent nudges, check-ins, scouts, DND and pause, from the audit trail and digest marks.
 
     A session the dispatcher has never seen counts as checked in when first seen, so a new
@@ -279,7 +286,7 @@ def record_delivery(db: sqlite_utils.Database, audit_id: int, outcome: str) -> N
     db.execute("UPDATE dispatch_audit SET delivery = ? WHERE id = ?", [outcome, audit_id])
 
 
-def run_cycle(db: sqlite_utils.Database, cfg: DispatcherConfig, sessions: list[SessionLike],
+def run_cycle(db: sqlite_utils.Database, cfg: DispatcherConfig, sessions: Sequence[SessionLike],
               skills: SkillSet, *, now: float | None = None, only: str | None = None,
               force: bool = False) -> tuple[Decision, int]:
     """One dispatcher cycle against the database: (decision, audit row id)."""
