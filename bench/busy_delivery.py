@@ -35,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+# the helpers below live in tests/ and bench/: on the path first, so imported late (E402)
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parent)]
 from claude_code import keys, missing_reason, start_claude, write_home  # noqa: E402
 from claude_stub import ClaudeStub  # noqa: E402
@@ -84,8 +85,8 @@ def sim_runs(env: dict, sock: str, runs: int, turn: float) -> None:
                         break
                     time.sleep(max(0.0, 1.0 - (time.perf_counter() - sent) % 1.0))
             else:
-                wait_until(lambda: f"] bench: {token}" in tmux(sock, "capture-pane", "-p", "-J", "-S", "-200",
-                                                               "-t", "=sim:"), 60, token)
+                wait_until(lambda token=token: f"] bench: {token}" in tmux(
+                    sock, "capture-pane", "-p", "-J", "-S", "-200", "-t", "=sim:"), 60, token)
                 typed.append(time.perf_counter() - sent)
     report("in its context via the PostToolUse hook", via_hook)
     report("typed after the turn ended", typed)
@@ -96,18 +97,18 @@ def claude_runs(env: dict, sock: str, stub: ClaudeStub, runs: int) -> None:
     results: dict[str, list[float]] = {"cc-hooks": [], "cc-typed": []}
     for session in results:
         for i in range(runs):
-            wait_until(lambda: fleet(env).get(session) == "idle", 60, f"{session} idle")
+            wait_until(lambda session=session: fleet(env).get(session) == "idle", 60, f"{session} idle")
             token = f"{session}-{i}-{secrets.token_hex(3)}"
             before = len(stub.requests)
             keys(sock, session, f"bash: sleep 3; echo tool-{i}", literal=True)
             time.sleep(0.3)
             keys(sock, session, "Enter")
-            wait_until(lambda: len(stub.requests) > before, 20, "the tool call")
+            wait_until(lambda before=before: len(stub.requests) > before, 20, "the tool call")
             time.sleep(0.5)
             sent = time.perf_counter()
             say(env, session, token)
-            wait_until(lambda: any(token in json.dumps(b) for b in list(stub.requests)[before:]),
-                       60, f"{token} at the model")
+            wait_until(lambda token=token, before=before: any(
+                token in json.dumps(b) for b in list(stub.requests)[before:]), 60, f"{token} at the model")
             results[session].append(time.perf_counter() - sent)
     report("in its context via the PostToolUse hook", results["cc-hooks"])
     report("typed after the turn ended", results["cc-typed"])
@@ -139,7 +140,8 @@ def main() -> None:
     sessions = {"sim": {"agent": "sim"}, "bench": {"agent": "sim"}}
     if claude:
         sessions.update({"cc-hooks": {"agent": "claude-code"}, "cc-typed": {"agent": "claude-code"}})
-    config.write_text(yaml.safe_dump({"data_dir": str(work / "data"), "ircd": {"mode": "ngircd", "port": free_port()},
+    config.write_text(yaml.safe_dump({"data_dir": str(work / "data"),
+                                      "ircd": {"mode": "ngircd", "port": free_port()},
                                       "tmux": {"socket_name": sock, "poll_interval": 0.5},
                                       "sessions": sessions}))
     env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}

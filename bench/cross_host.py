@@ -30,7 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from delivery_latency import BREAKROOM, free_port, tmux, wait_until  # noqa: E402
+from delivery_latency import BREAKROOM, free_port, tmux, wait_until
 
 PASSWORD, KEY = "benchPW1", "benchKEY1"
 

@@ -66,7 +66,7 @@ def fleet_states(env: dict) -> dict[str, str]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -106,7 +106,8 @@ def main() -> None:
                            capture_output=True)
             cli_only.append(time.perf_counter() - start)
             submitted = f"> [breakroom #{i + 1}] a: {token}"  # the sim echoes what it received
-            wait_until(lambda: submitted in tmux(sock, "capture-pane", "-p", "-t", "=b:"), 20, token)
+            wait_until(lambda submitted=submitted: submitted in tmux(sock, "capture-pane", "-p", "-t", "=b:"),
+                       20, token)
             total.append(time.perf_counter() - start)
             # let b answer and settle before the next message (measures delivery, not queueing)
             wait_until(lambda: fleet_states(env).get("b") == "idle", 20, "b idle again")

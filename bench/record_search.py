@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from breakroom.record import events as record  # noqa: E402
-from breakroom.record.db import DB_NAME, open_db  # noqa: E402
+from breakroom.record import events as record
+from breakroom.record.db import DB_NAME, open_db
 
 BIN = Path(sys.executable).parent
 QUERIES = ["webhook retries", "flaky build", "deploy staging", "how do we price the workshop?",

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breakroom.record import events as record  # noqa: E402
-from breakroom.irc.background import BackgroundBreakroom  # noqa: E402
-from breakroom.config import from_dict  # noqa: E402
-from breakroom.irc.ircd import free_port, start_ircd  # noqa: E402
-from breakroom.secrets import fill_secrets  # noqa: E402
-from breakroom.record.db import open_db  # noqa: E402
+from breakroom.config import from_dict
+from breakroom.irc.background import BackgroundBreakroom
+from breakroom.irc.ircd import free_port, start_ircd
+from breakroom.record import events as record
+from breakroom.record.db import open_db
+from breakroom.secrets import fill_secrets
 
 
 def bench_writer(n: int, folder: Path) -> float:
@@ -45,7 +45,8 @@ def bench_writer(n: int, folder: Path) -> float:
 
 def bench_over_irc(n: int, folder: Path) -> tuple[str, float]:
     mode = "ngircd" if shutil.which("ngircd") else "miniircd"
-    cfg = fill_secrets(from_dict({"data_dir": str(folder / "irc"), "ircd": {"mode": mode, "port": free_port()}}))
+    cfg = fill_secrets(from_dict({"data_dir": str(folder / "irc"),
+                                  "ircd": {"mode": mode, "port": free_port()}}))
     server = start_ircd(cfg)
     try:
         with BackgroundBreakroom(cfg, ("scribe",)) as running:

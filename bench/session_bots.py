@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from breakroom.config import from_dict  # noqa: E402
-from breakroom.irc.ircd import free_port, start_ircd  # noqa: E402
-from breakroom.secrets import fill_secrets  # noqa: E402
+from breakroom.config import from_dict
+from breakroom.irc.ircd import free_port, start_ircd
+from breakroom.secrets import fill_secrets
 
 
 def rss_mb() -> float:

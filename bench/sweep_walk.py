@@ -26,12 +26,12 @@ import libtmux
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from breakroom.fleet.capture import capture_all  # noqa: E402
-from breakroom.fleet.tmux import Tmux  # noqa: E402
-from breakroom.config import from_dict  # noqa: E402
-from breakroom.record.db import open_db  # noqa: E402
-from breakroom.fleet.observer import CAPTURE_LINES  # noqa: E402
-from breakroom.sweep.walk import Sweeper  # noqa: E402
+from breakroom.config import from_dict
+from breakroom.fleet.capture import capture_all
+from breakroom.fleet.observer import CAPTURE_LINES
+from breakroom.fleet.tmux import Tmux
+from breakroom.record.db import open_db
+from breakroom.sweep.walk import Sweeper
 
 PANES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "panes" / "claude-code"
 SCREENS = ["working/spinner-pondering-bypass-footer.txt", "idle/after-turn-bypass-footer.txt",

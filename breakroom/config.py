@@ -142,8 +142,9 @@ class Config(FileModel):
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
     ops: Texts = Field(default_factory=list)
     # this machine in a multi-host fleet: session nicks end in -NAME
-    host_name: Annotated[str, expect(str, "a short name of letters and digits (at most 12), like laptop",
-                                     lambda v: bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,11}", v)))] | None = None
+    host_name: Annotated[
+        str, expect(str, "a short name of letters and digits (at most 12), like laptop",
+                    lambda v: bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,11}", v)))] | None = None
     _source: str | None = PrivateAttr(default=None)
 
     @property
@@ -196,7 +197,7 @@ def load(explicit: str | None = None) -> Config:
 SECRET_KEYS = ("password", "channel_key", "oper_password")
 
 
-def to_dict(cfg: Config, *, redact: bool = True) -> dict:
+def to_dict(cfg: Config, *, redact: bool = True) -> dict[str, Any]:
     """The effective config as plain data; secrets shown as ``[redacted]``."""
     def walk(obj: Any) -> Any:
         if isinstance(obj, dict):
@@ -205,4 +206,5 @@ def to_dict(cfg: Config, *, redact: bool = True) -> dict:
         if isinstance(obj, list):
             return [walk(v) for v in obj]
         return obj
-    return walk(cfg.model_dump())
+    data: dict[str, Any] = walk(cfg.model_dump())
+    return data

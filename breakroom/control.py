@@ -18,15 +18,17 @@ import json
 import os
 import socket
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
-from breakroom.private import private_dir
 from breakroom.fleet.identity import acting_session, pane_session, peer_of
+from breakroom.private import private_dir
 
-Handler = Callable[[dict], Awaitable[dict]]
+Message = dict[str, Any]  # one JSON object, a request or its response
+Handler = Callable[[Message], Awaitable[Message]]
 SOCKET_NAME = "control.sock"
 MAX_REQUEST = 1 << 20
 
@@ -86,7 +88,7 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def _identified(self, sock: socket.socket, line: bytes) -> dict:
+    async def _identified(self, sock: socket.socket, line: bytes) -> Message:
         """Parse the request and settle who sent it before any handler sees it."""
         peer = peer_of(sock)
         if peer.uid != os.getuid():
@@ -106,7 +108,7 @@ class ControlServer:
             request.pop("as", None)  # a pane speaks through its own bot, never another's
         return await self._dispatch(request)
 
-    async def _dispatch(self, request: dict) -> dict:
+    async def _dispatch(self, request: Message) -> Message:
         handler = self.handlers.get(request.get("op", ""))
         if handler is None:
             return {"error": f"unknown operation {request.get('op')!r}"}
@@ -125,7 +127,7 @@ def _listening(path: Path) -> bool:
     return True
 
 
-def request(cfg: Config, payload: dict[str, Any], *, timeout: float = 10.0) -> dict:
+def request(cfg: Config, payload: Message, *, timeout: float = 10.0) -> Message:
     """Send one request to the running breakroom and return its response.
 
     Raises BreakroomError when the breakroom is not running, does not answer in time,
@@ -148,12 +150,14 @@ def request(cfg: Config, payload: dict[str, Any], *, timeout: float = 10.0) -> d
                 if not chunk:
                     break
                 data += chunk
-        except socket.timeout:
+        except TimeoutError:
             raise BreakroomError(f"the breakroom did not answer within {timeout:g}s") from None
     try:
         response = json.loads(data)
     except ValueError:
         raise BreakroomError("the breakroom sent a malformed answer") from None
+    if not isinstance(response, dict):
+        raise BreakroomError("the breakroom sent a malformed answer")
     if "error" in response:
         raise BreakroomError(response["error"])
     return response

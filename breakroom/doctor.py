@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from breakroom import control
 from breakroom.config import Config
@@ -41,9 +42,9 @@ def _ircd(cfg: Config) -> Finding:
 
 
 def _pane_dir(cfg: Config, session: str) -> Path | None:
-    base = ["tmux"] + (["-L", cfg.tmux.socket_name] if cfg.tmux.socket_name else [])
+    base = ["tmux", *(["-L", cfg.tmux.socket_name] if cfg.tmux.socket_name else [])]
     try:
-        done = subprocess.run(base + ["display-message", "-p", "-t", f"={session}:", "#{pane_current_path}"],
+        done = subprocess.run([*base, "display-message", "-p", "-t", f"={session}:", "#{pane_current_path}"],
                               capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -70,7 +71,7 @@ def _ago(epoch: float | None) -> str:
     return f"last fired {int(time.time() - epoch)}s ago"
 
 
-def _session(cfg: Config, status: dict) -> list[Finding]:
+def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
     name, agent, state = status["session"], status["agent"], status["state"]
     line = f"session {name}: {agent}, {state}"
     if agent == "unknown":
@@ -101,7 +102,7 @@ def check(cfg: Config) -> list[Finding]:
     try:
         fleet = control.request(cfg, {"op": "fleet"}, timeout=5)
     except BreakroomError as exc:
-        return findings + [Finding(False, str(exc).split(" (")[0], "breakroom up")]
+        return [*findings, Finding(False, str(exc).split(" (")[0], "breakroom up")]
     findings.append(Finding(True, f"breakroom running, {len(fleet['sessions'])} session(s)"))
     for status in fleet["sessions"]:
         findings.extend(_session(cfg, status))

@@ -22,13 +22,15 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 MAX_BYTES = 5_000_000
 BACKUPS = 3
+HANDLER_NAME = "breakroom"  # marks the handlers setup_logging installed, to replace them
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating log whose every file, the rotated ones too, is readable by its owner only."""
 
     def _open(self) -> io.TextIOWrapper:
-        stream = cast(io.TextIOWrapper, open(  # text: the mode is "a" or "w"
+        # the handler keeps the stream open and closes it itself; text: the mode is "a" or "w"
+        stream = cast(io.TextIOWrapper, open(  # noqa: SIM115
             self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
             opener=lambda path, flags: os.open(path, flags, 0o600)))
         os.chmod(self.baseFilename, 0o600)  # a file left by an older run may be wider
@@ -56,7 +58,7 @@ def setup_logging(data_dir: Path, level: str = "info", *, stream: TextIO | None 
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
     threshold = logging.getLevelName(level.upper())
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "breakroom", False)]:
+    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(handler)
         handler.close()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,7 @@ def setup_logging(data_dir: Path, level: str = "info", *, stream: TextIO | None 
     console = _console_handler(stream or sys.stderr)
     console.setLevel(threshold)
     for handler in (to_file, console):
-        handler.breakroom = True  # type: ignore[attr-defined]
+        handler.set_name(HANDLER_NAME)
         root.addHandler(handler)
     root.setLevel(min(threshold, logging.INFO))
     logging.captureWarnings(True)

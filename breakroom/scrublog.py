@@ -9,26 +9,32 @@ handlers are configured.  Tracebacks (``exc_info``) are formatted later and not 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from breakroom.sanitize import scrub_secrets
+
+
+class _ScrubbingFactory:
+    """Wraps the log record factory in place before it: each record leaves it scrubbed."""
+
+    def __init__(self, make: Callable[..., logging.LogRecord]):
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging reports it itself
+            return record
+        record.msg, record.args = scrub_secrets(message), None
+        return record
 
 
 def install() -> None:
     """Scrub the message of every log record made from now on (idempotent: a factory
     already scrubbing is not wrapped twice)."""
     make = logging.getLogRecordFactory()
-    if getattr(make, "scrubs", False):
+    if isinstance(make, _ScrubbingFactory):
         return
-
-    def scrubbed(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 -- a bad format string: logging reports it itself
-            return record
-        record.msg, record.args = scrub_secrets(message), None
-        return record
-
-    scrubbed.scrubs = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(scrubbed)
+    logging.setLogRecordFactory(_ScrubbingFactory(make))

@@ -61,12 +61,12 @@ def key_lines(node: yaml.Node, first_line: int = 1, loc: Loc = ()) -> dict[Loc, 
     lines: dict[Loc, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            here = loc + (str(key.value),)
+            here = (*loc, str(key.value))
             lines[here] = key.start_mark.line + first_line
             lines.update(key_lines(value, first_line, here))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            here = loc + (str(index),)
+            here = (*loc, str(index))
             lines[here] = item.start_mark.line + first_line
             lines.update(key_lines(item, first_line, here))
     return lines

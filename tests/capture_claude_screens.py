@@ -65,12 +65,13 @@ def main() -> int:
         save("working", "streaming",
              wait_screen(SOCKET, s, lambda x: "esc to interrupt" in x and "● echo" in x), command="claude")
         save("idle", "after-turn",
-             wait_screen(SOCKET, s, lambda x: "for shortcuts" in x and ("Churned" in x
-                                                                       or " for " in x.split("● echo")[-1])),
+             wait_screen(SOCKET, s, lambda x: ("for shortcuts" in x and "Churned" in x)
+                         or ("for shortcuts" in x and " for " in x.split("● echo")[-1])),
              command="claude")
 
         type_line(s, "bash-ask: sleep 3; echo tool-output")
-        save("working", "tool-running", wait_screen(SOCKET, s, lambda x: "Running…" in x), command="claude")
+        save("working", "tool-running", wait_screen(SOCKET, s, lambda x: "Running…" in x),
+             command="claude")
         save("waiting-question", "after-tool-call",
              wait_screen(SOCKET, s, lambda x: x.count(ASK_TEXT) == 1 and "for shortcuts" in x),
              command="claude", question=ASK_TEXT)
@@ -88,8 +89,8 @@ def main() -> int:
              wait_screen(SOCKET, s, lambda x: "Interrupted" in x and "for shortcuts" in x), command="claude")
 
         type_line(s, "fail 529")
-        save("working", "api-retrying",
-             wait_screen(SOCKET, s, lambda x: "Retrying in" in x, 40), command="claude")
+        save("working", "api-retrying", wait_screen(SOCKET, s, lambda x: "Retrying in" in x, 40),
+             command="claude")
         save("idle", "after-overloaded-error",
              wait_screen(SOCKET, s, lambda x: "529" in x and "for shortcuts" in x, 90), command="claude")
 

@@ -116,7 +116,8 @@ class ClaudeStub:
         fail = re.match(r"fail (\w+)", prompt)
         if fail and fail.group(1) in _ERRORS:
             status, kind, message = _ERRORS[fail.group(1)]
-            handler._json(status, {"type": "error", "error": {"type": kind, "message": message}})  # type: ignore[attr-defined]
+            error = {"type": "error", "error": {"type": kind, "message": message}}
+            handler._json(status, error)  # type: ignore[attr-defined]
             return
         blocks: list[dict]
         bash = re.match(r"bash(-ask)?: (.+)", prompt, re.S)
@@ -132,7 +133,8 @@ class ClaudeStub:
         elif bash and bash.group(1):
             blocks = [{"type": "text", "text": ASK_TEXT}]
         elif bash or mcp:
-            blocks = [{"type": "text", "text": f"done: {(bash or mcp).group(2 if bash else 1).strip()[:60]}"}]  # type: ignore[union-attr]
+            done = bash.group(2) if bash else mcp.group(1)  # type: ignore[union-attr]
+            blocks = [{"type": "text", "text": f"done: {done.strip()[:60]}"}]
         elif prompt == "ask":
             blocks = [{"type": "text", "text": ASK_TEXT}]
         else:
@@ -165,9 +167,9 @@ class ClaudeStub:
                 for n, word in enumerate(words):
                     if duration:
                         time.sleep(duration / len(words))
+                    text = word + (" " if n < len(words) - 1 else "")
                     event("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                  "delta": {"type": "text_delta", "text": word + (
-                                                      " " if n < len(words) - 1 else "")}})
+                                                  "delta": {"type": "text_delta", "text": text}})
             else:
                 if duration:
                     time.sleep(duration)

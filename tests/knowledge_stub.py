@@ -39,7 +39,8 @@ class Stub:
                 time.sleep(next((d for word, d in stub.delays.items() if word in question), 0))
                 if stub.mode in ("529", "500"):
                     kind = "overloaded_error" if stub.mode == "529" else "api_error"
-                    self._send(int(stub.mode), {"type": "error", "error": {"type": kind, "message": kind}})
+                    self._send(int(stub.mode), {"type": "error",
+                                                "error": {"type": kind, "message": kind}})
                     return
                 first = next(b for b in body["messages"][0]["content"] if b["type"] == "search_result")
                 text = IDK if stub.mode == "idk" else stub.answer_text

@@ -33,7 +33,8 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"tmux": {"include": [1, {}]}}, "tmux.include[1]: expected a string"),
     ({"sessions": {"writer": {"role": "writer", "agnet": "x"}}}, "sessions.writer.agnet: unknown key"),
     ({"sessions": {"web": {"deliver": "always"}}}, "sessions.web.deliver: expected one of agent, any"),
-    ({"knowledge": {"backend": "gpt"}}, "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
+    ({"knowledge": {"backend": "gpt"}},
+     "knowledge.backend: expected one of auto, offline, claude, session:NAME"),
     ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
     ({"ircd": {"password": "two words"}}, "ircd.password: expected one word without spaces"),
     ({"channel_key": "a,b"}, "channel_key: expected one word without spaces or commas"),
@@ -53,9 +54,12 @@ def test_validation_names_the_key(raw, message) -> None:
     ("channel: '#x'\nircd:\n  mode: ngircd\n  prot: 1\n",
      "b.yaml:4: ircd.prot: unknown key (known keys here: host, links, max_restarts, mode, oper_name, "
      "oper_password, password, port, server_name, tls, tls_verify)"),
-    ("tmux:\n  include:\n    - '*'\n    - [nested]\n", 'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
-    ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n", "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, deliver, project, role)"),
-    ("sweep:\n  interval: '300'\n", 'b.yaml:2: sweep.interval: expected a positive number of seconds, got "300"'),
+    ("tmux:\n  include:\n    - '*'\n    - [nested]\n",
+     'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
+    ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n",
+     "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, deliver, project, role)"),
+    ("sweep:\n  interval: '300'\n",
+     'b.yaml:2: sweep.interval: expected a positive number of seconds, got "300"'),
     ("delivery: 5\n", "b.yaml:1: delivery: expected a mapping, got 5"),
     ("- just\n- a list\n", "b.yaml: expected a mapping, got ['just', 'a list']"),
 ])
@@ -109,7 +113,8 @@ def test_cli_config_errors_are_one_line(cli, tmp_path: Path) -> None:
     (tmp_path / "breakroom.yaml").write_text("ircd:\n  port: abc\n")
     result = cli("config", "show")
     assert result.returncode != 0
-    assert result.stderr.strip() == 'breakroom: breakroom.yaml:2: ircd.port: expected an integer 1-65535, got "abc"'
+    assert result.stderr.strip() == ('breakroom: breakroom.yaml:2: ircd.port: '
+                                     'expected an integer 1-65535, got "abc"')
     assert "Traceback" not in result.stderr
 
 

@@ -6,8 +6,8 @@ import io
 import logging
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

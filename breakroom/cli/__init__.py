@@ -9,8 +9,8 @@ import sys
 
 import click
 
-from breakroom.errors import BreakroomError
 from breakroom.cli.base import cli
+from breakroom.errors import BreakroomError
 
 
 def main(argv: list[str] | None = None) -> None:

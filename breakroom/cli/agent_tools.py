@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from breakroom.fleet import hooks, mcp_register
-from breakroom.demo.simagent import Script, SimAgent, load_script
 from breakroom.cli.base import State, cli, pass_state
+from breakroom.demo.simagent import Script, SimAgent, load_script
+from breakroom.fleet import hooks, mcp_register
 
 
 @cli.command("sim-agent")

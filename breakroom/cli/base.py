@@ -9,8 +9,9 @@ IRC, SQLite, numpy) for each call would double its latency.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -57,7 +58,7 @@ class State:
         return config_mod.load(self.config_path)
 
     @cached_property
-    def db(self) -> "sqlite_utils.Database":
+    def db(self) -> sqlite_utils.Database:
         from breakroom.record.db import db_path, open_db
         return open_db(db_path(self.config.data_path))
 
@@ -65,7 +66,7 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-def log_level_option(default: str) -> Callable[[Callable], Callable]:
+def log_level_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--log-level`` for the long-running commands (see breakroom.logs)."""
     return click.option("--log-level", default=default, show_default=True,
                         type=click.Choice(["debug", "info", "warning", "error"]),
@@ -73,7 +74,8 @@ def log_level_option(default: str) -> Callable[[Callable], Callable]:
                              "info and up either way.")
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="FILE", envvar="BREAKROOM_CONFIG",
               help="breakroom.yaml to use (default: $BREAKROOM_CONFIG, then ./breakroom.yaml).")
 @click.version_option(package_name="breakroom")

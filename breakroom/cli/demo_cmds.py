@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from breakroom.demo.run import DemoOptions, run_demo
 from breakroom.cli.base import cli, log_level_option
+from breakroom.demo.run import DemoOptions, run_demo
 
 
 @cli.command()

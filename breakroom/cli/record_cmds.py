@@ -6,10 +6,10 @@ import time
 
 import click
 
-from breakroom.record import events as record
 from bots.replay import replay_into_channel
-from breakroom.secrets import fill_secrets
 from breakroom.cli.base import State, cli, pass_state
+from breakroom.record import events as record
+from breakroom.secrets import fill_secrets
 
 _FORMATS = {"text": record.format_text, "jsonl": record.format_jsonl}
 
@@ -28,7 +28,8 @@ def _filters(since: str | None, until: str | None) -> tuple[str | None, str | No
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they arrive.")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="text", show_default=True)
 @pass_state
-def log(state: State, channel, nick, since, until, limit, follow, fmt) -> None:
+def log(state: State, channel: str | None, nick: str | None, since: str | None, until: str | None,
+        limit: int, follow: bool, fmt: str) -> None:
     """Tail the record, filtered by channel, nick and time."""
     since_ts, until_ts = _filters(since, until)
     show = _FORMATS[fmt]
@@ -69,7 +70,8 @@ def search(state: State, query: tuple[str, ...], limit: int, fmt: str) -> None:
 @click.option("--to", "to_channel", metavar="CHANNEL",
               help="Re-emit into this live channel from a `replay` bot instead of printing.")
 @pass_state
-def replay(state: State, channel, nick, since, until, speed, instant, fmt, to_channel) -> None:
+def replay(state: State, channel: str | None, nick: str | None, since: str | None, until: str | None,
+           speed: float, instant: bool, fmt: str, to_channel: str | None) -> None:
     """Replay the record in order, with its original pacing (scaled by --speed)."""
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")

@@ -2,9 +2,10 @@
 
 The session is the pane's the command runs in, as the kernel sees it (process ancestry, see
 :mod:`breakroom.fleet.identity`); ``--as SESSION`` lets an operator outside every pane act
-for one, and is refused inside a pane for any other session.  ``say``/``ask``/``fleet`` talk to the running breakroom over
-the control socket, so a message goes out under the session bot's nick; ``inbox``/``read``
-read the inbox in SQLite directly and work while the breakroom is down.
+for one, and is refused inside a pane for any other session.  ``say``/``ask``/``fleet`` talk
+to the running breakroom over the control socket, so a message goes out under the session
+bot's nick; ``inbox``/``read`` read the inbox in SQLite directly and work while the
+breakroom is down.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from breakroom import control
+from breakroom.cli.base import State, cli, pass_state
 from breakroom.errors import BreakroomError
 from breakroom.fleet.session_env import checked_session, claimed_session
-from breakroom.cli.base import State, cli, pass_state
 
 as_option = click.option("--as", "as_session", metavar="SESSION",
                          help="Act for this tmux session (operators; default: the current one).")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
+from breakroom.cli.base import State, cli, pass_state
 from breakroom.control import request
 from breakroom.sweep.policy import load_policy
-from breakroom.cli.base import State, cli, pass_state
 
 
 @cli.group("sweep")

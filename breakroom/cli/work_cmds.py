@@ -8,21 +8,22 @@ not, the move still happens, quietly).
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 
 import click
 
 from breakroom import control
-from breakroom.work import digest as digest_mod
-from breakroom.work import dispatch
-from breakroom.work import queue as workqueue
+from breakroom.cli.base import State, cli, pass_state
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
 from breakroom.fleet.nicks import base_nick
-from breakroom.paths import SKILLS_DIR
 from breakroom.fleet.session_env import current_session
+from breakroom.paths import SKILLS_DIR
+from breakroom.work import digest as digest_mod
+from breakroom.work import dispatch
+from breakroom.work import queue as workqueue
 from breakroom.work.skills import SkillSet, load_skills
-from breakroom.cli.base import State, cli, pass_state
 
 
 def _this_session(explicit: str | None = None) -> str | None:
@@ -82,13 +83,14 @@ def issue_group() -> None:
 @click.option("--state", "issue_state", default="ready-for-prep", show_default=True,
               type=click.Choice([s for s in workqueue.STATES if s != "done"]))
 @pass_state
-def issue_add(state: State, title, project, role, skill, priority, body_file, issue_state) -> None:
+def issue_add(state: State, title: str, project: str | None, role: str | None, skill: str | None,
+              priority: str, body_file: Path | None, issue_state: str) -> None:
     """File an issue."""
     body = ""
     if body_file is not None:
         try:
-            body = click.get_text_stream("stdin").read() if str(body_file) == "-" else \
-                body_file.read_text(encoding="utf-8")
+            # click.get_text_stream is deprecated (gone in click 9): stdin as Python opened it
+            body = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BreakroomError(f"--body-file: cannot read {body_file}: {exc}") from None
     if skill:
@@ -104,7 +106,8 @@ def issue_add(state: State, title, project, role, skill, priority, body_file, is
 @click.option("--state", "issue_state", type=click.Choice(workqueue.STATES), help="Only this state.")
 @click.option("--all", "include_done", is_flag=True, help="Include done issues.")
 @pass_state
-def issue_list(state: State, project, role, issue_state, include_done) -> None:
+def issue_list(state: State, project: str | None, role: str | None, issue_state: str | None,
+               include_done: bool) -> None:
     """Open issues, most urgent first."""
     issues = workqueue.list_issues(state.db, project=project, role=role, state=issue_state,
                                    include_done=include_done)

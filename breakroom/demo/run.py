@@ -15,28 +15,28 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import libtmux
-
-from breakroom.fleet.tmux import Tmux
 import yaml
 
-from breakroom.knowledge import corpus
-from breakroom.work import queue as workqueue
-from breakroom.irc.runtime import Breakroom
 from breakroom.config import Config, from_dict, to_dict
-from breakroom.irc.connect import connection_lines
-from breakroom.knowledge.embedding import load_embedder
-from breakroom.irc.ircd import Ircd, free_port, start_ircd
-from breakroom.paths import CORPUS_DIR, PACKAGE_DIR
-from breakroom.logs import setup_logging
-from breakroom.secrets import fill_secrets
-from breakroom.record.db import db_path, open_db
-from breakroom.demo.view import ChannelPrinter
 from breakroom.demo.story import Story
+from breakroom.demo.view import ChannelPrinter
+from breakroom.fleet.tmux import Tmux
+from breakroom.irc.connect import connection_lines
+from breakroom.irc.ircd import Ircd, free_port, start_ircd
+from breakroom.irc.runtime import Breakroom
+from breakroom.knowledge import corpus
+from breakroom.knowledge.embedding import load_embedder
+from breakroom.logs import setup_logging
+from breakroom.paths import CORPUS_DIR, PACKAGE_DIR
+from breakroom.record.db import db_path, open_db
+from breakroom.secrets import fill_secrets
+from breakroom.work import queue as workqueue
 
 SCRIPTS_DIR = PACKAGE_DIR / "data" / "demo"
 SESSIONS = {"shop": {"project": "shop"}, "blog": {"project": "blog"},
@@ -82,11 +82,11 @@ def demo_config(folder: Path, speed: float) -> Config:
     }))
 
 
-def _scaled_script(path: Path, speed: float) -> dict:
+def _scaled_script(path: Path, speed: float) -> dict[str, Any]:
     """A sim script with every ``work`` step shortened by ``speed``."""
-    script = yaml.safe_load(path.read_text(encoding="utf-8"))
+    script: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
 
-    def scale(steps: list[dict]) -> list[dict]:
+    def scale(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{"work": round(s["work"] / speed, 2)} if "work" in s else s for s in steps]
     script["startup"] = scale(script.get("startup", []))
     for reaction in script.get("reactions", []):
@@ -145,7 +145,7 @@ async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter) -> 
                 break
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         story.check()
     finally:

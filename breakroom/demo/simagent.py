@@ -25,9 +25,9 @@ script::
 In step texts ``{0}``, ``{1}``… and ``{name}`` are replaced by the match and its groups
 (``{agent}`` is the sim's own name).  A received line is untrusted text, so in ``run`` the
 values reach the shell as environment variables, never as code: each ``{key}`` becomes a
-quoted ``$SIM_ARG_key`` fitting where it stands (bare, inside '…' or inside "…").  The bottom area is redrawn in place (cursor up, erase
-below), so the transcript stays in the pane's scrollback and capture-pane reads plain
-lines.
+quoted ``$SIM_ARG_key`` fitting where it stands (bare, inside '…' or inside "…").  The
+bottom area is redrawn in place (cursor up, erase below), so the transcript stays in the
+pane's scrollback and capture-pane reads plain lines.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ import sys
 import termios
 import time
 import tty
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Iterator, TextIO
+from typing import Annotated, Any, TextIO
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -76,7 +77,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Reaction:
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
     steps: tuple[Step, ...]
 
 
@@ -109,7 +110,7 @@ class StepFile(FileModel):
     exit: Annotated[int, BeforeValidator(lambda v: 0 if v is True else v)] | None = None
 
     @model_validator(mode="after")
-    def _one_step(self) -> "StepFile":
+    def _one_step(self) -> StepFile:
         if len(self.model_fields_set) != 1:
             raise entry_error(f"expected one of {', '.join(STEP_KINDS)} as a one-key mapping")
         return self
@@ -145,7 +146,8 @@ class ScriptFile(FileModel):
             name=self.name or "sim",
             ignore_first_enter=self.ignore_first_enter,
             startup=tuple(s.step() for s in self.startup),
-            reactions=tuple(Reaction(re.compile(r.on), tuple(s.step() for s in r.do)) for r in self.reactions),
+            reactions=tuple(Reaction(re.compile(r.on), tuple(s.step() for s in r.do))
+                            for r in self.reactions),
             default=Script.default if self.default is None else tuple(s.step() for s in self.default))
 
 
@@ -190,7 +192,7 @@ def shell_command(template: str, values: dict[str, str]) -> tuple[str, dict[str,
     return "".join(out), env
 
 
-def match_values(match: re.Match) -> dict[str, str]:
+def match_values(match: re.Match[str]) -> dict[str, str]:
     values = {str(i): g or "" for i, g in enumerate([match.group(0), *match.groups()])}
     values.update({k: v or "" for k, v in match.groupdict().items()})
     return values
@@ -423,8 +425,8 @@ class SimAgent:
         self.status = f"{SPINNER[0]} Running… (0s · esc to interrupt)"
         self.draw()
         try:
-            done = subprocess.run(command, shell=True, capture_output=True, text=True, env={**os.environ, **env},
-                                  stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
+            done = subprocess.run(command, shell=True, capture_output=True, text=True,
+                                  env={**os.environ, **env}, stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
             output = (done.stdout + done.stderr).strip().splitlines() or ["(no output)"]
             if done.returncode:
                 output.append(f"exit {done.returncode}")
@@ -446,9 +448,10 @@ class SimAgent:
                 elif step.kind == "run":
                     self.run_command(step.value, values)
                 else:
-                    text = substitute(step.value, values)
-                    {"say": self.message, "print": self.draw, "ask": self.ask,
-                     "permission": self.permission}[step.kind](text)
+                    show: dict[str, Callable[[str], None]] = {
+                        "say": self.message, "print": self.draw, "ask": self.ask,
+                        "permission": self.permission}
+                    show[step.kind](substitute(step.value, values))
         except Denied:
             pass
 

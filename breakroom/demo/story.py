@@ -37,7 +37,8 @@ BEATS = (
     Beat("the dispatcher left a busy session alone",
          "SELECT 1 FROM dispatch_audit WHERE reason LIKE '%busy%'"),
     Beat("an agent moved its issue on from inside its session",
-         "SELECT 1 FROM issue_transitions WHERE who IN ('shop', 'blog', 'writer') AND from_state IS NOT NULL"),
+         "SELECT 1 FROM issue_transitions WHERE who IN ('shop', 'blog', 'writer') "
+         "AND from_state IS NOT NULL"),
     Beat("a finished issue handed off the next one to the writer role",
          "SELECT 1 FROM issues WHERE skill = 'synthesize' AND role = 'writer'"),
 )

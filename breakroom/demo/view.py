@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlite_utils
 from rich.console import Console
 from rich.text import Text
 
 from breakroom.record import events as record
+from breakroom.record.db import Row
 
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue")
@@ -23,7 +24,7 @@ def nick_colour(nick: str) -> str:
     return COLOURS[zlib.crc32(nick.encode()) % len(COLOURS)]
 
 
-def render(event: dict) -> Text | None:
+def render(event: Row) -> Text | None:
     kind, nick, text = event["kind"], event["nick"], event["text"] or ""
     if kind in QUIET_KINDS:
         return None
@@ -42,9 +43,9 @@ def render(event: dict) -> Text | None:
     return line
 
 
-def render_typed(message: dict) -> Text:
+def render_typed(message: Row) -> Text:
     """A message typed into a session's pane: what the channel does not show."""
-    stamp = datetime.fromtimestamp(message["delivered_at"], timezone.utc).strftime("%H:%M:%S")
+    stamp = datetime.fromtimestamp(message["delivered_at"], UTC).strftime("%H:%M:%S")
     line = Text(stamp + " ", style="dim")
     line.append(f"{'⌨':>10} ", style="bold")
     line.append(f"{message['session']} ", style=f"bold {nick_colour(message['session'])}")
@@ -76,7 +77,7 @@ class ChannelPrinter:
         for message in delivered:
             if message["id"] not in self.typed:
                 self.typed.add(message["id"])
-                when = datetime.fromtimestamp(message["delivered_at"], timezone.utc).strftime("%H:%M:%S.%f")
+                when = datetime.fromtimestamp(message["delivered_at"], UTC).strftime("%H:%M:%S.%f")
                 lines.append((when[:12], render_typed(message)))
         for _, line in sorted(lines, key=lambda pair: pair[0]):
             self.console.print(line, soft_wrap=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from breakroom.irc.runtime import Breakroom
 from breakroom.config import Config
+from breakroom.irc.runtime import Breakroom
 
 
 class BackgroundBreakroom:
@@ -45,7 +46,7 @@ class BackgroundBreakroom:
         finally:
             await self.app.stop()
 
-    def start(self, timeout: float = 20.0) -> "BackgroundBreakroom":
+    def start(self, timeout: float = 20.0) -> BackgroundBreakroom:
         self.thread.start()
         try:
             self._started.wait(timeout)
@@ -79,7 +80,7 @@ class BackgroundBreakroom:
         if not self.loop.is_closed() and not self.thread.is_alive():
             self.loop.close()
 
-    def __enter__(self) -> "BackgroundBreakroom":
+    def __enter__(self) -> BackgroundBreakroom:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

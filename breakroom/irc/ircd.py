@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from breakroom.irc.childguard import die_with_parent
 from breakroom.config import Config
 from breakroom.errors import BreakroomError, ConfigError
+from breakroom.irc.childguard import die_with_parent
 from breakroom.paths import IRCD_TEMPLATE
 from breakroom.private import private_dir
 
@@ -52,10 +52,12 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (for tests and the demo)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+def wait_for_port(host: str, port: int, timeout: float,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -69,7 +71,7 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen |
     raise BreakroomError(f"the ircd did not accept connections on {host}:{port} within {timeout:.0f}s")
 
 
-def _tail(proc: subprocess.Popen) -> str:
+def _tail(proc: subprocess.Popen[bytes]) -> str:
     try:
         out = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     except (OSError, ValueError):
@@ -119,6 +121,8 @@ def _miniircd_command(cfg: Config, folder: Path) -> list[str]:
     # miniircd keeps a channel's key only through its state dir: seed it so the channel
     # is keyed before anyone joins (the first joiner would otherwise own an open channel).
     channel_file = state / cfg.channel.replace("_", "__").replace("/", "_")
+    if cfg.channel_key is None:  # fill_secrets gives every server the breakroom runs a key
+        raise BreakroomError("the channel has no key: fill_secrets(cfg) before starting the ircd")
     channel_file.write_text(f"topic = {b'Breakroom'!r}\nkey = {cfg.channel_key.encode()!r}\n")
     cmd = [sys.executable, "-c", "import miniircd; miniircd.main()",
            "--listen", cfg.ircd.host, "--ports", str(cfg.ircd.port),
@@ -135,7 +139,7 @@ class Ircd:
     mode: str
     host: str
     port: int
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     pid_file: Path | None = None
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -207,8 +211,9 @@ def start_ircd(cfg: Config, *, timeout: float = 10.0) -> Ircd:
     except BaseException:
         server.stop()
         raise
-    proc.stderr.close()  # never read again: an unread pipe would block a chatty server
-    proc.stderr = None
+    if proc.stderr is not None:  # never read again: an unread pipe would block a chatty server
+        proc.stderr.close()
+        proc.stderr = None
     return server
 
 
@@ -238,7 +243,7 @@ def check_login(cfg: Config, timeout: float = 5.0) -> None:
         try:
             if _register(sock, cfg.ircd.password, nick, timeout, f"{host}:{port}"):
                 return
-        except socket.timeout:
+        except TimeoutError:
             pass
         except OSError as exc:  # a reset while sending is as likely as one while reading
             raise BreakroomError(f"the ircd at {host}:{port} dropped the connection during "

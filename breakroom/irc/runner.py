@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
 from breakroom.irc.roles import Role, role_for
+from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.logs import setup_logging
 from breakroom.private import tighten
@@ -89,5 +90,5 @@ async def _wait_for_exit(ircd: Ircd) -> None:
     while not stop.is_set() and ircd.proc is not None and ircd.proc.poll() is None:
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

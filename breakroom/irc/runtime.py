@@ -12,24 +12,25 @@ import asyncio
 import functools
 import logging
 import random
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import irc3
 
+from breakroom import scrublog
 from breakroom.config import Config
-from breakroom.control import ControlServer
+from breakroom.control import ControlServer, Message
+from breakroom.fleet.manager import SessionManager
 from breakroom.irc.outbox import Outbox
 from breakroom.irc.ratelimit import OncePerWindow
 from breakroom.irc.split import split_message
+from breakroom.knowledge.service import KnowledgeService
+from breakroom.private import tighten
+from breakroom.record.db import db_path, open_db
 from breakroom.record.events import Event, RecordWriter
 from breakroom.sanitize import scrub_secrets
-from breakroom import scrublog
-from breakroom.private import tighten
 from breakroom.secrets import fill_secrets
-from breakroom.fleet.manager import SessionManager
-from breakroom.knowledge.service import KnowledgeService
-from breakroom.record.db import db_path, open_db
 
 log = logging.getLogger("breakroom")
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class _RoutineConnectionNoise(logging.Filter):
         return not str(record.msg).startswith(("closing old transport", "connection lost"))
 
 
-class BreakroomBot(irc3.IrcBot):
+class BreakroomBot(irc3.IrcBot):  # type: ignore[misc]  # irc3 ships no type hints
     """An irc3 bot of a breakroom: it knows its runtime (typed; None for a bot on its own,
     such as the replay bot), leaves the process's logging
     alone, sends through a priority :class:`Outbox`, reconnects with jittered backoff and can
@@ -63,7 +64,7 @@ class BreakroomBot(irc3.IrcBot):
     and each failed attempt doubles the wait (up to :attr:`max_backoff`) plus a random
     share of it, so reconnecting bots spread out."""
 
-    logging_config = {"version": 1, "incremental": True}
+    logging_config: ClassVar[dict[str, Any]] = {"version": 1, "incremental": True}
     first_backoff = 0.5
     max_backoff = 4.0  # a returning server sees the whole fleet back within ~5 s
 
@@ -78,7 +79,7 @@ class BreakroomBot(irc3.IrcBot):
         self.failed_connects = 0
         self._gone = False
         self._was_connected = False
-        self._outbox_task: asyncio.Task | None = None
+        self._outbox_task: asyncio.Task[None] | None = None
 
     def _may_send(self) -> bool:
         protocol = getattr(self, "protocol", None)
@@ -99,7 +100,7 @@ class BreakroomBot(irc3.IrcBot):
             self._outbox_task = self.loop.create_task(self.outbox.run())
         super().create_connection()
 
-    def connection_made(self, f: asyncio.Future) -> None:
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
         if f.cancelled() or f.exception() is not None:
             # the server is down or restarting: expected, so one line and no traceback
             self.failed_connects += 1
@@ -138,13 +139,13 @@ def bot_settings(cfg: Config, nick: str, channel: str) -> dict[str, Any]:
     """irc3 settings for a bot of this breakroom: server, password, TLS, the channel and
     its key, pacing."""
     key = cfg.channel_key if channel.lower() == cfg.channel.lower() else None
-    return dict(
-        nick=nick, username=nick[:9] or "breakroom", realname=f"breakroom {nick}",
-        host=cfg.ircd.host, port=cfg.ircd.port, password=cfg.ircd.password,
-        ssl=cfg.ircd.tls, ssl_verify="CERT_REQUIRED" if cfg.ircd.tls_verify else "CERT_NONE",
-        autojoins=[channel], passwords={channel.lstrip("#&"): key} if key else {},
+    return {
+        "nick": nick, "username": nick[:9] or "breakroom", "realname": f"breakroom {nick}",
+        "host": cfg.ircd.host, "port": cfg.ircd.port, "password": cfg.ircd.password,
+        "ssl": cfg.ircd.tls, "ssl_verify": "CERT_REQUIRED" if cfg.ircd.tls_verify else "CERT_NONE",
+        "autojoins": [channel], "passwords": {channel.lstrip("#&"): key} if key else {},
         # irc3 paces each bot; the server's own penalties are off (see ircd.conf)
-        flood_burst=10, flood_rate=4, flood_rate_delay=1)
+        "flood_burst": 10, "flood_rate": 4, "flood_rate_delay": 1}
 
 
 class Breakroom:
@@ -316,7 +317,7 @@ class Breakroom:
 
     def _register_control(self) -> None:
         @self.control.handle("announce")
-        async def announce(request: dict) -> dict:
+        async def announce(request: Message) -> Message:
             nick = request.get("as") or "dispatcher"
             bot = self.bots.get(nick) or self.bots.get("scribe")
             if bot is None:

@@ -7,16 +7,20 @@ module can rely on every table being there.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import sqlite_utils
 
-from breakroom.record.schema import migrate
 from breakroom.private import private_file
+from breakroom.record.schema import migrate
 
 DB_NAME = "breakroom.db"
+
+# A row as sqlite_utils hands it back: column name to SQLite value.
+Row = dict[str, Any]
 
 
 def db_path(data_dir: str | Path) -> Path:
@@ -39,6 +43,13 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (sqlite3 types ``lastrowid`` as optional: no insert yet)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("inserted_id: the statement inserted no row")
+    return cursor.lastrowid
 
 
 @contextmanager

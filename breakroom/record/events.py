@@ -11,20 +11,21 @@ import asyncio
 import json
 import re
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from breakroom.record import fts
 from breakroom.errors import BreakroomError
+from breakroom.record import fts
+from breakroom.record.db import Row
 
 TABLE = "events"
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Event:
     ts: str = ""
     replay: bool = False
 
-    def row(self) -> dict:
+    def row(self) -> Row:
         return {"ts": self.ts or now_iso(), "channel": self.channel, "nick": self.nick,
                 "kind": self.kind, "text": self.text, "target": self.target,
                 "replay": int(self.replay)}
@@ -52,8 +53,8 @@ class RecordWriter:
         self.scrub = scrub
         self.flush_every = flush_every
         self.batch = batch
-        self._pending: list[dict] = []
-        self._task: asyncio.Task | None = None
+        self._pending: list[Row] = []
+        self._task: asyncio.Task[None] | None = None
 
     def add(self, event: Event) -> None:
         row = event.row()
@@ -67,7 +68,7 @@ class RecordWriter:
             return
         rows, self._pending = self._pending, []
         try:
-            self.db[TABLE].insert_all(rows, batch_size=1000)
+            self.db.table(TABLE).insert_all(rows, batch_size=1000)
         except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
             self._pending[:0] = rows
 
@@ -96,7 +97,7 @@ def parse_when(text: str, *, option: str = "--since") -> str:
     """``10m``, ``2h``, ``1d`` ago, or an ISO date/time (UTC unless it says otherwise)."""
     m = _RELATIVE.match(text)
     if m:
-        moment = datetime.now(timezone.utc) - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+        moment = datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
     else:
         try:
             moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -104,15 +105,16 @@ def parse_when(text: str, *, option: str = "--since") -> str:
             raise BreakroomError(f"{option}: expected a time like 10m, 2h, 1d or "
                                  f"2026-11-23T10:00, got {text!r}") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def query(db: sqlite_utils.Database, *, channel: str | None = None, nick: str | None = None,
           since: str | None = None, until: str | None = None, after_id: int = 0,
-          limit: int | None = None, newest: bool = False) -> list[dict]:
+          limit: int | None = None, newest: bool = False) -> list[Row]:
     """Events in time order; ``newest`` keeps the last ``limit`` rather than the first."""
-    where, args = ["id > ?"], [after_id]
+    where: list[str] = ["id > ?"]
+    args: list[object] = [after_id]
     if channel:
         where.append("lower(channel) = lower(?)")
         args.append(channel)
@@ -138,7 +140,7 @@ def latest_id(db: sqlite_utils.Database) -> int:
     return row["id"] or 0
 
 
-def search(db: sqlite_utils.Database, text: str, *, limit: int = 50) -> list[dict]:
+def search(db: sqlite_utils.Database, text: str, *, limit: int = 50) -> list[Row]:
     """Full-text search with a user's raw words: best matches first, never an FTS5 error.
 
     Events holding every word rank first; when none does, any word is enough."""
@@ -169,7 +171,7 @@ _LINES = {
 }
 
 
-def format_text(event: dict) -> str:
+def format_text(event: Row) -> str:
     """A classic IRC log line: ``[2026-11-23 10:01:02] <alice> text``."""
     stamp = event["ts"][:19].replace("T", " ")
     nick, kind, text = event["nick"], event["kind"], event["text"] or ""
@@ -186,7 +188,7 @@ def format_text(event: dict) -> str:
     return f"[{stamp}] {mark}{body}"
 
 
-def format_jsonl(event: dict) -> str:
+def format_jsonl(event: Row) -> str:
     return json.dumps({k: event[k] for k in ("id", "ts", "channel", "nick", "kind", "text", "target")},
                       ensure_ascii=False)
 
@@ -195,8 +197,8 @@ def _seconds(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
-def paced(events: Iterable[dict], *, speed: float = 1.0, instant: bool = False,
-          max_gap: float = 5.0) -> Iterator[tuple[float, dict]]:
+def paced(events: Iterable[Row], *, speed: float = 1.0, instant: bool = False,
+          max_gap: float = 5.0) -> Iterator[tuple[float, Row]]:
     """Pair each event with the pause before it: the original gap divided by ``speed``.
 
     Gaps are capped at ``max_gap`` seconds (after scaling) so a quiet night replays in

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from breakroom.record import events as record
 from breakroom.fleet.nicks import SERVICE_NICKS, irc_lower
+from breakroom.record import events as record
+from breakroom.record.db import Row
 
 DEFAULT_WINDOW = "24h"  # how far back a session that never checked in looks
 MAX_LINE = 180
@@ -33,8 +34,8 @@ _NOTEWORTHY = re.compile(
 class Digest:
     nick: str | None
     since: str  # in words: "your last check-in (…)" or "2026-11-23 10:00"
-    addressed: list[dict] = field(default_factory=list)
-    shared: list[dict] = field(default_factory=list)
+    addressed: list[Row] = field(default_factory=list)
+    shared: list[Row] = field(default_factory=list)
     last_event_id: int = 0  # the newest event considered; the next digest starts after it
     more_addressed: int = 0
     more_shared: int = 0
@@ -55,7 +56,7 @@ class Digest:
         return out
 
 
-def _compact(event: dict) -> str:
+def _compact(event: Row) -> str:
     text = " ".join((event["text"] or "").split())
     if len(text) > MAX_LINE:
         text = text[: MAX_LINE - 1] + "…"
@@ -77,21 +78,21 @@ def last_mark(db: sqlite_utils.Database, session: str) -> tuple[int, float] | No
 def mark(db: sqlite_utils.Database, session: str, event_id: int, *, now: float | None = None) -> None:
     """Record that ``session`` has seen everything up to ``event_id``."""
     db.execute("INSERT INTO digest_checkins (session, last_event_id, checked_at) VALUES (?, ?, ?) "
-               "ON CONFLICT(session) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id), "
-               "checked_at = excluded.checked_at",
+               "ON CONFLICT(session) DO UPDATE SET "
+               "last_event_id = max(last_event_id, excluded.last_event_id), checked_at = excluded.checked_at",
                [session, event_id, time.time() if now is None else now])
 
 
-def is_addressed(event: dict, nick: str) -> bool:
+def is_addressed(event: Row, nick: str) -> bool:
     """``nick: …`` / ``nick, …`` in a channel, or a private message to ``nick``."""
     me = irc_lower(nick)
     if event["channel"] is None:
         return irc_lower(event["target"] or "") == me
     m = re.match(r"\s*([^\s:,]+)\s*[:,]", event["text"] or "")
-    return bool(m) and irc_lower(m.group(1)) == me
+    return m is not None and irc_lower(m.group(1)) == me
 
 
-def is_noteworthy(event: dict) -> bool:
+def is_noteworthy(event: Row) -> bool:
     return event["channel"] is not None and bool(_NOTEWORTHY.search(event["text"] or ""))
 
 

@@ -17,30 +17,38 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlite_utils
 
+from breakroom.config import DispatcherConfig
+from breakroom.errors import BreakroomError
+from breakroom.record.db import atomic, inserted_id
 from breakroom.work import digest
 from breakroom.work import queue as workqueue
-from breakroom.config import DispatcherConfig
-from breakroom.record.db import atomic
-from breakroom.work.skills import SkillSet
 from breakroom.work.queue import FORWARD, Issue
+from breakroom.work.skills import SkillSet
 
 DEFAULT_DND_MINUTES = 60
 
 
 class SessionLike(Protocol):
-    """What the cycle reads of a session's status (``breakroom.fleet.manager.SessionStatus``)."""
+    """What the cycle reads of a session's status (``breakroom.fleet.manager.SessionStatus``);
+    read-only, so frozen views of a status fit too."""
 
-    session: str
-    state: str
-    since: float
-    project: str | None
-    role: str | None
+    @property
+    def session(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def since(self) -> float: ...
+    @property
+    def project(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,10 @@ def actionable(issues: list[Issue], s: SessionLike, skills: SkillSet, present: s
 
 def work_text(issue: Issue, skills: SkillSet) -> tuple[str, str]:
     """(skill name, nudge line) for an issue."""
-    skill = skills.require(workqueue.skill_name_for(issue, issue.state, skills))
+    name = workqueue.skill_name_for(issue, issue.state, skills)
+    if name is None:
+        raise BreakroomError(f"no skill serves #{issue.id} in state {issue.state}")
+    skill = skills.require(name)
     title = issue.title if len(issue.title) <= 80 else issue.title[:79] + "…"
     return skill.name, (f'[dispatcher] next: {skill.name} #{issue.id} "{title}" — brief: {skill.pointer()} '
                         f"— when done: breakroom issue move {issue.id} {next_state(issue)}")
@@ -141,8 +152,8 @@ _LABELS = (("busy", "busy"), ("waiting", "waiting on a prompt"), ("error", "in e
            ("nothing", "idle with nothing actionable"))
 
 
-def _why_not(counts: Counter) -> str:
-    parts = []
+def _why_not(counts: Counter[str]) -> str:
+    parts: list[str] = []
     for key, label in _LABELS:
         n = counts.get(key, 0)
         if n:
@@ -160,7 +171,7 @@ def _describe(action: Action, issues: list[Issue]) -> str:
     return f"nudged {action.session}: check-in"
 
 
-def decide(now: float, sessions: list[SessionLike], issues: list[Issue], skills: SkillSet,
+def decide(now: float, sessions: Sequence[SessionLike], issues: list[Issue], skills: SkillSet,
            cfg: DispatcherConfig, memory: Memory, *, only: str | None = None,
            force: bool = False) -> Decision:
     """Exactly one action for this cycle, or why there is none.
@@ -175,7 +186,7 @@ def decide(now: float, sessions: list[SessionLike], issues: list[Issue], skills:
             return Decision(None, f"nothing to do: no session {only!r}")
     if memory.paused and not force:
         return Decision(None, "nothing to do: paused")
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     candidates = []
     for s in sessions:
         if s.state == "idle":
@@ -213,7 +224,8 @@ def is_paused(db: sqlite_utils.Database) -> bool:
     return bool(row and row[0] == "1")
 
 
-def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *, now: float | None = None) -> float | None:
+def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *,
+            now: float | None = None) -> float | None:
     """Do-not-disturb for ``minutes`` (0 clears it); returns the expiry, or None when cleared."""
     if minutes <= 0:
         db.execute("DELETE FROM dispatch_dnd WHERE session = ?", [session])
@@ -228,14 +240,15 @@ def dnd_map(db: sqlite_utils.Database, now: float) -> dict[str, float]:
     return dict(db.execute("SELECT session, until FROM dispatch_dnd WHERE until > ?", [now]).fetchall())
 
 
-def load_memory(db: sqlite_utils.Database, now: float, sessions: list[SessionLike]) -> Memory:
+def load_memory(db: sqlite_utils.Database, now: float, sessions: Sequence[SessionLike]) -> Memory:
     """Recent nudges, check-ins, scouts, DND and pause, from the audit trail and digest marks.
 
     A session the dispatcher has never seen counts as checked in when first seen, so a new
     session gets work before it is asked to chat.
     """
     for s in sessions:
-        db.execute("INSERT OR IGNORE INTO dispatch_seen (session, first_seen) VALUES (?, ?)", [s.session, now])
+        db.execute("INSERT OR IGNORE INTO dispatch_seen (session, first_seen) VALUES (?, ?)",
+                   [s.session, now])
     last_checkin = dict(db.execute("SELECT session, first_seen FROM dispatch_seen").fetchall())
 
     def later(session: str, ts: float) -> None:
@@ -265,7 +278,7 @@ def record(db: sqlite_utils.Database, now: float, decision: Decision) -> int:
              a and a.issue_id, a and a.skill, decision.reason, a and a.text])
         if a and a.issue_id is not None:
             workqueue.assign(db, a.issue_id, a.session)
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def record_delivery(db: sqlite_utils.Database, audit_id: int, outcome: str) -> None:
@@ -273,7 +286,7 @@ def record_delivery(db: sqlite_utils.Database, audit_id: int, outcome: str) -> N
     db.execute("UPDATE dispatch_audit SET delivery = ? WHERE id = ?", [outcome, audit_id])
 
 
-def run_cycle(db: sqlite_utils.Database, cfg: DispatcherConfig, sessions: list[SessionLike],
+def run_cycle(db: sqlite_utils.Database, cfg: DispatcherConfig, sessions: Sequence[SessionLike],
               skills: SkillSet, *, now: float | None = None, only: str | None = None,
               force: bool = False) -> tuple[Decision, int]:
     """One dispatcher cycle against the database: (decision, audit row id)."""
@@ -297,7 +310,7 @@ class AuditRow:
     delivery: str | None
 
     def line(self) -> str:
-        stamp = datetime.fromtimestamp(self.ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = datetime.fromtimestamp(self.ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
         tail = f" [{self.delivery}]" if self.delivery else ""
         return f"{stamp} #{self.id} {self.reason}{tail}"
 

@@ -10,16 +10,17 @@ Priorities are P1 (most urgent) to P5; the default is P3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlite_utils
 from pydantic import AfterValidator, BeforeValidator
 
 from breakroom.errors import BreakroomError
-from breakroom.record.db import atomic
+from breakroom.record.db import atomic, inserted_id
 from breakroom.yamlfile import FileModel, Text, expect, read_yaml_lines, validate
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- validation
@@ -166,10 +167,11 @@ def allowed_moves(issue: Issue, blocked_from: str | None = None) -> list[str]:
 
 # ---------------------------------------------------------------- reading
 
-_COLUMNS = "id, title, body, project, role, skill, priority, state, assignee, created_by, created_at, updated_at"
+_COLUMNS = ("id, title, body, project, role, skill, priority, state, assignee, created_by, created_at, "
+            "updated_at")
 
 
-def _issue(row: tuple) -> Issue:
+def _issue(row: tuple[Any, ...]) -> Issue:
     return Issue(*row)
 
 
@@ -239,7 +241,7 @@ def add_issue(db: sqlite_utils.Database, title: str, *, who: str, body: str = ""
             "INSERT INTO issues (title, body, project, role, skill, priority, state, assignee, "
             "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             [title, body or "", project, role, skill, priority, state, who, ts, ts])
-        issue_id = cur.lastrowid
+        issue_id = inserted_id(cur)
         db.execute("INSERT INTO issue_transitions (issue_id, ts, who, from_state, to_state, note) "
                    "VALUES (?, ?, ?, NULL, ?, 'created')", [issue_id, ts, who, state])
     return get_issue(db, issue_id)
@@ -253,7 +255,7 @@ def comment(db: sqlite_utils.Database, issue_id: int, text: str, *, who: str) ->
     ts = now_iso()
     cur = db.execute("INSERT INTO issue_comments (issue_id, ts, who, text) VALUES (?, ?, ?, ?)",
                      [issue_id, ts, who, text])
-    return Comment(cur.lastrowid, issue_id, ts, who, text)
+    return Comment(inserted_id(cur), issue_id, ts, who, text)
 
 
 def assign(db: sqlite_utils.Database, issue_id: int, session: str | None) -> None:
@@ -351,7 +353,7 @@ def import_issues(db: sqlite_utils.Database, path: str | Path, *, who: str) -> l
     path = Path(path)
     raw, lines = read_yaml_lines(path)
     if isinstance(raw, list):  # the short form: the list itself
-        raw, lines = {"issues": raw}, {("issues",) + loc: line for loc, line in lines.items()}
+        raw, lines = {"issues": raw}, {("issues", *loc): line for loc, line in lines.items()}
     if not isinstance(raw, dict):
         raise BreakroomError(f"{path}: expected a list of issues (or a mapping with 'issues:')")
     entries = [entry.model_dump() for entry in validate(ImportFile, raw, source=path, lines=lines).issues]

@@ -172,11 +172,11 @@ def load_skills(directory: str | Path = SKILLS_DIR) -> SkillSet:
         except _FrontMatterError as exc:
             result.problems.append(SkillProblem(path, exc.line, exc.message))
             continue
-        claimed = [s for s in skill.states if result.for_state(s)]
+        claimed = [(s, owner) for s in skill.states if (owner := result.for_state(s)) is not None]
         if claimed:
-            owner = result.for_state(claimed[0])
+            state, owner = claimed[0]
             result.problems.append(SkillProblem(
-                path, 1, f"state {claimed[0]!r} is already served by skill {owner.name!r}"))
+                path, 1, f"state {state!r} is already served by skill {owner.name!r}"))
             continue
         result.skills[skill.name] = skill
     for skill in list(result.skills.values()):

@@ -9,12 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from breakroom.irc.ircd import port_in_use
 from conftest import BREAKROOM, HAVE_NGIRCD
 
+from breakroom.irc.ircd import port_in_use
 
-def _run_demo(tmp_path: Path, *args: str, path: str | None = None) -> tuple[subprocess.CompletedProcess, Path]:
+
+def _run_demo(tmp_path: Path, *args: str,
+              path: str | None = None) -> tuple[subprocess.CompletedProcess, Path]:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
@@ -55,7 +56,8 @@ def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
     assert {("blog", "shop"), ("shop", "blog"), ("stuck", "sweep"), ("shop", "dispatcher")} <= typed
     states = [r[0] for r in db.execute("SELECT to_state FROM issue_transitions WHERE who = 'shop'")]
     assert "done" in states
-    assert db.execute("SELECT count(*) FROM issues WHERE skill = 'synthesize' AND role = 'writer'").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM issues WHERE skill = 'synthesize' AND role = 'writer'"
+                      ).fetchone()[0]
 
     replay = subprocess.run([BREAKROOM, "--config", str(kept / "breakroom.yaml"), "replay", "--instant"],
                             capture_output=True, text=True, timeout=30)

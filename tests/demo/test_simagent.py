@@ -7,16 +7,16 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import libtmux
 import pytest
 import yaml
 
+from breakroom.demo.simagent import Step, parse_script, shell_command, substitute
 from breakroom.errors import BreakroomError
 from breakroom.fleet.panestate import IdleStability, detect, guess_agent
-from breakroom.demo.simagent import Step, parse_script, shell_command, substitute
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 BASIC = Path(__file__).parents[1] / "fixtures" / "sim" / "basic.yaml"
@@ -188,11 +188,14 @@ def test_typing_while_busy_is_queued(sim_pane: Callable[..., SimPane]) -> None:
 
 def test_script_parsing_and_errors() -> None:
     script = parse_script(yaml.safe_load(  # YAML 1.1 reads the bare `on:` key as true
-        "startup: [{work: 2}, {exit: null}]\nreactions:\n  - on: '^hi (\\w+)'\n    do: [{say: 'hello {1}'}]\n"))
+        "startup: [{work: 2}, {exit: null}]\n"
+        "reactions:\n  - on: '^hi (\\w+)'\n    do: [{say: 'hello {1}'}]\n"))
     assert script.startup == (Step("work", 2), Step("exit", 0))
     assert script.reactions[0].pattern.pattern == "^hi (\\w+)"
-    for bad, message in [({"startup": [{"sleep": 1}]}, r"startup\[0\].sleep: unknown key \(known keys here: ask, exit"),
-                         ({"startup": [{"work": -1}]}, r"startup\[0\].work: expected a number of seconds, got -1"),
+    for bad, message in [({"startup": [{"sleep": 1}]},
+                          r"startup\[0\].sleep: unknown key \(known keys here: ask, exit"),
+                         ({"startup": [{"work": -1}]},
+                          r"startup\[0\].work: expected a number of seconds, got -1"),
                          ({"startup": [{"say": "a", "work": 1}]}, r"startup\[0\]: expected one of work, say"),
                          ({"reactions": [{"on": "(", "do": []}]}, r"reactions\[0\].on: bad regex"),
                          ({"colour": "red"}, "colour: unknown key"),
@@ -202,7 +205,8 @@ def test_script_parsing_and_errors() -> None:
 
 
 def test_substitute_leaves_unknown_keys() -> None:
-    assert substitute("{sender} said {0} {missing}", {"0": "a b", "sender": "bob"}) == "bob said a b {missing}"
+    substituted = substitute("{sender} said {0} {missing}", {"0": "a b", "sender": "bob"})
+    assert substituted == "bob said a b {missing}"
 
 
 @pytest.mark.parametrize("template,shown", [("printf %s {v}", "{}"),

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BREAKROOM, HAVE_NGIRCD
 
 from breakroom.config import from_dict
 from breakroom.errors import BreakroomError
 from breakroom.irc.ircd import check_login, free_port, port_in_use, start_ircd
 from breakroom.secrets import fill_secrets
-from conftest import BREAKROOM, HAVE_NGIRCD
 
 
 def _pids_of(pattern: str) -> set[int]:
@@ -45,7 +45,7 @@ def test_up_starts_ircd_and_sigterm_leaves_no_orphan(tmp_path: Path, mode: str) 
         assert port_in_use("127.0.0.1", port)
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     deadline = time.monotonic() + 5

@@ -14,17 +14,17 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import libtmux
 import pytest
 import yaml
+from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use, wait_for_port
 from breakroom.record.db import db_path, open_db
-from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
 
 pytestmark = pytest.mark.skipif(not HAVE_NGIRCD, reason="the outage is staged with ngircd")
 
@@ -73,7 +73,8 @@ def _stop(up: subprocess.Popen) -> tuple[str, str]:
     return up.communicate(timeout=30)
 
 
-def _try_human(tmp_path: Path, port: int, cli: Callable[..., subprocess.CompletedProcess]) -> RawClient | None:
+def _try_human(tmp_path: Path, port: int,
+               cli: Callable[..., subprocess.CompletedProcess]) -> RawClient | None:
     try:
         return _human(tmp_path, port, cli)
     except (OSError, AssertionError):  # the server is still starting up
@@ -154,7 +155,7 @@ def test_kill_9_of_the_ircd_loses_and_doubles_nothing(tmp_path: Path, tmux_socke
         assert sorted(lines) == sorted(expected)  # each exactly once, nothing else
         human.close()
     finally:
-        out, err = _stop(up)
+        _, err = _stop(up)
     assert up.returncode == 0, err
     assert "Traceback" not in err
     assert "died (killed by SIGKILL)" in err and "is back" in err
@@ -173,7 +174,7 @@ def test_up_gives_up_with_one_line_when_the_ircd_cannot_return(tmp_path: Path, t
         squatter.bind(("127.0.0.1", port))  # someone else takes the port before the restart
         squatter.listen()
         up.wait(30)
-        out, err = _stop(up)
+        _, err = _stop(up)
     finally:
         squatter.close()
         if up.poll() is None:

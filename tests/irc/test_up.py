@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import BREAKROOM, IrcServer, RawClient
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use
-from conftest import BREAKROOM, RawClient, IrcServer
 
 
 @pytest.mark.timeout(120)
@@ -35,7 +35,8 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli) -> N
         for bot in ("scribe", "knowledge", "sweep", "dispatcher"):
             assert re.search(rf"[ :@+]{bot}\b", names), names
         human.say("#breakroom", "knowledge: [q1a2b] how does the dispatcher choose who to nudge?")
-        reply = human.wait_for(r":knowledge!\S+ PRIVMSG #breakroom :human: \[q1a2b\] \(confidence 0\.\d\d\)", 60)
+        reply = human.wait_for(
+            r":knowledge!\S+ PRIVMSG #breakroom :human: \[q1a2b\] \(confidence 0\.\d\d\)", 60)
         assert "sources:" in reply or "(full answer" in reply
         human.close()
         found = cli("search", "dispatcher", "nudge")
@@ -47,5 +48,6 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli) -> N
     assert "breakroom stopped." in out and "Traceback" not in err
     assert re.search(r"^\S+ INFO breakroom: up: 4 bots in #breakroom$", err, re.MULTILINE), err
     log_file = tmp_path / ".breakroom" / "breakroom.log"
-    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600 and "INFO breakroom: stopped" in log_file.read_text()
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    assert "INFO breakroom: stopped" in log_file.read_text()
     assert not port_in_use("127.0.0.1", port)

@@ -19,8 +19,9 @@ def _converse(srv, running_app, irc_client):
     bob.send(f"TOPIC {srv.channel} :pricing week")
     bob.send("NICK bobby")
     bob.nick = "bobby"
-    thread.wait_until(lambda: [e["kind"] for e in record.query(thread.app.db, nick="bob")][-2:] == ["TOPIC", "NICK"],
-                      10, "the conversation is recorded")
+    thread.wait_until(
+        lambda: [e["kind"] for e in record.query(thread.app.db, nick="bob")][-2:] == ["TOPIC", "NICK"],
+        10, "the conversation is recorded")
     return thread, alice, bob
 
 
@@ -28,13 +29,15 @@ def test_scribe_records_every_kind_of_event(any_ircd, running_app, irc_client) -
     thread, alice, bob = _converse(any_ircd, running_app, irc_client)
     bob.send(f"PART {any_ircd.channel} :lunch")
     alice.close()
-    thread.wait_until(lambda: record.query(thread.app.db, nick="alice", newest=True, limit=1)[0]["kind"] == "QUIT",
-                      10, "alice's QUIT recorded")
+    thread.wait_until(
+        lambda: record.query(thread.app.db, nick="alice", newest=True, limit=1)[0]["kind"] == "QUIT",
+        10, "alice's QUIT recorded")
     kinds = [(e["nick"], e["kind"]) for e in record.query(thread.app.db)]
     for expected in [("alice", "JOIN"), ("alice", "PRIVMSG"), ("alice", "ACTION"), ("bob", "PRIVMSG"),
                      ("bob", "TOPIC"), ("bob", "NICK"), ("bobby", "PART"), ("alice", "QUIT")]:
         assert expected in kinds, expected
-    texts = {e["kind"]: e["text"] for e in record.query(thread.app.db) if e["nick"] in ("alice", "bob", "bobby")}
+    texts = {e["kind"]: e["text"] for e in record.query(thread.app.db)
+             if e["nick"] in ("alice", "bob", "bobby")}
     assert texts["ACTION"] == "waves" and texts["NICK"] == "bobby" and texts["PART"] == "lunch"
     assert texts["QUIT"].strip('"') == "done"  # the client's reason (ngircd quotes it)
     for event in record.query(thread.app.db):
@@ -42,7 +45,7 @@ def test_scribe_records_every_kind_of_event(any_ircd, running_app, irc_client) -
 
 
 def test_search_log_and_replay_through_the_cli(ircd, running_app, irc_client, cli) -> None:
-    thread, alice, bob = _converse(ircd, running_app, irc_client)
+    thread, _, _ = _converse(ircd, running_app, irc_client)
     thread.app.record.flush()
 
     found = cli("search", 'price "workshop"?')
@@ -62,15 +65,15 @@ def test_search_log_and_replay_through_the_cli(ircd, running_app, irc_client, cl
     replay = cli("replay", "--instant")
     lines = replay.stdout.splitlines()
     assert replay.returncode == 0
-    i_ask = next(i for i, l in enumerate(lines) if '<alice> how do we price' in l)
-    i_wave = next(i for i, l in enumerate(lines) if l.endswith("* alice waves"))
-    i_answer = next(i for i, l in enumerate(lines) if "<bob> alice: per cohort" in l)
+    i_ask = next(i for i, line in enumerate(lines) if '<alice> how do we price' in line)
+    i_wave = next(i for i, line in enumerate(lines) if line.endswith("* alice waves"))
+    i_answer = next(i for i, line in enumerate(lines) if "<bob> alice: per cohort" in line)
     assert i_ask < i_wave < i_answer
-    assert any(l.endswith("-!- alice has joined #breakroom") for l in lines)
+    assert any(line.endswith("-!- alice has joined #breakroom") for line in lines)
     assert lines[i_ask].startswith("[20") and lines[i_ask][20:22] == "] "
 
     jsonl = cli("replay", "--instant", "--format", "jsonl", "--nick", "alice")
-    events = [json.loads(l) for l in jsonl.stdout.splitlines()]
+    events = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert {e["nick"] for e in events} == {"alice"} and events[0]["kind"] == "JOIN"
 
 
@@ -82,7 +85,7 @@ def test_replay_paces_by_original_gaps(tmp_path) -> None:
 
 
 def test_replay_to_a_live_channel(ircd, running_app, irc_client, cli) -> None:
-    thread, alice, bob = _converse(ircd, running_app, irc_client)
+    thread, _, _ = _converse(ircd, running_app, irc_client)
     watcher = irc_client(ircd, "watcher")
     thread.app.record.flush()
     result = cli("replay", "--instant", "--nick", "alice", "--to", ircd.channel)
@@ -91,7 +94,8 @@ def test_replay_to_a_live_channel(ircd, running_app, irc_client, cli) -> None:
     assert "workshop" in line
     thread.wait_until(lambda: any(e["replay"] for e in record.query(thread.app.db, nick="replay")), 5,
                       "replayed lines are marked in the record")
-    assert not [e for e in record.query(thread.app.db, nick="replay") if e["kind"] == "PRIVMSG" and not e["replay"]]
+    assert not [e for e in record.query(thread.app.db, nick="replay")
+                if e["kind"] == "PRIVMSG" and not e["replay"]]
 
 
 def test_writer_batches_and_flushes_everything_on_close(tmp_path) -> None:

@@ -86,7 +86,8 @@ def test_a_v0_1_database_migrates_in_place_and_keeps_every_row(v0_1: Path):
     # the search indexes still cover the old rows, and new rows join them
     assert [e["nick"] for e in events.search(db, "workshop")] == ["alice"]
     inbox.add(db, "writer", "bob", "after the upgrade")
-    assert {m.text for m in inbox.for_session(db, "writer")} == {"please review the draft", "after the upgrade"}
+    assert {m.text for m in inbox.for_session(db, "writer")} == {"please review the draft",
+                                                                  "after the upgrade"}
     assert [i.title for i in queue.list_issues(db)] == ["Price the spring workshop", "Write the launch post"]
     db.conn.close()
 
@@ -124,7 +125,7 @@ def test_processes_opening_a_new_database_at_once_all_get_the_schema(tmp_path: P
             db = open_db(path)
             versions.append(version(db))
             db.conn.close()
-        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             failures.append(exc)
 
     threads = [threading.Thread(target=opener) for _ in range(6)]
@@ -138,7 +139,7 @@ def test_processes_opening_a_new_database_at_once_all_get_the_schema(tmp_path: P
 
 def test_a_new_migration_is_one_entry(tmp_path: Path):
     db = open_db(tmp_path / "b.db")
-    later = MIGRATIONS + (Migration("inbox: a priority", ("ALTER TABLE inbox ADD COLUMN priority INTEGER",)),)
+    later = (*MIGRATIONS, Migration("inbox: a priority", ("ALTER TABLE inbox ADD COLUMN priority INTEGER",)))
     assert migrate(db, later) == len(MIGRATIONS) + 1
     assert "priority" in db["inbox"].columns_dict
     assert migrate(db, later) == len(MIGRATIONS) + 1  # applied once
@@ -147,8 +148,9 @@ def test_a_new_migration_is_one_entry(tmp_path: Path):
 
 def test_a_failing_migration_changes_nothing(tmp_path: Path):
     db = open_db(tmp_path / "b.db")
-    broken = MIGRATIONS + (Migration("half done", ("CREATE TABLE half (a)", "ALTER TABLE nowhere ADD b")),)
-    with pytest.raises(BreakroomError, match=r"b\.db: schema migration \d+ \(half done\) failed: no such table"):
+    broken = (*MIGRATIONS, Migration("half done", ("CREATE TABLE half (a)", "ALTER TABLE nowhere ADD b")))
+    with pytest.raises(BreakroomError,
+                       match=r"b\.db: schema migration \d+ \(half done\) failed: no such table"):
         migrate(db, broken)
     assert version(db) == len(MIGRATIONS)
     assert "half" not in db.table_names()

@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from conftest import BREAKROOM, HAVE_NGIRCD, next_poll
 
 from breakroom import control
-from breakroom.work import digest
-from breakroom.work import dispatch
 from breakroom.record import events as record
-from breakroom.work import queue as workqueue
 from breakroom.record.db import db_path, open_db
-
-from conftest import BREAKROOM, HAVE_NGIRCD, next_poll
+from breakroom.work import digest, dispatch
+from breakroom.work import queue as workqueue
 
 WORKER = Path(__file__).parents[1] / "fixtures" / "dispatch" / "worker.yaml"
 QUIET = {"interval": 3600, "cooldown": 0, "checkin_interval": 10**6, "scout_interval": 10**6}
@@ -24,8 +23,9 @@ QUIET = {"interval": 3600, "cooldown": 0, "checkin_interval": 10**6, "scout_inte
 
 def start_sim(tmux_socket: str, session: str, cwd: Path) -> None:
     path = f"{Path(BREAKROOM).parent}:{os.environ['PATH']}"  # the agent runs `breakroom …` itself
+    agent = f"env PATH={path} {BREAKROOM} sim-agent --script {WORKER} --name {session}"
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
-                    "-c", str(cwd), f"env PATH={path} {BREAKROOM} sim-agent --script {WORKER} --name {session}"], check=True)
+                    "-c", str(cwd), agent], check=True)
 
 
 def start(running_app, srv, tmux_socket, sessions, dispatcher=QUIET):
@@ -62,7 +62,8 @@ def test_a_sim_fleet_works_through_the_queue_driven_only_by_nudges(ircd, running
     """prep → dev → qa → review → done: one nudge per cycle, every move made by the agent itself."""
     start_sim(tmux_socket, "shop", tmp_path)
     start_sim(tmux_socket, "writer", tmp_path)
-    thread = start(running_app, ircd, tmux_socket, {"shop": {"project": "shop"}, "writer": {"role": "writer"}})
+    thread = start(running_app, ircd, tmux_socket,
+                   {"shop": {"project": "shop"}, "writer": {"role": "writer"}})
     human = irc_client(ircd, "human")
     db = thread.app.db
     issue = thread.call(_add(db, "Stripe webhook ignores DB failures", project="shop"))
@@ -102,7 +103,8 @@ def test_a_sim_fleet_works_through_the_queue_driven_only_by_nudges(ircd, running
 
 
 @pytest.mark.timeout(90)
-def test_busy_sessions_are_never_nudged_and_idle_ones_once_per_cycle(ircd, running_app, tmux_socket, tmp_path):
+def test_busy_sessions_are_never_nudged_and_idle_ones_once_per_cycle(ircd, running_app, tmux_socket,
+                                                                      tmp_path):
     for name in ("a", "b"):
         start_sim(tmux_socket, name, tmp_path)
     thread = start(running_app, ircd, tmux_socket, {"a": {"project": "pa"}, "b": {"project": "pb"}},
@@ -113,13 +115,15 @@ def test_busy_sessions_are_never_nudged_and_idle_ones_once_per_cycle(ircd, runni
     wait_idle(thread, "a", "b")
     subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "b", "-l", "work"], check=True)
     subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "b", "Enter"], check=True)
-    thread.wait_until(lambda: {s.session: s.state for s in thread.app.sessions.status()}.get("b") == "working",
-                      10, "b is working")
+    thread.wait_until(
+        lambda: {s.session: s.state for s in thread.app.sessions.status()}.get("b") == "working",
+        10, "b is working")
     first = dispatch_now(thread)
     assert (first["acted"], first["session"]) == (True, "a")
     second = dispatch_now(thread)
     assert not second["acted"]  # b is busy; a is busy with its nudge, or cooling down once done
-    assert second["reason"] in ("nothing to do: 2 sessions busy", "nothing to do: 1 session busy, 1 cooling down")
+    assert second["reason"] in ("nothing to do: 2 sessions busy",
+                                "nothing to do: 1 session busy, 1 cooling down")
     rows = thread.call(_audit(db))
     assert [r.acted for r in rows] == [True, False]
     assert thread.call(_state_of_b_issue(db)) is None  # b's issue was never handed out
@@ -163,7 +167,7 @@ def test_the_cycle_runs_on_its_own_every_interval(ircd, running_app, tmux_socket
     thread.wait_until(lambda: len(thread.call(_audit(thread.app.db))) >= 3, 10, "three timed cycles")
     rows = thread.call(_audit(thread.app.db))
     assert {r.reason for r in rows} == {"nothing to do: no sessions"}
-    assert all(b.ts - a.ts >= 0.25 for a, b in zip(rows, rows[1:]))
+    assert all(b.ts - a.ts >= 0.25 for a, b in pairwise(rows))
 
 
 @pytest.mark.skipif(not HAVE_NGIRCD, reason="operators need ngircd")

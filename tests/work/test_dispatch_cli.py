@@ -5,11 +5,10 @@ import subprocess
 import time
 
 import pytest
-
-from breakroom.work import queue as workqueue
-from breakroom.record.db import db_path, open_db
-
 from conftest import BREAKROOM
+
+from breakroom.record.db import db_path, open_db
+from breakroom.work import queue as workqueue
 
 
 @pytest.fixture
@@ -76,7 +75,8 @@ def test_import(cli, tmp_path, env):
 
 def test_skills_list_show_and_malformed_reporting(cli, tmp_path):
     listing = ok(cli("skills", "list"))
-    for name in ("scout", "prep", "build", "qa", "review", "close", "ask", "synthesize", "reflect", "checkin"):
+    for name in ("scout", "prep", "build", "qa", "review", "close", "ask", "synthesize", "reflect",
+                 "checkin"):
         assert re.search(rf"^{name}\s", listing, re.M), name
     assert "→ synthesize" in listing
     assert ok(cli("skills", "show", "build")).startswith("# build: ")

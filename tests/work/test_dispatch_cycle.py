@@ -2,14 +2,13 @@
 
 import pytest
 
-from breakroom.work import digest
-from breakroom.work import dispatch
-from breakroom.work import queue as wq
 from breakroom.config import DispatcherConfig
-from breakroom.paths import SKILLS_DIR
 from breakroom.fleet.manager import SessionStatus
-from breakroom.work.skills import load_skills
+from breakroom.paths import SKILLS_DIR
 from breakroom.record.db import open_db
+from breakroom.work import digest, dispatch
+from breakroom.work import queue as wq
+from breakroom.work.skills import load_skills
 
 T0 = 1_800_000_000.0
 
@@ -136,7 +135,8 @@ def test_force_skips_cooldown_and_pause_but_not_busy_or_dnd(db, skills):
     assert cycle(db, skills, [status("shop", "working", project="shop")], now=T0 + 2,
                  only="shop", force=True).action is None
     dispatch.set_dnd(db, "shop", 5, now=T0)
-    assert cycle(db, skills, idle, now=T0 + 3, only="shop", force=True).reason == "nothing to do: 1 session DND"
+    dnd = cycle(db, skills, idle, now=T0 + 3, only="shop", force=True)
+    assert dnd.reason == "nothing to do: 1 session DND"
     assert cycle(db, skills, idle, only="ghost", force=True).reason == "nothing to do: no session 'ghost'"
 
 
@@ -157,7 +157,8 @@ def test_role_sessions_take_their_role_from_every_project(db, skills):
                               skill="synthesize", state="ready-for-dev", priority=3)
     writer = cycle(db, skills, [status("writer", "idle", role="writer")]).action
     assert (writer.issue_id, writer.skill) == (role_issue.id, "synthesize")
-    assert writer.text.endswith(f"skills/synthesize.md — when done: breakroom issue move {role_issue.id} done")
+    assert writer.text.endswith(
+        f"skills/synthesize.md — when done: breakroom issue move {role_issue.id} done")
     shop = cycle(db, skills, [status("shop", "idle", project="shop")], now=T0 + 1).action
     assert shop.issue_id == project_issue.id
 
@@ -189,13 +190,14 @@ def test_checkin_is_due_every_interval_per_session_and_reading_the_digest_counts
     digest.mark(db, "shop", 0, now=due + 1000)
     at = due + CFG.checkin_interval + 1
     assert cycle(db, skills, sessions, now=at).action.kind == "work"
-    assert cycle(db, skills, sessions, now=due + 1000 + CFG.checkin_interval + CFG.cooldown).action.kind == "checkin"
+    later = due + 1000 + CFG.checkin_interval + CFG.cooldown
+    assert cycle(db, skills, sessions, now=later).action.kind == "checkin"
 
 
 def test_every_cycle_writes_an_audit_row_and_records_delivery(db, skills):
     wq.add_issue(db, "Work", who="h", project="shop", state="ready-for-dev")
     sessions = [status("shop", "idle", project="shop")]
-    decision, audit_id = dispatch.run_cycle(db, CFG, sessions, skills, now=T0)
+    _, audit_id = dispatch.run_cycle(db, CFG, sessions, skills, now=T0)
     dispatch.record_delivery(db, audit_id, "delivered")
     for i in range(1, 4):
         dispatch.run_cycle(db, CFG, sessions, skills, now=T0 + i)

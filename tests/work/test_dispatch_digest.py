@@ -2,10 +2,10 @@
 
 import pytest
 
-from breakroom.work import digest
 from breakroom.record import events as record
-from breakroom.record.events import Event
 from breakroom.record.db import open_db
+from breakroom.record.events import Event
+from breakroom.work import digest
 
 
 @pytest.fixture

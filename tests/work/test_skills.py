@@ -4,8 +4,8 @@ import pytest
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import SKILLS_DIR
-from breakroom.work.skills import load_skills
 from breakroom.work.queue import ACTIVE_STATES
+from breakroom.work.skills import load_skills
 
 SHIPPED = {"scout", "prep", "build", "qa", "review", "close", "ask", "synthesize", "reflect", "checkin"}
 
@@ -19,7 +19,7 @@ def write(directory, name, text):
 def test_shipped_skills_load_and_cover_every_active_state():
     skills = load_skills(SKILLS_DIR)
     assert skills.problems == []
-    assert SHIPPED <= {s.name for s in skills}
+    assert {s.name for s in skills} >= SHIPPED
     assert {state: skills.for_state(state).name for state in ACTIVE_STATES} == {
         "ready-for-prep": "prep", "ready-for-dev": "build", "qa": "qa", "review": "review"}
     assert [skills.get("close").next, skills.get("synthesize").next] == ["synthesize", "reflect"]
@@ -30,8 +30,9 @@ def test_shipped_skills_load_and_cover_every_active_state():
 
 
 def test_good_skill_parses(tmp_path):
-    write(tmp_path, "triage", "---\nname: triage\ndescription: Sort   new\n  issues.\nstates: ready-for-prep\n"
-                              "roles: [lead]\n---\n# Triage\nbody\n")
+    write(tmp_path, "triage",
+          "---\nname: triage\ndescription: Sort   new\n  issues.\nstates: ready-for-prep\n"
+          "roles: [lead]\n---\n# Triage\nbody\n")
     skill = load_skills(tmp_path).require("triage")
     assert (skill.description, skill.states, skill.roles, skill.next, skill.body) == (
         "Sort new issues.", ("ready-for-prep",), ("lead",), None, "# Triage\nbody\n")
@@ -42,9 +43,11 @@ def test_good_skill_parses(tmp_path):
     ("---\nname: x\ndescription: y\n", 1, "not closed"),
     ("---\nname: bad\ndescription: [unclosed\nstates: [qa]\n---\nbody\n", 4, "not valid YAML"),
     ("---\nname: bad\n\ndescription: ok\nstates: [shipping]\n---\n", 5, "unknown state 'shipping'"),
-    ("---\nname: bad\ndescription: ok\ncolour: blue\n---\n", 4, "colour: unknown key (known keys here: description"),
+    ("---\nname: bad\ndescription: ok\ncolour: blue\n---\n", 4,
+     "colour: unknown key (known keys here: description"),
     ("---\nname: bad\nstates: [qa]\n---\n", 1, "description: required, missing"),
-    ("---\nname: Bad Name\ndescription: ok\n---\n", 2, 'name: expected lower-case letters, digits and \'-\', got "Bad Name"'),
+    ("---\nname: Bad Name\ndescription: ok\n---\n", 2,
+     'name: expected lower-case letters, digits and \'-\', got "Bad Name"'),
     ("---\nname: bad\ndescription: ok\nroles: {writer: yes}\n---\n", 4, "roles: expected a list"),
     ("---\nname: other\ndescription: ok\n---\n", 2, "does not match the file name"),
     ("---\n- just\n- a list\n---\n", 2, "must be a mapping"),

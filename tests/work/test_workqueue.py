@@ -3,11 +3,11 @@
 
 import pytest
 
-from breakroom.work import queue as wq
 from breakroom.errors import BreakroomError
 from breakroom.paths import SKILLS_DIR
-from breakroom.work.skills import load_skills
 from breakroom.record.db import open_db
+from breakroom.work import queue as wq
+from breakroom.work.skills import load_skills
 
 
 @pytest.fixture
@@ -113,9 +113,11 @@ def test_move_clears_assignee(db, skills):
 
 
 def test_announcement_is_one_line(db, skills):
-    issue = wq.add_issue(db, "Stripe webhook ignores DB failures", who="a", project="p", state="ready-for-dev")
+    issue = wq.add_issue(db, "Stripe webhook ignores DB failures", who="a", project="p",
+                         state="ready-for-dev")
     line = wq.move(db, issue.id, "qa", who="shop", skills=skills, note="retries\nadded").announcement()
-    assert line == '[queue] shop moved #1 "Stripe webhook ignores DB failures" ready-for-dev → qa (retries added)'
+    assert line == ('[queue] shop moved #1 "Stripe webhook ignores DB failures" '
+                    'ready-for-dev → qa (retries added)')
 
 
 def test_comments(db):
@@ -153,8 +155,10 @@ def test_import_yaml(db, tmp_path):
     ("- title: ok\n- title: bad\n  state: shipped\n",
      r"queue.yaml:3: issues\[1\].state: unknown state 'shipped'; states are: ready-for-prep"),
     ("- title: ok\n- {project: p}\n", r"queue.yaml:2: issues\[1\].title: required, missing"),
-    ("- title: ok\n  owner: me\n", r"queue.yaml:2: issues\[0\].owner: unknown key \(known keys here: body, priority"),
-    ("issues:\n  - title: ok\n    priority: 9\n", r"queue.yaml:3: issues\[0\].priority: priority must be 1 \(most urgent\) to 5, got 9"),
+    ("- title: ok\n  owner: me\n",
+     r"queue.yaml:2: issues\[0\].owner: unknown key \(known keys here: body, priority"),
+    ("issues:\n  - title: ok\n    priority: 9\n",
+     r"queue.yaml:3: issues\[0\].priority: priority must be 1 \(most urgent\) to 5, got 9"),
     ("title: [unclosed\n", r"line 2: not valid YAML"),
     ("just text\n", r"expected a list of issues"),
 ])
