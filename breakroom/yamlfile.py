@@ -11,6 +11,7 @@ complaint of their own; :func:`expect` builds the usual ones.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from breakroom.errors import BreakroomError
@@ -127,6 +128,19 @@ def expect(kind: type, expected: str, test: Callable[[Any], bool] = lambda v: Tr
             raise ValueError(f"expected {expected}")
         return float(value) if kind is float else value
     return BeforeValidator(check)
+
+
+def _regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"bad regex: {exc}") from None
+    return text
+
+
+# A regular expression in a file users write (profiles, policies, sim scripts): compiled when
+# the file loads, so a mistake is one line naming file, line and key.
+Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regex string", bool, numbers_as_text=False)]
 
 
 # ---------------------------------------------------------------- errors

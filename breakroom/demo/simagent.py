@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from breakroom.errors import BreakroomError
-from breakroom.yamlfile import FileModel, Text, entry_error, expect, load_model, validate
+from breakroom.yamlfile import FileModel, Regex, Text, entry_error, expect, load_model, validate
 
 BANNER = "✻ breakroom sim-agent"
 EXIT_LINE = "sim-agent exited"
@@ -90,13 +90,6 @@ class Script:
     default: tuple[Step, ...] = (Step("say", "OK."),)
 
 
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"bad regex: {exc}") from None
-    return text
-
 
 class StepFile(FileModel):
     """One step as written: a one-key mapping, ``{work: 2}``, ``{say: "Ready."}``, …"""
@@ -122,7 +115,7 @@ class StepFile(FileModel):
 
 
 class ReactionFile(FileModel):
-    on: Annotated[str, AfterValidator(_regex)]
+    on: Regex
     do: list[StepFile]
 
     @model_validator(mode="before")

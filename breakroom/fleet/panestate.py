@@ -69,7 +69,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import PROFILES_DIR
-from breakroom.yamlfile import FileModel, Text, Texts, expect, load_model
+from breakroom.yamlfile import FileModel, Regex, Text, Texts, expect, load_model
 
 STATES = ("working", "idle", "waiting:permission", "waiting:question", "exited", "unknown")
 ERROR_PREFIX = "error:"
@@ -143,13 +143,6 @@ class Profile:
     permission: PermissionSpec | None = None
 
 
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"bad regex: {exc}") from None
-    return text
-
 
 def _state(state: str) -> str:
     if not (state in STATES or state.startswith(ERROR_PREFIX)):
@@ -157,7 +150,6 @@ def _state(state: str) -> str:
     return state
 
 
-Regex = Annotated[str, AfterValidator(_regex), expect(str, "a regex string", bool, numbers_as_text=False)]
 Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 
 

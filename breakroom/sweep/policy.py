@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from breakroom.errors import ConfigError
 from breakroom.fleet.panestate import permission_patterns
-from breakroom.yamlfile import FileModel, Text, entry_error, expect, load_model, validate
+from breakroom.yamlfile import FileModel, Regex, Text, entry_error, load_model, validate
 
 _MAX_DIALOG_LINES = 12
 
@@ -103,13 +103,6 @@ def read_prompt(session: str, agent: str, pane_text: str) -> PermissionPrompt:
     return PermissionPrompt(session, agent, tool, "\n".join(block).strip())
 
 
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression ({exc})") from None
-    return text
-
 
 def _names(value: object) -> object:
     if isinstance(value, str):
@@ -119,8 +112,6 @@ def _names(value: object) -> object:
     return value
 
 
-Regex = Annotated[str, AfterValidator(_regex),
-                  expect(str, "a regular expression", bool, numbers_as_text=False)]
 Names = Annotated[list[str], BeforeValidator(_names)]
 
 

@@ -80,7 +80,7 @@ def test_rules_match_tool_fully_prompt_by_search_and_agents():
 @pytest.mark.parametrize("raw, message", [
     ({"approve": [{"name": "all"}]}, "needs `tool` or `prompt`"),
     ({"approve": [{"tool": "Read", "colour": "red"}]}, "approve[0].colour: unknown key"),
-    ({"approve": [{"tool": "("}]}, "approve[0].tool: not a valid regular expression"),
+    ({"approve": [{"tool": "("}]}, "approve[0].tool: bad regex"),
     ({"approve": [{"tool": "Read", "keys": 1}]}, "approve[0].keys: expected a list of strings"),
     ({"allow": []}, "sweep.policy: allow: unknown key"),
     ({"approve": {"tool": "Read"}}, "sweep.policy: approve: expected a list, got {'tool': 'Read'}"),
