@@ -113,20 +113,10 @@ def query(db: sqlite_utils.Database, *, channel: str | None = None, nick: str | 
           since: str | None = None, until: str | None = None, after_id: int = 0,
           limit: int | None = None, newest: bool = False) -> list[Row]:
     """Events in time order; ``newest`` keeps the last ``limit`` rather than the first."""
-    where: list[str] = ["id > ?"]
-    args: list[object] = [after_id]
-    if channel:
-        where.append("lower(channel) = lower(?)")
-        args.append(channel)
-    if nick:
-        where.append("lower(nick) = lower(?)")
-        args.append(nick)
-    if since:
-        where.append("ts >= ?")
-        args.append(since)
-    if until:
-        where.append("ts <= ?")
-        args.append(until)
+    filters = (("id > ?", after_id), ("lower(channel) = lower(?)", channel),
+               ("lower(nick) = lower(?)", nick), ("ts >= ?", since), ("ts <= ?", until))
+    where = [clause for clause, value in filters if value or clause == "id > ?"]
+    args = [value for clause, value in filters if value or clause == "id > ?"]
     order = "DESC" if newest else "ASC"
     sql = f"SELECT * FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY id {order}"
     if limit:
