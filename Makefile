@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo up test bench system-deps venv claude-code clean
+.PHONY: demo up test lint bench system-deps venv claude-code clean
 
 venv: $(VENV)/.installed claude-code
 
@@ -47,7 +47,12 @@ demo: system-deps venv
 up: system-deps venv
 	$(VENV)/bin/breakroom up
 
-test: system-deps venv
+# ruff with the rule set in pyproject.toml, mypy strict on the engine; then the suite.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: system-deps venv lint
 	$(VENV)/bin/pytest -q
 
 # Figures for docs/performance.md; --quick keeps each under a minute.  The knowledge eval's
