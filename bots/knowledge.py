@@ -21,13 +21,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import irc3
 
-from breakroom.knowledge.engine import Answer, BackendUnavailable, Writer, split_request_id
-from breakroom.irc.ratelimit import RateLimiter
-from breakroom.knowledge.retrieval import SearchResult
-from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
-
 from bots.base import addressed, command, is_operator, runtime_of
 from bots.replies import format_reply
+from breakroom.irc.ratelimit import RateLimiter
+from breakroom.knowledge.engine import Answer, BackendUnavailable, Writer, split_request_id
+from breakroom.knowledge.retrieval import SearchResult
+from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +162,7 @@ class KnowledgeBot:
             if delivery.status == "failed":
                 raise BackendUnavailable(f"delivery failed: {delivery.reason}")
             return await asyncio.wait_for(reply, self.config.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendUnavailable("no reply in time") from None
         finally:
             self._session_replies.pop(rid, None)

@@ -13,9 +13,9 @@ import hashlib
 import html.parser
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import sqlite_utils
 import yaml
@@ -465,7 +465,7 @@ def _vectors_for(db, chunks: list[Chunk], embedder: Embedder | None, report: Ing
         return {}
     vectors = embedder.embed([c.embed_text for c in todo], batch_size=32)
     report.embedded += len(todo)
-    return {c.hash: v for c, v in zip(todo, vectors)}
+    return {c.hash: v for c, v in zip(todo, vectors, strict=True)}
 
 
 def _missing_vectors(db, doc_id: int, embedder: Embedder | None) -> bool:

@@ -14,8 +14,8 @@ import re
 # Roles naming code objects keep backticks; the rest (ref, doc, term, …) become plain text.
 CODE_ROLES = {"func", "meth", "class", "attr", "mod", "obj", "data", "exc", "setting", "envvar",
               "option", "program", "file", "command", "samp", "code", "py:func", "py:meth",
-              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "ttag", "tfilter", "lookup", "fieldlookup", "djadmin", "djadminopt", "signal",
-              "mimetype", "kbd"}
+              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "ttag", "tfilter",
+              "lookup", "fieldlookup", "djadmin", "djadminopt", "signal", "mimetype", "kbd"}
 # Directives whose whole block is dropped (tables of contents, images, build instructions).
 DROP_BLOCK = {"toctree", "contents", "image", "figure", "highlight", "include", "raw", "index",
               "only", "currentmodule", "module", "automodule", "autoclass", "autofunction",

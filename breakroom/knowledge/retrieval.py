@@ -204,7 +204,7 @@ class Index:
             f"WHERE id IN ({marks})", ids).fetchall()}
         return [Hit(cid, found[cid][1], found[cid][2], found[cid][3] or "", found[cid][4] or "",
                     found[cid][5], float(fused[i]), float(bm25[i]), float(dense[i]))
-                for cid, i in zip(ids, rows) if cid in found]
+                for cid, i in zip(ids, rows, strict=True) if cid in found]
 
     def _runner_up(self, scores: np.ndarray, top: int) -> float:
         """The best score of a passage from another document than passage ``top``'s."""
