@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlite_utils
@@ -27,6 +28,9 @@ from breakroom.config import KnowledgeConfig
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
 from breakroom.record.fts import content_tokens
+
+if TYPE_CHECKING:  # the SDK itself loads only when the Claude backend is used
+    from anthropic.types import SearchResultBlockParam, TextBlockParam
 
 CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-confidence.json"
 IDK = "I don't know."
@@ -259,14 +263,15 @@ class ClaudeBackend:
 
     def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[str], float | None]:
         """(text, cited sources, the model's stated confidence or None)."""
-        system = [{"type": "text", "text": SYSTEM_PROMPT}]
+        system: list[TextBlockParam] = [{"type": "text", "text": SYSTEM_PROMPT}]
         if self.voice:
             system.append({"type": "text", "text": "Voice guidelines for channel messages:\n"
                                                    + self.voice})
         system[-1]["cache_control"] = {"type": "ephemeral"}  # stable prefix: cache it
-        content = [{"type": "search_result", "source": hit.anchor, "title": hit.title or hit.path,
-                    "content": [{"type": "text", "text": hit.text}],
-                    "citations": {"enabled": True}} for hit in hits]
+        content: list[SearchResultBlockParam | TextBlockParam] = [
+            {"type": "search_result", "source": hit.anchor, "title": hit.title or hit.path,
+             "content": [{"type": "text", "text": hit.text}], "citations": {"enabled": True}}
+            for hit in hits]
         content.append({"type": "text", "text": question})
         try:
             response = self._client.messages.create(
@@ -277,7 +282,7 @@ class ClaudeBackend:
         parts: list[str] = []
         cited: list[str] = []
         for block in response.content:
-            if getattr(block, "type", "") != "text":
+            if block.type != "text":
                 continue
             parts.append(block.text)
             for citation in getattr(block, "citations", None) or []:

@@ -50,7 +50,7 @@ _MD_CODE = re.compile(r"`[^`]+`")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 
 
-def _role(match: re.Match) -> str:
+def _role(match: re.Match[str]) -> str:
     name, text = match.group(1), match.group(2)
     explicit = re.match(r"(.*?)\s*<([^>]*)>$", text)
     if explicit and explicit.group(1):
@@ -63,7 +63,7 @@ def _role(match: re.Match) -> str:
     return f"`{text}`" if name in CODE_ROLES else text
 
 
-def _protect(pattern: re.Pattern, line: str, render: str = r"\g<0>") -> tuple[str, list[str]]:
+def _protect(pattern: re.Pattern[str], line: str, render: str = r"\g<0>") -> tuple[str, list[str]]:
     """``line`` with each match of ``pattern`` replaced by a placeholder (code spans must
     survive the emphasis and link rules), and the rendered spans to put back."""
     spans = [m.expand(render) for m in pattern.finditer(line)]
