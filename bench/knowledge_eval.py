@@ -21,6 +21,7 @@ breakroom/data/knowledge-confidence.json, one model per retrieval mode (hybrid, 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -33,14 +34,15 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import knowledge_corpora  # noqa: E402
-from breakroom.config import KnowledgeConfig  # noqa: E402
-from breakroom.knowledge import corpus  # noqa: E402
-from breakroom.knowledge.embedding import EmbedderStatus, load_embedder  # noqa: E402
-from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer  # noqa: E402
-from breakroom.knowledge.retrieval import DENSE_FEATURES, FEATURES  # noqa: E402
-from breakroom.paths import CORPUS_DIR  # noqa: E402
-from breakroom.record.db import open_db  # noqa: E402
+import knowledge_corpora
+
+from breakroom.config import KnowledgeConfig
+from breakroom.knowledge import corpus
+from breakroom.knowledge.embedding import EmbedderStatus, load_embedder
+from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer
+from breakroom.knowledge.retrieval import DENSE_FEATURES, FEATURES
+from breakroom.paths import CORPUS_DIR
+from breakroom.record.db import open_db
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"
 BUCKETS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0001]
@@ -100,7 +102,7 @@ def ece(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error over ``bins`` equal-width confidence bins."""
     edges = np.linspace(0, 1.0001, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         mask = (conf >= lo) & (conf < hi)
         if mask.any():
             total += mask.sum() / len(conf) * abs(right[mask].mean() - conf[mask].mean())
@@ -109,7 +111,7 @@ def ece(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
 
 def buckets(conf: np.ndarray, right: np.ndarray) -> list[tuple[str, int, float, float]]:
     out = []
-    for lo, hi in zip(BUCKETS, BUCKETS[1:]):
+    for lo, hi in itertools.pairwise(BUCKETS):
         mask = (conf >= lo) & (conf < hi)
         if mask.any():
             out.append((f"{lo:.1f}-{min(hi, 1):.1f}", int(mask.sum()), float(conf[mask].mean()),
@@ -154,7 +156,7 @@ def fit_rows(rows: list[Row], mode: str) -> tuple[np.ndarray, float]:
 
 def score(rows: list[Row], mode: str, w: np.ndarray, b: float) -> None:
     x = np.array([r.features for r in rows])[:, columns(mode)]
-    for r, c in zip(rows, 1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30)))):
+    for r, c in zip(rows, 1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30))), strict=True):
         r.confidence = float(c)
 
 
@@ -195,7 +197,7 @@ def print_table(title: str, per_corpus: dict[str, dict]) -> None:
             continue
         cells = [per_corpus[n][key] for n in names]
         print(f"  {key:28s}" + "".join(
-            f"{c:>12.3f}" if isinstance(c, float) else f"{str(c):>12s}" for c in cells))
+            f"{c:>12.3f}" if isinstance(c, float) else f"{c!s:>12s}" for c in cells))
     print("  accuracy by confidence (n, mean confidence, accuracy):")
     for n in names:
         cells = "  ".join(f"{rng}: {k} {m:.2f} {a:.2f}" for rng, k, m, a in per_corpus[n]["buckets"])

@@ -29,15 +29,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breakroom.knowledge import corpus  # noqa: E402
-from breakroom.irc.background import BackgroundBreakroom  # noqa: E402
-from breakroom.config import KnowledgeConfig, from_dict  # noqa: E402
-from breakroom.knowledge.embedding import MODEL_ID, load_embedder, to_blob  # noqa: E402
-from breakroom.irc.ircd import free_port, start_ircd  # noqa: E402
-from breakroom.knowledge.engine import KnowledgeEngine  # noqa: E402
-from breakroom.paths import CORPUS_DIR  # noqa: E402
-from breakroom.secrets import fill_secrets  # noqa: E402
-from breakroom.record.db import open_db  # noqa: E402
+from breakroom.config import KnowledgeConfig, from_dict
+from breakroom.irc.background import BackgroundBreakroom
+from breakroom.irc.ircd import free_port, start_ircd
+from breakroom.knowledge import corpus
+from breakroom.knowledge.embedding import MODEL_ID, load_embedder, to_blob
+from breakroom.knowledge.engine import KnowledgeEngine
+from breakroom.paths import CORPUS_DIR
+from breakroom.record.db import open_db
+from breakroom.secrets import fill_secrets
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"
 
@@ -79,7 +79,7 @@ def random_vectors(db, seed: int = 2) -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     db.execute("BEGIN")
     db.conn.executemany("INSERT INTO corpus_vectors (hash, model, vector) VALUES (?,?,?)",
-                        [(h, MODEL_ID, to_blob(v)) for h, v in zip(hashes, vectors)])
+                        [(h, MODEL_ID, to_blob(v)) for h, v in zip(hashes, vectors, strict=True)])
     db.execute("COMMIT")
 
 
@@ -139,7 +139,7 @@ def bench_over_irc(folder: Path, qs: list[str]) -> tuple[str, list[float]]:
                         return
             wait_for(b" 366 ")
             times = []
-            for i, q in enumerate([qs[0]] + qs):  # the first waits for the corpus: not counted
+            for i, q in enumerate([qs[0], *qs]):  # the first waits for the corpus: not counted
                 rid = f"q{i:04x}"
                 start = time.perf_counter()
                 sock.sendall(f"PRIVMSG {cfg.channel} :knowledge: [{rid}] {q}\r\n".encode())

@@ -21,7 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import irc3
 
-from bots.base import addressed, command, is_operator, runtime_of
+from bots.base import Sender, addressed, command, is_operator, runtime_of
 from bots.replies import format_reply
 from breakroom.irc.ratelimit import RateLimiter
 from breakroom.knowledge.engine import Answer, BackendUnavailable, Writer, split_request_id
@@ -39,7 +39,7 @@ class KnowledgeBot:
         self.app = runtime_of(bot)
         self.config = self.app.config.knowledge
         self.limiter = RateLimiter(self.config.rate_limit_per_minute)
-        self._session_replies: dict[str, asyncio.Future] = {}
+        self._session_replies: dict[str, asyncio.Future[str]] = {}
 
     @property
     def service(self) -> KnowledgeService | None:
@@ -48,24 +48,24 @@ class KnowledgeBot:
     # ------------------------------------------------------------ IRC
 
     @addressed
-    async def on_addressed(self, mask, target, text):
+    async def on_addressed(self, mask: Sender, target: str, text: str) -> None:
         """``knowledge: question``, ``knowledge, question`` or a private message."""
         if text.startswith("!") or self._session_reply(mask.nick, text):
             return  # `!ask …` in a private message is the command's to answer
         await self.answer(mask.nick, target, text)
 
     @command("ask")
-    async def cmd_ask(self, mask, target, args):
+    async def cmd_ask(self, mask: Sender, target: str, args: str) -> None:
         """!ask QUESTION — ask the knowledge proxy, from anyone."""
         await self.answer(mask.nick, target, args)
 
     @command("right")
-    async def cmd_right(self, mask, target, args):
+    async def cmd_right(self, mask: Sender, target: str, args: str) -> None:
         """!right k42 — an operator says answer k42 was right (feeds the live calibration)."""
         await self._judge(mask.nick, target, args, True)
 
     @command("wrong")
-    async def cmd_wrong(self, mask, target, args):
+    async def cmd_wrong(self, mask: Sender, target: str, args: str) -> None:
         """!wrong k42 — an operator says answer k42 was wrong."""
         await self._judge(mask.nick, target, args, False)
 

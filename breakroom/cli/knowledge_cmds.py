@@ -8,11 +8,11 @@ import time
 import click
 from rich.console import Console
 
+from breakroom.cli.base import State, cli, pass_state
 from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
 from breakroom.knowledge.embedding import load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Index
-from breakroom.cli.base import State, cli, pass_state
 
 
 def _when(ts: float | None) -> str:
@@ -33,8 +33,7 @@ def corpus_ingest(state: State, paths: tuple[str, ...]) -> None:
     Markdown, text, reStructuredText and HTML, with optional YAML front matter.  Unchanged
     files are skipped; files gone from an ingested directory are removed.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     targets = list(paths) or corpus.configured_paths(state.config)
     status = load_embedder()
@@ -89,7 +88,7 @@ def corpus_search(state: State, query: tuple[str, ...], limit: int) -> None:
     if not result.hits:
         raise click.ClickException("no passage matches (is the corpus ingested?)")
     evidence = ", ".join(f"{name} {value:.2f}" for name, value in
-                         zip(FEATURES, result.evidence.vector(FEATURES)))
+                         zip(FEATURES, result.evidence.vector(FEATURES), strict=True))
     click.echo(f"evidence: {evidence}" + ("" if result.dense else "  (bm25 only)"))
     for hit in result.hits:
         snippet = hit.text if len(hit.text) <= 160 else hit.text[:157] + "…"

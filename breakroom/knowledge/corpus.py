@@ -13,14 +13,16 @@ import hashlib
 import html.parser
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import sqlite_utils
 import yaml
 
-from breakroom.knowledge.embedding import Embedder, to_blob
+from breakroom.config import Config
+from breakroom.knowledge.embedding import Embedder, Vector, to_blob
 from breakroom.knowledge.markup import markdown_to_text, rst_to_text
 from breakroom.paths import CORPUS_DIR
 from breakroom.record.db import atomic
@@ -33,6 +35,8 @@ OVERLAP_WORDS = 40
 FTS_COLUMNS = ["title", "heading", "text"]
 
 Warn = Callable[[str], None]
+Section = tuple[list[str], str]  # (heading path, body text)
+Line = tuple[int, str] | str  # a heading as (level, text), or any other line
 
 
 # ---------------------------------------------------------------- schema
@@ -51,7 +55,7 @@ class Document:
     title: str | None
     date: str | None
     tags: list[str]
-    sections: list[tuple[list[str], str]]  # (heading path, body text)
+    sections: list[Section]
 
 
 class BadFile(Exception):
@@ -73,7 +77,7 @@ def read_document(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         raise BadFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta: dict = {}
+    meta: dict[str, Any] = {}  # front matter is whatever YAML the author wrote
     match = _FRONT_MATTER.match(text)
     if match:
         try:
@@ -103,17 +107,17 @@ def read_document(path: Path) -> Document:
     )
 
 
-def _clean(parsed: tuple[str | None, list], to_text: Callable[[str], str]
-           ) -> tuple[str | None, list]:
+def _clean(parsed: tuple[str | None, list[Section]], to_text: Callable[[str], str]
+           ) -> tuple[str | None, list[Section]]:
     """Title, headings and bodies with their markup removed (see :mod:`.markup`)."""
     title, sections = parsed
     return ((to_text(title).strip() if title else title),
             [([to_text(h).strip() for h in path], to_text(body)) for path, body in sections])
 
 
-def _markdown_lines(lines: list[str]) -> list[tuple[int, str] | str]:
+def _markdown_lines(lines: list[str]) -> list[Line]:
     """Headings as (level, text) and every other line as a string; fenced code is body."""
-    out: list[tuple[int, str] | str] = []
+    out: list[Line] = []
     fenced = False
     for line in lines:
         if line.lstrip().startswith(("```", "~~~")):
@@ -128,10 +132,10 @@ def _markdown_lines(lines: list[str]) -> list[tuple[int, str] | str]:
 _RST_ADORN = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")
 
 
-def _rst_lines(lines: list[str]) -> list[tuple[int, str] | str]:
+def _rst_lines(lines: list[str]) -> list[Line]:
     """reStructuredText titles: a line underlined by ``===``/``---``…; levels by first use."""
     levels: dict[str, int] = {}
-    out: list[tuple[int, str] | str] = []
+    out: list[Line] = []
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -152,11 +156,11 @@ def _rst_lines(lines: list[str]) -> list[tuple[int, str] | str]:
     return out
 
 
-def _heading_sections(items: list[tuple[int, str] | str]) -> tuple[str | None, list]:
+def _heading_sections(items: list[Line]) -> tuple[str | None, list[Section]]:
     """Group lines under their heading path; a single top-level heading becomes the title."""
     title = None
     path: list[tuple[int, str]] = []
-    sections: list[tuple[list[str], str]] = []
+    sections: list[Section] = []
     body: list[str] = []
     top = [h for h in items if isinstance(h, tuple)]
     title_level = min((lvl for lvl, _ in top), default=0)
@@ -189,14 +193,14 @@ class _HtmlText(html.parser.HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.items: list[tuple[int, str] | str] = []
+        self.items: list[Line] = []
         self.title: str | None = None
         self._heading: int | None = None
         self._buffer: list[str] = []
         self._skip = 0
         self._in_title = False
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
         elif tag == "title":
@@ -207,7 +211,7 @@ class _HtmlText(html.parser.HTMLParser):
         elif tag in ("p", "br", "li", "div", "tr", "pre", "section", "article"):
             self._buffer.append("\n")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip = max(0, self._skip - 1)
         elif tag == "title":
@@ -219,7 +223,7 @@ class _HtmlText(html.parser.HTMLParser):
         elif tag in ("p", "li", "div", "pre"):
             self._buffer.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title = (self.title or "") + data.strip()
         elif not self._skip:
@@ -229,12 +233,12 @@ class _HtmlText(html.parser.HTMLParser):
         self.items.extend(line for line in "".join(self._buffer).split("\n"))
         self._buffer.clear()
 
-    def close(self):
+    def close(self) -> None:
         super().close()
         self._flush()
 
 
-def _html_sections(text: str) -> tuple[str | None, list]:
+def _html_sections(text: str) -> tuple[str | None, list[Section]]:
     parser = _HtmlText()
     parser.feed(text)
     parser.close()
@@ -338,7 +342,7 @@ class _Pending:
     chunks: list[Chunk]
 
 
-def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedder | None = None,
+def ingest(db: sqlite_utils.Database, paths: Sequence[str | Path], embedder: Embedder | None = None,
            *, dense_reason: str = "", warn: Warn = lambda msg: None,
            progress: Progress = lambda done, total, passages: None) -> IngestReport:
     """Bring the index up to date with ``paths`` (files or directories).
@@ -403,7 +407,8 @@ def ingest(db: sqlite_utils.Database, paths: list[str | Path], embedder: Embedde
     return report
 
 
-def _prepare(db, root: str, rel: str, file: Path, embedder: Embedder | None) -> _Pending | None:
+def _prepare(db: sqlite_utils.Database, root: str, rel: str, file: Path,
+             embedder: Embedder | None) -> _Pending | None:
     """The file read and chunked, or None when it is unchanged since the last ingest."""
     data = file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -416,7 +421,8 @@ def _prepare(db, root: str, rel: str, file: Path, embedder: Embedder | None) -> 
                     chunk_document(doc))
 
 
-def _flush(db, batch: list[_Pending], embedder: Embedder | None, report: IngestReport) -> int:
+def _flush(db: sqlite_utils.Database, batch: list[_Pending], embedder: Embedder | None,
+           report: IngestReport) -> int:
     """Embed the batch's new passages in one go, then write each file; returns files written."""
     vectors = _vectors_for(db, [c for p in batch for c in p.chunks], embedder, report)
     for pending in batch:
@@ -428,7 +434,8 @@ def _flush(db, batch: list[_Pending], embedder: Embedder | None, report: IngestR
     return written
 
 
-def _write(db, p: _Pending, vectors: dict, embedder: Embedder | None) -> None:
+def _write(db: sqlite_utils.Database, p: _Pending, vectors: dict[str, Vector],
+           embedder: Embedder | None) -> None:
     with atomic(db):  # one transaction per file: the index is never half-updated
         if p.existing:
             _delete_doc(db, p.existing)
@@ -450,7 +457,8 @@ def _write(db, p: _Pending, vectors: dict, embedder: Embedder | None) -> None:
                  if c.hash in vectors])
 
 
-def _vectors_for(db, chunks: list[Chunk], embedder: Embedder | None, report: IngestReport) -> dict:
+def _vectors_for(db: sqlite_utils.Database, chunks: list[Chunk], embedder: Embedder | None,
+                 report: IngestReport) -> dict[str, Vector]:
     if embedder is None or not chunks:
         return {}
     hashes = list(dict.fromkeys(c.hash for c in chunks))
@@ -465,10 +473,10 @@ def _vectors_for(db, chunks: list[Chunk], embedder: Embedder | None, report: Ing
         return {}
     vectors = embedder.embed([c.embed_text for c in todo], batch_size=32)
     report.embedded += len(todo)
-    return {c.hash: v for c, v in zip(todo, vectors)}
+    return {c.hash: v for c, v in zip(todo, vectors, strict=True)}
 
 
-def _missing_vectors(db, doc_id: int, embedder: Embedder | None) -> bool:
+def _missing_vectors(db: sqlite_utils.Database, doc_id: int, embedder: Embedder | None) -> bool:
     """An unchanged file still needs work if it was ingested before the embedder was available."""
     if embedder is None:
         return False
@@ -476,19 +484,19 @@ def _missing_vectors(db, doc_id: int, embedder: Embedder | None) -> bool:
         "SELECT count(*) FROM corpus_chunks c LEFT JOIN corpus_vectors v "
         "ON v.hash = c.hash AND v.model = ? WHERE c.doc_id = ? AND v.hash IS NULL",
         [embedder.model_id, doc_id]).fetchone()
-    return row[0] > 0
+    return bool(row[0] > 0)
 
 
-def _delete_doc(db, doc_id: int) -> None:
+def _delete_doc(db: sqlite_utils.Database, doc_id: int) -> None:
     db.execute("DELETE FROM corpus_chunks WHERE doc_id = ?", [doc_id])
     db.execute("DELETE FROM corpus_docs WHERE id = ?", [doc_id])
 
 
-def _prune_vectors(db) -> None:
+def _prune_vectors(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM corpus_vectors WHERE hash NOT IN (SELECT hash FROM corpus_chunks)")
 
 
-def configured_paths(config) -> list[Path]:
+def configured_paths(config: Config) -> list[Path]:
     """The ``knowledge.corpus`` paths, resolved.
 
     A relative path is relative to the config file's directory (like ``data_dir``), else to

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "data" / "minilm-vocab.txt"
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the sentence-transformers max_seq_length of this model
 THREADS = 2  # the target machines have two cores; more threads only contend
+
+Vector = npt.NDArray[np.float32]  # one passage or question: DIMENSIONS unit-length floats
+Vectors = npt.NDArray[np.float32]  # one Vector per row
 
 
 class Embedder:
@@ -42,7 +46,7 @@ class Embedder:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._lock = threading.Lock()  # one inference at a time: the threads are already busy
 
-    def embed(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 16) -> Vectors:
         """Vectors for ``texts`` as an (n, 384) float32 array of unit rows."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         # batches of similar length waste less padding
@@ -52,10 +56,10 @@ class Embedder:
             out[idx] = self._embed_batch([texts[i] or " " for i in idx])
         return out
 
-    def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+    def embed_one(self, text: str) -> Vector:
+        return self.embed([text])[0, :]
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def _embed_batch(self, texts: list[str]) -> Vectors:
         encodings = self._tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -63,13 +67,15 @@ class Embedder:
         for row, enc in enumerate(encodings):
             ids[row, :len(enc.ids)] = enc.ids
             mask[row, :len(enc.ids)] = 1
+        hidden: Vectors  # onnxruntime is untyped: the model's one output, (n, tokens, 384)
         with self._lock:
             (hidden,) = self._session.run(
                 ["last_hidden_state"],
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
         weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        # numpy's stubs type reductions along an axis as Any: say what they are
+        pooled: Vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms: Vectors = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
@@ -114,9 +120,9 @@ def _load() -> EmbedderStatus:
         return EmbedderStatus(None, f"bm25 only: the embedding model failed to load: {exc}")
 
 
-def to_blob(vector: np.ndarray) -> bytes:
+def to_blob(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def from_blob(blob: bytes) -> np.ndarray:
+def from_blob(blob: bytes) -> Vector:
     return np.frombuffer(blob, dtype=np.float32)

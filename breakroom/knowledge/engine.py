@@ -9,23 +9,28 @@ question is recorded, so latency, the I-don't-know rate and calibration can be w
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlite_utils
 
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
-from breakroom.record.fts import content_tokens
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
+from breakroom.record.fts import content_tokens
+
+if TYPE_CHECKING:  # the SDK itself loads only when the Claude backend is used
+    from anthropic.types import SearchResultBlockParam, TextBlockParam
 
 CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-confidence.json"
 IDK = "I don't know."
@@ -127,7 +132,7 @@ class Logistic:
 
     def __call__(self, evidence: Evidence) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.vector(
-            list(self.features))))
+            list(self.features)), strict=True))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -152,6 +157,9 @@ class ConfidenceModel:
             unknown = set(spec["features"]) - set(FEATURES)
             if unknown:
                 raise ValueError(f"{path}: {mode} model uses unknown features {sorted(unknown)}")
+            if len(spec["weights"]) != len(spec["features"]):
+                raise ValueError(f"{path}: {mode} model has {len(spec['weights'])} weights "
+                                 f"for {len(spec['features'])} features")
             models[mode] = Logistic(tuple(spec["features"]),
                                     tuple(float(w) for w in spec["weights"]), float(spec["bias"]))
         return cls(**models)
@@ -255,14 +263,15 @@ class ClaudeBackend:
 
     def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[str], float | None]:
         """(text, cited sources, the model's stated confidence or None)."""
-        system = [{"type": "text", "text": SYSTEM_PROMPT}]
+        system: list[TextBlockParam] = [{"type": "text", "text": SYSTEM_PROMPT}]
         if self.voice:
             system.append({"type": "text", "text": "Voice guidelines for channel messages:\n"
                                                    + self.voice})
         system[-1]["cache_control"] = {"type": "ephemeral"}  # stable prefix: cache it
-        content = [{"type": "search_result", "source": hit.anchor, "title": hit.title or hit.path,
-                    "content": [{"type": "text", "text": hit.text}],
-                    "citations": {"enabled": True}} for hit in hits]
+        content: list[SearchResultBlockParam | TextBlockParam] = [
+            {"type": "search_result", "source": hit.anchor, "title": hit.title or hit.path,
+             "content": [{"type": "text", "text": hit.text}], "citations": {"enabled": True}}
+            for hit in hits]
         content.append({"type": "text", "text": question})
         try:
             response = self._client.messages.create(
@@ -273,7 +282,7 @@ class ClaudeBackend:
         parts: list[str] = []
         cited: list[str] = []
         for block in response.content:
-            if getattr(block, "type", "") != "text":
+            if block.type != "text":
                 continue
             parts.append(block.text)
             for citation in getattr(block, "citations", None) or []:
@@ -444,14 +453,14 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
     edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     buckets = [(f"{lo:.1f}-{hi:.1f}",
                 sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
-               for lo, hi in zip(edges, edges[1:])]
+               for lo, hi in itertools.pairwise(edges)]
     verdicts = db.execute(
         "SELECT a.confidence, f.right FROM knowledge_feedback f "
         "JOIN knowledge_answers a ON a.id = f.answer_id WHERE a.created >= ? AND f.id = "
         "(SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id)",
         [since or 0]).fetchall()
     calibration = []
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         inside = [(c, r) for c, r in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
         if inside:
             calibration.append((f"{lo:.1f}-{hi:.1f}", len(inside),

@@ -14,8 +14,8 @@ import re
 # Roles naming code objects keep backticks; the rest (ref, doc, term, …) become plain text.
 CODE_ROLES = {"func", "meth", "class", "attr", "mod", "obj", "data", "exc", "setting", "envvar",
               "option", "program", "file", "command", "samp", "code", "py:func", "py:meth",
-              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "ttag", "tfilter", "lookup", "fieldlookup", "djadmin", "djadminopt", "signal",
-              "mimetype", "kbd"}
+              "py:class", "py:attr", "py:mod", "py:obj", "py:data", "py:exc", "ttag", "tfilter",
+              "lookup", "fieldlookup", "djadmin", "djadminopt", "signal", "mimetype", "kbd"}
 # Directives whose whole block is dropped (tables of contents, images, build instructions).
 DROP_BLOCK = {"toctree", "contents", "image", "figure", "highlight", "include", "raw", "index",
               "only", "currentmodule", "module", "automodule", "autoclass", "autofunction",
@@ -50,7 +50,7 @@ _MD_CODE = re.compile(r"`[^`]+`")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 
 
-def _role(match: re.Match) -> str:
+def _role(match: re.Match[str]) -> str:
     name, text = match.group(1), match.group(2)
     explicit = re.match(r"(.*?)\s*<([^>]*)>$", text)
     if explicit and explicit.group(1):
@@ -63,7 +63,7 @@ def _role(match: re.Match) -> str:
     return f"`{text}`" if name in CODE_ROLES else text
 
 
-def _protect(pattern: re.Pattern, line: str, render: str = r"\g<0>") -> tuple[str, list[str]]:
+def _protect(pattern: re.Pattern[str], line: str, render: str = r"\g<0>") -> tuple[str, list[str]]:
     """``line`` with each match of ``pattern`` replaced by a placeholder (code spans must
     survive the emphasis and link rules), and the rendered spans to put back."""
     spans = [m.expand(render) for m in pattern.finditer(line)]

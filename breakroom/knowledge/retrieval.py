@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import sqlite_utils
 
 from breakroom.knowledge import corpus
@@ -30,6 +31,9 @@ BM25_WEIGHTS = (2.0, 3.0, 1.0)
 DENSE_WEIGHT = 0.8
 BM25_HALF = 5.0  # the bm25 score that counts as half a lexical match
 CANDIDATES = 50
+
+Scores = npt.NDArray[np.float32]  # one score per passage, in the index's passage order
+Positions = npt.NDArray[np.intp]  # passage positions in the index, best first
 
 
 @dataclass
@@ -196,7 +200,7 @@ class Index:
             evidence = self._evidence(query, order, fused, bm25, dense, hits[0], raw_top)
             return SearchResult(hits[:k], evidence, bool(dense.any()))
 
-    def _hits(self, rows, fused, bm25, dense) -> list[Hit]:
+    def _hits(self, rows: Positions, fused: Scores, bm25: Scores, dense: Scores) -> list[Hit]:
         ids = [int(self._ids[i]) for i in rows]
         marks = ",".join("?" * len(ids))
         found = {r[0]: r for r in self.db.execute(
@@ -204,14 +208,15 @@ class Index:
             f"WHERE id IN ({marks})", ids).fetchall()}
         return [Hit(cid, found[cid][1], found[cid][2], found[cid][3] or "", found[cid][4] or "",
                     found[cid][5], float(fused[i]), float(bm25[i]), float(dense[i]))
-                for cid, i in zip(ids, rows) if cid in found]
+                for cid, i in zip(ids, rows, strict=True) if cid in found]
 
-    def _runner_up(self, scores: np.ndarray, top: int) -> float:
+    def _runner_up(self, scores: Scores, top: int) -> float:
         """The best score of a passage from another document than passage ``top``'s."""
         other = self._doc_ids != self._doc_ids[top]
         return float(scores[other].max()) if other.any() else 0.0
 
-    def _evidence(self, query, order, fused, bm25, dense, best: Hit, raw_top: float) -> Evidence:
+    def _evidence(self, query: str, order: Positions, fused: Scores, bm25: Scores, dense: Scores,
+                  best: Hit, raw_top: float) -> Evidence:
         top = int(order[0])
         evidence = Evidence(top_score=float(fused[top]),
                             margin=float(fused[top]) - self._runner_up(fused, top))

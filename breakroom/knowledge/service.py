@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
@@ -24,7 +23,13 @@ from breakroom.record.db import db_path, open_db
 
 log = logging.getLogger(__name__)
 
-RunBlocking = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
+
+
+class RunBlocking(Protocol):
+    """The runtime's thread pool: ``fn(*args)`` off the event loop, its result awaited."""
+
+    def __call__(self, fn: Callable[..., T], /, *args: Any) -> Awaitable[T]: ...
 
 
 class KnowledgeUnavailable(BreakroomError):
@@ -57,7 +62,7 @@ class KnowledgeService:
     async def _open(self) -> None:
         """Failures are logged, not raised: questions then get "not available"."""
         try:
-            status: EmbedderStatus = await self.run_blocking(load_embedder)
+            status = await self.run_blocking(load_embedder)
             # the engine has its own connection: it is used from the thread pool, not the loop
             self.engine = await self.run_blocking(self._make_engine, status)
             report = await self.run_blocking(self._ingest, status)
@@ -74,8 +79,7 @@ class KnowledgeService:
     def _ingest(self, status: EmbedderStatus) -> corpus.IngestReport:
         db = open_db(db_path(self.config.data_path))
         try:
-            paths: list[str | Path] = list(corpus.configured_paths(self.config))
-            return corpus.ingest(db, paths, status.embedder,
+            return corpus.ingest(db, corpus.configured_paths(self.config), status.embedder,
                                  dense_reason=status.reason,
                                  warn=lambda msg: log.warning("knowledge corpus: %s", msg))
         finally:
@@ -93,5 +97,4 @@ class KnowledgeService:
         engine = self.engine
         if engine is None:
             raise KnowledgeUnavailable("the knowledge proxy is not available")
-        answer: Answer = await self.run_blocking(engine.ask, text, asker, writer)
-        return answer
+        return await self.run_blocking(engine.ask, text, asker, writer)

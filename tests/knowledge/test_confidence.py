@@ -56,7 +56,7 @@ def test_known_share_is_the_out_of_domain_signal(engine):
     outside = engine.retrieve("How do I repot an orchid without damaging its roots?")[0].evidence
     assert inside.known == pytest.approx(1.0)
     assert outside.known < 0.5
-    assert 0 < inside.bm25_norm and outside.bm25_norm < inside.bm25_norm
+    assert inside.bm25_norm > 0 and outside.bm25_norm < inside.bm25_norm
 
 
 def test_operator_verdicts_make_the_live_calibration_table(tmp_path):

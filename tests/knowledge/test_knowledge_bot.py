@@ -107,8 +107,11 @@ def test_concurrent_askers_each_get_their_own_answer(ircd, irc_client, knowledge
     alice = irc_client(ircd, "alice")
     bob = irc_client(ircd, "bob")
     chan = ircd.channel
-    threads = [threading.Thread(target=alice.say, args=(chan, "knowledge: [qa11] how long are backups kept?")),
-               threading.Thread(target=bob.say, args=(chan, "!ask [qb22] how many interviews does a candidate have?"))]
+    threads = [
+        threading.Thread(target=alice.say, args=(chan, "knowledge: [qa11] how long are backups kept?")),
+        threading.Thread(target=bob.say,
+                         args=(chan, "!ask [qb22] how many interviews does a candidate have?")),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from breakroom.knowledge import corpus
-from breakroom.knowledge import engine as knowledge
+from bots.replies import format_reply
 from breakroom.config import KnowledgeConfig
 from breakroom.irc.split import budget
-from bots.replies import format_reply
+from breakroom.knowledge import corpus
+from breakroom.knowledge import engine as knowledge
 from breakroom.knowledge.engine import Answer, KnowledgeEngine, get_answer
 from breakroom.knowledge.retrieval import Evidence
 from breakroom.record.db import open_db
@@ -85,8 +85,8 @@ def test_split_request_id():
 
 
 def _answer(text: str, **kw) -> Answer:
-    base = dict(question="q", text=text, confidence=0.82, sources=["posts/pricing.md#Cohorts"],
-                backend="offline", request_id="q7f3", id=42)
+    base = {"question": "q", "text": text, "confidence": 0.82, "sources": ["posts/pricing.md#Cohorts"],
+            "backend": "offline", "request_id": "q7f3", "id": 42}
     return Answer(**{**base, **kw})
 
 
