@@ -24,6 +24,7 @@ import yaml
 from breakroom.config import Config, from_dict
 from breakroom.irc.background import BackgroundBreakroom
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
+from breakroom.record.db import open_db
 from breakroom.secrets import fill_secrets
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
@@ -226,6 +227,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
         time.sleep(0.05)
 
 
+@pytest.fixture
+def db(tmp_path):
+    """A breakroom database (migrated) in the test's own folder."""
+    database = open_db(tmp_path / "breakroom.db")
+    yield database
+    database.conn.close()
+
+
 # ------------------------------------------------------------------ running breakroom
 
 
@@ -303,7 +312,7 @@ def shipped_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from breakroom.knowledge import corpus
     from breakroom.knowledge.embedding import load_embedder
     from breakroom.paths import CORPUS_DIR
-    from breakroom.record.db import DB_NAME, open_db
+    from breakroom.record.db import DB_NAME
     path = tmp_path_factory.mktemp("shipped-corpus") / DB_NAME
     db = open_db(path)
     status = load_embedder()

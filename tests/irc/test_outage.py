@@ -20,7 +20,7 @@ from pathlib import Path
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
+from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient, wait_until
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use, wait_for_port
@@ -30,15 +30,6 @@ pytestmark = pytest.mark.skipif(not HAVE_NGIRCD, reason="the outage is staged wi
 
 QUIET = {"default": [{"say": "Noted."}]}
 
-
-def _wait(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _ngircd_pid(data_dir: Path) -> int:
@@ -120,16 +111,16 @@ def test_kill_9_of_the_ircd_loses_and_doubles_nothing(tmp_path: Path, tmux_socke
         sender_thread = threading.Thread(target=send_all)
         sender_thread.start()
         assert killed.wait(60)
-        _wait(lambda: not port_in_use("127.0.0.1", port), 5, "the server gone")
+        wait_until(lambda: not port_in_use("127.0.0.1", port), 5, "the server gone")
         wait_for_port("127.0.0.1", port, 30)
         returned = time.monotonic()
-        human = _wait(lambda: _try_human(tmp_path, port, cli), 10, "a human to connect")
+        human = wait_until(lambda: _try_human(tmp_path, port, cli), 10, "a human to connect")
 
         def everyone_back() -> bool:
             human.send("NAMES #breakroom")
             names = human.wait_for(r" 353 human ")
             return all(re.search(rf"[ :@+]{nick}\b", names) for nick in ("a", "b", "scribe"))
-        _wait(everyone_back, 10, "a, b and scribe back in the channel")
+        wait_until(everyone_back, 10, "a, b and scribe back in the channel")
         print(f"outage: every bot back in the channel {time.monotonic() - returned:.1f}s after "
               "the server accepted connections again")
         sender_thread.join(120)
@@ -138,7 +129,7 @@ def test_kill_9_of_the_ircd_loses_and_doubles_nothing(tmp_path: Path, tmux_socke
 
         for session, sender in (("b", "a"), ("a", "b")):
             for text in sent[session]:
-                _wait(lambda text=text, session=session: text in _pane(tmux_socket, session), 60,
+                wait_until(lambda text=text, session=session: text in _pane(tmux_socket, session), 60,
                       f"{text!r} in {session}'s pane; inbox: "
                       f"{list(db.query('SELECT id, sender, state, reason, text FROM inbox'))}")
             pane = _pane(tmux_socket, session)
@@ -150,7 +141,7 @@ def test_kill_9_of_the_ircd_loses_and_doubles_nothing(tmp_path: Path, tmux_socke
                 "SELECT text FROM events WHERE nick IN ('a', 'b') AND kind = 'PRIVMSG' ORDER BY id")]
         expected = ([f"b: {t}" for t in sent["b"]] + [f"a: {t}" for t in sent["a"]]
                     + sent["#breakroom"])
-        _wait(lambda: set(expected) <= set(recorded()), 10, "every line in the record")
+        wait_until(lambda: set(expected) <= set(recorded()), 10, "every line in the record")
         lines = recorded()
         assert sorted(lines) == sorted(expected)  # each exactly once, nothing else
         human.close()
@@ -170,7 +161,7 @@ def test_up_gives_up_with_one_line_when_the_ircd_cannot_return(tmp_path: Path, t
     squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         os.kill(_ngircd_pid(tmp_path / ".breakroom"), signal.SIGKILL)
-        _wait(lambda: not port_in_use("127.0.0.1", port), 5, "the port to be free")
+        wait_until(lambda: not port_in_use("127.0.0.1", port), 5, "the port to be free")
         squatter.bind(("127.0.0.1", port))  # someone else takes the port before the restart
         squatter.listen()
         up.wait(30)

@@ -20,13 +20,6 @@ def status(session: str, state: str, *, since: float = T0 - 600, project: str | 
                          project=project, role=role, hook_fresh=False)
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "breakroom.db")
-    yield database
-    database.conn.close()
-
-
 @pytest.fixture(scope="module")
 def skills():
     return load_skills(SKILLS_DIR)

@@ -1,18 +1,9 @@
 """The check-in digest over a real record: addressed-first, noteworthy lines, marks."""
 
-import pytest
 
 from breakroom.record import events as record
-from breakroom.record.db import open_db
 from breakroom.record.events import Event
 from breakroom.work import digest
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "breakroom.db")
-    yield database
-    database.conn.close()
 
 
 def say(db, nick, text, *, channel="#breakroom", target=None, kind="PRIVMSG", replay=False):

@@ -10,13 +10,6 @@ from breakroom.work import queue as wq
 from breakroom.work.skills import load_skills
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "breakroom.db")
-    yield database
-    database.conn.close()
-
-
 @pytest.fixture(scope="module")
 def skills():
     loaded = load_skills(SKILLS_DIR)
