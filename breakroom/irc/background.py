@@ -45,6 +45,7 @@ class BackgroundBreakroom:
             await self._stop.wait()
         finally:
             await self.app.stop()
+            await _cancel_the_rest()
 
     def start(self, timeout: float = 20.0) -> BackgroundBreakroom:
         self.thread.start()
@@ -85,3 +86,13 @@ class BackgroundBreakroom:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel what the bots left running (a handler still waiting to type, say), as
+    ``asyncio.run`` does for ``breakroom up``: the loop closes with nothing pending."""
+    rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+
