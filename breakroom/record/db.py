@@ -7,6 +7,7 @@ module can rely on every table being there.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from breakroom.private import private_file
 from breakroom.record.schema import migrate
 
 DB_NAME = "breakroom.db"
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for another (the CLI beside the daemon)
 
 # A row as sqlite_utils hands it back: column name to SQLite value.
 Row = dict[str, Any]
@@ -35,14 +37,28 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     timeout makes concurrent writers (CLI and daemon) wait instead of failing.
     """
     path = private_file(Path(path))  # created 0600: SQLite gives -wal and -shm the same mode
-    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, check_same_thread=False,
+                           isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
     db = sqlite_utils.Database(conn)
-    if db.journal_mode != "wal":
-        db.enable_wal()
+    _enable_wal(db)
     conn.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
+
+
+def _enable_wal(db: sqlite_utils.Database, timeout: float = BUSY_TIMEOUT) -> None:
+    """Switch a new database to WAL.  The switch takes SQLite's exclusive lock without
+    waiting on the busy handler, so another process opening the same new database at that
+    moment makes it fail with "database is locked": retry until the busy timeout."""
+    deadline = time.monotonic() + timeout
+    while db.journal_mode != "wal":
+        try:
+            db.enable_wal()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:
