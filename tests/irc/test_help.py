@@ -54,17 +54,23 @@ def _weechat_commands(info: str) -> list[str]:
     return [line.split(":", 1)[1].strip() for line in lines[at:at + 2]]
 
 
-@pytest.mark.skipif(WEECHAT is None, reason="weechat-headless is not installed "
-                                            "(apt-get install weechat-headless; .ci/run does)")
-@pytest.mark.timeout(60)
-def test_the_weechat_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_path):
-    """A real WeeChat fed the lines ``breakroom info`` prints joins the keyed channel."""
+def _info(ngircd, cli, tmp_path):
+    """What `breakroom info` prints for a breakroom on this ircd (the lines clients paste)."""
     cfg = from_dict({"ircd": {"mode": "external", "host": ngircd.host, "port": ngircd.port,
                               "password": ngircd.password},
                      "channel": ngircd.channel, "channel_key": ngircd.key})
     write_config(tmp_path / "breakroom.yaml", cfg)
     info = cli("info")
     assert info.returncode == 0, info.stderr
+    return info
+
+
+@pytest.mark.skipif(WEECHAT is None, reason="weechat-headless is not installed "
+                                            "(apt-get install weechat-headless; .ci/run does)")
+@pytest.mark.timeout(60)
+def test_the_weechat_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_path):
+    """A real WeeChat fed the lines ``breakroom info`` prints joins the keyed channel."""
+    info = _info(ngircd, cli, tmp_path)
     commands = _weechat_commands(info.stdout)
     assert commands[0].startswith(f"/server add breakroom {ngircd.host}/{ngircd.port} "
                                   f"-password={ngircd.password}")
@@ -90,12 +96,7 @@ def test_the_weechat_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_p
 def test_the_irssi_lines_join_the_keyed_channel(ngircd, irc_client, cli, tmp_path, tmux_socket):
     """A real irssi (in a tmux pane: it wants a terminal) started with the printed command
     line joins the keyed channel with the printed ``/join``."""
-    cfg = from_dict({"ircd": {"mode": "external", "host": ngircd.host, "port": ngircd.port,
-                              "password": ngircd.password},
-                     "channel": ngircd.channel, "channel_key": ngircd.key})
-    write_config(tmp_path / "breakroom.yaml", cfg)
-    info = cli("info")
-    assert info.returncode == 0, info.stderr
+    info = _info(ngircd, cli, tmp_path)
     lines = info.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("irssi:"))
     command, join = (line.split(":", 1)[1].strip() for line in lines[at:at + 2])
