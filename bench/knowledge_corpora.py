@@ -32,8 +32,13 @@ SOURCES = {
     "django": ("django==5.2.19", ["docs/faq/*.txt"], "docs", 80),
     "celery": ("celery==5.7.0", ["docs/faq.rst"], "docs", 400),
     "scrapy": ("scrapy==2.19.0", ["docs/faq.rst"], "docs", 400),
+    "sqlalchemy": ("sqlalchemy==2.0.44", ["doc/build/faq/*.rst"], "doc/build", 120),
 }
 
+# Off-topic questions: the right reply is "I don't know".  Each corpus is asked its own share
+# (``off_topic``), so leave-one-corpus-out never tests a question its model was fitted on.
+# Most are general knowledge; the last twenty are technical questions about things none of the
+# corpora covers, which share more words with documentation than a question about planets.
 OFF_TOPIC = [
     "Which planet has the longest day?",
     "How long should I boil an egg for a soft yolk?",
@@ -55,9 +60,90 @@ OFF_TOPIC = [
     "Who wrote the novel Pride and Prejudice?",
     "How do tides depend on the moon?",
     "What should I pack for a week of hiking in the Alps?",
+    "How many bones are in the adult human body?",
+    "What is the tallest mountain in Africa?",
+    "How do I make a sourdough starter from scratch?",
+    "Who discovered penicillin?",
+    "What is the boiling point of olive oil?",
+    "How often should I water a cactus in winter?",
+    "Which country has the most islands?",
+    "How do bees make honey?",
+    "What language is spoken in Brazil?",
+    "How long does it take light from the sun to reach the earth?",
+    "What causes the northern lights?",
+    "How do I teach my dog to sit?",
+    "Who was the first person to walk on the moon?",
+    "What is the population of Canada?",
+    "How do I change a flat tyre on a bicycle?",
+    "Why do cats purr?",
+    "What is the recipe for a classic margherita pizza?",
+    "Which ocean is the deepest?",
+    "How many strings does a standard guitar have?",
+    "What year did the Titanic sink?",
+    "How can I fall asleep faster at night?",
+    "What is the chemical symbol for gold?",
+    "Who composed the Four Seasons?",
+    "How do I remove rust from a cast iron pan?",
+    "What is the speed of sound in air?",
+    "Why do leaves change colour in autumn?",
+    "How many hearts does an octopus have?",
+    "What is the rule for the offside position in football?",
+    "How do I plant tulip bulbs?",
+    "Which is the largest desert in the world?",
+    "What is a good stretching routine after running?",
+    "Who invented the telephone?",
+    "How much sleep does a teenager need?",
+    "What is the difference between weather and climate?",
+    "How do I brew pour-over coffee?",
+    "Which animals hibernate in winter?",
+    "What does a sommelier do?",
+    "How is cheese made from milk?",
+    "Why does the moon have phases?",
+    "How do I clean a suede jacket?",
+    "What is the longest river in Europe?",
+    "How do volcanoes form?",
+    "What is the best way to learn to juggle?",
+    "Who painted The Starry Night?",
+    "How many time zones does Russia have?",
+    "What do koalas eat?",
+    "How should I store fresh basil?",
+    "Which metal is the best conductor of electricity?",
+    "How do I iron a shirt collar?",
+    "What is the origin of the Olympic Games?",
+    "How do I make a paper aeroplane that flies far?",
+    "What is the gestation period of an elephant?",
+    "Which spices go into a garam masala?",
+    "How do I tune a violin?",
+    "What is the plot of Hamlet?",
+    "How do hurricanes get their names?",
+    "What should I feed a goldfish?",
+    "How do I descale a kettle?",
+    "Who built the pyramids of Giza?",
+    "How many moons does Jupiter have?",
+    "What is a pivot table in Excel and how do I create one?",
+    "How do I pair Bluetooth headphones with an iPhone?",
+    "How do I resize a logical volume with LVM?",
+    "How do I centre a div with CSS flexbox?",
+    "What does the Rust borrow checker complain about when I move a value?",
+    "How do I set up a Kubernetes horizontal pod autoscaler?",
+    "How do I reset the BIOS password on a laptop?",
+    "How do I add a layer mask in Photoshop?",
+    "Which Go keyword starts a goroutine?",
+    "How do I replace the thermal paste on a graphics card?",
+    "What is the difference between RAID 5 and RAID 10?",
+    "How do I write a VLOOKUP formula in a spreadsheet?",
+    "How do I flash new firmware onto an Arduino?",
+    "How do I calibrate the colours of my monitor?",
+    "How do I declare a generic interface in TypeScript?",
+    "What does a Swift optional binding look like?",
+    "How do I install a printer driver on Windows 11?",
+    "How do I configure port forwarding on my home router?",
+    "How do I record a macro in Microsoft Word?",
+    "How do I defragment a hard disk?",
 ]
 
 _ADORN = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")
+_PROBLEM = re.compile(r"^(?:I\b|I'|My\b|Some\b|[\"'`])|n't\b|!$")
 _ROLE = re.compile(r":[\w:.-]+:`(?:[^`<]*<)?~?([^`>]+?)>?`")
 
 
@@ -76,8 +162,10 @@ def clean_heading(text: str) -> str:
 def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
     """(the page without its questions, [(question heading, answer body)]).
 
-    A question is a section whose title ends in "?"; its body runs to the next title of the
-    same or a higher level.
+    A question is a section whose title ends in "?", or a section without subsections whose
+    title states a user's problem (``_PROBLEM``: "I'm getting an error about …", "The worker
+    isn't doing anything, just hanging", a quoted error message); its body runs to the next
+    title of the same or a higher level.
     """
     lines = text.split("\n")
     titles: list[tuple[int, int, str]] = []  # (line index, adornment char, title)
@@ -94,14 +182,23 @@ def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
     levels: dict[str, int] = {}
     for _, char, _ in titles:
         levels.setdefault(char, len(levels))
+    def is_question(n: int) -> bool:
+        _, char, title = titles[n]
+        leaf = n + 1 == len(titles) or levels[titles[n + 1][1]] <= levels[char]
+        return title.endswith("?") or (leaf and _PROBLEM.search(title) is not None)
+
+    questions = [n for n in range(len(titles)) if is_question(n)]
     kept: list[str] = []
     faqs: list[tuple[str, str]] = []
     cursor = 0
-    for n, (start, char, title) in enumerate(titles):
-        if not title.endswith("?"):
+    for n in questions:
+        start, char, title = titles[n]
+        if start < cursor:
             continue
-        level = levels[char]
-        end = next((s for s, c, _ in titles[n + 1:] if levels[c] <= level), len(lines))
+        # the answer runs to the next title of the same or a higher level, or to the next
+        # question nested in it (which is a question, and a document, of its own)
+        end = next((s for m, (s, c, _) in enumerate(titles[n + 1:], n + 1)
+                    if levels[c] <= levels[char] or m in questions), len(lines))
         body_start = start + (3 if char.startswith("o") else 2)
         kept.extend(lines[cursor:start])
         faqs.append((clean_heading(title), "\n".join(lines[body_start:end]).strip()))
@@ -161,7 +258,7 @@ def build(name: str, archive: Path) -> None:
     (out / "questions.yaml").write_text(yaml.safe_dump({
         "sdist": archive.name,
         "answerable": [{"q": q.q, "source": q.source} for q in questions],
-        "unanswerable": [{"q": q} for q in OFF_TOPIC]}, sort_keys=False, allow_unicode=True),
+        "unanswerable": [{"q": q} for q in off_topic(name)]}, sort_keys=False, allow_unicode=True),
         encoding="utf-8")
     print(f"{name}: {len(questions)} FAQ questions, "
           f"{sum(1 for _ in docs.rglob('*.rst'))} documents")
@@ -179,6 +276,12 @@ def setup() -> None:
                             "--no-binary", ":all:", "-d", str(cache), pin], check=True)
             found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
         build(name, found[0])
+
+
+def off_topic(name: str) -> list[str]:
+    """``name``'s share of :data:`OFF_TOPIC`: every corpus (the default one first) gets its own."""
+    names = ["breakroom", *SOURCES]
+    return OFF_TOPIC[names.index(name)::len(names)]
 
 
 def available() -> list[str]:

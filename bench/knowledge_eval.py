@@ -60,6 +60,7 @@ class Row:
     key_found: bool
     features: list[float]  # all of FEATURES
     confidence: float = 0.0
+    covered: float = 0.0
 
     @property
     def right(self) -> bool:
@@ -83,7 +84,7 @@ def run(name: str, engine: KnowledgeEngine, answerable: list[dict], unanswerable
         key_facts: bool = False) -> list[Row]:
     rows = []
     for item, ok in [(q, True) for q in answerable] + [(q, False) for q in unanswerable]:
-        result, confidence = engine.retrieve(item["q"])
+        result, confidence, covered = engine.retrieve(item["q"])
         paths = list(dict.fromkeys(h.anchor for h in result.hits))
         source = item.get("source", [])
         source = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
@@ -94,7 +95,7 @@ def run(name: str, engine: KnowledgeEngine, answerable: list[dict], unanswerable
             hit1=bool(paths) and paths[0].startswith(source),
             hit3=any(a.startswith(source) for a in paths[:3]),
             key_found=key_facts and ok and str(item["key"]).lower() in text.lower(),
-            features=result.evidence.vector(FEATURES), confidence=confidence))
+            features=result.evidence.vector(FEATURES), confidence=confidence, covered=covered))
     return rows
 
 
@@ -119,16 +120,17 @@ def buckets(conf: np.ndarray, right: np.ndarray) -> list[tuple[str, int, float, 
     return out
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 0.5) -> tuple[np.ndarray, float]:
-    """Logistic regression by Newton's method with an L2 penalty (not on the bias)."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                 ridge: float = 0.5) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by Newton's method with an L2 penalty (not on the bias)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])
     penalty = np.eye(xb.shape[1]) * ridge
     penalty[-1, -1] = 0
     for _ in range(100):
         p = 1 / (1 + np.exp(-np.clip(xb @ w, -30, 30)))
-        grad = xb.T @ (p - y) + penalty @ w
-        hess = xb.T @ (xb * (p * (1 - p))[:, None]) + penalty
+        grad = xb.T @ (weight * (p - y)) + penalty @ w
+        hess = xb.T @ (xb * (weight * p * (1 - p))[:, None]) + penalty
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -140,35 +142,43 @@ def columns(mode: str) -> list[int]:
     return [FEATURES.index(f) for f in MODES[mode]]
 
 
-# The default corpus is what the demo, the sweep's tests and a fresh install answer from: its
-# questions count twice in a fit (the foreign corpora's strict gold — only the FAQ answer is
-# right, never the docs page on the same topic — would otherwise pull every confidence down).
-DEFAULT_CORPUS_WEIGHT = 2
+# What each model predicts: ``confidence`` that the answer is right, ``coverage`` that the
+# corpus answers the question at all (off-topic and unanswerable questions are not covered).
+TARGETS = {"confidence": lambda r: r.right, "coverage": lambda r: r.answerable}
 
 
-def fit_rows(rows: list[Row], mode: str) -> tuple[np.ndarray, float]:
-    """Fit on ``rows``; the default corpus's questions weigh DEFAULT_CORPUS_WEIGHT."""
-    reps = np.array([DEFAULT_CORPUS_WEIGHT if r.corpus == "breakroom" else 1 for r in rows])
+def weights(rows: list[Row]) -> np.ndarray:
+    """Every corpus weighs the same in a fit, however many questions it has (so the corpus
+    with the most FAQ entries does not decide what confidence means); the mean weight is 1."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.corpus] = counts.get(r.corpus, 0) + 1
+    w = np.array([1 / counts[r.corpus] for r in rows])
+    return w * len(rows) / w.sum()
+
+
+def fit_rows(rows: list[Row], mode: str, target: str) -> tuple[np.ndarray, float]:
     x = np.array([r.features for r in rows])[:, columns(mode)]
-    y = np.array([r.right for r in rows], dtype=float)
-    return fit_logistic(np.repeat(x, reps, axis=0), np.repeat(y, reps))
+    y = np.array([TARGETS[target](r) for r in rows], dtype=float)
+    return fit_logistic(x, y, weights(rows))
 
 
-def score(rows: list[Row], mode: str, w: np.ndarray, b: float) -> None:
+def score(rows: list[Row], mode: str, target: str, w: np.ndarray, b: float) -> None:
     x = np.array([r.features for r in rows])[:, columns(mode)]
     for r, c in zip(rows, 1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30))), strict=True):
-        r.confidence = float(c)
+        setattr(r, "confidence" if target == "confidence" else "covered", float(c))
 
 
 def leave_one_corpus_out(rows: list[Row], mode: str) -> None:
-    """Each corpus's confidences from a model fitted on the other corpora only."""
+    """Each corpus's confidence and coverage from models fitted on the other corpora only."""
     names = sorted({r.corpus for r in rows})
     for name in names:
-        w, b = fit_rows([r for r in rows if r.corpus != name], mode)
-        score([r for r in rows if r.corpus == name], mode, w, b)
+        for target in TARGETS:
+            w, b = fit_rows([r for r in rows if r.corpus != name], mode, target)
+            score([r for r in rows if r.corpus == name], mode, target, w, b)
 
 
-def figures(rows: list[Row], min_confidence: float) -> dict:
+def figures(rows: list[Row], config: KnowledgeConfig) -> dict:
     ans = [r for r in rows if r.answerable]
     off = [r for r in rows if not r.answerable]
     conf = np.array([r.confidence for r in rows])
@@ -182,10 +192,15 @@ def figures(rows: list[Row], min_confidence: float) -> dict:
         f"precision at >= {SWEEP_THRESHOLD}": (np.mean([r.right for r in sure]) if sure
                                                 else float("nan")),
         f"answered at >= {SWEEP_THRESHOLD}": len(sure) / len(rows),
-        "IDK on off-topic": np.mean([r.confidence < min_confidence for r in off]) if off else 0,
-        "IDK on answerable": np.mean([r.confidence < min_confidence for r in ans]),
+        "IDK on off-topic": np.mean([idk(r, config) for r in off]) if off else 0,
+        "IDK on answerable": np.mean([idk(r, config) for r in ans]),
         "buckets": buckets(conf, right),
     }
+
+
+def idk(row: Row, config: KnowledgeConfig) -> bool:
+    """The engine's rule (``KnowledgeEngine.knows``) on a row's scores."""
+    return row.covered < config.min_coverage or row.confidence < config.min_confidence
 
 
 def print_table(title: str, per_corpus: dict[str, dict]) -> None:
@@ -226,7 +241,7 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
             db = open_db(tmp / "breakroom.db")  # bench/.corpora/: kept between runs too
             report = corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
             answerable, unanswerable = load_questions()
-            off_topic = unanswerable + [{"q": q} for q in knowledge_corpora.OFF_TOPIC]
+            off_topic = unanswerable + [{"q": q} for q in knowledge_corpora.off_topic(name)]
         else:
             db, report = knowledge_corpora.index_db(name, status.embedder, status.reason)
             _, answerable, off_topic = knowledge_corpora.load(name)
@@ -242,60 +257,85 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
     return rows
 
 
+ROWS_FILE = knowledge_corpora.ROOT / "rows.json"  # the last run's evidence, for --cached
+
+
+def save_rows(rows: dict[str, list[Row]]) -> None:
+    ROWS_FILE.write_text(json.dumps({m: [vars(r) for r in rs] for m, rs in rows.items()}),
+                         encoding="utf-8")
+
+
+def load_rows() -> dict[str, list[Row]]:
+    data = json.loads(ROWS_FILE.read_text(encoding="utf-8"))
+    return {m: [Row(**r) for r in rs] for m, rs in data.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="write " + CONFIDENCE_FILE.name)
     parser.add_argument("--tune", action="store_true", help="sweep the dense fusion weight")
     parser.add_argument("--quick", action="store_true", help="the default corpus only")
+    parser.add_argument("--cached", action="store_true",
+                        help="reuse the last run's retrieval evidence (fitting only)")
     parser.add_argument("--corpora", help="comma-separated foreign corpora (default: all built)")
     args = parser.parse_args()
     foreign = args.corpora.split(",") if args.corpora else knowledge_corpora.available()
     names = ["breakroom"] + ([] if args.quick else foreign)
     if len(names) == 1 and not args.quick:
         print("no foreign corpora: run `python bench/knowledge_corpora.py setup` first")
-    status = load_embedder()
-    min_conf = KnowledgeConfig().min_confidence
-    print(f"dense: {status.reason}; knowledge.min_confidence {min_conf}")
+    config = KnowledgeConfig()
     knowledge_corpora.ROOT.mkdir(exist_ok=True)
-    rows = collect(names, status, knowledge_corpora.ROOT, tuning=args.tune)
-    if args.tune:
-        return
+    if args.cached:
+        rows = load_rows()
+        names = list(dict.fromkeys(r.corpus for r in rows["bm25"]))
+    else:
+        status = load_embedder()
+        print(f"dense: {status.reason}")
+        rows = collect(names, status, knowledge_corpora.ROOT, tuning=args.tune)
+        if args.tune:
+            return
+        save_rows(rows)
+    print(f"I don't know below coverage {config.min_coverage} or confidence "
+          f"{config.min_confidence}; the sweep answers at confidence >= {SWEEP_THRESHOLD}")
     for mode, mode_rows in rows.items():
         if not mode_rows:
             continue
-        print_table(f"{mode}: shipped confidence model",
-                    {n: figures([r for r in mode_rows if r.corpus == n], min_conf)
-                     for n in names})
+        if not args.cached:
+            print_table(f"{mode}: shipped models",
+                        {n: figures([r for r in mode_rows if r.corpus == n], config)
+                         for n in names})
         if len(names) > 1:
             leave_one_corpus_out(mode_rows, mode)
-            print_table(f"{mode}: leave-one-corpus-out (model fitted on the other corpora)",
-                        {n: figures([r for r in mode_rows if r.corpus == n], min_conf)
+            print_table(f"{mode}: leave-one-corpus-out (models fitted on the other corpora)",
+                        {n: figures([r for r in mode_rows if r.corpus == n], config)
                          for n in names})
     if args.fit:
         write_model(rows, names)
 
 
 def write_model(rows: dict[str, list[Row]], names: list[str]) -> None:
-    """Fit each mode on every corpus and write the data file, quoting the LOCO ECE."""
-    models = {}
+    """Fit both models of each mode on every corpus and write the data file, quoting the
+    leave-one-corpus-out ECE of the confidence."""
+    if len(names) < 2:
+        raise SystemExit("--fit needs the foreign corpora (bench/knowledge_corpora.py setup)")
+    sections: dict[str, dict] = {target: {} for target in TARGETS}
     for mode, mode_rows in rows.items():
-        if not mode_rows:
-            continue
-        if len(names) < 2:
-            raise SystemExit("--fit needs the foreign corpora (bench/knowledge_corpora.py setup)")
         leave_one_corpus_out(mode_rows, mode)
         loco = {n: round(ece(np.array([r.confidence for r in mode_rows if r.corpus == n]),
                              np.array([r.right for r in mode_rows if r.corpus == n], float)), 3)
                 for n in names}
-        w, b = fit_rows(mode_rows, mode)
-        models[mode] = {"features": MODES[mode], "weights": [round(float(v), 4) for v in w],
-                        "bias": round(b, 4), "leave_one_corpus_out_ece": loco}
+        for target in TARGETS:
+            w, b = fit_rows(mode_rows, mode, target)
+            sections[target][mode] = {
+                "features": MODES[mode], "weights": [round(float(v), 4) for v in w],
+                "bias": round(b, 4)}
+        sections["confidence"][mode]["leave_one_corpus_out_ece"] = loco
     CONFIDENCE_FILE.write_text(json.dumps({
         "note": (f"fitted by bench/knowledge_eval.py --fit on {', '.join(names)} "
-                 f"({sum(len(r) for r in rows.values()) // max(1, len(models))} questions per "
-                 f"mode, label: first source right), logistic regression, the default "
-                 f"corpus's questions weighing {DEFAULT_CORPUS_WEIGHT}, L2 0.5, {time.strftime('%Y-%m-%d')}"),
-        "models": models}, indent=2) + "\n", encoding="utf-8")
+                 f"({len(rows['bm25'])} questions per mode); logistic regression, every "
+                 f"corpus weighing the same, L2 0.5, {time.strftime('%Y-%m-%d')}. confidence: "
+                 "the first source is right; coverage: the corpus answers the question"),
+        **sections}, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {CONFIDENCE_FILE}")
 
 

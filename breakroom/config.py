@@ -102,7 +102,8 @@ class KnowledgeConfig(FileModel):
     backend: Annotated[str, expect(str, "one of auto, offline, claude, session:NAME",
                                    lambda v: v in ("auto", "offline", "claude")
                                    or bool(re.fullmatch(r"session:\S+", v)))] = "auto"
-    min_confidence: Fraction = 0.35
+    min_coverage: Fraction = 0.7  # "I don't know" below this chance that the corpus covers it
+    min_confidence: Fraction = 0.1  # …or below this chance that the best answer is right
     model: Text = "claude-sonnet-4-6"
     max_lines: int = 3
     timeout: float = 30.0

@@ -18,7 +18,8 @@ def test_defaults_cover_every_documented_key() -> None:
     assert (cfg.ircd.mode, cfg.ircd.host, cfg.ircd.port, cfg.ircd.tls) == ("auto", "127.0.0.1", 6667, False)
     assert cfg.channel == "#breakroom" and cfg.channel_key is None
     assert cfg.tmux.include == ["*"] and cfg.tmux.exclude == [] and cfg.tmux.socket_name is None
-    assert cfg.knowledge.backend == "auto" and cfg.knowledge.min_confidence == 0.35
+    assert cfg.knowledge.backend == "auto" and cfg.knowledge.min_confidence == 0.1
+    assert cfg.knowledge.min_coverage == 0.7
     assert cfg.sweep.interval == 300 and cfg.sweep.answer_min_confidence == 0.7
     assert cfg.dispatcher.interval == 600 and cfg.ops == []
 

@@ -1,10 +1,13 @@
 """The knowledge proxy's engine: answer a question from the corpus with a calibrated confidence.
 
-Retrieval (:mod:`breakroom.knowledge.retrieval`) finds passages; a small logistic model turns the
-retrieval evidence into a confidence that means something (fitted on bench/questions.yaml);
-a backend writes the answer — extractive sentences offline, or Claude with citations.  Below
-``knowledge.min_confidence`` the answer is "I don't know" plus the nearest sources.  Every
-question is recorded, so latency, the I-don't-know rate and calibration can be watched.
+Retrieval (:mod:`breakroom.knowledge.retrieval`) finds passages; two small logistic models turn
+the retrieval evidence into judgements that mean something on corpora nobody here wrote
+(fitted and checked leave-one-corpus-out by ``bench/knowledge_eval.py``): the *confidence*
+that the answer is right, and the *coverage*, the chance that the corpus answers the question
+at all.  A backend writes the answer — extractive sentences offline, or Claude with
+citations.  A question the corpus does not cover gets "I don't know" plus the nearest
+sources.  Every question is recorded, so latency, the I-don't-know rate and calibration can
+be watched.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import sqlite_utils
@@ -137,28 +140,30 @@ class Logistic:
 
 
 @dataclass(frozen=True)
-class ConfidenceModel:
-    """The calibrated confidence: one logistic model per retrieval mode.
+class ModeModels:
+    """One logistic model per retrieval mode, read from one section of the data file.
 
     Hybrid and bm25-only retrieval produce different evidence (no cosine without an
     embedder), so each mode has its own model, fitted by ``bench/knowledge_eval.py --fit`` on
-    several corpora written by others; the data file holds both.
+    several corpora written by others.  The file holds two sections: ``confidence`` (is the
+    answer right?) and ``coverage`` (does the corpus answer this at all?).
     """
 
     hybrid: Logistic
     bm25: Logistic
 
     @classmethod
-    def load(cls, path: Path = CONFIDENCE_FILE) -> ConfidenceModel:
+    def load(cls, section: str, path: Path = CONFIDENCE_FILE) -> ModeModels:
         data = json.loads(path.read_text(encoding="utf-8"))
         models = {}
         for mode in ("hybrid", "bm25"):
-            spec = data["models"][mode]
+            spec = data[section][mode]
+            where = f"{path}: {section} model for {mode}"
             unknown = set(spec["features"]) - set(FEATURES)
             if unknown:
-                raise ValueError(f"{path}: {mode} model uses unknown features {sorted(unknown)}")
+                raise ValueError(f"{where} uses unknown features {sorted(unknown)}")
             if len(spec["weights"]) != len(spec["features"]):
-                raise ValueError(f"{path}: {mode} model has {len(spec['weights'])} weights "
+                raise ValueError(f"{where} has {len(spec['weights'])} weights "
                                  f"for {len(spec['features'])} features")
             models[mode] = Logistic(tuple(spec["features"]),
                                     tuple(float(w) for w in spec["weights"]), float(spec["bias"]))
@@ -166,6 +171,14 @@ class ConfidenceModel:
 
     def __call__(self, evidence: Evidence, dense: bool = True) -> float:
         return (self.hybrid if dense else self.bm25)(evidence)
+
+
+class Retrieved(NamedTuple):
+    """What retrieval found for a question, and the two calibrated judgements of it."""
+
+    result: SearchResult
+    confidence: float  # probability that the answer (its first source) is right
+    covered: float  # probability that the corpus answers the question at all
 
 
 # ---------------------------------------------------------------- offline backend
@@ -340,17 +353,29 @@ class KnowledgeEngine:
         self.config = config
         self.embedder_status = embedder or load_embedder()
         self.index = Index(db, self.embedder_status.embedder)
-        self.confidence = ConfidenceModel.load()
+        self.confidence = ModeModels.load("confidence")
+        self.coverage = ModeModels.load("coverage")
         self.backend = resolve_backend(config.backend)
         self._base_url = base_url
         self._claude: ClaudeBackend | None = None
         self._lock = threading.RLock()
 
-    def retrieve(self, question: str) -> tuple[SearchResult, float]:
-        """Passages and evidence for ``question``, and the calibrated confidence."""
+    def retrieve(self, question: str) -> Retrieved:
+        """Passages and evidence for ``question``, the confidence and the coverage."""
         with self._lock:
             result = self.index.search(question, PASSAGES)
-        return result, (self.confidence(result.evidence, result.dense) if result.hits else 0.0)
+        if not result.hits:
+            return Retrieved(result, 0.0, 0.0)
+        return Retrieved(result, self.confidence(result.evidence, result.dense),
+                         self.coverage(result.evidence, result.dense))
+
+    def knows(self, found: Retrieved) -> bool:
+        """Whether to answer at all: "I don't know" is for questions the corpus does not
+        cover (``knowledge.min_coverage``), or whose best answer is almost surely wrong
+        (``knowledge.min_confidence``).  A covered question answered with low confidence is
+        still answered, saying so: the confidence is what a reader (and the sweep) weighs."""
+        return (found.covered >= self.config.min_coverage
+                and found.confidence >= self.config.min_confidence)
 
     def judge(self, answer_id: str, right: bool, judge_nick: str) -> Answer | None:
         """Record an operator's verdict on a recorded answer (see :func:`judge`)."""
@@ -365,24 +390,24 @@ class KnowledgeEngine:
         """
         started = time.perf_counter()
         request_id, question = split_request_id(text)
-        result, confidence = self.retrieve(question)
+        found = self.retrieve(question)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        answer = self._compose(question, result, confidence, writer)
+        answer = self._compose(question, found, writer)
         answer.request_id, answer.asker = request_id, asker
         answer.retrieval_ms = retrieval_ms
         answer.latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             return record(self.db, answer)
 
-    def _compose(self, question: str, result: SearchResult, confidence: float,
-                 writer: Writer | None) -> Answer:
+    def _compose(self, question: str, found: Retrieved, writer: Writer | None) -> Answer:
+        result, confidence = found.result, found.confidence
         nearest = list(dict.fromkeys(h.anchor for h in result.hits[:3]))
-        if not question.strip() or confidence < self.config.min_confidence:
+        if not question.strip() or not self.knows(found):
             return Answer(question, IDK, confidence, nearest, "offline", idk=True)
         note = ""
         if self.backend == "claude":
             try:
-                return self._claude_answer(question, result, confidence)
+                return self._claude_answer(question, found)
             except BackendUnavailable as exc:
                 note = f"claude unavailable ({exc}); offline answer"
         elif self.backend.startswith("session:"):
@@ -397,14 +422,16 @@ class KnowledgeEngine:
         text, sources = extractive_answer(question, result.hits, self.index.embedder)
         return Answer(question, text, confidence, sources, "offline", note=note)
 
-    def _claude_answer(self, question: str, result: SearchResult, confidence: float) -> Answer:
+    def _claude_answer(self, question: str, found: Retrieved) -> Answer:
+        result, confidence = found.result, found.confidence
         if self._claude is None:
             self._claude = ClaudeBackend(self.config.model, self.config.timeout,
                                          voice=self.voice_guidelines(), base_url=self._base_url)
         text, cited, stated = self._claude.answer(question, result.hits)
         if stated is not None:  # the model's word counts, but never alone
             confidence = 0.6 * confidence + 0.4 * stated
-        if text.lower().startswith("i don't know") or confidence < self.config.min_confidence:
+        if text.lower().startswith("i don't know") or not self.knows(
+                found._replace(confidence=confidence)):
             nearest = list(dict.fromkeys(h.anchor for h in result.hits[:3]))
             return Answer(question, IDK, confidence, nearest, "claude", idk=True)
         return Answer(question, text, confidence, cited or [result.hits[0].anchor], "claude")

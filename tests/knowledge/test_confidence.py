@@ -1,4 +1,5 @@
-"""Confidence in both retrieval modes, the out-of-domain signal, and operators' verdicts."""
+"""Confidence and coverage in both retrieval modes, the out-of-domain signal, and operators'
+verdicts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge import engine as knowledge
 from breakroom.knowledge.embedding import EmbedderStatus
-from breakroom.knowledge.engine import CONFIDENCE_FILE, ConfidenceModel, KnowledgeEngine
+from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, ModeModels
 from breakroom.knowledge.retrieval import FEATURES
 from breakroom.record.db import open_db
 
@@ -26,29 +27,44 @@ def engine(request, shipped_db):
     return engine
 
 
-def test_the_shipped_model_has_both_modes_over_known_features():
+@pytest.mark.parametrize("section", ["confidence", "coverage"])
+def test_the_shipped_models_have_both_modes_over_known_features(section):
     data = json.loads(CONFIDENCE_FILE.read_text(encoding="utf-8"))
-    assert set(data["models"]) == {"hybrid", "bm25"}
-    assert set(data["models"]["bm25"]["features"]) <= set(FEATURES)
-    assert "top_dense" not in data["models"]["bm25"]["features"]
-    ConfidenceModel.load()  # loads without complaint
+    assert set(data[section]) == {"hybrid", "bm25"}
+    assert set(data[section]["bm25"]["features"]) <= set(FEATURES)
+    assert "top_dense" not in data[section]["bm25"]["features"]
+    ModeModels.load(section)  # loads without complaint
 
 
 def test_a_model_naming_an_unknown_feature_is_refused(tmp_path):
     path = tmp_path / "c.json"
     spec = {"features": ["shoe_size"], "weights": [1.0], "bias": 0.0}
-    path.write_text(json.dumps({"models": {"hybrid": spec, "bm25": spec}}), encoding="utf-8")
-    with pytest.raises(ValueError, match="shoe_size"):
-        ConfidenceModel.load(path)
+    path.write_text(json.dumps({"coverage": {"hybrid": spec, "bm25": spec}}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"coverage model for hybrid.*shoe_size"):
+        ModeModels.load("coverage", path)
 
 
 def test_answerable_is_answered_and_off_topic_is_not_in_either_mode(engine):
-    result, confidence = engine.retrieve(ANSWERABLE)
-    assert confidence >= engine.config.min_confidence
-    assert "reference/ircd.md" in [h.path for h in result.hits[:3]]
-    off_confidence = engine.retrieve(OFF_TOPIC)[1]
-    assert off_confidence < engine.config.min_confidence
+    found = engine.retrieve(ANSWERABLE)
+    assert engine.knows(found)
+    assert "reference/ircd.md" in [h.path for h in found.result.hits[:3]]
+    off = engine.retrieve(OFF_TOPIC)
+    assert off.covered < engine.config.min_coverage < found.covered
+    assert not engine.knows(off)
     assert engine.ask(OFF_TOPIC).idk
+
+
+def test_a_covered_question_answered_with_low_confidence_is_answered_saying_so(engine):
+    """"I don't know" is for what the corpus does not cover; a covered question whose best
+    passage may be the wrong one is answered with its (low) confidence, which keeps the
+    sweep from typing it."""
+    engine.config = engine.config.model_copy(update={"min_confidence": 0.0})
+    found = engine.retrieve(ANSWERABLE)
+    engine.config = engine.config.model_copy(update={"min_confidence": found.confidence + 0.01})
+    assert engine.ask(ANSWERABLE).idk  # the confidence floor still applies
+    engine.config = engine.config.model_copy(update={"min_confidence": 0.0})
+    answer = engine.ask(ANSWERABLE)
+    assert not answer.idk and answer.confidence == pytest.approx(found.confidence)
 
 
 def test_known_share_is_the_out_of_domain_signal(engine):
@@ -82,7 +98,8 @@ def test_the_demo_sweep_questions_hold_in_either_mode(engine):
     less often (hit@1 0.62 against 0.83), and its calibrated confidence says so: answered,
     but below the bar, so the sweep escalates instead of guessing."""
     threshold = 0.7  # sweep.answer_min_confidence
-    result, confidence = engine.retrieve("How often does the sweep walk the fleet?")
+    result, confidence, _ = engine.retrieve("How often does the sweep walk the fleet?")
     assert result.hits[0].path == "reference/sweep.md"
     assert confidence >= (threshold if result.dense else engine.config.min_confidence)
-    assert engine.retrieve("What did the board decide about the 2027 office lease?")[1] < threshold
+    lease = engine.retrieve("What did the board decide about the 2027 office lease?")
+    assert lease.confidence < threshold and not engine.knows(lease)

@@ -46,7 +46,7 @@ def test_auto_uses_claude_and_citations_become_sources(engine, stub):
 
 
 def test_confidence_combines_retrieval_and_stated(engine, stub):
-    _, retrieval = engine.retrieve(QUESTION)
+    retrieval = engine.retrieve(QUESTION).confidence
     answer = engine.ask(QUESTION)
     assert answer.confidence == pytest.approx(0.6 * retrieval + 0.4 * 0.9)
 

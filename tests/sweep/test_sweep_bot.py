@@ -173,10 +173,10 @@ def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app,
     """One agent asks what the default corpus answers, another what it cannot: the first gets
     the answer in its pane, attributed; the second is escalated to ops and nothing is typed."""
     start_sim(tmux_socket, "nicky", tmp_path,
-              'name: nicky\nstartup:\n  - ask: "What is the longest nick the server allows?"\n')
+              'name: nicky\nstartup:\n  - ask: "How often does the sweep walk the fleet?"\n')
     start_sim(tmux_socket, "painter", tmp_path,
               'name: painter\nstartup:\n  - ask: "Which colour should the staging banner use?"\n')
-    wait_pane(tmux_socket, "nicky", "longest nick")
+    wait_pane(tmux_socket, "nicky", "walk the fleet")
     wait_pane(tmux_socket, "painter", "staging banner")
     (tmp_path / "data").mkdir()
     shutil.copy(shipped_corpus, tmp_path / "data" / DB_NAME)
@@ -184,11 +184,11 @@ def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app,
     start(running_app, ircd, tmux_socket, services=("scribe", "knowledge", "sweep"),
           sessions={"nicky": {"agent": "sim"}, "painter": {"agent": "sim"}}, ops=["alice", "bob"])
 
-    asked = human.wait_for(SWEEP_LINE + r"knowledge: \[(q[0-9a-f]{4})\] What is the longest nick", 20)
+    asked = human.wait_for(SWEEP_LINE + r"knowledge: \[(q[0-9a-f]{4})\] How often does the sweep walk", 20)
     qid = asked.split("[", 1)[1].split("]", 1)[0]
     human.wait_for(rf":knowledge!\S+ PRIVMSG #\S+ :sweep: \[{qid}\] \(confidence 0\.\d+\)", 30)
     text = wait_pane(tmux_socket, "nicky", "[sweep via knowledge, confidence", 20)
-    assert "31" in text
+    assert "300 seconds" in text
 
     human.wait_for(SWEEP_LINE + r"alice, bob: painter is stuck on a question \[q[0-9a-f]{4}\] "
                    r"\(knowledge's best answer has confidence 0\.\d\d < 0\.70\): "
