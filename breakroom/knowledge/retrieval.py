@@ -129,7 +129,7 @@ class Index:
         self._doc_ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 384), dtype=np.float32)
         self._position: dict[int, int] = {}
-        self._df: dict[str, int] = {}  # document frequency per question term, this generation
+        self._df_cache: dict[str, int] = {}  # passages holding each question term, this generation
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -148,21 +148,17 @@ class Index:
                 matrix[i] = from_blob(row[2])
         self._matrix = matrix
         self._position = {int(cid): i for i, cid in enumerate(self._ids)}
-        self._df = {}
+        self._df_cache = {}
         self._generation = gen
 
-    def _idf(self, terms: list[str]) -> dict[str, tuple[float, bool]]:
-        """FTS5's idf of each term (the index's own stemming applies) and whether it occurs."""
-        n = len(self._ids)
-        out = {}
+    def _df(self, terms: list[str]) -> dict[str, int]:
+        """How many passages hold each term (FTS5 counts, so the index's own stemming applies)."""
         for term in terms:
-            if term not in self._df:
-                self._df[term] = self.db.execute(
+            if term not in self._df_cache:
+                self._df_cache[term] = self.db.execute(
                     "SELECT count(*) FROM corpus_chunks_fts WHERE corpus_chunks_fts MATCH ?",
                     [f'"{term}"']).fetchone()[0]
-            df = self._df[term]
-            out[term] = (max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6) if n else 1e-6, df > 0)
-        return out
+        return {term: self._df_cache[term] for term in terms}
 
     def _bm25(self, query: str) -> dict[int, float]:
         fts = match_query(query)
@@ -233,11 +229,17 @@ class Index:
             if dense.any():
                 evidence.agreement = float(
                     self._doc_ids[lexical_top] == self._doc_ids[int(np.argmax(dense))])
-        idf = self._idf(content_tokens(query)[:32])
-        total = sum(w for w, _ in idf.values())
-        if total:
-            evidence.bm25_norm = raw_top / total
-            evidence.known = sum(w for w, seen in idf.values() if seen) / total
+        n = len(self._ids)
+        df = self._df(content_tokens(query)[:32])
+        # bm25_norm divides by what the terms could score, in FTS5's own idf (which is 0 for a
+        # word in half the passages); `known` weighs words by a smoothed idf that stays
+        # positive, so on a small corpus its common words still count as known.
+        fts_idf = sum(max(math.log((n - d + 0.5) / (d + 0.5)), 1e-6) for d in df.values())
+        if fts_idf:
+            evidence.bm25_norm = raw_top / fts_idf
+        smooth = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        if sum(smooth.values()):
+            evidence.known = sum(w for t, w in smooth.items() if df[t]) / sum(smooth.values())
         text = f"{best.title} {best.heading} {best.text}"
         evidence.coverage = coverage(query, text)
         evidence.sentence_coverage = best_sentence_coverage(query, best.text)

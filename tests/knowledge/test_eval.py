@@ -1,0 +1,84 @@
+"""The knowledge evaluation itself, on a tiny built-in FAQ corpus (the full sets are in the bench:
+``bench/knowledge_corpora.py setup`` downloads them, which no test may do)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from breakroom.config import KnowledgeConfig
+from breakroom.knowledge.embedding import load_embedder
+from breakroom.knowledge.engine import KnowledgeEngine
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+import knowledge_corpora  # noqa: E402
+import knowledge_eval  # noqa: E402
+
+FAQ_DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "faqcorpus" / "docs"
+QUESTIONS = ["How do I make the lighthouse lamp rotate faster?",
+             "Why does the foghorn sound twice at dawn?",
+             "Which oil does the lens mount need?",
+             "Can I run two lamps from one generator?",
+             "What about the backup battery?",
+             "The lamp won't light after a storm"]  # a problem stated: a question too
+
+
+@pytest.fixture
+def corpora(tmp_path, monkeypatch):
+    monkeypatch.setattr(knowledge_corpora, "ROOT", tmp_path / "corpora")
+    knowledge_corpora.add("lighthouse", FAQ_DOCS, ["docs/faq.rst"], cap=100)
+    return tmp_path / "corpora"
+
+
+def test_faq_titles_become_questions_and_nested_ones_stand_alone():
+    rest, faqs = knowledge_corpora.split_faq((FAQ_DOCS / "faq.rst").read_text(encoding="utf-8"))
+    assert [q for q, _ in faqs] == QUESTIONS
+    answers = dict(faqs)
+    assert "backup battery" not in answers["Can I run two lamps from one generator?"]
+    assert answers["What about the backup battery?"].startswith("The backup battery")
+    assert "Glossary" in rest and "Troubleshooting" in rest  # not questions: kept as docs
+    assert not any(q in rest for q in QUESTIONS)
+
+
+def test_a_held_out_corpus_hides_each_answer_in_a_document_of_its_own(corpora):
+    data = yaml.safe_load((corpora / "lighthouse" / "questions.yaml").read_text())
+    assert data["held_out"] is True
+    assert [a["q"] for a in data["answerable"]] == QUESTIONS
+    assert len(data["unanswerable"]) == len(knowledge_corpora.OFF_TOPIC)
+    gold = corpora / "lighthouse" / "docs" / data["answerable"][0]["source"]
+    assert "turns per minute" in gold.read_text() and "rotate faster" not in gold.read_text()
+    assert knowledge_corpora.held_out() == ["lighthouse"]
+    assert knowledge_corpora.available() == []  # built-in sets are not built in tests
+
+
+def test_each_off_topic_question_belongs_to_one_built_in_corpus():
+    names = ["breakroom", *knowledge_corpora.SOURCES]
+    shares = [knowledge_corpora.off_topic(n) for n in names]
+    assert sum(len(s) for s in shares) == len(knowledge_corpora.OFF_TOPIC)
+    assert len({q for s in shares for q in s}) == len(knowledge_corpora.OFF_TOPIC)
+
+
+def test_the_bench_scores_like_the_engine_and_fits_leave_one_corpus_out(corpora, shipped_db):
+    config = KnowledgeConfig(backend="offline")
+    status = load_embedder()
+    db, report = knowledge_corpora.index_db("lighthouse", status.embedder, status.reason)
+    assert report.chunks > 0
+    _, answerable, off_topic = knowledge_corpora.load("lighthouse")
+    engine = KnowledgeEngine(db, config)
+    rows = knowledge_eval.run("lighthouse", engine, answerable, off_topic[:20])
+    for row in rows:  # the bench's "I don't know" is the engine's
+        assert knowledge_eval.idk(row, config) == (not engine.knows(engine.retrieve(row.question)))
+    figures = knowledge_eval.figures(rows, config)
+    assert figures["hit@1"] >= (4 / 6 if status.embedder else 2 / 6)  # 6 questions, 13 documents
+    assert figures["IDK on off-topic"] >= 0.9
+    breakroom_questions, _ = knowledge_eval.load_questions()
+    rows += knowledge_eval.run("breakroom", KnowledgeEngine(shipped_db, config),
+                               breakroom_questions[:10], [])
+    shipped = [r.confidence for r in rows]
+    knowledge_eval.leave_one_corpus_out(rows, "hybrid" if engine.index.embedder else "bm25")
+    assert all(0 <= r.confidence <= 1 and 0 <= r.covered <= 1 for r in rows)
+    assert [r.confidence for r in rows] != shipped  # refitted on the other corpus alone
