@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from breakroom.errors import BreakroomError
+
 log = logging.getLogger("breakroom")
 
 DIR_MODE = 0o700
@@ -22,7 +24,8 @@ _OTHERS = 0o077   # any bit for group or others is too loose
 
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and missing parents) 0700 whatever the umask; an existing one found
-    looser is tightened with a warning."""
+    looser is tightened with a warning.  A shared directory is refused, never tightened."""
+    _refuse_shared(path)
     existed = path.is_dir()
     for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
         missing.mkdir(mode=DIR_MODE, exist_ok=True)  # parents too: mkdir(parents=True) makes them 0755
@@ -47,11 +50,25 @@ def _loose(path: Path) -> bool:
     return bool(path.lstat().st_mode & _OTHERS)
 
 
+def _refuse_shared(path: Path) -> None:
+    """A sticky or world-writable directory (``/tmp``) belongs to everyone: making it 0700
+    would break every other user of the machine, and tightening what is in it would take their
+    files too.  The breakroom needs a directory of its own."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there yet: it will be created private
+    if stat.S_ISDIR(mode) and mode & (stat.S_ISVTX | stat.S_IWOTH):
+        raise BreakroomError(f"{path} is a shared directory (like /tmp): the breakroom keeps "
+                             f"its files in a directory of its own, e.g. {path / 'breakroom'}")
+
+
 def tighten(root: Path) -> list[Path]:
     """Make ``root`` and everything under it private; returns what was looser (warned once).
     Symbolic links are neither followed nor changed."""
     if not root.is_dir():
         return []
+    _refuse_shared(root)
     loose: list[Path] = []
     for folder, dirs, files in os.walk(root):
         here = Path(folder)

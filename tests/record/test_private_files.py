@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from breakroom.errors import BreakroomError
 from breakroom.private import private_dir, tighten
 from breakroom.record.db import db_path, open_db
 
@@ -67,3 +68,26 @@ def test_private_dir(tmp_path, caplog, existed) -> None:
         private_dir(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o700
     assert ("readable by other users" in caplog.text) == existed
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o777])
+def test_a_shared_directory_is_refused_and_left_as_it_is(tmp_path, mode, cli) -> None:
+    """A database or data dir put straight into /tmp must not make /tmp 0700 (every other user
+    of the machine would lose it) nor take the other files in it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, mode)
+    neighbour = shared / "someone-elses.txt"
+    neighbour.write_text("x")
+    os.chmod(neighbour, 0o644)
+    for call in (lambda: open_db(shared / "x.db"), lambda: tighten(shared),
+                 lambda: private_dir(shared)):
+        with pytest.raises(BreakroomError, match="shared directory .*a directory of its own"):
+            call()
+    assert stat.S_IMODE(shared.stat().st_mode) == mode
+    assert stat.S_IMODE(neighbour.stat().st_mode) == 0o644
+    (tmp_path / "breakroom.yaml").write_text(f"data_dir: {shared}\n")
+    result = cli("corpus", "stats")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "is a shared directory" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert stat.S_IMODE(shared.stat().st_mode) == mode
