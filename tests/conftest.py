@@ -9,8 +9,8 @@ import shutil
 import socket
 import stat
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import uuid
