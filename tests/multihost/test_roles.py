@@ -122,7 +122,7 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corp
                 yaml.safe_dump(_host_config(tmp_path, host, port, socket)))
         _sim(tmp_path, sockets[1], "hosta", QUIET)
         _sim(tmp_path, sockets[2], "hostb",
-             {"startup": [{"ask": "What is the longest nick the server allows?"}], **REPLY})
+             {"startup": [{"ask": "How often does the sweep walk the fleet?"}], **REPLY})
         for host, socket in (("hosta", sockets[1]), ("hostb", sockets[2])):
             procs.append(_up(tmp_path / host, "host", _host_config(tmp_path, host, port, socket)))
         cfg = from_dict({"ircd": {"port": port, "password": PASSWORD}, "channel_key": KEY})
@@ -138,8 +138,8 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corp
         assert "hostb" not in fleet.stdout  # a host lists its own sessions
 
         # the sweep answers the question b's agent is stuck on, through b's session bot
-        human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :knowledge: \[q[0-9a-f]{4}\] What is "
-                       r"the longest nick", 30, since_start=True)
+        human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :knowledge: \[q[0-9a-f]{4}\] "
+                       r"How often does the sweep walk the fleet", 30, since_start=True)
         _wait_pane(sockets[2], "sweep: [sweep via knowledge, confidence", 30)
         # the dispatcher nudges the idle one on a with the queued issue
         _wait_pane(sockets[1], "dispatcher: ", 30)
