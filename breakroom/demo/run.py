@@ -126,7 +126,7 @@ def start_sessions(run: DemoRun) -> None:
 
 async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter) -> Story:
     app = Breakroom(run.config)
-    story = Story(app.db)
+    story = Story(app.db, dense=load_embedder().embedder is not None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,13 +14,15 @@ from conftest import BREAKROOM, HAVE_NGIRCD
 from breakroom.irc.ircd import port_in_use
 
 
-def _run_demo(tmp_path: Path, *args: str,
-              path: str | None = None) -> tuple[subprocess.CompletedProcess, Path]:
+def _run_demo(tmp_path: Path, *args: str, path: str | None = None,
+              pythonpath: Path | None = None) -> tuple[subprocess.CompletedProcess, Path]:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
     if path is not None:
         env["PATH"] = path
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     result = subprocess.run([BREAKROOM, "demo", "--duration", "90", *args], capture_output=True,
                             text=True, timeout=240, env=env, cwd=tmp_path)
     return result, scratch
@@ -65,11 +67,21 @@ def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_demo_falls_back_to_miniircd_without_ngircd(tmp_path: Path) -> None:
+def test_demo_falls_back_to_miniircd_and_to_bm25(tmp_path: Path) -> None:
+    """Without ngircd and without the embed extra (onnxruntime cannot be imported) the story
+    still holds: its sweep beat is then an escalation, since bm25 alone is not sure enough."""
     bin_dir = str(Path(BREAKROOM).parent)
-    result, scratch = _run_demo(tmp_path, "--speed", "2", path=f"{bin_dir}:/usr/bin:/bin")
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "onnxruntime.py").write_text(
+        "raise ImportError('blocked for this test', name='onnxruntime')\n")
+    result, scratch = _run_demo(tmp_path, "--speed", "2", path=f"{bin_dir}:/usr/bin:/bin",
+                                pythonpath=blocker)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ircd: miniircd on 127.0.0.1:" in result.stdout
+    assert "bm25 only: onnxruntime is not installed" in result.stdout
+    assert "✓ the sweep escalated a stuck agent's question to ops instead of guessing" in result.stdout
+    assert "✓ an agent asked knowledge and got an answer with confidence and sources" in result.stdout
     _assert_nothing_left(result, scratch, keep=set())
     if HAVE_NGIRCD:
         assert "/usr/sbin" not in result.stdout  # really ran without ngircd on PATH
