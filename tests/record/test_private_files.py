@@ -82,7 +82,7 @@ def test_a_shared_directory_is_refused_and_left_as_it_is(tmp_path, mode, cli) ->
     os.chmod(neighbour, 0o644)
     for call in (lambda: open_db(shared / "x.db"), lambda: tighten(shared),
                  lambda: private_dir(shared)):
-        with pytest.raises(BreakroomError, match="shared directory .*a directory of its own"):
+        with pytest.raises(BreakroomError, match=r"shared directory .*a directory of its own"):
             call()
     assert stat.S_IMODE(shared.stat().st_mode) == mode
     assert stat.S_IMODE(neighbour.stat().st_mode) == 0o644
