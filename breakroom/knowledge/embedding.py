@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger("breakroom")
+
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "data" / "minilm-vocab.txt"
 MODEL_ID = "all-MiniLM-L6-v2-qint8"  # the re-quantized model: its vectors are its own
 DIMENSIONS = 384
@@ -142,24 +144,38 @@ def cache_dir() -> Path:
 def integer_model(packaged: Path, cache: Path | None = None) -> Path:
     """The packaged model re-quantized for integer matrix products, built once and cached.
 
-    onnxruntime's own tools do it (constant-fold the widened weights, then dynamic
-    quantization per output channel) in about 3 s; the output is the same bytes every time,
-    so processes building it at once just replace one copy with another.
+    Kept in ``cache`` (the user's cache dir); where that cannot be written (a read-only home),
+    in a private folder of the temp dir.  A folder someone else owns or can write to is never
+    used: a model file planted there would run in this process.
     """
-    cache = cache or cache_dir()
-    digest = hashlib.sha256(packaged.read_bytes()).hexdigest()[:16]
-    target = cache / f"minilm-l6-qint8-{digest}.onnx"
-    if target.is_file():
-        return target
+    name = f"minilm-l6-qint8-{hashlib.sha256(packaged.read_bytes()).hexdigest()[:16]}.onnx"
+    fallback = Path(tempfile.gettempdir()) / f"breakroom-{os.getuid()}"
+    for folder in (cache or cache_dir(), fallback):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            mode = folder.stat()
+            if mode.st_uid != os.getuid() or mode.st_mode & 0o022:
+                raise PermissionError(f"{folder} is not this user's alone")
+            if not (folder / name).is_file():
+                _quantize(packaged, folder / name)
+            return folder / name
+        except OSError as exc:
+            log.warning("%s: cannot keep the integer embedding model there (%s)", folder, exc)
+    raise OSError("nowhere to keep the integer embedding model")
+
+
+def _quantize(packaged: Path, target: Path) -> None:
+    """onnxruntime's own tools (constant-fold the widened weights, then dynamic quantization
+    per output channel), about 3 s; the output is the same bytes every time, so processes
+    building it at once just replace one copy with another."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     quiet = logging.getLogger()  # onnxruntime's tools log advice through the root logger
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             folded, built = Path(tmp) / "folded.onnx", Path(tmp) / target.name
             quant_pre_process(str(packaged), str(folded), skip_symbolic_shape=True)
             quantize_dynamic(str(folded), str(built), weight_type=QuantType.QInt8,
@@ -167,8 +183,6 @@ def integer_model(packaged: Path, cache: Path | None = None) -> Path:
             os.replace(built, target)
     finally:
         quiet.setLevel(level)
-    return target
-
 
 def to_blob(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()

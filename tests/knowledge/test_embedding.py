@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +42,26 @@ def test_integer_vectors_stay_close_to_the_packaged_model(tmp_path):
     exact = embedding.Embedder(PACKAGED).embed(TEXTS)
     assert np.min((fast * exact).sum(axis=1)) > 0.98
     assert np.argsort(fast[1:] @ fast[0]).tolist() == np.argsort(exact[1:] @ exact[0]).tolist()
+
+
+def test_an_unwritable_cache_falls_back_to_a_private_temp_folder(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "file").write_text("not a directory")
+    built = embedding.integer_model(PACKAGED, tmp_path / "file" / "cache")
+    assert built.parent == tmp_path / "tmp" / f"breakroom-{os.getuid()}"
+    assert stat.S_IMODE(built.parent.stat().st_mode) == 0o700
+    assert "cannot keep the integer embedding model there" in caplog.text
+
+
+def test_a_folder_others_can_write_is_never_used(tmp_path, monkeypatch):
+    """A model file planted in a shared folder would run in this process."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    planted = tmp_path / "tmp" / f"breakroom-{os.getuid()}"
+    planted.mkdir(parents=True)
+    os.chmod(planted, 0o777)
+    (tmp_path / "cache").mkdir()
+    os.chmod(tmp_path / "cache", 0o777)
+    with pytest.raises(OSError, match="nowhere to keep"):
+        embedding.integer_model(PACKAGED, tmp_path / "cache")
+    assert list(planted.iterdir()) == [] and list((tmp_path / "cache").iterdir()) == []
