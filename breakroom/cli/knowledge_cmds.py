@@ -142,6 +142,8 @@ def show_answer(state: State, answer_id: str) -> None:
     click.echo(f"question:   {answer.question}")
     click.echo(f"answer:     {answer.text}")
     click.echo(f"confidence: {answer.confidence:.2f}" + ("  (I don't know)" if answer.idk else ""))
+    if answer.coverage is not None:  # answers recorded before v0.2 have none
+        click.echo(f"coverage:   {answer.coverage:.2f}  (the chance the corpus covers the question)")
     click.echo(f"sources:    {', '.join(answer.sources) or '-'}")
     click.echo(f"backend:    {answer.backend}" + (f"  ({answer.note})" if answer.note else ""))
     click.echo(f"latency:    {answer.latency_ms:.0f} ms (retrieval {answer.retrieval_ms:.0f} ms)")

@@ -62,6 +62,7 @@ class Answer:
     note: str = ""  # e.g. "claude unavailable (overloaded); offline answer"
     request_id: str | None = None
     asker: str | None = None
+    coverage: float | None = None  # the chance the corpus covers the question (None: not known)
     latency_ms: float = 0.0
     retrieval_ms: float = 0.0
     id: int | None = None
@@ -77,11 +78,11 @@ def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
     """Store ``answer`` and give it its id."""
     cur = db.execute(
         "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
-        "confidence, sources, backend, note, latency_ms, retrieval_ms) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "confidence, coverage, sources, backend, note, latency_ms, retrieval_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
-         int(answer.idk), answer.confidence, json.dumps(answer.sources), answer.backend,
-         answer.note, answer.latency_ms, answer.retrieval_ms])
+         int(answer.idk), answer.confidence, answer.coverage, json.dumps(answer.sources),
+         answer.backend, answer.note, answer.latency_ms, answer.retrieval_ms])
     answer.id = cur.lastrowid
     return answer
 
@@ -93,14 +94,14 @@ def get_answer(db: sqlite_utils.Database, answer_id: int | str) -> Answer | None
         return None
     row = db.execute(
         "SELECT id, created, asker, request_id, question, answer, idk, confidence, sources, "
-        "backend, note, latency_ms, retrieval_ms FROM knowledge_answers WHERE id = ?",
+        "backend, note, latency_ms, retrieval_ms, coverage FROM knowledge_answers WHERE id = ?",
         [int(text)]).fetchone()
     if row is None:
         return None
     return Answer(id=row[0], created=row[1], asker=row[2], request_id=row[3], question=row[4],
                   text=row[5], idk=bool(row[6]), confidence=row[7], sources=json.loads(row[8]),
                   backend=row[9], note=row[10] or "", latency_ms=row[11] or 0.0,
-                  retrieval_ms=row[12] or 0.0)
+                  retrieval_ms=row[12] or 0.0, coverage=row[13])
 
 
 def judge(db: sqlite_utils.Database, answer_id: int | str, right: bool, judge_nick: str,
@@ -393,7 +394,7 @@ class KnowledgeEngine:
         found = self.retrieve(question)
         retrieval_ms = (time.perf_counter() - started) * 1000
         answer = self._compose(question, found, writer)
-        answer.request_id, answer.asker = request_id, asker
+        answer.request_id, answer.asker, answer.coverage = request_id, asker, found.covered
         answer.retrieval_ms = retrieval_ms
         answer.latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:

@@ -160,10 +160,17 @@ KNOWLEDGE_VERDICTS = Migration("knowledge_feedback: an operator's verdict on an 
     "UPDATE corpus_docs SET sha256 = ''",
 ))
 
+KNOWLEDGE_COVERAGE = Migration("knowledge_answers.coverage: the chance that the corpus covers "
+                               "the question, beside the confidence, so an \"I don't know\" "
+                               "shows which floor it fell under", (
+    "ALTER TABLE knowledge_answers ADD COLUMN coverage REAL",
+))
+
 MIGRATIONS: tuple[Migration, ...] = (
     V0_1,
     CRASH_RECOVERY,
     KNOWLEDGE_VERDICTS,
+    KNOWLEDGE_COVERAGE,
 )
 
 

@@ -137,7 +137,7 @@ def test_cli_knowledge_stats_and_show(tmp_path, cli):
     knowledge.record(db, Answer("how do we price?", "By cohort.", 0.82, ["posts/pricing.md#Cohorts"],
                                 "claude", asker="alice", request_id="q7f3", latency_ms=120.0))
     knowledge.record(db, Answer("sourdough?", knowledge.IDK, 0.05, ["faq.md"], "offline", idk=True,
-                                asker="bob", latency_ms=20.0))
+                                asker="bob", latency_ms=20.0, coverage=0.12))
     stats = cli("knowledge", "stats")
     assert stats.returncode == 0, stats.stderr
     assert "questions    2 from 2 askers" in stats.stdout
@@ -146,3 +146,17 @@ def test_cli_knowledge_stats_and_show(tmp_path, cli):
     assert show.returncode == 0, show.stderr
     assert "answer:     By cohort." in show.stdout and "[q7f3]" in show.stdout
     assert "sources:    posts/pricing.md#Cohorts" in show.stdout
+    assert "coverage:" not in show.stdout  # recorded without one (as v0.1 answers were)
+    idk = cli("knowledge", "show", "k2")
+    assert "confidence: 0.05  (I don't know)" in idk.stdout
+    assert "coverage:   0.12  (the chance the corpus covers the question)" in idk.stdout
+
+
+def test_every_answer_records_its_coverage(engine):
+    """An "I don't know" says which floor it fell under: coverage or confidence."""
+    question = "What is the recipe for sourdough bread?"
+    found = engine.retrieve(question)
+    answer = engine.ask(question)
+    recorded = knowledge.get_answer(engine.db, answer.ref)
+    assert recorded is not None and recorded.idk
+    assert recorded.coverage == pytest.approx(found.covered) and recorded.coverage < 0.7
