@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,10 @@ import yaml
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parent)]
 from claude_code import keys, missing_reason, start_claude, write_home  # noqa: E402
 from claude_stub import ClaudeStub  # noqa: E402
-from delivery_latency import BREAKROOM, free_port, pct, tmux, wait_until  # noqa: E402
+from delivery_latency import BREAKROOM, pct, stop_up, tmux, wait_until  # noqa: E402
 
 from breakroom.fleet import hooks  # noqa: E402
+from breakroom.irc.ircd import free_port  # noqa: E402
 
 
 def fleet(env: dict) -> dict[str, str]:
@@ -173,15 +173,8 @@ def main() -> None:
         wait_until(lambda: fleet(env).get("sim") == "working", 10, "sim working")
         hook_budget(env, calls)
     finally:
-        up.terminate()
-        try:
-            up.wait(15)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        stop_up(up, sock, work)
         stub.close()
-        tmux(sock, "kill-server")
-        Path(f"/tmp/tmux-{os.getuid()}/{sock}").unlink(missing_ok=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

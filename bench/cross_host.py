@@ -30,7 +30,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from delivery_latency import BREAKROOM, free_port, tmux, wait_until
+from delivery_latency import BREAKROOM, tmux, wait_until
+
+from breakroom.irc.ircd import free_port
 
 PASSWORD, KEY = "benchPW1", "benchKEY1"
 

@@ -18,7 +18,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -29,19 +28,27 @@ from pathlib import Path
 
 import yaml
 
+from breakroom.irc.ircd import free_port
+
 BIN = Path(sys.executable).parent
 BREAKROOM = str(BIN / "breakroom")
 POLL = 0.01
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def tmux(socket_name: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", socket_name, *args], capture_output=True, text=True).stdout
+
+
+def stop_up(up: subprocess.Popen, sock: str, work: Path) -> None:
+    """End a bench's `breakroom up`, its tmux server and its scratch folder."""
+    up.terminate()
+    try:
+        up.wait(15)
+    except subprocess.TimeoutExpired:
+        up.kill()
+    tmux(sock, "kill-server")
+    Path(f"/tmp/tmux-{os.getuid()}/{sock}").unlink(missing_ok=True)  # tmux leaves it behind
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def wait_until(predicate, timeout: float, what: str):
@@ -130,14 +137,7 @@ def main() -> None:
         print(f"  inbox -> submitted (idle check, typing, enter_delay, verified Enter): median "
               f"{statistics.median(inside) * 1000:.0f} ms")
     finally:
-        up.terminate()
-        try:
-            up.wait(15)
-        except subprocess.TimeoutExpired:
-            up.kill()
-        tmux(sock, "kill-server")
-        Path(f"/tmp/tmux-{os.getuid()}/{sock}").unlink(missing_ok=True)  # tmux leaves it behind
-        shutil.rmtree(work, ignore_errors=True)
+        stop_up(up, sock, work)
 
 
 if __name__ == "__main__":
