@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ircd import free_port
 
 BIN = Path(sys.executable).parent
@@ -46,8 +47,7 @@ def stop_up(up: subprocess.Popen, sock: str, work: Path) -> None:
         up.wait(15)
     except subprocess.TimeoutExpired:
         up.kill()
-    tmux(sock, "kill-server")
-    Path(f"/tmp/tmux-{os.getuid()}/{sock}").unlink(missing_ok=True)  # tmux leaves it behind
+    Tmux(sock).kill_server()
     shutil.rmtree(work, ignore_errors=True)
 
 

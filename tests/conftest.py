@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from breakroom.config import Config, from_dict
+from breakroom.fleet.tmux import Tmux
 from breakroom.irc.background import BackgroundBreakroom
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
 from breakroom.record.db import open_db
@@ -351,8 +352,7 @@ def tmux_socket() -> Iterator[str]:
     """A private tmux server name (``tmux -L``); the server is killed afterwards."""
     name = f"brtest-{uuid.uuid4().hex[:10]}"
     yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
-    Path(f"/tmp/tmux-{os.getuid()}/{name}").unlink(missing_ok=True)  # tmux leaves it behind
+    Tmux(name).kill_server()
 
 
 @pytest.fixture

@@ -175,10 +175,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> Story:
 
 def cleanup(run: DemoRun, keep_data: bool, say: Callable[[str], None]) -> None:
     if run.tmux is not None:
-        try:
-            run.tmux.kill()
-        except Exception:  # already gone
-            pass
+        Tmux(run.config.tmux.socket_name).kill_server()
     if run.ircd is not None:
         run.ircd.stop()
     if keep_data:

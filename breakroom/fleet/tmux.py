@@ -15,9 +15,11 @@ path (``tmux -S``, what ``$TMUX`` gives a process running inside a session).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # libtmux is imported lazily: light CLI commands must start fast
@@ -100,6 +102,17 @@ class Tmux:
         """Names of the server's sessions (empty when no server is running)."""
         result = self.run("list-sessions", "-F", "#{session_name}")
         return [name for name in result.lines if name] if result.ok else []
+
+    def kill_server(self) -> None:
+        """Stop this private server and remove its socket file, which tmux leaves behind in
+        ``/tmp/tmux-UID/`` — one per server the demo or a test ever started.  Never the
+        user's default server."""
+        if not (self.socket_name or self.socket_path):
+            raise ValueError("refusing to kill the user's default tmux server")
+        base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        socket = Path(self.socket_path) if self.socket_path else base / str(self.socket_name)
+        self.run("kill-server")
+        socket.unlink(missing_ok=True)
 
     @property
     def server(self) -> libtmux.Server:

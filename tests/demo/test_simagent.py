@@ -17,6 +17,7 @@ import yaml
 from breakroom.demo.simagent import Step, parse_script, shell_command, substitute
 from breakroom.errors import BreakroomError
 from breakroom.fleet.panestate import IdleStability, detect, guess_agent
+from breakroom.fleet.tmux import Tmux
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 BASIC = Path(__file__).parents[1] / "fixtures" / "sim" / "basic.yaml"
@@ -66,7 +67,8 @@ class SimPane:
 @pytest.fixture
 def sim_pane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., SimPane]]:
     monkeypatch.setenv("HOME", str(tmp_path))
-    tmux = libtmux.Server(socket_name=f"br-sim-{uuid.uuid4().hex[:8]}")
+    name = f"br-sim-{uuid.uuid4().hex[:8]}"
+    tmux = libtmux.Server(socket_name=name)
 
     def start(script: Path | str = BASIC, name: str = "alice") -> SimPane:
         session = tmux.new_session(session_name=name, x=100, y=45,
@@ -75,7 +77,7 @@ def sim_pane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
         return SimPane(session.active_window.active_pane)
 
     yield start
-    tmux.kill()
+    Tmux(name).kill_server()
 
 
 def test_states_follow_the_script(sim_pane: Callable[..., SimPane]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import libtmux
+import pytest
 
 from breakroom.fleet import capture
 from breakroom.fleet.tmux import Tmux
@@ -110,3 +112,16 @@ def test_long_argv_is_chunked(tmux_socket, tmux_calls, monkeypatch):
     assert {name: f"chunk-{int(name[1:])}" in c.text for name, c in caps.items()} == \
         {f"c{i:02d}": True for i in range(12)}
     assert 1 + 3 <= calls <= 1 + 4
+
+
+def test_kill_server_stops_it_and_removes_its_socket_file(tmux_socket):
+    """tmux leaves the socket file of a killed server behind: the demo left one per run."""
+    tmux = Tmux(tmux_socket)
+    tmux.server.new_session(session_name="x", window_command="sleep 60")
+    socket = tmux.display("#{socket_path}")
+    assert socket and Path(socket).exists()
+    tmux.kill_server()
+    assert tmux.list_sessions() == [] and not Path(socket).exists()
+    tmux.kill_server()  # no server: nothing to do, no error
+    with pytest.raises(ValueError, match="default tmux server"):
+        Tmux().kill_server()

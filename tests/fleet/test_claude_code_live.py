@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from claude_stub import ClaudeStub, user_prompt
 
 from breakroom.fleet.pane import type_into_pane
 from breakroom.fleet.panestate import detect, typing_patterns
+from breakroom.fleet.tmux import Tmux
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CLAUDE_CODE"):
@@ -71,7 +71,7 @@ class Claude:
                                                 if isinstance(b, dict)])))
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        Tmux(self.socket).kill_server()
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,16 @@ byte it received, so the tests see exactly what reached the "agent".
 """
 
 import json
-import os
 import secrets
 import sys
 import time
-from pathlib import Path
 
 import libtmux
 import pytest
 from conftest import wait_until
 
 from breakroom.fleet.pane import PaneGone, look, press_keys, resolve_pane, type_into_pane
+from breakroom.fleet.tmux import Tmux
 
 PROMPT_PROGRAM = r'''
 import json, os, sys, termios, tty
@@ -82,8 +81,7 @@ def prompt_pane(tmp_path):
         return socket, log, raw
 
     yield start
-    tmux.kill()
-    Path(f"/tmp/tmux-{os.getuid()}/{socket}").unlink(missing_ok=True)  # tmux leaves it behind
+    Tmux(socket).kill_server()
 
 
 def submitted(log):

@@ -24,6 +24,7 @@ from breakroom.control import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
 from breakroom.fleet.session_env import current_session
+from breakroom.fleet.tmux import Tmux
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 # What `breakroom hook` runs once the CLI's entry point takes its fast path (see
@@ -52,7 +53,7 @@ def tmux_env(home: Path) -> Iterator[dict[str, str]]:
     pane = session.active_window.active_pane
     socket_path = pane.display_message("#{socket_path}", get_text=True)[0]
     yield {"TMUX": f"{socket_path},{os.getpid()},0", "TMUX_PANE": pane.pane_id}
-    tmux.kill()
+    Tmux(name).kill_server()
 
 
 def run_hook(event: str, stdin: bytes, env: dict[str, str] | None = None,

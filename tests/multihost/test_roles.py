@@ -20,6 +20,7 @@ import yaml
 from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
 
 from breakroom.config import from_dict
+from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ircd import Ircd, free_port
 from breakroom.record.db import DB_NAME
 
@@ -50,8 +51,7 @@ def sockets() -> Iterator[list[str]]:
     names = [f"brtest-{uuid.uuid4().hex[:10]}" for _ in range(3)]
     yield names
     for name in names:
-        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
-        Path(f"/tmp/tmux-{os.getuid()}/{name}").unlink(missing_ok=True)
+        Tmux(name).kill_server()
 
 
 def _host_config(tmp_path: Path, name: str, port: int, socket: str) -> dict:
