@@ -29,8 +29,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from breakroom.app.background import BackgroundBreakroom
 from breakroom.config import KnowledgeConfig, from_dict
-from breakroom.irc.background import BackgroundBreakroom
 from breakroom.irc.ircd import free_port, start_ircd
 from breakroom.knowledge import corpus
 from breakroom.knowledge.embedding import MODEL_ID, load_embedder, to_blob

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from breakroom.app.background import BackgroundBreakroom
 from breakroom.config import from_dict
-from breakroom.irc.background import BackgroundBreakroom
 from breakroom.irc.ircd import free_port, start_ircd
 from breakroom.record import events as record
 from breakroom.record.db import open_db

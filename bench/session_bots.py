@@ -37,8 +37,8 @@ def rss_mb() -> float:
 
 def child(count: int, config: str) -> None:
     """Runs in its own process: start the bots, wait for all joins, print JSON figures."""
-    from breakroom.fleet.manager import SESSION_PLUGINS
-    from breakroom.irc.background import BackgroundBreakroom
+    from breakroom.app.background import BackgroundBreakroom
+    from breakroom.app.runtime import SESSION_PLUGINS
 
     cfg = from_dict(json.loads(config))
     app = BackgroundBreakroom(cfg, services=()).start()

@@ -18,7 +18,8 @@ import irc3
 import venusian as _venusian
 from irc3.plugins.asynchronious import Whois
 
-from breakroom.irc.runtime import Breakroom, BreakroomBot
+from breakroom.app.runtime import Breakroom
+from breakroom.irc.bot import BreakroomBot
 from breakroom.record.events import Event
 
 _LINE = r"^(?:@\S+ )?:(?P<mask>\S+!\S+@\S+) PRIVMSG (?P<target>\S+) :"
@@ -65,9 +66,10 @@ event: _EventDecorator = irc3.event
 
 def runtime_of(bot: irc3.IrcBot) -> Breakroom:
     """The running breakroom a plugin's bot belongs to: config, record, fleet, knowledge."""
-    if not isinstance(bot, BreakroomBot) or bot.runtime is None:
+    runtime = bot.runtime if isinstance(bot, BreakroomBot) else None
+    if not isinstance(runtime, Breakroom):
         raise TypeError("breakroom plugins run in a bot spawned by a running breakroom")
-    return bot.runtime
+    return runtime
 
 
 def is_channel(name: str) -> bool:

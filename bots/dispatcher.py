@@ -18,8 +18,9 @@ import irc3
 
 from bots.base import Sender, command, is_operator, runtime_of
 from breakroom.errors import BreakroomError
-from breakroom.irc.runtime import BreakroomBot
+from breakroom.irc.bot import BreakroomBot
 from breakroom.paths import SKILLS_DIR
+from breakroom.sanitize import sanitize
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.work.dispatch import Decision
@@ -63,7 +64,8 @@ class Dispatcher:
                 only=only, force=force)
             action = decision.action
             if action is not None:
-                delivery = await self.app.sessions.deliver(action.session, self.bot.nick, action.text)
+                delivery = await self.app.deliveries.deliver(action.session, self.bot.nick,
+                                                             sanitize(action.text))
                 failed = delivery.status == "failed" and delivery.reason
                 outcome = f"failed: {delivery.reason}" if failed else delivery.status
                 dispatch.record_delivery(self.app.db, audit_id, outcome)

@@ -23,10 +23,11 @@ import irc3
 
 from bots.base import Sender, addressed, command, is_operator, runtime_of
 from bots.replies import format_reply
-from breakroom.irc.ratelimit import RateLimiter
+from breakroom.fleet.ratelimit import RateLimiter
 from breakroom.knowledge.engine import Answer, BackendUnavailable, Writer, split_request_id
 from breakroom.knowledge.retrieval import SearchResult
 from breakroom.knowledge.service import KnowledgeService, KnowledgeUnavailable
+from breakroom.sanitize import sanitize
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +157,10 @@ class KnowledgeBot:
         reply = self.app.loop.create_future()
         self._session_replies[rid] = reply
         try:
-            delivery = await self.app.sessions.deliver(
+            delivery = await self.app.deliveries.deliver(
                 session, self.bot.nick,
-                f"{asker} asks: {question} — answer from the corpus with: "
-                f"breakroom say {self.bot.nick} \"[{rid}] <answer, then the sources>\"")
+                sanitize(f"{asker} asks: {question} — answer from the corpus with: "
+                         f"breakroom say {self.bot.nick} \"[{rid}] <answer, then the sources>\""))
             if delivery.status == "failed":
                 raise BackendUnavailable(f"delivery failed: {delivery.reason}")
             return await asyncio.wait_for(reply, self.config.timeout)

@@ -1,14 +1,14 @@
 """The session bot: what is said to a session on IRC reaches its agent's pane.
 
 A line ``nick: text`` / ``nick, text`` in the channel, or a private message to the bot, goes
-to ``app.sessions.receive``: a reply carrying the request id of this session's waiting
+to ``app.deliveries.receive``: a reply carrying the request id of this session's waiting
 ``breakroom ask`` is handed to that CLI.  A service bot's lines (knowledge's answers, the
 sweep's and dispatcher's reports, ``!fleet`` listings that start with the session's nick)
 are never typed in: they are for the humans, and what a service bot means for a session (the
-sweep's answer, a dispatcher nudge) it delivers directly with ``sessions.deliver`` — or, from
+sweep's answer, a dispatcher nudge) it delivers directly with ``deliveries.deliver`` — or, from
 a hub to a session on this host, in a private message marked ``BRDELIVER1``.  Anything
 else is rate-limited per sender, given its
-hop count (replies between bots; see :mod:`breakroom.irc.ratelimit`), sanitized, stored in the
+hop count (replies between bots; see :mod:`breakroom.fleet.ratelimit`), sanitized, stored in the
 session's inbox and typed in when the agent waits for input.  The sender gets NOTICEs:
 queued / delivered / failed and why.  NOTICEs and CTCP are never relayed (IRC's rule against
 automatic replies to notices).  Lines from sibling session bots are skipped: their
@@ -20,9 +20,11 @@ from __future__ import annotations
 import irc3
 
 from bots.base import PRIVMSG_LINE, Sender, addressed_text, event, runtime_of
-from breakroom.fleet.nicks import irc_lower
+from breakroom.app.runtime import SERVICE_BOTS
 from breakroom.fleet.remote import DELIVER_PREFIX
-from breakroom.irc.runtime import SERVICE_BOTS, BreakroomBot
+from breakroom.irc.bot import BreakroomBot
+from breakroom.irc.nicks import irc_lower
+from breakroom.sanitize import sanitize
 
 
 @irc3.plugin
@@ -32,14 +34,9 @@ class Relay:
         self.app = runtime_of(bot)
         self.session: str = bot.config["session"]
 
-    def _is_own_bot(self, nick: str) -> bool:
-        """A bot of this breakroom (session or service bot): its messages count hops."""
-        key = irc_lower(nick)
-        return any(irc_lower(bot.nick) == key for bot in self.app.bots.values())
-
     def _is_service_bot(self, nick: str) -> bool:
         """A service bot here, or one of a hub's (``--role host``: same names, not ours)."""
-        return irc_lower(nick) in SERVICE_BOTS or (self._is_own_bot(nick)
+        return irc_lower(nick) in SERVICE_BOTS or (self.app.is_own_nick(nick)
                                                    and self.app.sessions.session_for(nick) is None)
 
     @event(PRIVMSG_LINE)
@@ -50,13 +47,15 @@ class Relay:
         if (data.startswith(DELIVER_PREFIX) and self._is_service_bot(mask.nick)
                 and irc_lower(target) == irc_lower(self.bot.nick)):
             # a hub's sweep or dispatcher delivering to this session (see breakroom.fleet.remote)
-            await sessions.deliver(self.session, mask.nick, data[len(DELIVER_PREFIX):])
+            await self.app.deliveries.deliver(self.session, mask.nick,
+                                              sanitize(data[len(DELIVER_PREFIX):]))
             return
         text = addressed_text(self.bot, target, data)
         if text is None:  # maybe an unaddressed continuation of a long reply to our ask
-            sessions.ops.take_continuation(self.bot.nick, mask.nick, data)
+            self.app.session_ops.take_continuation(self.bot.nick, mask.nick, data)
             return
         if self._is_service_bot(mask.nick):
-            sessions.ops.take_reply(self.bot.nick, mask.nick, text)  # an answer to our ask
+            self.app.session_ops.take_reply(self.bot.nick, mask.nick, text)  # an answer to our ask
             return
-        await sessions.receive(self.session, mask.nick, text, automated=self._is_own_bot(mask.nick))
+        await self.app.deliveries.receive(self.session, mask.nick, sanitize(text),
+                                          automated=self.app.is_own_nick(mask.nick))

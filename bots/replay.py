@@ -12,7 +12,7 @@ import irc3
 from bots.base import Sender, event
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
-from breakroom.irc.runtime import BreakroomBot, bot_settings
+from breakroom.irc.bot import BreakroomBot, bot_settings
 from breakroom.record.events import format_text
 
 REPLAY_NICK = "replay"

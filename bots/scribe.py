@@ -1,7 +1,7 @@
 """scribe: records every channel event into the breakroom's record.
 
 Lines said by the breakroom's own bots are recorded when they are sent
-(:meth:`breakroom.irc.runtime.Breakroom.send`), so the scribe skips their echo: a line a
+(:meth:`breakroom.app.runtime.Breakroom.send`), so the scribe skips their echo: a line a
 session's bot sends while the scribe is reconnecting is neither lost nor doubled.  What
 others say while the scribe is away cannot be recovered; the record says when it was away
 (a ``GAP`` event).
@@ -13,7 +13,7 @@ import irc3
 
 from bots.base import Origin, Sender, event, is_channel, runtime_of
 from bots.replay import REPLAY_NICK
-from breakroom.irc.runtime import BreakroomBot
+from breakroom.irc.bot import BreakroomBot
 from breakroom.record.events import Event, now_iso
 
 

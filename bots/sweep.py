@@ -27,10 +27,11 @@ from bots.base import PRIVMSG_LINE, Sender, command, event, is_operator, runtime
 from bots.knowledge import KnowledgeBot
 from bots.replies import sources_tail
 from breakroom.errors import BreakroomError
-from breakroom.fleet.nicks import irc_lower
 from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
-from breakroom.irc.runtime import BreakroomBot
+from breakroom.irc.bot import BreakroomBot
+from breakroom.irc.nicks import irc_lower
 from breakroom.knowledge.engine import Answer
+from breakroom.sanitize import sanitize
 from breakroom.sweep.policy import Policy
 from breakroom.sweep.walk import Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix, peek
 
@@ -117,7 +118,7 @@ class SweepBot:
 
     async def _approve(self, approval: Approval) -> None:
         try:
-            await self.app.sessions.press(approval.session, list(approval.keys))
+            await self.app.deliveries.press(approval.session, list(approval.keys))
         except Exception as exc:  # tmux may have lost the session meanwhile
             self.sweeper.approval_outcome(approval.session, f"failed: {exc}")
             self.say(f"{approval.announcement()} — but pressing {' '.join(approval.keys)} failed: {exc}")
@@ -140,7 +141,8 @@ class SweepBot:
         elif answer.confidence >= threshold:
             reply = " ".join(answer.text.split()) + sources_tail(answer)
             text = answer_text(answer.confidence, reply, self.app.config.delivery.max_chars)
-            delivery = await self.app.sessions.deliver(question.session, self.bot.nick, text)
+            delivery = await self.app.deliveries.deliver(question.session, self.bot.nick,
+                                                         sanitize(text))
             if delivery.status != "failed":
                 self.sweeper.resolve_question(question.qid, "answered", answer.confidence, reply)
                 return

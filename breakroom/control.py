@@ -3,10 +3,11 @@
 A Unix socket in the data dir, mode 0600 (only the fleet's user can speak as its
 sessions).  One JSON request per connection, one JSON response back.
 
-Who asks is taken from the kernel (:mod:`breakroom.fleet.identity`): another uid is
-refused; a process inside a pane of the fleet's tmux server acts as that pane's session,
-whatever its request says (a ``"session"`` naming another one is refused); only a process
-outside every pane may name the session it acts for.  Handlers see the checked
+Who asks is taken from the kernel: the peer's uid and pid (``SO_PEERCRED``) at connect.
+Another uid is refused here; which session the pid may act as is decided by the ``identify``
+function the application hands the server (:func:`breakroom.fleet.identity.acting_session`
+in a running breakroom: a process inside a pane acts as that pane's session whatever its
+request says, only a process outside every pane may name one).  Handlers see the checked
 ``request["session"]``.
 """
 
@@ -17,20 +18,52 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
-from breakroom.fleet.identity import acting_session, pane_session, peer_of
 from breakroom.private import private_dir
 
 Message = dict[str, Any]  # one JSON object, a request or its response
 Handler = Callable[[Message], Awaitable[Message]]
 SOCKET_NAME = "control.sock"
 MAX_REQUEST = 1 << 20
+_UCRED = struct.Struct("3i")
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The process at the other end of a Unix socket, as the kernel recorded it at connect."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+def peer_of(sock: socket.socket) -> Peer:
+    """``SO_PEERCRED`` of a connected Unix socket."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    pid, uid, gid = _UCRED.unpack(raw)
+    return Peer(pid=pid, uid=uid, gid=gid)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: the session it may act as (None: none), and whether it runs
+    inside a pane of the fleet (then it speaks only through its own session's bot)."""
+
+    session: str | None
+    in_pane: bool
+
+
+# (peer pid, the session the request names) -> the caller; BreakroomError refuses it.
+# Blocking (it reads /proc and asks tmux): the server runs it in a thread.
+Identify = Callable[[int, str], Caller]
 
 
 def socket_path(cfg: Config) -> Path:
@@ -45,9 +78,9 @@ def socket_path(cfg: Config) -> Path:
 class ControlServer:
     """Dispatches requests by their ``op`` to handlers registered with :meth:`handle`."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, identify: Identify):
         self.path = socket_path(cfg)
-        self.tmux_socket = cfg.tmux.socket_name
+        self.identify = identify
         self.handlers: dict[str, Handler] = {}
         self._server: asyncio.AbstractServer | None = None
 
@@ -99,12 +132,12 @@ class ControlServer:
             return {"error": "malformed request"}
         if not isinstance(request, dict):
             return {"error": "malformed request"}
-        in_pane = await asyncio.to_thread(pane_session, peer.pid, self.tmux_socket)
         try:
-            request["session"] = acting_session(in_pane, str(request.get("session") or ""))
+            caller = await asyncio.to_thread(self.identify, peer.pid, str(request.get("session") or ""))
         except BreakroomError as exc:
             return {"error": str(exc)}
-        if in_pane is not None:
+        request["session"] = caller.session
+        if caller.in_pane:
             request.pop("as", None)  # a pane speaks through its own bot, never another's
         return await self._dispatch(request)
 

@@ -4,6 +4,12 @@ Without it, ``log.info`` went nowhere and warnings reached stderr through Python
 last-resort handler, without time or origin.  Now: rich's handler when stderr is a
 terminal, plain timestamped lines otherwise (a supervisor's log), and always a rotating
 file in the data dir, mode 0600 (log lines may quote what agents said).
+
+Logs are a way out too: :func:`scrub_log_records` makes every log record's message
+scrubbed of secrets when it is made (a log line quoting what an agent said, or a failing
+request with its password, must not keep what the record and the channel hide).  It wraps
+the log record factory, so every logger (irc3's included) is covered whatever handlers are
+configured; tracebacks (``exc_info``) are formatted later and not covered.
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ import io
 import logging
 import os
 import sys
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
+
+from breakroom.sanitize import scrub_secrets
 
 LOG_FILE = "breakroom.log"
 LEVELS = ("debug", "info", "warning", "error")
@@ -74,3 +83,28 @@ def setup_logging(data_dir: Path, level: str = "info", *, stream: TextIO | None 
     root.setLevel(min(threshold, logging.INFO))
     logging.captureWarnings(True)
     return path
+
+
+class _ScrubbingFactory:
+    """Wraps the log record factory in place before it: each record leaves it scrubbed."""
+
+    def __init__(self, make: Callable[..., logging.LogRecord]):
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging reports it itself
+            return record
+        record.msg, record.args = scrub_secrets(message), None
+        return record
+
+
+def scrub_log_records() -> None:
+    """Scrub the message of every log record made from now on (idempotent: a factory
+    already scrubbing is not wrapped twice)."""
+    make = logging.getLogRecordFactory()
+    if isinstance(make, _ScrubbingFactory):
+        return
+    logging.setLogRecordFactory(_ScrubbingFactory(make))

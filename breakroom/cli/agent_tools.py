@@ -40,7 +40,7 @@ def hook(state: State, event: str, as_session: str | None) -> None:
 def mcp_cmd(state: State) -> None:
     """Serve breakroom's tools (say, ask, inbox, read, digest, fleet, issue list/show/move,
     skills show) to an agent over MCP on stdio; `hooks install` registers it."""
-    from breakroom.mcpserver import serve
+    from breakroom.cli.mcpserver import serve
 
     serve(str(Path(state.config.source).resolve()) if state.config.source else None)
 
@@ -51,7 +51,7 @@ def doctor_cmd(state: State) -> None:
     """Check the running fleet: the ircd, the breakroom, each session's agent and state,
     its hooks (installed, last fired) and MCP server; one line per problem says what to
     run.  Exits 1 when there is a problem."""
-    from breakroom import doctor
+    from breakroom.cli import doctor
 
     findings = doctor.check(state.config)
     for finding in findings:

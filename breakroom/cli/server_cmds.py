@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from breakroom.app import runner
+from breakroom.app.roles import ROLES
+from breakroom.app.runtime import SERVICE_BOTS, Breakroom
 from breakroom.cli.base import State, cli, log_level_option, pass_state
-from breakroom.irc import runner
 from breakroom.irc.connect import connection_lines
 from breakroom.irc.ircd import Ircd
-from breakroom.irc.roles import ROLES
-from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.secrets import fill_secrets
 
 

@@ -17,12 +17,13 @@ from breakroom import control
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
-from breakroom.fleet.nicks import base_nick
 from breakroom.fleet.session_env import current_session
+from breakroom.irc.nicks import base_nick
 from breakroom.paths import SKILLS_DIR
 from breakroom.work import digest as digest_mod
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
+from breakroom.work.issue_states import ISSUE_STATES
 from breakroom.work.skills import SkillSet, load_skills
 
 
@@ -81,7 +82,7 @@ def issue_group() -> None:
 @click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path),
               help="The issue's body (spec, notes) from a file; - for stdin.")
 @click.option("--state", "issue_state", default="ready-for-prep", show_default=True,
-              type=click.Choice([s for s in workqueue.STATES if s != "done"]))
+              type=click.Choice([s for s in ISSUE_STATES if s != "done"]))
 @pass_state
 def issue_add(state: State, title: str, project: str | None, role: str | None, skill: str | None,
               priority: str, body_file: Path | None, issue_state: str) -> None:
@@ -103,7 +104,7 @@ def issue_add(state: State, title: str, project: str | None, role: str | None, s
 @issue_group.command("list")
 @click.option("--project", help="Only this project.")
 @click.option("--role", help="Only this role.")
-@click.option("--state", "issue_state", type=click.Choice(workqueue.STATES), help="Only this state.")
+@click.option("--state", "issue_state", type=click.Choice(ISSUE_STATES), help="Only this state.")
 @click.option("--all", "include_done", is_flag=True, help="Include done issues.")
 @pass_state
 def issue_list(state: State, project: str | None, role: str | None, issue_state: str | None,

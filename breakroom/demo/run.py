@@ -23,13 +23,13 @@ from typing import Any
 import libtmux
 import yaml
 
+from breakroom.app.runtime import Breakroom
 from breakroom.config import Config, from_dict, to_dict
 from breakroom.demo.story import Story
 from breakroom.demo.view import ChannelPrinter
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.connect import connection_lines
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
-from breakroom.irc.runtime import Breakroom
 from breakroom.knowledge import corpus
 from breakroom.knowledge.embedding import load_embedder
 from breakroom.logs import setup_logging

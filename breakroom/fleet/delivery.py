@@ -1,198 +1,354 @@
-"""Control-socket operations a session's own CLI uses: ``say``, ``ask``, ``fleet``, ``hook``.
+"""Delivery: a message for a session reaches its agent once, whole, and its sender hears how.
 
-Requests (JSON over the control socket, see :mod:`breakroom.control`):
+Every way a message reaches a session comes through here — a line on IRC (``bots/relay``),
+another session's ``breakroom say`` (the control socket), the sweep's answers and the
+dispatcher's nudges: :meth:`Deliveries.receive` for what someone sent (rate limit, hop
+count, a reply to a pending ``ask`` taken out first), :meth:`Deliveries.deliver` for the
+rest.  Both take only :data:`~breakroom.sanitize.Clean` text — sanitised once, where it
+entered the breakroom (the relay bot, the control socket, the service bot that composed
+it) — and store it in the session's inbox
+(:mod:`breakroom.fleet.inbox`, ``queued``); then:
 
-- ``{"op": "say", "session": S, "target": T, "text": X}`` — S's bot says X in the channel,
-  addressed as ``T: X`` when T is a nick (so humans see lateral talk), plain when T is the
-  channel.  Text longer than one IRC line goes out as several lines, each addressed.
-  When T is another session of this breakroom the message is also delivered directly
-  (:meth:`SessionManager.receive`) — the channel line is for the humans — and the answer
-  carries its outcome: ``{"ok", "as", "target", "text", "delivery": {"id", "status",
-  "reason"}}``; ``ask`` to a session here is delivered the same way.
-- ``{"op": "ask", "session": S, "to": NICK, "question": Q, "timeout": SECONDS}`` — S's bot
-  says ``NICK: [q7f3] Q``; the request resolves when a line addressed to S's bot (in the
-  channel or privately) carries ``[q7f3]`` — from NICK or anyone who knows the answer —
-  with ``{"ok": true, "id", "from", "reply"}`` (continuation lines from the same sender
-  within :data:`CONTINUATION_WAIT` are appended).
-  No reply in time: ``{"error": "no reply …"}``.  A reply that resolves an ask is not put
-  into the pane — the waiting CLI prints it.
-- ``{"op": "fleet"}`` — ``{"ok": true, "sessions": [SessionStatus as dict, …]}``.
-- ``{"op": "hook", "session": S, "state": STATE, "event": E, "collect": true}`` — a hook
-  report, applied at once.  With ``collect`` (PostToolUse, UserPromptSubmit, Stop) the
-  answer's ``context`` holds the session's queued messages, now marked delivered, for the
-  hook to hand to the agent (:meth:`SessionManager.take_for_hook`); a Stop that takes
-  some keeps the agent working.
+- **typed**: when the agent waits for input (``idle`` or ``waiting:question``, proven by a
+  fresh look), the oldest queued message is typed into its pane
+  (:func:`breakroom.fleet.pane.type_into_pane`: literal text, a separate verified Enter,
+  never over a human's draft), one per idle period;
+- **handed to a hook**: an agent whose hooks report to the breakroom gets its queued
+  messages in its context mid-turn (:meth:`Deliveries.take_for_hook`: PostToolUse,
+  UserPromptSubmit; Stop keeps it going to read them);
+- the inbox row becomes ``delivered`` or ``failed``, and a sender that asked for it gets a
+  NOTICE for each outcome (:meth:`FleetHost.say`).
+
+Which sessions exist, their bots' nicks and their states come from the session manager
+(:class:`Sessions`, implemented by :class:`breakroom.fleet.manager.SessionManager`), which
+calls back when a poll is done or a hook says a session is ready.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import secrets
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from breakroom.errors import BreakroomError
-from breakroom.fleet.nicks import irc_lower
-from breakroom.irc.split import budget, split_utf8
-from breakroom.sanitize import one_line
+from breakroom.fleet import admission, inbox, panestate, recovery
+from breakroom.fleet.host import FleetHost
+from breakroom.fleet.observer import FleetObserver, FleetSnapshot
+from breakroom.fleet.pane import press_keys, type_into_pane
+from breakroom.fleet.ratelimit import HopTracker, RateLimiter
+from breakroom.fleet.remote import DELIVER_PREFIX, RemoteFleet, RemoteSession
+from breakroom.fleet.states import READY_STATES, PaneState
+from breakroom.fleet.tmux import Tmux
+from breakroom.irc.nicks import irc_lower
+from breakroom.sanitize import Clean, one_line
 
-if TYPE_CHECKING:
-    from breakroom.fleet.manager import Delivery, SessionManager
+log = logging.getLogger(__name__)
 
-CONTINUATION_WAIT = 0.5
-MAX_ASK_TIMEOUT = 600.0
-_REQUEST_ID = re.compile(r"\[(q[0-9a-f]{4})\]")
+# Hook events whose output reaches the agent's context (FIELD-NOTES, Claude Code 2.1.197).
+HOOK_DELIVERY_EVENTS = frozenset({"PostToolUse", "UserPromptSubmit", "Stop"})
+HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
+STOP_BLOCK_CAP = 3     # Stop hooks in a row that may keep an agent going
 
-
-@dataclass(frozen=True)
-class _Bot:
-    """A session's bot: ``key`` names it to the host, ``nick`` is what it has on IRC now."""
-
-    key: str
-    nick: str
+# A line addressed to a session's bot that answers something its CLI waits for (a reply
+# to ``breakroom ask``): given (bot nick, sender, text), True when it was taken.
+ReplyTaker = Callable[[str, str, str], bool]
 
 
 @dataclass
-class _Ask:
-    asker: str                 # irc_lower nick of the asking session's bot
-    reply: asyncio.Future[bool]
-    lines: list[str] = field(default_factory=list)
-    sender: str = ""
+class Delivery:
+    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``
+    — or ``sent``: on its way to a session on another host, whose bot NOTICEs the outcome."""
+
+    id: int
+    status: str
+    reason: str = ""
 
 
-class SessionOps:
-    """Registers the session ops on ``app.control`` and tracks questions awaiting replies."""
+class Sessions(Protocol):
+    """What delivery needs to know about the fleet (the session manager)."""
 
-    def __init__(self, manager: SessionManager):
-        self.manager = manager
-        self.app = manager.app
-        self._asks: dict[str, _Ask] = {}
-        control = self.app.control
-        control.handle("say")(self.say)
-        control.handle("ask")(self.ask)
-        control.handle("fleet")(self.fleet)
-        control.handle("hook")(self.hook)
+    observer: FleetObserver
+    remote: RemoteFleet
+    after_poll: list[Callable[[], None]]
+    on_ready: list[Callable[[str], None]]
 
-    # ------------------------------------------------------------------ helpers
+    def is_local(self, session: str) -> bool: ...
+    def bot_key(self, session: str) -> str | None: ...
+    def nick_for(self, session: str) -> str | None: ...
+    def state_of(self, session: str) -> PaneState: ...
+    async def refresh(self, sessions: list[str]) -> FleetSnapshot: ...
 
-    def _bot_of(self, request: dict[str, Any]) -> _Bot:
-        session = str(request.get("session") or "")
-        if not session:
-            raise BreakroomError("not inside a tmux session's pane (an operator names one with --as SESSION)")
-        key = self.manager.bot_key(session)
-        if key is None:
-            raise BreakroomError(f"session {session!r} has no bot in the breakroom "
-                                 "(not a tmux session it watches, or excluded by tmux.include/exclude)")
-        return _Bot(key, self.manager.nick_for(session) or key)
 
-    def _say(self, bot: _Bot, target: str, text: str) -> None:
-        channel = self.app.channel
-        if target.startswith(("#", "&")):
-            if irc_lower(target) != irc_lower(channel):
-                raise BreakroomError(f"session bots only speak in {channel}")
-            self.app.say(bot.key, channel, text)
+class Deliveries:
+    """Queues, types and hands over messages for the sessions of one breakroom."""
+
+    def __init__(self, app: FleetHost, sessions: Sessions, tmux: Tmux) -> None:
+        self.app = app
+        self.config = app.config
+        self.sessions = sessions
+        self.tmux = tmux
+        self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
+        self.hops = HopTracker()
+        self.reply_takers: list[ReplyTaker] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._drains: set[asyncio.Task[None]] = set()
+        self._held: dict[str, str] = {}        # session -> why the last typing was put off
+        self._stop_blocks: dict[str, int] = {}  # session -> Stop hooks in a row that kept it going
+        sessions.after_poll.append(self._kick_ready)
+        sessions.on_ready.append(self._kick)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def recover(self) -> None:
+        """Messages whose typing a crash interrupted: see :mod:`breakroom.fleet.recovery`."""
+        for message in inbox.interrupted(self.app.db):
+            outcome = await self.app.run_blocking(recovery.clear_leftover, self.tmux,
+                                                  message.session, self.render(message))
+            if outcome == recovery.GONE:
+                inbox.mark_failed(self.app.db, message.id, f"tmux session {message.session} is gone")
+            elif outcome == recovery.CLEAN and message.entered is not None:
+                inbox.mark_delivered(self.app.db, message.id)  # Enter was pressed and taken
+            else:
+                if outcome == recovery.FOREIGN:
+                    log.warning("%s's input line holds a draft that is not ours; #%d waits for it",
+                                message.session, message.id)
+                inbox.requeue(self.app.db, message.id)
+
+    async def stop(self) -> None:
+        tasks = list(self._drains)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ the ways in
+
+    async def receive(self, session: str, sender: str, text: Clean, *,
+                      automated: bool) -> Delivery | None:
+        """A message addressed to the session's bot — from IRC, or from another session here.
+
+        A reply to one of this session's pending ``ask`` goes to that CLI (returns None).
+        Otherwise: the per-sender rate limit (refused: a NOTICE and a ``failed`` Delivery
+        with id 0, nothing stored), the hop count (``automated``: the sender is one of this
+        breakroom's bots), and :meth:`deliver` with NOTICEs."""
+        key = self.sessions.bot_key(session)
+        nick = self.sessions.nick_for(session) or session
+        if any(take(nick, sender, text) for take in self.reply_takers):
+            return None
+        if not self.limiter.allow(sender):
+            reason = (f"rate limit: too many messages to {nick}; try again in "
+                      f"{self.limiter.retry_after(sender):.0f}s")
+            if key is not None:
+                self.app.refuse(key, sender, reason)
+            return Delivery(0, inbox.FAILED, reason)
+        hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
+        return await self.deliver(session, sender, text, hops=hops, notify=True)
+
+    async def deliver(self, session: str, sender: str, text: Clean, *, hops: int | None = None,
+                      notify: bool = False) -> Delivery:
+        """Queue ``text`` for ``session`` and type it in now if the agent waits for input.
+
+        ``hops``: how many automated replies deep the message is (see
+        :mod:`breakroom.fleet.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
+        None (a service bot delivering directly): counted here, so a session and a service
+        bot answering each other cannot loop either.
+        ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
+        (queued, delivered, failed), now and later."""
+        if not self.sessions.is_local(session):
+            remote = self.sessions.remote.find(session)
+            if remote is not None:
+                return self._send_to_host(remote, sender, text)
+            return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
+        clean = text
+        if not clean:
+            return Delivery(0, inbox.FAILED, "nothing left after removing control characters")
+        if hops is None:
+            hops = self.hops.hop(irc_lower(sender),
+                                 irc_lower(self.sessions.nick_for(session) or session),
+                                 automated=self.app.is_own_nick(sender))
+        limit = self.config.delivery.hop_limit
+        if hops > limit:
+            reason = (f"hop limit: {hops} automated replies deep (limit {limit}); "
+                      f"not typed in, readable with `breakroom read`")
+            message_id = inbox.add(self.app.db, session, sender, clean, hops=hops,
+                                   state=inbox.FAILED, reason=reason, notify=notify)
+            self._tell(inbox.stored(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
+            return Delivery(message_id, inbox.FAILED, reason)
+        full = self._inbox_full(session, sender)
+        if full:
+            key = self.sessions.bot_key(session)
+            if notify and key is not None:
+                self.app.refuse(key, sender, f"not queued for {session}: {full}")
+            return Delivery(0, inbox.FAILED, full)
+        message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
+        await self._drain(session)
+        message = inbox.stored(self.app.db, message_id)
+        if message.state != inbox.QUEUED:
+            return Delivery(message_id, message.state, message.reason or "")
+        reason = self._why_waiting(session)
+        self._tell(message, f"#{message_id} {reason}")
+        return Delivery(message_id, inbox.QUEUED, reason)
+
+    async def press(self, session: str, keys: list[str]) -> None:
+        """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
+        if not self.sessions.is_local(session) and self.sessions.remote.find(session) is not None:
+            raise BreakroomError(f"{session} runs on another host; keys are pressed there")
+        async with self._lock(session):
+            await self.app.run_blocking(press_keys, self.tmux, session, keys)
+            self.sessions.observer.touched(session)
+
+    async def take_for_hook(self, session: str, event: str) -> str:
+        """Queued messages for an agent hook to put into the agent's context, marked
+        delivered (exactly once: typing holds the same lock); "" when there are none.
+
+        PostToolUse and UserPromptSubmit reach the model within the turn; Stop keeps the
+        agent going to handle them, at most :data:`STOP_BLOCK_CAP` times in a row so a
+        stream of messages can never keep it from stopping."""
+        if (not self.sessions.is_local(session) or event not in HOOK_DELIVERY_EVENTS
+                or self._lock(session).locked()):
+            return ""
+        async with self._lock(session):
+            queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
+            blocks = self._stop_blocks.get(session, 0)
+            if event != "Stop" or not queue:
+                blocks = self._stop_blocks[session] = 0
+            if not queue or (event == "Stop" and blocks >= STOP_BLOCK_CAP):
+                return ""
+            if event == "Stop":
+                self._stop_blocks[session] = blocks + 1
+            how = "mid-turn" if event != "Stop" else "before it stopped"
+            for message in queue:
+                inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
+                self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
+            return "\n".join(self.render(message) for message in queue)
+
+    # ------------------------------------------------------------------ policy
+
+    def _inbox_full(self, session: str, sender: str) -> str:
+        """Why a new message from ``sender`` may not be queued for ``session`` ("" if it may):
+        one sender cannot fill an inbox, nor can all of them together."""
+        delivery = self.config.delivery
+        if inbox.count_queued(self.app.db, session, sender) >= delivery.max_queued_per_sender:
+            return (f"{sender} already has {delivery.max_queued_per_sender} messages waiting "
+                    f"(delivery.max_queued_per_sender); try again when they are read")
+        if inbox.count_queued(self.app.db, session) >= delivery.max_queued_per_session:
+            return (f"its inbox is full ({delivery.max_queued_per_session} waiting, "
+                    "delivery.max_queued_per_session)")
+        return ""
+
+    def _send_to_host(self, remote: RemoteSession, sender: str, text: str) -> Delivery:
+        """A private message from ``sender``'s bot to the remote session's bot, whose host
+        delivers it (and NOTICEs the outcome back)."""
+        if self.app.nick_now(sender) is None:
+            return Delivery(0, inbox.FAILED, f"{sender} has no bot here to reach {remote.host}")
+        self.app.say(sender, remote.nick, DELIVER_PREFIX + text)
+        return Delivery(0, "sent", f"sent to {remote.nick} on {remote.host}")
+
+    def _refusal(self, session: str) -> str:
+        """Why nothing may be typed into ``session`` at all (its foreground program is a
+        shell, or an agent no profile knows, and it has not opted in), or ""."""
+        view = self.sessions.observer.snapshot.sessions.get(session)
+        if view is None:
+            return ""
+        return admission.refusal(view.agent, view.current_command,
+                                 self.config.session(session).deliver) or ""
+
+    def _why_waiting(self, session: str) -> str:
+        local = self.sessions.is_local(session)
+        refused = self._refusal(session)
+        if local and refused:
+            return (f"queued in {session}'s inbox, not typed: {refused} "
+                    f"(`breakroom inbox` reads it; sessions.{session}.deliver: any allows typing)")
+        state = self.sessions.state_of(session) if local else PaneState.GONE
+        held = self._held.get(session, "")
+        if local and state in READY_STATES and held:
+            return f"queued: {held} in {session}'s pane; typed in when it is clear"
+        return f"queued behind a busy agent ({session} is {state}); typed in when it is idle"
+
+    def render(self, message: inbox.Message) -> str:
+        """The line typed into the pane: says who it is from and how to answer, or, for long
+        text, where to read it."""
+        delivery = self.config.delivery
+        if len(message.text) > delivery.max_chars:
+            return delivery.pointer_template.format(id=message.id, sender=message.sender)
+        return delivery.template.format(id=message.id, sender=message.sender, text=message.text)
+
+    # ------------------------------------------------------------------ typing
+
+    def _lock(self, session: str) -> asyncio.Lock:
+        return self._locks.setdefault(session, asyncio.Lock())
+
+    def _kick_ready(self) -> None:
+        """After a poll: start typing into every ready session that has mail."""
+        for name in inbox.sessions_with_queued(self.app.db):
+            if self.sessions.is_local(name) and self.sessions.state_of(name) in READY_STATES:
+                self._kick(name)
+
+    def _kick(self, session: str) -> None:
+        """Start draining a session's queue in the background unless that is under way."""
+        if self._lock(session).locked():
             return
-        prefix = f"{target}: "
-        for line in split_utf8(text, budget(channel) - len(prefix.encode())):
-            self.app.say(bot.key, channel, prefix + line)
+        task = asyncio.get_running_loop().create_task(self._drain(session))
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
 
-    # ------------------------------------------------------------------ ops
+    async def _ready_now(self, session: str) -> bool:
+        """A fresh look at one session: is its agent waiting for typed input right now?"""
+        if not self.sessions.is_local(session):
+            return False
+        wait = self.sessions.observer.seconds_to_stable(session)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        view = (await self.sessions.refresh([session])).sessions.get(session)
+        return view is not None and view.state in READY_STATES
 
-    async def say(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Say it in the channel; to another session here, also deliver it directly and
-        answer with the outcome (delivered, queued or failed)."""
-        bot = self._bot_of(request)
-        target = one_line(str(request.get("target") or ""))
-        text = one_line(str(request.get("text") or ""))
-        if not target or " " in target:
-            raise BreakroomError("say needs a target: a nick or the channel")
-        if not text:
-            raise BreakroomError("nothing to say")
-        response: dict[str, Any] = {"ok": True, "as": bot.nick, "target": target, "text": text}
-        self._say(bot, target, text)
-        delivery = await self._to_local_session(bot, target, text)
-        if delivery is not None:
-            response["delivery"] = {"id": delivery.id, "status": delivery.status,
-                                    "reason": delivery.reason}
-        return response
+    async def _drain(self, session: str) -> None:
+        """Type the oldest queued message if the agent waits for input; one per idle period."""
+        async with self._lock(session):
+            queue = inbox.queued(self.app.db, session)
+            if not queue or not await self._ready_now(session):
+                return
+            if self._refusal(session):
+                return  # a shell or an unknown program: the message stays in the inbox
+            message = queue[0]
+            delivery = self.config.delivery
+            view = self.sessions.observer.snapshot.sessions.get(session)
+            patterns = panestate.typing_patterns(view.agent if view is not None else "unknown")
+            inbox.begin_attempt(self.app.db, message.id)
+            loop = asyncio.get_running_loop()
 
-    async def _to_local_session(self, bot: _Bot, target: str, text: str) -> Delivery | None:
-        """Between two sessions of this breakroom the message is delivered here, not by the
-        target's bot hearing the channel line: no IRC round trip, nothing lost while bots
-        reconnect.  (Their relays ignore lines from sibling session bots.)"""
-        if target.startswith(("#", "&")):
-            return None
-        session = self.manager.session_for(target)
-        if session is None and self.app.is_own_nick(target):
-            # to a service bot: counted, so its answer (delivered directly) is one hop deeper
-            self.manager.hops.hop(irc_lower(bot.nick), irc_lower(target), automated=True)
-        if session is None or irc_lower(target) == irc_lower(bot.nick):
-            return None
-        return await self.manager.receive(session, bot.nick, text, automated=True)
+            def entered() -> None:  # in the typing thread: recorded before Enter, on the loop
+                asyncio.run_coroutine_threadsafe(self._mark_entered(message.id), loop).result(10)
 
-    async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        bot = self._bot_of(request)
-        to = one_line(str(request.get("to") or "knowledge"))
-        question = one_line(str(request.get("question") or ""))
-        if not question:
-            raise BreakroomError("ask needs a question")
-        timeout = min(float(request.get("timeout") or 60), MAX_ASK_TIMEOUT)
-        request_id = "q" + secrets.token_hex(2)
-        while request_id in self._asks:
-            request_id = "q" + secrets.token_hex(2)
-        pending = _Ask(asker=irc_lower(bot.nick), reply=asyncio.get_running_loop().create_future())
-        self._asks[request_id] = pending
-        try:
-            line = f"[{request_id}] {question}"
-            self._say(bot, to, line)
-            await self._to_local_session(bot, to, line)
-            try:
-                await asyncio.wait_for(asyncio.shield(pending.reply), timeout)
-            except TimeoutError:
-                raise BreakroomError(f"no reply to [{request_id}] from {to} within {timeout:g}s") from None
-            await asyncio.sleep(CONTINUATION_WAIT)
-        finally:
-            self._asks.pop(request_id, None)
-        return {"ok": True, "id": request_id, "from": pending.sender,
-                "reply": " ".join(pending.lines)}
+            result = await self.app.run_blocking(
+                lambda: type_into_pane(self.tmux, session, self.render(message),
+                                       enter_delay=delivery.enter_delay,
+                                       enter_retries=delivery.enter_retries, patterns=patterns,
+                                       before_enter=entered))
+            if result.status == "busy":  # nothing was typed
+                inbox.cancel_attempt(self.app.db, message.id)
+            # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
+            delivered = result.status == "delivered"
+            self.sessions.observer.touched(session, state=PaneState.WORKING if delivered else None,
+                                           reason="a message was just typed in")
+            self._held[session] = result.reason if result.status == "busy" else ""
+            if delivered:
+                inbox.mark_delivered(self.app.db, message.id)
+                self._tell(message, f"delivered #{message.id} to {session}")
+            elif result.status == "failed":
+                inbox.mark_failed(self.app.db, message.id, result.reason)
+                self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")
+            else:
+                log.info("not typing into %s: %s", session, result.reason)
 
-    async def fleet(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "sessions": self.manager.status_dicts()}
+    async def _mark_entered(self, message_id: int) -> None:
+        inbox.mark_entered(self.app.db, message_id)
 
-    async def hook(self, request: dict[str, Any]) -> dict[str, Any]:
-        session, state = str(request.get("session") or ""), str(request.get("state") or "")
-        context = ""
-        if request.get("collect"):
-            context = await self.manager.take_for_hook(session, str(request.get("event") or ""))
-            if context and state == "idle":
-                state = "working"  # the Stop hook keeps the agent going with the messages
-        try:
-            self.manager.set_hook_state(session, state)
-        except ValueError as exc:
-            raise BreakroomError(str(exc)) from None
-        return {"ok": True, "known": self.manager.nick_for(session) is not None, "context": context}
-
-    # ------------------------------------------------------------------ replies
-
-    def take_reply(self, bot_nick: str, sender: str, text: str) -> bool:
-        """Offer a line addressed to ``bot_nick``: True when it answers (or continues the
-        answer to) a pending ask, which then must not be delivered into the pane."""
-        asker = irc_lower(bot_nick)
-        match = _REQUEST_ID.search(text)
-        pending = self._asks.get(match.group(1)) if match else None
-        if pending is not None and pending.asker == asker and not pending.reply.done():
-            pending.sender = sender
-            pending.lines.append(one_line(_REQUEST_ID.sub("", text, count=1)))
-            pending.reply.set_result(True)
-            return True
-        return self.take_continuation(bot_nick, sender, text)
-
-    def take_continuation(self, bot_nick: str, sender: str, text: str) -> bool:
-        """A further line from the sender of a just-resolved reply (IRC splits long ones)."""
-        for pending in self._asks.values():
-            if (pending.asker == irc_lower(bot_nick) and pending.reply.done()
-                    and irc_lower(pending.sender) == irc_lower(sender)):
-                pending.lines.append(one_line(text))
-                return True
-        return False
+    def _tell(self, message: inbox.Message, text: str) -> None:
+        """NOTICE the sender about its message, from the session's bot."""
+        if not message.notify:
+            return
+        key = self.sessions.bot_key(message.session)
+        if key is not None:
+            self.app.say(key, message.sender, one_line(text), notice=True)

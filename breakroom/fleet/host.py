@@ -3,7 +3,7 @@
 :class:`breakroom.fleet.manager.SessionManager` discovers sessions, tracks their state and
 delivers into their panes; giving each session a presence on IRC, and telling a sender how
 its message fared, is the IRC side's job.  The manager reaches that side only through
-:class:`FleetHost` — implemented by :class:`breakroom.irc.runtime.Breakroom` — so
+:class:`FleetHost` — implemented by :class:`breakroom.app.runtime.Breakroom` — so
 ``breakroom/fleet`` never imports irc3 and can be driven by any stand-in.
 
 Session bots are named by the nick each was spawned with (its *key*); the nick it really has
@@ -18,7 +18,6 @@ from typing import Any, Protocol, TypeVar
 import sqlite_utils
 
 from breakroom.config import Config
-from breakroom.control import ControlServer
 
 T = TypeVar("T")
 
@@ -28,7 +27,6 @@ class FleetHost(Protocol):
 
     config: Config
     db: sqlite_utils.Database
-    control: ControlServer
     channel: str
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:

@@ -5,7 +5,7 @@ process's parent chain and controlling terminal are kept by the kernel.  A proce
 ancestry reaches a pane's ``#{pane_pid}`` (or whose controlling tty is a pane's tty) runs
 *in* that pane, and may act only as that pane's session.  A process outside every pane of
 the fleet's tmux server (an operator's terminal, cron, a test) of the same uid may name the
-session it acts for.  Another uid is refused outright (:func:`peer_of` reads its uid).
+session it acts for.  (Another uid is refused outright by the control socket.)
 
 What this cannot see: a process that left its pane's tree *and* its terminal (double fork
 plus ``setsid``) looks like an operator.  Same-uid processes can also drive tmux or read the
@@ -15,34 +15,14 @@ database directly; docs/security.md draws that line.
 from __future__ import annotations
 
 import os
-import socket
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from breakroom.control import Caller, Identify
 from breakroom.errors import BreakroomError
 from breakroom.fleet.tmux import Tmux
 
 MAX_DEPTH = 256    # a parent chain longer than this is a loop or a hostile /proc; stop
-_UCRED = struct.Struct("3i")
-
-
-@dataclass(frozen=True)
-class Peer:
-    """The process at the other end of a Unix socket, as the kernel recorded it at connect."""
-
-    pid: int
-    uid: int
-    gid: int
-
-
-def peer_of(sock: socket.socket) -> Peer:
-    """``SO_PEERCRED`` of a connected Unix socket."""
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    pid, uid, gid = _UCRED.unpack(raw)
-    return Peer(pid=pid, uid=uid, gid=gid)
-
-
 def _stat_fields(pid: int) -> list[str]:
     """/proc/PID/stat after the command name (which may itself hold spaces and parens)."""
     text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
@@ -118,3 +98,12 @@ def acting_session(in_pane: str | None, claimed: str | None) -> str | None:
         raise BreakroomError(f"refused: this process runs in session {in_pane!r}'s pane and "
                              f"can act only as {in_pane!r}, not {claimed!r}")
     return in_pane
+
+
+def identify_callers(socket_name: str | None) -> Identify:
+    """What the control server is handed to settle who each request comes from: the kernel's
+    answer (the peer's ancestry and terminal) for the fleet on ``socket_name``."""
+    def identify(pid: int, claimed: str) -> Caller:
+        in_pane = pane_session(pid, socket_name)
+        return Caller(acting_session(in_pane, claimed), in_pane=in_pane is not None)
+    return identify

@@ -9,10 +9,9 @@ capture — and publishes its snapshot to everyone who reads the fleet; then:
   "renamed to …", comes back under the new nick, and keeps its queued messages;
 - **state**: the observer's (classified once, stabilised once; a fresh hook report from
   :meth:`set_hook_state` wins over scraping);
-- **delivery**: queued inbox messages are typed into panes whose agent waits for input
-  (``idle``, or ``waiting:question`` — the sweep's answers), one per idle period, oldest
-  first (:mod:`breakroom.fleet.pane` does the typing, and refuses while someone is typing).
-  A new message to a waiting session is typed at once, not at the next poll.
+- **ready**: after each poll, and when a hook says a session waits for input, the
+  listeners hear of it (:attr:`SessionManager.after_poll`, :attr:`SessionManager.on_ready`):
+  that is how :mod:`breakroom.fleet.delivery` knows when to type.
 
 Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.  The
 manager reaches the IRC side only through :class:`breakroom.fleet.host.FleetHost` (session
@@ -23,46 +22,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from breakroom.errors import BreakroomError
-from breakroom.fleet import admission, inbox, panestate, recovery
-from breakroom.fleet.delivery import SessionOps
+from breakroom.fleet import inbox
 from breakroom.fleet.host import FleetHost
-from breakroom.fleet.nicks import assign_nicks, irc_lower
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
-from breakroom.fleet.pane import press_keys, type_into_pane
-from breakroom.fleet.recovery import clear_leftover
-from breakroom.fleet.remote import (
-    DELIVER_PREFIX,
-    REPORT_TO,
-    RemoteFleet,
-    RemoteSession,
-    Reporter,
-)
+from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
+from breakroom.fleet.states import READY_STATES, PaneState
 from breakroom.fleet.tmux import Tmux
-from breakroom.irc.ratelimit import HopTracker, RateLimiter
-from breakroom.sanitize import one_line, sanitize
+from breakroom.irc.nicks import assign_nicks, irc_lower
 
 log = logging.getLogger(__name__)
-
-# Hook events whose output reaches the agent's context (FIELD-NOTES, Claude Code 2.1.197).
-HOOK_DELIVERY_EVENTS = frozenset({"PostToolUse", "UserPromptSubmit", "Stop"})
-HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
-STOP_BLOCK_CAP = 3     # Stop hooks in a row that may keep an agent going
-
-# States in which the agent waits for typed input: idle at its prompt, or asking a question
-# (the sweep delivers answers to those).  Permission dialogs take keys (press), not text.
-READY_STATES = ("idle", "waiting:question")
-
 
 @dataclass
 class SessionStatus:
     session: str
     nick: str
     agent: str
-    state: str
+    state: PaneState
     since: float        # epoch seconds when ``state`` began
     project: str | None
     role: str | None
@@ -74,81 +53,48 @@ class SessionStatus:
 
 
 @dataclass
-class Delivery:
-    """The outcome of handing a message to a session: ``queued``, ``delivered`` or ``failed``
-    — or ``sent``: on its way to a session on another host, whose bot NOTICEs the outcome."""
-
-    id: int
-    status: str
-    reason: str = ""
-
-
-@dataclass
 class _Tracked:
     """What the manager remembers about one session's bot between polls."""
 
     nick: str                    # the nick its bot was spawned with
     pane_id: str = ""
-    held: str = ""               # why the last typing attempt was put off (someone typing, …)
-    stop_blocks: int = 0         # Stop hooks in a row that kept the agent going with messages
 
 
 class SessionManager:
-    """Discovers tmux sessions, gives each a bot, tracks its state and delivers into it."""
+    """Discovers tmux sessions, gives each a bot and tracks its state."""
 
-    def __init__(self, app: FleetHost) -> None:
+    def __init__(self, app: FleetHost, tmux: Tmux) -> None:
         self.app = app
         self.config = app.config
-        self.observer = FleetObserver(self.config, Tmux(self.config.tmux.socket_name))
+        self.observer = FleetObserver(self.config, tmux)
         self._tracked: dict[str, _Tracked] = {}
         self._polling = asyncio.Lock()
-        self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
         self._watching = False  # a hub's manager never watches: its sessions run on hosts
         self.remote = RemoteFleet()  # sessions on other hosts, as they report them (a hub's)
         self._reporter: Reporter | None = None  # a host's: reports its sessions to the hub
-        self._drains: set[asyncio.Task[None]] = set()
-        self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
-        self.hops = HopTracker()
-        self.ops = SessionOps(self)  # the control ops: say, ask, fleet, hook
+        self.after_poll: list[Callable[[], None]] = []   # run after every poll
+        self.on_ready: list[Callable[[str], None]] = []  # a hook says the session waits for input
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, *, report: bool = False) -> None:
-        """Clear what a crash left half-typed, take a first look at once (so bots appear
-        quickly), then poll in the background.  ``report``: this is a host; each session's
-        bot reports it to the hub after a poll."""
+        """Take a first look at once (so bots appear quickly), then poll in the background.
+        ``report``: this is a host; each session's bot reports it to the hub after a poll."""
         if report:
             self._reporter = Reporter(self.config.host_name or "")
         self._watching = True
-        await self._recover_interrupted()
         try:
             await self.look()
         except Exception:  # a bad first look must not keep the breakroom from starting
             log.exception("session poll failed")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def _recover_interrupted(self) -> None:
-        """Messages whose typing a crash interrupted: see :mod:`breakroom.fleet.recovery`."""
-        for message in inbox.interrupted(self.app.db):
-            outcome = await self.app.run_blocking(clear_leftover, self.config.tmux.socket_name,
-                                                  message.session, self.render(message))
-            if outcome == recovery.GONE:
-                inbox.mark_failed(self.app.db, message.id, f"tmux session {message.session} is gone")
-            elif outcome == recovery.CLEAN and message.entered is not None:
-                inbox.mark_delivered(self.app.db, message.id)  # Enter was pressed and taken
-            else:
-                if outcome == recovery.FOREIGN:
-                    log.warning("%s's input line holds a draft that is not ours; #%d waits for it",
-                                message.session, message.id)
-                inbox.requeue(self.app.db, message.id)
-
     async def stop(self) -> None:
         """Stop watching; the app stops the bots."""
-        tasks = [t for t in (self._task, *self._drains) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
 
     async def _run(self) -> None:
@@ -189,12 +135,16 @@ class SessionManager:
                              hook_at=self.observer.hook_seen.get(name),
                              host=self.config.host_name or "")
 
-    def state_of(self, session: str) -> str:
+    def state_of(self, session: str) -> PaneState:
         view = self.observer.snapshot.sessions.get(session)
         if view is None:
             remote = self.remote.find(session)
-            return remote.state if remote is not None else "gone"
+            return remote.state if remote is not None else PaneState.GONE
         return view.state
+
+    def is_local(self, session: str) -> bool:
+        """A session of this machine's tmux server that has a bot here."""
+        return session in self._tracked
 
     def nick_for(self, session: str) -> str | None:
         tracked = self._tracked.get(session)
@@ -215,99 +165,6 @@ class SessionManager:
         """The nick the bot really has: the server may have made it take another (433)."""
         return self.app.nick_now(tracked.nick) or tracked.nick
 
-    async def deliver(self, session: str, sender: str, text: str, *, hops: int | None = None,
-                      notify: bool = False) -> Delivery:
-        """Queue ``text`` for ``session`` and type it in now if the agent waits for input.
-
-        ``hops``: how many automated replies deep the message is (see
-        :mod:`breakroom.irc.ratelimit`); over ``delivery.hop_limit`` it is stored but not typed.
-        None (a service bot delivering directly): counted here, so a session and a service
-        bot answering each other cannot loop either.
-        ``notify``: ``sender`` is an IRC nick that gets a NOTICE for every outcome
-        (queued, delivered, failed), now and later."""
-        if session not in self._tracked:
-            remote = self.remote.find(session)
-            if remote is not None:
-                return self._send_to_host(remote, sender, text)
-            return Delivery(0, inbox.FAILED, f"no session {session!r} in the breakroom")
-        clean = sanitize(text)
-        if not clean:
-            return Delivery(0, inbox.FAILED, "nothing left after removing control characters")
-        if hops is None:
-            hops = self.hops.hop(irc_lower(sender), irc_lower(self.nick_for(session) or session),
-                                 automated=self.app.is_own_nick(sender))
-        limit = self.config.delivery.hop_limit
-        if hops > limit:
-            reason = (f"hop limit: {hops} automated replies deep (limit {limit}); "
-                      f"not typed in, readable with `breakroom read`")
-            message_id = inbox.add(self.app.db, session, sender, clean, hops=hops,
-                                   state=inbox.FAILED, reason=reason, notify=notify)
-            self._tell(inbox.stored(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
-            return Delivery(message_id, inbox.FAILED, reason)
-        full = self._inbox_full(session, sender)
-        if full:
-            key = self.bot_key(session)
-            if notify and key is not None:
-                self.app.refuse(key, sender, f"not queued for {session}: {full}")
-            return Delivery(0, inbox.FAILED, full)
-        message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
-        await self._drain(session)
-        message = inbox.stored(self.app.db, message_id)
-        if message.state != inbox.QUEUED:
-            return Delivery(message_id, message.state, message.reason or "")
-        reason = self._why_waiting(session)
-        self._tell(message, f"#{message_id} {reason}")
-        return Delivery(message_id, inbox.QUEUED, reason)
-
-    def _inbox_full(self, session: str, sender: str) -> str:
-        """Why a new message from ``sender`` may not be queued for ``session`` ("" if it may):
-        one sender cannot fill an inbox, nor can all of them together."""
-        delivery = self.config.delivery
-        if inbox.count_queued(self.app.db, session, sender) >= delivery.max_queued_per_sender:
-            return (f"{sender} already has {delivery.max_queued_per_sender} messages waiting "
-                    f"(delivery.max_queued_per_sender); try again when they are read")
-        if inbox.count_queued(self.app.db, session) >= delivery.max_queued_per_session:
-            return (f"its inbox is full ({delivery.max_queued_per_session} waiting, "
-                    "delivery.max_queued_per_session)")
-        return ""
-
-    def _send_to_host(self, remote: RemoteSession, sender: str, text: str) -> Delivery:
-        """A private message from ``sender``'s bot to the remote session's bot, whose host
-        delivers it (and NOTICEs the outcome back)."""
-        if self.app.nick_now(sender) is None:
-            return Delivery(0, inbox.FAILED, f"{sender} has no bot here to reach {remote.host}")
-        self.app.say(sender, remote.nick, DELIVER_PREFIX + text)
-        return Delivery(0, "sent", f"sent to {remote.nick} on {remote.host}")
-
-    async def receive(self, session: str, sender: str, text: str, *,
-                      automated: bool) -> Delivery | None:
-        """A message addressed to the session's bot — from IRC, or from another session here.
-
-        A reply carrying the id of one of this session's pending ``ask`` goes to that CLI
-        (returns None).  Otherwise: the per-sender rate limit (refused: a NOTICE and a
-        ``failed`` Delivery with id 0, nothing stored), the hop count (``automated``: the
-        sender is one of this breakroom's bots), and :meth:`deliver` with NOTICEs."""
-        key = self.bot_key(session)
-        nick = self.nick_for(session) or session
-        if self.ops.take_reply(nick, sender, text):
-            return None
-        if not self.limiter.allow(sender):
-            reason = (f"rate limit: too many messages to {nick}; try again in "
-                      f"{self.limiter.retry_after(sender):.0f}s")
-            if key is not None:
-                self.app.refuse(key, sender, reason)
-            return Delivery(0, inbox.FAILED, reason)
-        hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
-        return await self.deliver(session, sender, text, hops=hops, notify=True)
-
-    async def press(self, session: str, keys: list[str]) -> None:
-        """Send named keys (e.g. ``["1"]``) to an approved prompt; the pane must settle again."""
-        if session not in self._tracked and self.remote.find(session) is not None:
-            raise BreakroomError(f"{session} runs on another host; keys are pressed there")
-        async with self._lock(session):
-            await self.app.run_blocking(press_keys, self.config.tmux.socket_name, session, keys)
-            self.observer.touched(session)
-
     def set_hook_state(self, session: str, state: str) -> None:
         """A hook's report: it wins over scraping while fresh, and takes effect at once."""
         if session not in self._tracked:
@@ -315,31 +172,8 @@ class SessionManager:
             return
         view = self.observer.report_hook(session, state)
         if view is not None and view.state in READY_STATES:
-            self._kick(session)
-
-    async def take_for_hook(self, session: str, event: str) -> str:
-        """Queued messages for an agent hook to put into the agent's context, marked
-        delivered (exactly once: typing holds the same lock); "" when there are none.
-
-        PostToolUse and UserPromptSubmit reach the model within the turn; Stop keeps the
-        agent going to handle them, at most :data:`STOP_BLOCK_CAP` times in a row so a
-        stream of messages can never keep it from stopping."""
-        tracked = self._tracked.get(session)
-        if tracked is None or event not in HOOK_DELIVERY_EVENTS or self._lock(session).locked():
-            return ""
-        async with self._lock(session):
-            queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
-            if event != "Stop" or not queue:
-                tracked.stop_blocks = 0
-            if not queue or (event == "Stop" and tracked.stop_blocks >= STOP_BLOCK_CAP):
-                return ""
-            if event == "Stop":
-                tracked.stop_blocks += 1
-            how = "mid-turn" if event != "Stop" else "before it stopped"
-            for message in queue:
-                inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
-                self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
-            return "\n".join(self.render(message) for message in queue)
+            for listener in self.on_ready:
+                listener(session)
 
     # ------------------------------------------------------------------ discovery
 
@@ -351,9 +185,8 @@ class SessionManager:
             captures = await self.app.run_blocking(self.observer.capture)
             if captures is not None:
                 await self._sync_bots(self.observer.fold(captures))
-        for name in inbox.sessions_with_queued(self.app.db):
-            if name in self._tracked and self.state_of(name) in READY_STATES:
-                self._kick(name)
+        for listener in self.after_poll:
+            listener()
         self._report()
         return self._with_remote(self.observer.snapshot)
 
@@ -384,10 +217,10 @@ class SessionManager:
         snapshot = await self.poll()
         if snapshot.settling:
             await asyncio.sleep(MIN_STABLE_GAP)
-            snapshot = await self._refresh(snapshot.settling)
+            snapshot = await self.refresh(snapshot.settling)
         return snapshot
 
-    async def _refresh(self, sessions: list[str]) -> FleetSnapshot:
+    async def refresh(self, sessions: list[str]) -> FleetSnapshot:
         """A poll of a few sessions only (the others keep their views)."""
         async with self._polling:
             captures = await self.app.run_blocking(self.observer.capture, sessions)
@@ -419,111 +252,6 @@ class SessionManager:
         for name in new:
             self._tracked[name] = _Tracked(nick=nicks[name], pane_id=views[name].pane_id)
             self.app.join_session(nicks[name], name)
-
-    # ------------------------------------------------------------------ state
-
-    async def _ready_now(self, session: str) -> bool:
-        """A fresh look at one session: is its agent waiting for typed input right now?"""
-        if session not in self._tracked:
-            return False
-        wait = self.observer.seconds_to_stable(session)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        view = (await self._refresh([session])).sessions.get(session)
-        return view is not None and view.state in READY_STATES
-
-    def _why_waiting(self, session: str) -> str:
-        tracked = self._tracked.get(session)
-        refused = self._refusal(session)
-        if tracked is not None and refused:
-            return (f"queued in {session}'s inbox, not typed: {refused} "
-                    f"(`breakroom inbox` reads it; sessions.{session}.deliver: any allows typing)")
-        state = self.state_of(session) if tracked else "gone"
-        if tracked is not None and state in READY_STATES and tracked.held:
-            return f"queued: {tracked.held} in {session}'s pane; typed in when it is clear"
-        return f"queued behind a busy agent ({session} is {state}); typed in when it is idle"
-
-    # ------------------------------------------------------------------ delivery
-
-    def _lock(self, session: str) -> asyncio.Lock:
-        return self._locks.setdefault(session, asyncio.Lock())
-
-    def _kick(self, session: str) -> None:
-        """Start draining a session's queue in the background unless that is under way."""
-        if self._lock(session).locked():
-            return
-        task = asyncio.get_running_loop().create_task(self._drain(session))
-        self._drains.add(task)
-        task.add_done_callback(self._drains.discard)
-
-    def render(self, message: inbox.Message) -> str:
-        """The line typed into the pane: says who it is from and how to answer, or, for long
-        text, where to read it."""
-        delivery = self.config.delivery
-        if len(message.text) > delivery.max_chars:
-            return delivery.pointer_template.format(id=message.id, sender=message.sender)
-        return delivery.template.format(id=message.id, sender=message.sender, text=message.text)
-
-    def _refusal(self, session: str) -> str:
-        """Why nothing may be typed into ``session`` at all (its foreground program is a
-        shell, or an agent no profile knows, and it has not opted in), or ""."""
-        view = self.observer.snapshot.sessions.get(session)
-        if view is None:
-            return ""
-        return admission.refusal(view.agent, view.current_command,
-                                 self.config.session(session).deliver) or ""
-
-    async def _drain(self, session: str) -> None:
-        """Type the oldest queued message if the agent waits for input; one per idle period."""
-        async with self._lock(session):
-            queue = inbox.queued(self.app.db, session)
-            if not queue or not await self._ready_now(session):
-                return
-            if self._refusal(session):
-                return  # a shell or an unknown program: the message stays in the inbox
-            message = queue[0]
-            delivery = self.config.delivery
-            view = self.observer.snapshot.sessions.get(session)
-            patterns = panestate.typing_patterns(view.agent if view is not None else "unknown")
-            inbox.begin_attempt(self.app.db, message.id)
-            loop = asyncio.get_running_loop()
-
-            def entered() -> None:  # in the typing thread: recorded before Enter, on the loop
-                asyncio.run_coroutine_threadsafe(self._mark_entered(message.id), loop).result(10)
-
-            result = await self.app.run_blocking(
-                lambda: type_into_pane(self.config.tmux.socket_name, session, self.render(message),
-                                       enter_delay=delivery.enter_delay,
-                                       enter_retries=delivery.enter_retries, patterns=patterns,
-                                       before_enter=entered))
-            if result.status == "busy":  # nothing was typed
-                inbox.cancel_attempt(self.app.db, message.id)
-            # the agent reacts: idle must be proven afresh, and an earlier "idle" hook is stale
-            tracked = self._tracked.get(session)
-            delivered = result.status == "delivered"
-            self.observer.touched(session, state="working" if delivered else None,
-                                  reason="a message was just typed in")
-            if tracked is not None:
-                tracked.held = result.reason if result.status == "busy" else ""
-            if delivered:
-                inbox.mark_delivered(self.app.db, message.id)
-                self._tell(message, f"delivered #{message.id} to {session}")
-            elif result.status == "failed":
-                inbox.mark_failed(self.app.db, message.id, result.reason)
-                self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")
-            else:
-                log.info("not typing into %s: %s", session, result.reason)
-
-    async def _mark_entered(self, message_id: int) -> None:
-        inbox.mark_entered(self.app.db, message_id)
-
-    def _tell(self, message: inbox.Message, text: str) -> None:
-        """NOTICE the sender about its message, from the session's bot."""
-        if not message.notify:
-            return
-        key = self.bot_key(message.session)
-        if key is not None:
-            self.app.say(key, message.sender, one_line(text), notice=True)
 
     def status_dicts(self) -> list[dict[str, Any]]:
         return [asdict(s) for s in self.status()]

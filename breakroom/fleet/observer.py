@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from breakroom.config import Config
 from breakroom.fleet import panestate
 from breakroom.fleet.capture import PaneCapture, capture_all
+from breakroom.fleet.states import PaneState, parse_state
 from breakroom.fleet.tmux import Tmux
 
 HOOK_GRACE = 3.0        # a hook report this recent wins even if the pane has changed since
 MIN_STABLE_GAP = 0.25   # two captures closer than this don't prove a pane is still
 CAPTURE_LINES = 60
 HOOK, PANE = "hook", "pane"  # where a session's state came from
-QUESTION = "waiting:question"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class PaneView:
 
     session: str
     agent: str
-    state: str
+    state: PaneState
     since: float            # epoch seconds when ``state`` began
     reason: str             # what matched on the screen, or "hook report"
     question: str | None    # the agent's asking message, for ``waiting:question``
@@ -84,7 +84,7 @@ class FleetObserver:
         self.tmux = tmux
         self.snapshot = FleetSnapshot(0.0)
         self._panes: dict[str, _Pane] = {}
-        self._hooks: dict[str, tuple[str, float]] = {}  # session -> (state, epoch)
+        self._hooks: dict[str, tuple[PaneState, float]] = {}  # session -> (state, epoch)
         self.hook_seen: dict[str, float] = {}  # session -> epoch of its last hook report, ever
         self._stability = panestate.IdleStability()
 
@@ -132,9 +132,9 @@ class FleetObserver:
         state, reason, question, source = screen.state, screen.reason, screen.question, PANE
         hook = self._hooks.get(name)
         if hook is not None and (hook[1] >= pane.changed_at or now - hook[1] <= HOOK_GRACE) \
-                and not (hook[0] == "idle" and screen.state == QUESTION):
+                and not (hook[0] is PaneState.IDLE and screen.state is PaneState.WAITING_QUESTION):
             state, reason, source = hook[0], "hook report", HOOK
-            question = screen.question if state == QUESTION else None
+            question = screen.question if state is PaneState.WAITING_QUESTION else None
         since = before.since if before is not None and before.state == state else now
         return PaneView(session=name, agent=agent, state=state, since=since, reason=reason,
                         question=question, source=source,
@@ -167,23 +167,25 @@ class FleetObserver:
 
     # ------------------------------------------------------------ what others tell us
 
-    def report_hook(self, session: str, state: str) -> PaneView | None:
-        """A hook's report: it wins over the screen while fresh, and takes effect at once."""
-        if state not in panestate.STATES and not state.startswith(panestate.ERROR_PREFIX):
-            raise ValueError(f"unknown state {state!r}")
+    def report_hook(self, session: str, reported: str) -> PaneView | None:
+        """A hook's report: it wins over the screen while fresh, and takes effect at once.
+        ValueError for a state that is not one."""
+        state = parse_state(reported)
         now = time.time()
         self._hooks[session] = (state, now)
         self.hook_seen[session] = now
         view = self.snapshot.sessions.get(session)
         if view is None:
             return None  # applied when the session is first captured
-        if not (state == "idle" and view.state == QUESTION and view.source == PANE):
+        if not (state is PaneState.IDLE and view.state is PaneState.WAITING_QUESTION
+                and view.source == PANE):
             view = self._publish(replace(view, state=state, reason="hook report", source=HOOK,
                                          settling=False,
-                                         question=view.question if state == QUESTION else None))
+                                         question=view.question
+                                         if state is PaneState.WAITING_QUESTION else None))
         return view
 
-    def touched(self, session: str, *, state: str | None = None, reason: str = "") -> None:
+    def touched(self, session: str, *, state: PaneState | None = None, reason: str = "") -> None:
         """Our own keys went into the pane: idle must be proven afresh, an earlier hook
         report is stale, and (``state``) what the pane is now, until the next poll says."""
         self._hooks.pop(session, None)

@@ -17,8 +17,8 @@ lost, or a "retry" types the message twice, or the text is typed over a human's 
    typed a second time.
 
 These functions block (they sleep between steps); the running breakroom calls them through
-``app.run_blocking``.  They strip control characters themselves as a last line of defence,
-and scrub secrets, whatever the caller already did.
+``app.run_blocking``.  What they type was sanitised where it entered the breakroom
+(:data:`breakroom.sanitize.Clean`, see :mod:`breakroom.fleet.delivery`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from breakroom.fleet.panestate import TypingPatterns, typing_patterns
-from breakroom.fleet.tmux import Tmux, TmuxResult
-from breakroom.sanitize import sanitize
+from breakroom.fleet.tmux import Tmux
 
 POLL = 0.03            # seconds between pane looks while waiting
 ECHO_TIMEOUT = 1.0     # how long to wait for typed text to show before pressing Enter anyway
@@ -51,7 +50,7 @@ class PaneGone(Exception):
 
 
 @dataclass
-class PaneView:
+class PaneLook:
     """One look at a pane: its screen, the cursor, and whether a mode (copy, …) is active."""
 
     lines: list[str]
@@ -91,57 +90,53 @@ def _cells_prefix(line: str, cells: int) -> str:
     return line
 
 
-def _tmux(socket_name: str | None, *args: str, stdin: bytes | None = None) -> TmuxResult:
-    return Tmux(socket_name).run(*args, stdin=stdin)
-
-
 def _tmux_arg(text: str) -> str:
     """tmux ends a command at an argument ending in ``;`` unless it is written ``\\;``."""
     return text[:-1] + "\\;" if text.endswith(";") else text
 
 
-def resolve_pane(socket_name: str | None, session: str) -> str:
+def resolve_pane(tmux: Tmux, session: str) -> str:
     """The pane id (``%3``) of the session's active pane; raises PaneGone."""
-    result = _tmux(socket_name, "display-message", "-p", "-t", f"={session}:", "#{pane_id}")
+    result = tmux.run("display-message", "-p", "-t", f"={session}:", "#{pane_id}")
     pane_id = result.stdout.strip()
     if result.returncode != 0 or not pane_id.startswith("%"):
         raise PaneGone(f"tmux session {session!r} is gone")
     return pane_id
 
 
-def look(socket_name: str | None, pane_id: str) -> PaneView:
+def look(tmux: Tmux, pane_id: str) -> PaneLook:
     """Cursor, mode and screen of a pane in one tmux invocation."""
-    result = _tmux(socket_name, "display-message", "-p", "-t", pane_id,
+    result = tmux.run("display-message", "-p", "-t", pane_id,
                    "#{cursor_x} #{cursor_y} #{pane_in_mode}", ";",
                    "capture-pane", "-p", "-t", pane_id)
     if result.returncode != 0:
         raise PaneGone(f"pane {pane_id} is gone")
     head, _, screen = result.stdout.partition("\n")
     cursor_x, cursor_y, in_mode = (int(v) for v in head.split())
-    return PaneView(lines=screen.split("\n"), cursor_x=cursor_x, cursor_y=cursor_y,
+    return PaneLook(lines=screen.split("\n"), cursor_x=cursor_x, cursor_y=cursor_y,
                     in_mode=in_mode != 0)
 
 
-def _send_text(socket_name: str | None, pane_id: str, text: str) -> None:
+def _send_text(tmux: Tmux, pane_id: str, text: str) -> None:
     if "\n" in text or len(text.encode("utf-8")) > MAX_SEND_KEYS_BYTES:
         buffer = "breakroom-" + secrets.token_hex(4)
-        loaded = _tmux(socket_name, "load-buffer", "-b", buffer, "-", stdin=text.encode("utf-8"))
-        pasted = _tmux(socket_name, "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+        loaded = tmux.run("load-buffer", "-b", buffer, "-", stdin=text.encode("utf-8"))
+        pasted = tmux.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
         ok = loaded.returncode == 0 and pasted.returncode == 0
     else:
-        ok = _tmux(socket_name, "send-keys", "-t", pane_id, "-l", "--", _tmux_arg(text)).returncode == 0
+        ok = tmux.run("send-keys", "-t", pane_id, "-l", "--", _tmux_arg(text)).returncode == 0
     if not ok:
         raise PaneGone(f"pane {pane_id} is gone")
 
 
-def _wait_for_change(socket_name: str | None, pane_id: str, changed: Callable[[PaneView], bool],
-                     timeout: float) -> PaneView:
+def _wait_for_change(tmux: Tmux, pane_id: str, changed: Callable[[PaneLook], bool],
+                     timeout: float) -> PaneLook:
     """Poll until ``changed(view)`` or the timeout; returns the last view."""
     deadline = time.monotonic() + timeout
-    view = look(socket_name, pane_id)
+    view = look(tmux, pane_id)
     while not changed(view) and time.monotonic() < deadline:
         time.sleep(POLL)
-        view = look(socket_name, pane_id)
+        view = look(tmux, pane_id)
     return view
 
 
@@ -150,7 +145,7 @@ def typing_delay(text: str, enter_delay: float) -> float:
     return enter_delay + min(MAX_EXTRA_DELAY, len(text) * 0.0005)
 
 
-def type_into_pane(socket_name: str | None, session: str, text: str, *,
+def type_into_pane(tmux: Tmux, session: str, text: str, *,
                    enter_delay: float = 0.3, enter_retries: int = 3,
                    patterns: TypingPatterns | None = None,
                    before_enter: Callable[[], None] | None = None) -> TypeResult:
@@ -166,29 +161,28 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
     ``failed`` when the pane is gone or no Enter was accepted (the text is then left in
     the input line, never typed again), ``delivered`` when the submission was seen.
     """
-    text = sanitize(text)
     if not text:
-        return TypeResult("failed", "nothing left to type after removing control characters")
+        return TypeResult("failed", "nothing to type")
     patterns = patterns or typing_patterns("shell")
     prompt = patterns.draft
     if patterns.completion is not None and patterns.completion.search(text):
         text += " "
     try:
-        pane_id = resolve_pane(socket_name, session)
-        before = look(socket_name, pane_id)
+        pane_id = resolve_pane(tmux, session)
+        before = look(tmux, pane_id)
         if before.in_mode:
             return TypeResult("busy", "the pane is in copy mode (someone is looking at it)")
         draft = before.draft(prompt)
         if draft:
             return TypeResult("busy", "someone is typing in the input line")
 
-        _send_text(socket_name, pane_id, text)
-        _wait_for_change(socket_name, pane_id, lambda v: v.text != before.text, ECHO_TIMEOUT)
+        _send_text(tmux, pane_id, text)
+        _wait_for_change(tmux, pane_id, lambda v: v.text != before.text, ECHO_TIMEOUT)
         time.sleep(typing_delay(text, enter_delay))
-        typed = look(socket_name, pane_id)
+        typed = look(tmux, pane_id)
         typed_draft = typed.draft(prompt)
 
-        def submitted(view: PaneView) -> bool:
+        def submitted(view: PaneLook) -> bool:
             if typed_draft:
                 return view.draft(prompt) != typed_draft
             return view.text != typed.text
@@ -196,9 +190,9 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
         if before_enter is not None:
             before_enter()
         for press in range(1, enter_retries + 2):
-            if _tmux(socket_name, "send-keys", "-t", pane_id, "Enter").returncode != 0:
+            if tmux.run("send-keys", "-t", pane_id, "Enter").returncode != 0:
                 raise PaneGone(f"pane {pane_id} is gone")
-            if submitted(_wait_for_change(socket_name, pane_id, submitted, SUBMIT_TIMEOUT)):
+            if submitted(_wait_for_change(tmux, pane_id, submitted, SUBMIT_TIMEOUT)):
                 return TypeResult("delivered", "", press)
         return TypeResult("failed", f"Enter not accepted after {enter_retries + 1} presses; "
                           "the text is still in the input line", enter_retries + 1)
@@ -206,15 +200,15 @@ def type_into_pane(socket_name: str | None, session: str, text: str, *,
         return TypeResult("failed", str(gone))
 
 
-def press_keys(socket_name: str | None, session: str, keys: list[str]) -> None:
+def press_keys(tmux: Tmux, session: str, keys: list[str]) -> None:
     """Send named keys (``["1"]``, ``["Enter"]``) to the session's active pane, one tmux
     command each, e.g. to answer an approved permission prompt.  Only plain key names are
     accepted; anything else raises ValueError."""
     bad = [k for k in keys if not _SAFE_KEY.match(k)]
     if bad:
         raise ValueError(f"not a key name: {bad[0]!r}")
-    pane_id = resolve_pane(socket_name, session)
+    pane_id = resolve_pane(tmux, session)
     for key in keys:
-        if _tmux(socket_name, "send-keys", "-t", pane_id, key).returncode != 0:
+        if tmux.run("send-keys", "-t", pane_id, key).returncode != 0:
             raise PaneGone(f"pane {pane_id} is gone")
         time.sleep(POLL)

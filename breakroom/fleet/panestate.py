@@ -65,15 +65,15 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from breakroom.errors import BreakroomError
+from breakroom.fleet.states import READY_STATES, PaneState, parse_state
 from breakroom.paths import PROFILES_DIR
 from breakroom.yamlfile import FileModel, Regex, Text, Texts, expect, load_model
 
-STATES = ("working", "idle", "waiting:permission", "waiting:question", "exited", "unknown")
-ERROR_PREFIX = "error:"
 UNKNOWN_AGENT = "unknown"
+_STATE_CHOICES = "one of " + ", ".join(s.value for s in PaneState if s is not PaneState.GONE)
 MAX_MESSAGE_LINES = 40
 
 _REGION_RE = re.compile(r"^(screen|input|footer|tail:\d+|above_input:\d+|turn:\d+)$")
@@ -84,7 +84,7 @@ class Detection:
     """A classified pane: ``state``, a short ``reason`` (what matched), and for
     ``waiting:question`` the agent's message that asks."""
 
-    state: str
+    state: PaneState
     reason: str
     question: str | None = None
 
@@ -94,7 +94,7 @@ class Detection:
 
 @dataclass(frozen=True)
 class Rule:
-    state: str
+    state: PaneState
     name: str
     region: str = "screen"
     any: tuple[re.Pattern[str], ...] = ()
@@ -144,17 +144,11 @@ class Profile:
 
 
 
-def _state(state: str) -> str:
-    if not (state in STATES or state.startswith(ERROR_PREFIX)):
-        raise ValueError(f"expected one of {', '.join(STATES)} or error:KIND")
-    return state
-
-
 Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 
 
 class RuleFile(FileModel):
-    state: Annotated[str, AfterValidator(_state), expect(str, f"one of {', '.join(STATES)} or error:KIND")]
+    state: Annotated[PaneState, BeforeValidator(parse_state), expect(str, _STATE_CHOICES)]
     name: Text | None = None
     region: Annotated[str, expect(str, "screen, input, footer, tail:N, above_input:N or turn:N",
                                   lambda v: bool(_REGION_RE.match(v)))] = "screen"
@@ -426,22 +420,22 @@ def last_message(screen: Screen, spec: QuestionSpec) -> str | None:
 def detect(text: str, agent: str, current_command: str | None = None) -> Detection:
     """Classify one pane capture for an agent kind (see the module docstring)."""
     if agent == UNKNOWN_AGENT or agent not in available_agents():
-        return Detection("unknown", f"no pane profile for agent {agent!r}")
+        return Detection(PaneState.UNKNOWN, f"no pane profile for agent {agent!r}")
     profile = load_profile(agent)
     screen = Screen(text, profile)
     if not screen.lines:
-        return Detection("unknown", "empty pane")
+        return Detection(PaneState.UNKNOWN, "empty pane")
     command_kind = _command_kind(current_command, profile)
     for rule in profile.rules:
         reason = _apply(rule, screen, command_kind)
         if reason is None:
             continue
-        if rule.state == "idle" and profile.question is not None:
+        if rule.state is PaneState.IDLE and profile.question is not None:
             message = last_message(screen, profile.question)
             if message and profile.question.asks.search(message):
-                return Detection("waiting:question", f"{reason}; last message asks", message)
+                return Detection(PaneState.WAITING_QUESTION, f"{reason}; last message asks", message)
         return Detection(rule.state, reason)
-    return Detection("unknown", "no rule matched")
+    return Detection(PaneState.UNKNOWN, "no rule matched")
 
 
 def guess_agent(text: str, current_command: str | None) -> str:
@@ -483,9 +477,10 @@ class IdleStability:
         normalized = "\n".join(line.rstrip() for line in text.rstrip().splitlines())
         before = self.previous.get(session)
         self.previous[session] = normalized
-        if detection.state not in ("idle", "waiting:question") or before == normalized:
+        if detection.state not in READY_STATES or before == normalized:
             return detection
-        return Detection("working", f"looks {detection.state} but the screen changed since the last capture")
+        return Detection(PaneState.WORKING,
+                         f"looks {detection.state} but the screen changed since the last capture")
 
     def forget(self, session: str) -> None:
         self.previous.pop(session, None)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 
-from breakroom.fleet.pane import POLL, PaneGone, _tmux, look, resolve_pane
+from breakroom.fleet.pane import POLL, PaneGone, look, resolve_pane
+from breakroom.fleet.tmux import Tmux
 
 CLEAN, CLEARED, FOREIGN, GONE = "clean", "cleared", "foreign", "gone"
 MIN_MATCH = 12          # a shorter draft could be a human's few keystrokes that happen to match
@@ -31,19 +32,19 @@ def is_leftover(draft: str, typed: str) -> bool:
     return bool(draft) and draft in typed and (draft == typed or len(draft) >= MIN_MATCH)
 
 
-def clear_leftover(socket_name: str | None, session: str, typed: str) -> str:
+def clear_leftover(tmux: Tmux, session: str, typed: str) -> str:
     """Erase ``typed`` from the session's input line if it is there; returns CLEAN (the line
     was empty), CLEARED, FOREIGN (someone else's draft, or it would not clear) or GONE."""
     try:
-        pane_id = resolve_pane(socket_name, session)
-        draft = look(socket_name, pane_id).draft()
+        pane_id = resolve_pane(tmux, session)
+        draft = look(tmux, pane_id).draft()
         if not draft:
             return CLEAN
         if not is_leftover(draft, typed):
             return FOREIGN
-        _tmux(socket_name, "send-keys", "-t", pane_id, "-N", str(len(typed)), "BSpace")
+        tmux.run("send-keys", "-t", pane_id, "-N", str(len(typed)), "BSpace")
         deadline = time.monotonic() + CLEAR_TIMEOUT
-        while look(socket_name, pane_id).draft():
+        while look(tmux, pane_id).draft():
             if time.monotonic() > deadline:
                 return FOREIGN
             time.sleep(POLL)

@@ -19,8 +19,9 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from breakroom.fleet import panestate
 from breakroom.fleet.observer import HOOK, PANE, PaneView
+from breakroom.fleet.states import PaneState, known_state
+from breakroom.irc.nicks import irc_lower
 from breakroom.sanitize import one_line
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class RemoteSession:
     host: str
     session: str          # its tmux name on that host
     agent: str
-    state: str
+    state: PaneState
     since: float          # on the hub's clock
     question: str | None
     project: str | None
@@ -86,15 +87,15 @@ def decode(nick: str, line: str) -> RemoteSession | None:
     if not isinstance(body, dict):
         return None
     host, state, age = body.get("h"), body.get("st"), body.get("age")
-    if not isinstance(host, str) or not nick.lower().endswith("-" + host.lower()):
+    if not isinstance(host, str) or not irc_lower(nick).endswith("-" + irc_lower(host)):
         return None  # a host's session nicks end in -host (nicks.assign_nicks)
-    if not isinstance(state, str) or not (state in panestate.STATES
-                                          or state.startswith(panestate.ERROR_PREFIX)):
+    known = known_state(state)
+    if known is None:
         return None
     if isinstance(age, bool) or not isinstance(age, (int, float)) or age < 0:
         return None
     return RemoteSession(nick=nick, host=host, session=_text(body.get("s")) or nick,
-                         agent=_text(body.get("a"), 40) or "unknown", state=state[:60],
+                         agent=_text(body.get("a"), 40) or "unknown", state=known,
                          since=time.time() - float(age),
                          question=_text(body.get("q"), QUESTION_CHARS), project=_text(body.get("p")),
                          role=_text(body.get("r")), hook=body.get("hk") is True,
@@ -114,15 +115,15 @@ class RemoteFleet:
             if line.startswith(PREFIX):
                 log.info("ignored a malformed fleet report from %s", nick)
             return False
-        before = self._sessions.get(nick.lower())
+        before = self._sessions.get(irc_lower(nick))
         if before is not None and before.state == report.state:
             # the same state continues: keep the hub's own start (reports round ages)
             report = replace(report, since=before.since)
-        self._sessions[nick.lower()] = report
+        self._sessions[irc_lower(nick)] = report
         return True
 
     def forget(self, nick: str) -> None:
-        self._sessions.pop(nick.lower(), None)
+        self._sessions.pop(irc_lower(nick), None)
 
     def sessions(self) -> dict[str, RemoteSession]:
         """The live ones (reported within :data:`EXPIRY`), by nick."""
@@ -133,7 +134,7 @@ class RemoteFleet:
 
     def find(self, nick: str) -> RemoteSession | None:
         return self.sessions().get(nick) or next(
-            (s for s in self.sessions().values() if s.nick.lower() == nick.lower()), None)
+            (s for s in self.sessions().values() if irc_lower(s.nick) == irc_lower(nick)), None)
 
 
 class Reporter:

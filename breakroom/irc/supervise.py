@@ -5,7 +5,7 @@ bot retrying forever.  The supervisor notices the exit within :data:`POLL` secon
 (``report``: the log, the record and the channel), and restarts the server after 0.5 s, then
 1, 2, 4 … s while restarts fail.  After ``ircd.max_restarts`` failures in a row it raises
 :class:`BreakroomError` and ``up`` exits non-zero with that one line.  The bots reconnect on
-their own (:class:`breakroom.irc.runtime.BreakroomBot`).
+their own (:class:`breakroom.app.runtime.BreakroomBot`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from breakroom.fleet.nicks import SERVICE_NICKS, irc_lower
+from breakroom.irc.nicks import SERVICE_NICKS, irc_lower
 from breakroom.record import events as record
 from breakroom.record.db import Row
 

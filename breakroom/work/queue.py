@@ -14,20 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import sqlite_utils
 from pydantic import AfterValidator, BeforeValidator
 
 from breakroom.errors import BreakroomError
 from breakroom.record.db import atomic, inserted_id
+from breakroom.work.issue_states import ACTIVE_STATES, ISSUE_STATES
+from breakroom.work.skills import SkillSet
 from breakroom.yamlfile import FileModel, Text, expect, read_yaml_lines, validate
 
-if TYPE_CHECKING:
-    from breakroom.work.skills import SkillSet
-
-STATES = ("ready-for-prep", "ready-for-dev", "qa", "review", "done", "blocked")
-ACTIVE_STATES = ("ready-for-prep", "ready-for-dev", "qa", "review")
 PRIORITIES = range(1, 6)
 DEFAULT_PRIORITY = 3
 
@@ -126,8 +123,8 @@ def now_iso() -> str:
 # ---------------------------------------------------------------- validation
 
 def check_state(state: str) -> str:
-    if state not in STATES:
-        raise BreakroomError(f"unknown state {state!r}; states are: {', '.join(STATES)}")
+    if state not in ISSUE_STATES:
+        raise BreakroomError(f"unknown state {state!r}; states are: {', '.join(ISSUE_STATES)}")
     return state
 
 
@@ -158,11 +155,11 @@ def allowed_moves(issue: Issue, blocked_from: str | None = None) -> list[str]:
         targets = {"ready-for-prep"}
         if blocked_from:
             targets.add(blocked_from)
-        return [s for s in STATES if s in targets]
+        return [s for s in ISSUE_STATES if s in targets]
     targets = {FORWARD[state], "blocked"} | _BACKWARD.get(state, set())
     if issue.skill:
         targets.add("done")
-    return [s for s in STATES if s in targets]
+    return [s for s in ISSUE_STATES if s in targets]
 
 
 # ---------------------------------------------------------------- reading

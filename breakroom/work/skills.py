@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import PROJECT_ROOT, SKILLS_DIR
-from breakroom.work.queue import STATES
+from breakroom.work.issue_states import ISSUE_STATES
 from breakroom.yamlfile import FileModel, Text, Texts, expect, explain, parse_yaml_lines
 
 _NAME = re.compile(r"[a-z][a-z0-9-]*")
@@ -30,8 +30,8 @@ _NAME = re.compile(r"[a-z][a-z0-9-]*")
 
 def _known_states(states: list[str]) -> list[str]:
     for state in states:
-        if state not in STATES:
-            raise ValueError(f"unknown state {state!r} (states: {', '.join(STATES)})")
+        if state not in ISSUE_STATES:
+            raise ValueError(f"unknown state {state!r} (states: {', '.join(ISSUE_STATES)})")
     return states
 
 

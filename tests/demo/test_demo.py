@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BREAKROOM, HAVE_NGIRCD
 
 from breakroom.irc.ircd import port_in_use
+from support.cli import BREAKROOM
+from support.irc import HAVE_NGIRCD
 
 
 def _run_demo(tmp_path: Path, *args: str, path: str | None = None,

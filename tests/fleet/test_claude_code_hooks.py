@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from claude_code import capture, keys, missing_reason, start_claude, wait_screen, write_home
-from claude_stub import ClaudeStub, user_prompt
-from conftest import next_poll
-from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.fleet import hooks, inbox, mcp_register
+from support.app import next_poll
+from support.claude_code import capture, keys, missing_reason, start_claude, wait_screen, write_home
+from support.claude_stub import ClaudeStub, user_prompt
+from support.sims import QUIET_SCRIPT, pane_text
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CLAUDE_CODE"):
@@ -55,7 +55,7 @@ def test_hooks_fire_and_a_busy_claude_gets_its_message_mid_turn(ircd, running_ap
     app.wait_until(lambda: "Running…" in capture(tmux_socket, "cc"), 20, "the tool running")
     assert status().state == "working"
     sent = time.monotonic()
-    queued = app.call(app.app.sessions.deliver("cc", "alice", "mid-turn note for claude"))
+    queued = app.call(app.app.deliveries.deliver("cc", "alice", "mid-turn note for claude"))
     assert queued.status == "queued"
 
     app.wait_until(lambda: inbox.get(app.app.db, queued.id).state == "delivered", 20, "handed over")
@@ -78,7 +78,7 @@ def test_hooks_fire_and_a_busy_claude_gets_its_message_mid_turn(ircd, running_ap
     assert not any("mid-turn note" in user_prompt(b) for b in stub.requests)
     assert latency < 15
     from breakroom import config as config_mod
-    from breakroom.doctor import check, render
+    from breakroom.cli.doctor import check, render
     assert any("session cc: claude-code" in line and "last fired" in line
                for line in map(render, check(config_mod.load(str(tmp_path / "breakroom.yaml")))))
 
@@ -132,7 +132,7 @@ def test_claude_lists_breakroom_mcp_tools_and_says_to_another_session(
 def test_doctor_checks_the_running_fleet(ircd, running_app, tmux_socket, tmp_path: Path,
                                          stub: ClaudeStub, sims) -> None:
     from breakroom import config as config_mod
-    from breakroom.doctor import check, render
+    from breakroom.cli.doctor import check, render
 
     app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
                       sessions={"cc": {"agent": "claude-code"}, "b": {"agent": "sim"}})

@@ -13,12 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from claude_code import capture, keys, missing_reason, pane_command, start_claude, wait_screen, write_home
-from claude_stub import ClaudeStub, user_prompt
 
 from breakroom.fleet.pane import type_into_pane
 from breakroom.fleet.panestate import detect, typing_patterns
 from breakroom.fleet.tmux import Tmux
+from support.claude_code import (
+    capture,
+    keys,
+    missing_reason,
+    pane_command,
+    start_claude,
+    wait_screen,
+    write_home,
+)
+from support.claude_stub import ClaudeStub, user_prompt
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CLAUDE_CODE"):
@@ -60,7 +68,8 @@ class Claude:
         return wait_screen(self.socket, SESSION, ok, timeout)
 
     def deliver(self, text: str) -> str:
-        return type_into_pane(self.socket, SESSION, text, patterns=typing_patterns("claude-code")).status
+        return type_into_pane(Tmux(self.socket), SESSION, text,
+                              patterns=typing_patterns("claude-code")).status
 
     def prompts_seen(self, text: str) -> int:
         """How often ``text`` is a user turn in the model's newest request."""

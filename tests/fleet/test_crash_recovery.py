@@ -13,14 +13,16 @@ from pathlib import Path
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM, IrcServer, RawClient
-from test_relay_conversation import QUIET_SCRIPT, pane_text
 
 from breakroom.config import from_dict
 from breakroom.fleet import inbox
 from breakroom.fleet.pane import look, resolve_pane
+from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ircd import free_port
 from breakroom.record.db import db_path, open_db
+from support.cli import BREAKROOM
+from support.irc import IrcServer, RawClient
+from support.sims import QUIET_SCRIPT, pane_text
 
 
 def write_config(tmp_path: Path, port: int, tmux_socket: str, enter_delay: float) -> None:
@@ -95,7 +97,7 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli, st
             subprocess.run(["sleep", "0.05"], check=True)
         else:
             pytest.fail(f"orphans after kill -9: {ircds_of(tmp_path)}")
-        assert "[breakroom #1]" in look(tmux_socket, resolve_pane(tmux_socket, "b")).draft()
+        assert "[breakroom #1]" in look(Tmux(tmux_socket), resolve_pane(Tmux(tmux_socket), "b")).draft()
     finally:
         human.close()
 
@@ -111,7 +113,7 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli, st
         screen = pane_text(tmux_socket, "b")
         for number, text in enumerate(texts, 1):
             assert screen.count(f"> [breakroom #{number}] human: {text}") == 1, screen
-        assert look(tmux_socket, resolve_pane(tmux_socket, "b")).draft() == ""
+        assert look(Tmux(tmux_socket), resolve_pane(Tmux(tmux_socket), "b")).draft() == ""
     finally:
         up.send_signal(signal.SIGINT)
         _, err = up.communicate(timeout=30)

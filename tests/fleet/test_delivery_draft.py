@@ -2,11 +2,11 @@
 
 import pytest
 
-from breakroom.fleet.pane import PaneView, typing_delay
+from breakroom.fleet.pane import PaneLook, typing_delay
 
 
-def view(line: str, cursor_x: int) -> PaneView:
-    return PaneView(lines=["some output", line, ""], cursor_x=cursor_x, cursor_y=1, in_mode=False)
+def view(line: str, cursor_x: int) -> PaneLook:
+    return PaneLook(lines=["some output", line, ""], cursor_x=cursor_x, cursor_y=1, in_mode=False)
 
 
 @pytest.mark.parametrize("line,cursor_x,draft", [
@@ -31,7 +31,7 @@ def test_draft(line, cursor_x, draft):
 
 
 def test_cursor_outside_the_screen_means_no_draft():
-    assert PaneView(lines=["❯ x"], cursor_x=3, cursor_y=5, in_mode=False).draft() == ""
+    assert PaneLook(lines=["❯ x"], cursor_x=3, cursor_y=5, in_mode=False).draft() == ""
 
 
 def test_typing_delay_grows_with_length_and_is_capped():

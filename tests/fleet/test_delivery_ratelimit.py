@@ -1,6 +1,6 @@
 """Per-sender token bucket and the hop limit's reply counting."""
 
-from breakroom.irc.ratelimit import HopTracker, RateLimiter
+from breakroom.fleet.ratelimit import HopTracker, RateLimiter
 
 
 class FakeClock:

@@ -11,10 +11,11 @@ import time
 
 import libtmux
 import pytest
-from conftest import wait_until
 
 from breakroom.fleet.pane import PaneGone, look, press_keys, resolve_pane, type_into_pane
 from breakroom.fleet.tmux import Tmux
+from breakroom.sanitize import sanitize
+from support.wait import wait_until
 
 PROMPT_PROGRAM = r'''
 import json, os, sys, termios, tty
@@ -75,7 +76,7 @@ def prompt_pane(tmp_path):
         tmux.new_session(session_name=name, x=120, y=30, window_command=(
             f"{sys.executable} {program} {log} {raw} {ignore_enters}"))
         deadline = time.monotonic() + 5
-        while "❯" not in look(socket, resolve_pane(socket, name)).text:
+        while "❯" not in look(Tmux(socket), resolve_pane(Tmux(socket), name)).text:
             assert time.monotonic() < deadline, "prompt program did not start"
             time.sleep(0.05)
         return socket, log, raw
@@ -90,20 +91,20 @@ def submitted(log):
 
 def test_single_line_arrives_exactly_once(prompt_pane):
     socket, log, _ = prompt_pane()
-    result = type_into_pane(socket, "agent", "hello from alice; $(rm -rf ~)", enter_delay=0.1)
+    result = type_into_pane(Tmux(socket), "agent", "hello from alice; $(rm -rf ~)", enter_delay=0.1)
     assert result.status == "delivered" and result.enter_presses == 1
     assert submitted(log) == ["hello from alice; $(rm -rf ~)"]
 
 
 def test_text_ending_in_semicolon_and_leading_dash_is_literal(prompt_pane):
     socket, log, _ = prompt_pane()
-    assert type_into_pane(socket, "agent", "-v --help C-c;", enter_delay=0.1).status == "delivered"
+    assert type_into_pane(Tmux(socket), "agent", "-v --help C-c;", enter_delay=0.1).status == "delivered"
     assert submitted(log) == ["-v --help C-c;"]
 
 
 def test_multi_line_goes_through_a_bracketed_paste(prompt_pane):
     socket, log, raw = prompt_pane()
-    result = type_into_pane(socket, "agent", "line one\nline two\nline three", enter_delay=0.1)
+    result = type_into_pane(Tmux(socket), "agent", "line one\nline two\nline three", enter_delay=0.1)
     assert result.status == "delivered"
     assert submitted(log) == ["line one\nline two\nline three"]
     assert raw.read_bytes().count(b"\x1b[200~") == 1
@@ -111,7 +112,7 @@ def test_multi_line_goes_through_a_bracketed_paste(prompt_pane):
 
 def test_lost_enter_is_retried_and_text_appears_once(prompt_pane):
     socket, log, raw = prompt_pane(ignore_enters=1)
-    result = type_into_pane(socket, "agent", "only once please", enter_delay=0.1)
+    result = type_into_pane(Tmux(socket), "agent", "only once please", enter_delay=0.1)
     assert result.status == "delivered" and result.enter_presses == 2
     assert submitted(log) == ["only once please"]
     assert raw.read_bytes().count(b"only once please") == 1
@@ -119,7 +120,7 @@ def test_lost_enter_is_retried_and_text_appears_once(prompt_pane):
 
 def test_enter_never_accepted_fails_without_retyping(prompt_pane):
     socket, log, raw = prompt_pane(ignore_enters=10)
-    result = type_into_pane(socket, "agent", "stuck text", enter_delay=0.05, enter_retries=2)
+    result = type_into_pane(Tmux(socket), "agent", "stuck text", enter_delay=0.05, enter_retries=2)
     assert result.status == "failed" and result.enter_presses == 3
     assert "Enter not accepted" in result.reason
     assert submitted(log) == []
@@ -128,20 +129,20 @@ def test_enter_never_accepted_fails_without_retyping(prompt_pane):
 
 def test_a_humans_draft_is_never_typed_over(prompt_pane):
     socket, log, raw = prompt_pane()
-    pane = resolve_pane(socket, "agent")
+    pane = resolve_pane(Tmux(socket), "agent")
     libtmux.Server(socket_name=socket).cmd("send-keys", "-t", pane, "-l", "half a thou")
-    wait_until(lambda: look(socket, pane).draft() == "half a thou", 5, "the draft in the input line")
-    result = type_into_pane(socket, "agent", "incoming", enter_delay=0.05)
+    wait_until(lambda: look(Tmux(socket), pane).draft() == "half a thou", 5, "the draft in the input line")
+    result = type_into_pane(Tmux(socket), "agent", "incoming", enter_delay=0.05)
     assert result.status == "busy" and "typing" in result.reason
     assert b"incoming" not in raw.read_bytes()
-    assert look(socket, pane).draft() == "half a thou"
+    assert look(Tmux(socket), pane).draft() == "half a thou"
     assert submitted(log) == []
 
 
 def test_copy_mode_counts_as_busy(prompt_pane):
     socket, _, raw = prompt_pane()
-    libtmux.Server(socket_name=socket).cmd("copy-mode", "-t", resolve_pane(socket, "agent"))
-    assert type_into_pane(socket, "agent", "incoming").status == "busy"
+    libtmux.Server(socket_name=socket).cmd("copy-mode", "-t", resolve_pane(Tmux(socket), "agent"))
+    assert type_into_pane(Tmux(socket), "agent", "incoming").status == "busy"
     assert b"incoming" not in raw.read_bytes()
 
 
@@ -159,8 +160,9 @@ HOSTILE = [
 
 def test_hostile_input_never_reaches_the_pane_raw(prompt_pane):
     socket, log, raw = prompt_pane()
-    for text in HOSTILE:
-        assert type_into_pane(socket, "agent", text, enter_delay=0.05).status == "delivered", text[:20]
+    for text in HOSTILE:  # cleaned once, where it enters the breakroom (delivery takes only Clean)
+        clean = sanitize(text)
+        assert type_into_pane(Tmux(socket), "agent", clean, enter_delay=0.05).status == "delivered", text[:20]
     got = submitted(log)
     assert len(got) == len(HOSTILE)
     data = raw.read_bytes()
@@ -176,16 +178,16 @@ def test_hostile_input_never_reaches_the_pane_raw(prompt_pane):
 
 def test_gone_session_fails_cleanly(prompt_pane):
     socket, _, _ = prompt_pane()
-    result = type_into_pane(socket, "nosuch", "hi")
+    result = type_into_pane(Tmux(socket), "nosuch", "hi")
     assert result.status == "failed" and "gone" in result.reason
     with pytest.raises(PaneGone):
-        press_keys(socket, "nosuch", ["Enter"])
+        press_keys(Tmux(socket), "nosuch", ["Enter"])
 
 
 def test_press_keys_sends_named_keys_only(prompt_pane):
     socket, log, _ = prompt_pane()
-    press_keys(socket, "agent", ["1", "Enter"])
+    press_keys(Tmux(socket), "agent", ["1", "Enter"])
     wait_until(lambda: submitted(log), 5, "the pressed keys submitted")
     assert submitted(log) == ["1"]
     with pytest.raises(ValueError):
-        press_keys(socket, "agent", ["echo pwned"])
+        press_keys(Tmux(socket), "agent", ["echo pwned"])

@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.fleet import inbox
 from breakroom.record import events as record
+from support.sims import QUIET_SCRIPT, pane_text, sim_config
 
 TOPICS = ["backups", "deploys", "invoices", "hiring", "support", "meetings", "releases",
           "security", "onboarding", "rollbacks"]
@@ -36,7 +36,7 @@ def corpus(tmp_path):
 def test_a_flood_from_one_nick_does_not_starve_anyone(ircd, irc_client, running_app, sims,
                                                       tmux_socket, corpus, cli):
     sims("b", QUIET_SCRIPT)
-    app = running_app(ircd, services=("scribe", "knowledge"), **config(tmux_socket),
+    app = running_app(ircd, services=("scribe", "knowledge"), **sim_config(tmux_socket),
                       knowledge={"backend": "offline", "corpus": [str(corpus)]})
     flooder = irc_client(ircd, "flooder")
     alice = irc_client(ircd, "alice")
@@ -77,7 +77,7 @@ def test_a_flood_from_one_nick_does_not_starve_anyone(ircd, irc_client, running_
 def test_a_service_bots_listing_is_not_typed_into_the_session(ircd, irc_client, running_app,
                                                               sims, tmux_socket):
     sims("b", QUIET_SCRIPT)
-    app = running_app(ircd, services=("scribe", "sweep"), **config(tmux_socket))
+    app = running_app(ircd, services=("scribe", "sweep"), **sim_config(tmux_socket))
     app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 10, "idle")
     human = irc_client(ircd, "human")
     human.say(ircd.channel, "!fleet")

@@ -9,10 +9,10 @@ import os
 import subprocess
 import sys
 
-from test_relay_conversation import config, pane_text, sims_fixture  # noqa: F401 (fixture)
-
 from breakroom.fleet import inbox
-from breakroom.fleet.manager import STOP_BLOCK_CAP
+from breakroom.fleet.delivery import STOP_BLOCK_CAP
+from breakroom.sanitize import sanitize
+from support.sims import pane_text, sim_config
 
 HOOK = [sys.executable, "-m", "breakroom.fleet.hooks"]
 
@@ -28,7 +28,7 @@ def hook(tmp_path, event: str, payload: dict | None = None) -> dict | None:
 
 def busy_app(ircd, running_app, sims, tmux_socket):
     sims("b", {"startup": [{"work": 60}]})
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     app.wait_until(lambda: app.app.sessions.status()[0].state == "working", 10, "working")
     return app
 
@@ -36,7 +36,7 @@ def busy_app(ircd, running_app, sims, tmux_socket):
 def test_a_busy_agent_gets_its_message_mid_turn_exactly_once(ircd, running_app, sims, tmux_socket,
                                                             tmp_path):
     app = busy_app(ircd, running_app, sims, tmux_socket)
-    queued = app.call(app.app.sessions.deliver("b", "alice", "the build is green \x1b[31mnow"))
+    queued = app.call(app.app.deliveries.deliver("b", "alice", sanitize("the build is green \x1b[31mnow")))
     assert queued.status == "queued"
     out = hook(tmp_path, "PostToolUse", {"hook_event_name": "PostToolUse", "tool_name": "Bash"})
     assert out == {"hookSpecificOutput": {
@@ -53,8 +53,8 @@ def test_a_busy_agent_gets_its_message_mid_turn_exactly_once(ircd, running_app, 
 def test_long_messages_go_as_a_pointer_and_secrets_are_scrubbed(ircd, running_app, sims, tmux_socket,
                                                                tmp_path):
     app = busy_app(ircd, running_app, sims, tmux_socket)
-    long = app.call(app.app.sessions.deliver("b", "alice", "x" * 1000))
-    secret = app.call(app.app.sessions.deliver("b", "alice", "key sk-ant-api03-" + "a" * 40))
+    long = app.call(app.app.deliveries.deliver("b", "alice", "x" * 1000))
+    secret = app.call(app.app.deliveries.deliver("b", "alice", sanitize("key sk-ant-api03-" + "a" * 40)))
     context = hook(tmp_path, "UserPromptSubmit")["hookSpecificOutput"]["additionalContext"]
     lines = context.splitlines()
     assert lines[0] == f"[breakroom #{long.id}] alice sent a long message: breakroom read {long.id}"
@@ -64,17 +64,17 @@ def test_long_messages_go_as_a_pointer_and_secrets_are_scrubbed(ircd, running_ap
 def test_stop_hook_blocks_only_a_few_times_in_a_row(ircd, running_app, sims, tmux_socket, tmp_path):
     app = busy_app(ircd, running_app, sims, tmux_socket)
     for n in range(STOP_BLOCK_CAP):
-        sent = app.call(app.app.sessions.deliver("b", "alice", f"message {n}"))
+        sent = app.call(app.app.deliveries.deliver("b", "alice", f"message {n}"))
         out = hook(tmp_path, "Stop", {"stop_hook_active": n > 0})
         assert out == {"decision": "block", "reason": f'[breakroom #{sent.id}] alice: message {n} '
                                                        f'(reply: breakroom say alice "…")'}
-    last = app.call(app.app.sessions.deliver("b", "alice", "one too many"))
+    last = app.call(app.app.deliveries.deliver("b", "alice", "one too many"))
     assert hook(tmp_path, "Stop", {"stop_hook_active": True}) is None  # the agent may stop
     # the Stop said idle: the message is typed, not handed over by a hook
     app.wait_until(lambda: inbox.get(app.app.db, last.id).state != "queued", 10, "typed")
     assert inbox.get(app.app.db, last.id).reason is None
     assert pane_text(tmux_socket, "b").count("one too many") == 1
     hook(tmp_path, "PostToolUse")                                    # a new turn resets the cap
-    again = app.call(app.app.sessions.deliver("b", "alice", "after the reset"))
+    again = app.call(app.app.deliveries.deliver("b", "alice", "after the reset"))
     assert again.status == "queued"
     assert hook(tmp_path, "Stop", {"stop_hook_active": True}) is not None

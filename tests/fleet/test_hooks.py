@@ -20,9 +20,11 @@ from click.testing import CliRunner
 
 from breakroom import config as config_mod
 from breakroom.cli.base import cli
+from breakroom.config import Config
 from breakroom.control import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
+from breakroom.fleet.identity import identify_callers
 from breakroom.fleet.session_env import current_session
 from breakroom.fleet.tmux import Tmux
 
@@ -117,6 +119,10 @@ def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
         proc.stdout.close()
 
 
+def _control_server(cfg: Config) -> ControlServer:
+    return ControlServer(cfg, identify_callers(cfg.tmux.socket_name))
+
+
 @pytest.mark.parametrize("event,expected", [
     ("PostToolUse", {"hookSpecificOutput": {"hookEventName": "PostToolUse",
                                             "additionalContext": "[breakroom #1] bob: hi"}}),
@@ -130,7 +136,7 @@ def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], eve
     """The hook prints Claude Code's JSON for the messages the breakroom hands over, and
     nothing when there are none (or for an event whose output Claude Code ignores)."""
     loop = asyncio.new_event_loop()
-    server = ControlServer(config_mod.load())
+    server = _control_server(config_mod.load())
 
     @server.handle("hook")
     async def on_hook(request: dict) -> dict:
@@ -153,7 +159,7 @@ def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], eve
 def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None:
     received: list[dict] = []
     loop = asyncio.new_event_loop()
-    server = ControlServer(config_mod.load())
+    server = _control_server(config_mod.load())
 
     @server.handle("hook")
     async def on_hook(request: dict) -> dict:

@@ -16,14 +16,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import BREAKROOM
-from test_relay_conversation import QUIET_SCRIPT, config, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.config import from_dict
-from breakroom.control import ControlServer
+from breakroom.control import Caller, ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
 from breakroom.fleet.identity import acting_session, ancestry, pane_session
+from support.cli import BREAKROOM
+from support.sims import QUIET_SCRIPT, sim_config
 
 RAW_REQUEST = """
 import json, socket, sys
@@ -58,9 +58,9 @@ def test_a_pane_acts_only_as_its_own_session(ircd, irc_client, running_app, sims
     sims("a", QUIET_SCRIPT)
     sims("b", QUIET_SCRIPT)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 15, "idle")
-    secret_for_b = app.call(app.app.sessions.deliver("b", "human", "for b's eyes only")).id
+    secret_for_b = app.call(app.app.deliveries.deliver("b", "human", "for b's eyes only")).id
     b_pane = pane_of(tmux_socket, "b")
 
     def run(command: str) -> tuple[int, str]:
@@ -128,7 +128,7 @@ def test_another_uid_is_refused(tmp_path) -> None:
     data = Path(tempfile.mkdtemp(prefix="br-uid-", dir="/tmp"))
     try:
         cfg = from_dict({"data_dir": str(data)})
-        server = ControlServer(cfg)
+        server = ControlServer(cfg, lambda pid, claimed: Caller(claimed or None, in_pane=False))
 
         @server.handle("fleet")
         async def fleet(request: dict) -> dict:
@@ -168,7 +168,7 @@ def test_another_uid_is_refused(tmp_path) -> None:
 
 
 def test_peer_credentials_of_a_socket_pair() -> None:
-    from breakroom.fleet.identity import peer_of
+    from breakroom.control import peer_of
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
         peer = peer_of(left)

@@ -1,4 +1,4 @@
-"""The fleet engine without IRC: SessionManager driven through the FleetHost interface.
+"""The fleet engine without IRC: SessionManager and Deliveries driven through the FleetHost interface.
 
 Real tmux (a sim agent on a private server) and real SQLite; the IRC side is a small host
 that keeps what the manager asks of it, which is all the engine may ask of IRC.
@@ -13,15 +13,17 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlite_utils
-from conftest import write_config
-from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom.config import Config, from_dict
-from breakroom.control import ControlServer
 from breakroom.fleet import inbox
+from breakroom.fleet.delivery import Deliveries
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.manager import SessionManager
+from breakroom.fleet.tmux import Tmux
 from breakroom.record.db import open_db
+from breakroom.sanitize import sanitize
+from support.app import write_config
+from support.sims import QUIET_SCRIPT, pane_text
 
 T = TypeVar("T")
 
@@ -32,7 +34,6 @@ class KeptHost:
     def __init__(self, config: Config, db: sqlite_utils.Database) -> None:
         self.config = config
         self.db = db
-        self.control = ControlServer(config)
         self.channel = config.channel
         self.bots: dict[str, str] = {}       # key -> session
         self.left: list[tuple[str, str]] = []
@@ -77,12 +78,15 @@ def test_the_manager_delivers_and_reports_through_its_host(sims, tmux_socket, tm
     fleet_host: FleetHost = host  # the stand-in is a FleetHost as far as mypy is concerned
 
     async def scenario() -> None:
-        manager = SessionManager(fleet_host)
+        tmux = Tmux(tmux_socket)
+        manager = SessionManager(fleet_host, tmux)
+        deliveries = Deliveries(fleet_host, manager, tmux)
         await manager.start()
         try:
             assert host.bots == {"b": "b"}
             await _until(lambda: [s.state for s in manager.status()] == ["idle"], 15, "b idle")
-            delivery = await manager.receive("b", "alice", "please rebase", automated=False)
+            delivery = await deliveries.receive("b", "alice", sanitize("please rebase"),
+                                                automated=False)
             assert delivery is not None and delivery.status == "delivered"
             assert ("b", "alice", f"delivered #{delivery.id} to b", True) in host.said
             assert "please rebase" in pane_text(tmux_socket, "b")
@@ -90,5 +94,6 @@ def test_the_manager_delivers_and_reports_through_its_host(sims, tmux_socket, tm
             assert message is not None and message.state == inbox.DELIVERED
         finally:
             await manager.stop()
+            await deliveries.stop()
 
     asyncio.run(scenario())

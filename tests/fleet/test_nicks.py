@@ -2,7 +2,7 @@
 
 import pytest
 
-from breakroom.fleet.nicks import MAX_NICK, SERVICE_NICKS, assign_nicks, base_nick, irc_lower, is_legal
+from breakroom.irc.nicks import MAX_NICK, SERVICE_NICKS, assign_nicks, base_nick, irc_lower, is_legal
 
 
 @pytest.mark.parametrize("session,nick", [

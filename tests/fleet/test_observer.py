@@ -132,7 +132,7 @@ def test_the_running_breakroom_captures_once_per_poll_for_every_reader(
     assert tmux_calls() - before == 2  # one list-panes + one invocation with every capture
     # everyone else reads the picture that poll published
     thread.call(thread.app.bots["dispatcher"].get_plugin(Dispatcher).cycle())
-    fleet = thread.call(manager.ops.fleet({}))
+    fleet = thread.call(thread.app.session_ops.fleet({}))
     assert tmux_calls() - before == 2
     assert {s["session"]: s["state"] for s in fleet["sessions"]} == \
         {name: obs.state for name, obs in walk.observations.items()}

@@ -2,10 +2,10 @@
 
 import re
 
-from conftest import BREAKROOM
-from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
-
 from breakroom.fleet import inbox
+from breakroom.sanitize import sanitize
+from support.cli import BREAKROOM
+from support.sims import QUIET_SCRIPT, pane_text, sim_config
 
 HOSTILE = [
     b"\x1b[31mred alert\x1b[0m",
@@ -21,14 +21,14 @@ def test_hostile_input_is_defused_and_long_text_becomes_a_pointer(ircd, irc_clie
                                                                   sims, tmux_socket, cli):
     sims("b", QUIET_SCRIPT)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     for raw in HOSTILE:
         human.send(b"PRIVMSG #breakroom :b: " + raw)
     human.send(b"PRIVMSG #breakroom :b: " + b"word " * 90)  # over delivery.max_chars
     human.wait_for(r"NOTICE human :delivered #7 to b", timeout=20)
     # 10 KB, as the sweep or dispatcher might hand over (no IRC line carries that much)
     ten_kb = "\x1b[2J" + "lorem ipsum " * 860
-    delivery = app.call(app.app.sessions.deliver("b", "sweep", ten_kb))
+    delivery = app.call(app.app.deliveries.deliver("b", "sweep", sanitize(ten_kb)))
     assert delivery.id == 8
     app.wait_until(lambda: inbox.get(app.app.db, 8).state == "delivered", 10, "#8 delivered")
 
@@ -54,7 +54,7 @@ def test_hostile_input_is_defused_and_long_text_becomes_a_pointer(ircd, irc_clie
 def test_rate_limit_per_sender(ircd, irc_client, running_app, sims, tmux_socket):
     sims("b", QUIET_SCRIPT)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket, rate_limit_per_minute=2))
+    app = running_app(ircd, **sim_config(tmux_socket, rate_limit_per_minute=2))
     for i in range(3):
         human.say(ircd.channel, f"b: message {i}")
     human.wait_for(r"NOTICE human :rate limit: too many messages to b; try again in \d+s")
@@ -68,7 +68,7 @@ def test_hop_limit_stops_two_agents_ping_ponging(ircd, irc_client, running_app, 
     sims("a", echo)
     sims("b", echo)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket, hop_limit=2))
+    app = running_app(ircd, **sim_config(tmux_socket, hop_limit=2))
     app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 10, "idle")
     assert cli("say", "--as", "a", "b", "start the loop").returncode == 0
     # hops 0 (a->b), 1 (b->a), 2 (a->b) are typed in; hop 3 (b->a) is held back
@@ -96,7 +96,7 @@ def test_secrets_are_scrubbed_both_ways(ircd, irc_client, running_app, sims, tmu
     sims("a", QUIET_SCRIPT)
     sims("b", QUIET_SCRIPT)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     token = "ghp_" + "A1b2C3d4" * 5
     said = cli("say", "--as", "a", "#breakroom", f"my token is {token} and password=hunter22")
     assert said.returncode == 0 and token not in said.stdout
@@ -112,7 +112,7 @@ def test_sessions_reach_each_other_while_the_ircd_is_down(ircd, running_app, sim
                                                           cli):
     sims("a", QUIET_SCRIPT)
     sims("b", QUIET_SCRIPT)
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 10, "idle")
     ircd.server.stop()
     said = cli("say", "--as", "a", "b", "the server is down but I still reach you")

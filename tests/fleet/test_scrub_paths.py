@@ -8,12 +8,11 @@ from __future__ import annotations
 import logging
 import subprocess
 
-from test_relay_conversation import QUIET_SCRIPT, config, pane_text, sims_fixture  # noqa: F401 (fixture)
-
-from breakroom import scrublog
 from breakroom.fleet import inbox
+from breakroom.logs import scrub_log_records
 from breakroom.record import events
 from breakroom.sweep.walk import peek
+from support.sims import QUIET_SCRIPT, pane_text, sim_config
 
 VALUES = {
     "aws": "wJalrXUtnFEMI7K7MDENGbPxRfiCYzEXAMPLE",
@@ -35,7 +34,7 @@ def test_no_secret_leaves_by_any_way(ircd, irc_client, running_app, sims, tmux_s
     sims("a", QUIET_SCRIPT)
     sims("b", QUIET_SCRIPT)
     human = irc_client(ircd, "human")
-    app = running_app(ircd, **config(tmux_socket))
+    app = running_app(ircd, **sim_config(tmux_socket))
     app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 15, "idle")
     own = [app.app.config.ircd.oper_password, app.app.config.channel_key]
 
@@ -82,7 +81,7 @@ def test_a_peek_joins_wrapped_lines_before_scrubbing(tmux_socket, tmp_path):
 
 
 def test_log_records_are_scrubbed(caplog):
-    scrublog.install()
+    scrub_log_records()
     with caplog.at_level(logging.INFO, logger="breakroom.test"):
         logging.getLogger("breakroom.test").info("request failed: %s",
                                                  f"DATABASE_PASSWORD={VALUES['db']}")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from test_relay_conversation import pane_text
 
 from breakroom.fleet import inbox
+from support.sims import pane_text
 
 SHELLS = {"zsh": "zsh -f", "bash": "bash --norc --noprofile", "dash": "dash"}
 TRICKS = ["$(touch {f})", "; touch {f}", "`touch {f}`", "x\ntouch {f}\n", "&& touch {f} #",
@@ -34,13 +34,13 @@ def test_a_shell_prompt_is_never_typed_into(shell, ircd, irc_client, running_app
                    rf"program is the shell {shell}, not an agent", timeout=10)
     # from another session (an operator acting for it): the same, with the outcome in the answer
     cli_trick = "$(touch FCLI)\ntouch FCLI"
-    app.call(app.app.sessions.deliver(shell, "someone", cli_trick))
+    app.call(app.app.deliveries.deliver(shell, "someone", cli_trick))
     said = cli("say", "--as", shell, shell, "talking to myself $(touch FSELF)")
     assert said.returncode == 0, said.stderr
     app.wait_until(lambda: len(inbox.for_session(app.app.db, shell)) == len(TRICKS) + 1, 5,
                    "every message stored")
     for _ in range(2):  # drains that ran to the end, each after a fresh look at the pane
-        app.call(app.app.sessions._drain(shell))
+        app.call(app.app.deliveries._drain(shell))
     assert pane_text(tmux_socket, shell) == before, "nothing typed"
     assert not list(tmp_path.glob("F*")), "nothing ran"
     queued = inbox.for_session(app.app.db, shell)

@@ -7,11 +7,12 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import wait_until, write_config
 
 from bots.base import command
 from breakroom.config import from_dict
 from breakroom.irc.connect import connection_lines
+from support.app import write_config
+from support.wait import wait_until
 
 
 @pytest.mark.timeout(60)

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BREAKROOM, HAVE_NGIRCD
 
 from breakroom.config import from_dict
 from breakroom.errors import BreakroomError
 from breakroom.irc.ircd import check_login, free_port, port_in_use, start_ircd
 from breakroom.secrets import fill_secrets
+from support.cli import BREAKROOM
+from support.irc import HAVE_NGIRCD
 
 
 def _pids_of(pattern: str) -> set[int]:

@@ -20,11 +20,13 @@ from pathlib import Path
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient, wait_until
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use, wait_for_port
 from breakroom.record.db import db_path, open_db
+from support.cli import BREAKROOM
+from support.irc import HAVE_NGIRCD, IrcServer, RawClient
+from support.wait import wait_until
 
 pytestmark = pytest.mark.skipif(not HAVE_NGIRCD, reason="the outage is staged with ngircd")
 

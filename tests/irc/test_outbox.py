@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from breakroom.fleet.ratelimit import OncePerWindow
 from breakroom.irc.outbox import Outbox
-from breakroom.irc.ratelimit import OncePerWindow
 
 
 async def _run_until(outbox: Outbox, sent: list, count: int, timeout: float = 5.0) -> None:

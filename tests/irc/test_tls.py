@@ -7,12 +7,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import HAVE_NGIRCD, IrcServer
 
 from breakroom.config import from_dict
 from breakroom.errors import BreakroomError
 from breakroom.irc.ircd import check_login, free_port, render_ngircd_conf, wait_for_port
 from breakroom.record import events as record
+from support.irc import HAVE_NGIRCD, IrcServer
 
 pytestmark = [pytest.mark.skipif(not HAVE_NGIRCD, reason="TLS is tested against ngircd"),
               pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl for a certificate")]

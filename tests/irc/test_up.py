@@ -10,10 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BREAKROOM, IrcServer, RawClient
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use
+from support.cli import BREAKROOM
+from support.irc import IrcServer, RawClient
 
 
 @pytest.mark.timeout(120)

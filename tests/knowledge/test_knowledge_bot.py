@@ -6,11 +6,11 @@ import re
 import threading
 
 import pytest
-from conftest import wait_until
-from knowledge_stub import Stub
 
 from breakroom.knowledge import engine as knowledge
 from breakroom.record.db import db_path, open_db
+from support.knowledge_stub import Stub
+from support.wait import wait_until
 
 # A small corpus of its own keeps start-up (ingest + embedding) to a second or two.
 DOCS = {

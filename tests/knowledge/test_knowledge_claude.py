@@ -6,10 +6,10 @@ import json
 import time
 
 import pytest
-from knowledge_stub import Stub
 
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge.engine import IDK, KnowledgeEngine
+from support.knowledge_stub import Stub
 
 QUESTION = "How many connections per IP does ngircd allow by default?"
 

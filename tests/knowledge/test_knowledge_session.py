@@ -11,7 +11,8 @@ import os
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM
+
+from support.cli import BREAKROOM
 
 ORACLE = {  # answers every relayed question through `breakroom say knowledge "[id] …"`
     "reactions": [{

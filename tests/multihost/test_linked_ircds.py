@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HAVE_NGIRCD, AppThread, IrcServer, RawClient, app_config
 
 from breakroom.config import Config, from_dict
 from breakroom.errors import BreakroomError, ConfigError
 from breakroom.irc.ircd import Ircd, free_port, render_ngircd_conf, start_ircd
 from breakroom.secrets import fill_secrets
+from support.app import AppThread, app_config
+from support.irc import HAVE_NGIRCD, IrcServer, RawClient
 
 pytestmark = pytest.mark.skipif(not HAVE_NGIRCD, reason="ngircd is not installed")
 

@@ -17,12 +17,13 @@ from pathlib import Path
 import libtmux
 import pytest
 import yaml
-from conftest import BREAKROOM, HAVE_NGIRCD, IrcServer, RawClient
 
 from breakroom.config import from_dict
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ircd import Ircd, free_port
 from breakroom.record.db import DB_NAME
+from support.cli import BREAKROOM
+from support.irc import HAVE_NGIRCD, IrcServer, RawClient
 
 PASSWORD, KEY = "hubPW12", "hubKEY12"
 QUIET = {"default": [{"say": "Noted."}]}
@@ -167,8 +168,8 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corp
 
 
 def test_roles_refuse_configs_they_cannot_play() -> None:
+    from breakroom.app.roles import role_for
     from breakroom.errors import ConfigError
-    from breakroom.irc.roles import role_for
 
     host = {"host_name": "laptop", "ircd": {"mode": "external", "host": "127.0.0.1"}}
     assert role_for(from_dict(host), "host").sessions
@@ -188,7 +189,7 @@ def test_roles_refuse_configs_they_cannot_play() -> None:
 
 
 def test_host_nicks_carry_the_host_within_31_chars() -> None:
-    from breakroom.fleet.nicks import assign_nicks
+    from breakroom.irc.nicks import assign_nicks
 
     long = "a-very-long-session-name-for-the-build"
     nicks = assign_nicks(["worker", "my.proj", "my_proj", long, "scribe"], host="buildbox")

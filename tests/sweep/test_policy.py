@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_sweep_walk import Fleet, screen
 
 from breakroom.config import from_dict
 from breakroom.errors import ConfigError
 from breakroom.record.db import open_db
 from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
 from breakroom.sweep.walk import Sweeper
+from support.screens import Fleet, screen
 
 PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import libtmux
 import pytest
-from conftest import BREAKROOM, flush_bot
-from test_sweep_walk import Fleet, screen
 
 from bots.sweep import SweepBot
 from breakroom.record.db import DB_NAME
+from support.app import flush_bot
+from support.cli import BREAKROOM
+from support.screens import Fleet, screen
 
 SWEEP_LINE = r":sweep!\S+ PRIVMSG #\S+ :"
 QUIET = {"interval": 3600}

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import stat
-import sys
-import time
 from pathlib import Path
 
-import libtmux
 import pytest
 
 from breakroom.config import Config, from_dict
@@ -26,68 +22,7 @@ from breakroom.sweep.walk import (
     summary_line,
 )
 from breakroom.work import queue as workqueue
-
-PANES = Path(__file__).parents[1] / "fixtures" / "panes" / "claude-code"
-
-
-def screen(name: str) -> str:
-    """A Claude Code fixture screen without its front matter."""
-    text = (PANES / name).read_text(encoding="utf-8")
-    return text[4:].partition("\n---\n")[2] if text.startswith("---\n") else text
-
-
-PLAYER = """
-import sys, time
-for i, path in enumerate(sys.argv[1:]):
-    if i:
-        sys.stdin.readline()
-        sys.stdout.write("\\x1b[H\\x1b[2J")
-    sys.stdout.write(open(path, encoding="utf-8").read())
-    sys.stdout.flush()
-time.sleep(3600)
-"""
-
-
-class Fleet:
-    """Sessions on a private tmux server, each showing agent screens one after another
-    (Enter moves to the next).  The pane's process is a plain program, neither a shell
-    nor an agent, so only the screen decides the state."""
-
-    def __init__(self, socket: str, tmp_path: Path):
-        self.socket = socket
-        self.dir = tmp_path / "screens"
-        self.dir.mkdir(exist_ok=True)
-        self.player = self.dir / "player.py"
-        self.player.write_text(PLAYER)
-        self.server = libtmux.Server(socket_name=socket)
-
-    def show(self, name: str, *screens: str) -> None:
-        paths = []
-        for i, text in enumerate(screens):
-            path = self.dir / f"{name}.{i}"
-            path.write_text(text, encoding="utf-8")
-            paths.append(str(path))
-        self.server.new_session(session_name=name, x=100, y=30,
-                                window_command=shlex.join([sys.executable, str(self.player), *paths]))
-        self.wait_for(name, screens[0].strip().splitlines()[-1].strip())
-
-    def advance(self, name: str, expect: str) -> None:
-        self.server.sessions.get(session_name=name).active_pane.send_keys("", enter=True)
-        self.wait_for(name, expect)
-
-    def wait_for(self, name: str, needle: str) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            pane = self.server.sessions.get(session_name=name).active_pane
-            if needle in "\n".join(pane.capture_pane()):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{needle!r} never showed in {name}")
-
-
-@pytest.fixture
-def fleet(tmux_socket, tmp_path) -> Fleet:
-    return Fleet(tmux_socket, tmp_path)
+from support.screens import screen
 
 
 def make_config(tmp_path: Path, socket: str, **sweep) -> Config:

@@ -9,13 +9,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import BREAKROOM, HAVE_NGIRCD, next_poll
 
 from breakroom import control
 from breakroom.record import events as record
 from breakroom.record.db import db_path, open_db
 from breakroom.work import digest, dispatch
 from breakroom.work import queue as workqueue
+from support.app import next_poll
+from support.cli import BREAKROOM
+from support.irc import HAVE_NGIRCD
 
 WORKER = Path(__file__).parents[1] / "fixtures" / "dispatch" / "worker.yaml"
 QUIET = {"interval": 3600, "cooldown": 0, "checkin_interval": 10**6, "scout_interval": 10**6}

@@ -5,10 +5,10 @@ import subprocess
 import time
 
 import pytest
-from conftest import BREAKROOM
 
 from breakroom.record.db import db_path, open_db
 from breakroom.work import queue as workqueue
+from support.cli import BREAKROOM
 
 
 @pytest.fixture

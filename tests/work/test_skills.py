@@ -4,7 +4,7 @@ import pytest
 
 from breakroom.errors import BreakroomError
 from breakroom.paths import SKILLS_DIR
-from breakroom.work.queue import ACTIVE_STATES
+from breakroom.work.issue_states import ACTIVE_STATES
 from breakroom.work.skills import load_skills
 
 SHIPPED = {"scout", "prep", "build", "qa", "review", "close", "ask", "synthesize", "reflect", "checkin"}

@@ -8,10 +8,10 @@ import signal
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from breakroom.app.roles import Role, role_for
+from breakroom.app.runtime import SERVICE_BOTS, Breakroom
 from breakroom.config import Config
 from breakroom.irc.ircd import Ircd, start_ircd
-from breakroom.irc.roles import Role, role_for
-from breakroom.irc.runtime import SERVICE_BOTS, Breakroom
 from breakroom.irc.supervise import IrcdSupervisor
 from breakroom.logs import setup_logging
 from breakroom.private import tighten
@@ -49,7 +49,7 @@ def run(cfg: Config, *, services: Iterable[str] = tuple(SERVICE_BOTS),
         ready: Callable[[Breakroom], None] | None = None, log_level: str = "info",
         role: str = "all") -> None:
     """ircd (unless external; restarted when it dies) + bots + control socket, until a
-    signal arrives; ``role`` (see :mod:`breakroom.irc.roles`) says which of them this
+    signal arrives; ``role`` (see :mod:`breakroom.app.roles`) says which of them this
     machine runs."""
     plays = role_for(cfg, role)
     tighten(cfg.data_path)

@@ -1,6 +1,6 @@
 """Capture the real Claude Code screens in ``tests/fixtures/panes/claude-code/*/linux-*.txt``.
 
-Run ``.venv/bin/python tests/capture_claude_screens.py`` after a Claude Code upgrade: it
+Run ``.venv/bin/python tests/support/capture_claude_screens.py`` after a Claude Code upgrade: it
 drives the CLI through every state against :mod:`tests.claude_stub` and rewrites the
 ``linux-*`` fixtures; then fix the profile until ``tests/fleet/test_panestate.py`` passes.
 """
@@ -14,12 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the support package
 
-from claude_code import keys, missing_reason, pane_command, start_claude, wait_screen, write_home
-from claude_stub import ASK_TEXT, ClaudeStub
+from support.claude_code import keys, missing_reason, pane_command, start_claude, wait_screen, write_home
+from support.claude_stub import ASK_TEXT, ClaudeStub
 
-OUT = Path(__file__).parent / "fixtures" / "panes" / "claude-code"
+OUT = Path(__file__).parents[1] / "fixtures" / "panes" / "claude-code"
 SOCKET = "breakroom-capture"
 
 

@@ -1,31 +1,33 @@
-"""The running breakroom: many irc3 bots in one asyncio loop, the record, the control
-socket and the fleet of sessions.
+"""The running breakroom, assembled: many irc3 bots in one asyncio loop, the record, the
+control socket with its operations, the fleet of sessions and delivery into them, and the
+shared knowledge engine.
 
 Bot plugins reach all of it through their bot's typed ``runtime`` (:func:`bots.base.runtime_of`);
 the fleet engine reaches the bots through :class:`breakroom.fleet.host.FleetHost`, which
-:class:`Breakroom` implements.  irc3's internals stay in this module.
+:class:`Breakroom` implements.  IRC plumbing lives in :mod:`breakroom.irc`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import random
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-import irc3
-
-from breakroom import scrublog
+from breakroom.app.session_ops import SessionOps
 from breakroom.config import Config
 from breakroom.control import ControlServer, Message
+from breakroom.fleet.delivery import Deliveries
+from breakroom.fleet.identity import identify_callers
 from breakroom.fleet.manager import SessionManager
-from breakroom.irc.outbox import Outbox
-from breakroom.irc.ratelimit import OncePerWindow
+from breakroom.fleet.ratelimit import OncePerWindow
+from breakroom.fleet.tmux import Tmux
+from breakroom.irc.bot import BreakroomBot, bot_settings
+from breakroom.irc.nicks import irc_lower
 from breakroom.irc.split import split_message
 from breakroom.knowledge.service import KnowledgeService
+from breakroom.logs import scrub_log_records
 from breakroom.private import tighten
 from breakroom.record.db import db_path, open_db
 from breakroom.record.events import Event, RecordWriter
@@ -45,123 +47,23 @@ BASE_PLUGINS = ["irc3.plugins.core", "irc3.plugins.autojoins", "bots.base"]
 SESSION_PLUGINS = ["bots.relay"]
 
 
-class _RoutineConnectionNoise(logging.Filter):
-    """irc3 logs every closed connection as CRITICAL; here that is routine (a bot leaving,
-    the ircd restarting) and would only alarm whoever reads the terminal."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("closing old transport", "connection lost"))
-
-
-class BreakroomBot(irc3.IrcBot):  # type: ignore[misc]  # irc3 ships no type hints
-    """An irc3 bot of a breakroom: it knows its runtime (typed; None for a bot on its own,
-    such as the replay bot), leaves the process's logging
-    alone, sends through a priority :class:`Outbox`, reconnects with jittered backoff and can
-    be shut down for good.
-
-    irc3 retries a refused connection every 3 s with a traceback in the log, forever, and a
-    whole fleet retries in the same instant; here a reconnect waits a random extra moment,
-    and each failed attempt doubles the wait (up to :attr:`max_backoff`) plus a random
-    share of it, so reconnecting bots spread out."""
-
-    logging_config: ClassVar[dict[str, Any]] = {"version": 1, "incremental": True}
-    first_backoff = 0.5
-    max_backoff = 4.0  # a returning server sees the whole fleet back within ~5 s
-
-    def __init__(self, *args: Any, runtime: Breakroom | None = None, **kwargs: Any) -> None:
-        self.runtime = runtime  # before irc3 instantiates the plugins, which read it
-        self.key: str = kwargs.get("nick", "")  # the nick it was spawned with: its key in ``bots``
-        self.in_channel = False
-        super().__init__(*args, **kwargs)
-        self.log.addFilter(_RoutineConnectionNoise())
-        self.outbox = Outbox(self._write_line, self._may_send,
-                             burst=kwargs.get("outbox_burst", 10), rate=kwargs.get("outbox_rate", 4))
-        self.failed_connects = 0
-        self._gone = False
-        self._was_connected = False
-        self._outbox_task: asyncio.Task[None] | None = None
-
-    def _may_send(self) -> bool:
-        protocol = getattr(self, "protocol", None)
-        return self.in_channel and protocol is not None and not protocol.closed
-
-    def _write_line(self, target: str, line: str, kind: str) -> None:
-        (self.notice if kind == "NOTICE" else self.privmsg)(target, line, nowait=True)
-
-    def create_connection(self, *, jittered: bool = False) -> None:
-        if self._gone:
-            return  # a reconnect scheduled before shutdown
-        if self._was_connected and not jittered:
-            # irc3 reconnects every bot exactly 2 s after the server went: spread them out
-            self.loop.call_later(random.uniform(0, 2 * self.first_backoff),
-                                 functools.partial(self.create_connection, jittered=True))
-            return
-        if self._outbox_task is None:
-            self._outbox_task = self.loop.create_task(self.outbox.run())
-        super().create_connection()
-
-    def connection_made(self, f: asyncio.Future[Any]) -> None:
-        if f.cancelled() or f.exception() is not None:
-            # the server is down or restarting: expected, so one line and no traceback
-            self.failed_connects += 1
-            delay = min(self.max_backoff, self.first_backoff * 2 ** (self.failed_connects - 1))
-            delay += random.uniform(0, delay)
-            exc = None if f.cancelled() else f.exception()
-            self.log.warning("%s: cannot reach %s:%s (%s); retrying in %.1fs", self.nick,
-                             self.config.host, self.config.port,
-                             getattr(exc, "strerror", None) or exc, delay)
-            self.loop.call_later(delay, functools.partial(self.create_connection, jittered=True))
-            return
-        self.failed_connects = 0
-        self._was_connected = True
-        super().connection_made(f)
-
-    def shutdown(self, reason: str) -> None:
-        """QUIT with ``reason`` and close without irc3's automatic reconnect."""
-        self._gone = True
-        protocol = getattr(self, "protocol", None)
-        if protocol is not None and not protocol.closed:
-            try:
-                self.send(f"QUIT :{reason}")
-            except Exception:  # the transport may already be gone
-                pass
-            protocol.close()
-        core = self.get_plugin("irc3.plugins.core.Core")
-        for handle in (core.ping_handle, core.reconn_handle):
-            if handle is not None:
-                handle.cancel()
-        for task in (self.awaiting_queue, self._outbox_task):
-            if task is not None:
-                task.cancel()
-
-
-def bot_settings(cfg: Config, nick: str, channel: str) -> dict[str, Any]:
-    """irc3 settings for a bot of this breakroom: server, password, TLS, the channel and
-    its key, pacing."""
-    key = cfg.channel_key if channel.lower() == cfg.channel.lower() else None
-    return {
-        "nick": nick, "username": nick[:9] or "breakroom", "realname": f"breakroom {nick}",
-        "host": cfg.ircd.host, "port": cfg.ircd.port, "password": cfg.ircd.password,
-        "ssl": cfg.ircd.tls, "ssl_verify": "CERT_REQUIRED" if cfg.ircd.tls_verify else "CERT_NONE",
-        "autojoins": [channel], "passwords": {channel.lstrip("#&"): key} if key else {},
-        # irc3 paces each bot; the server's own penalties are off (see ircd.conf)
-        "flood_burst": 10, "flood_rate": 4, "flood_rate_delay": 1}
-
-
 class Breakroom:
     """Everything that runs while the breakroom is up."""
 
     def __init__(self, cfg: Config):
         tighten(cfg.data_path)
-        scrublog.install()
+        scrub_log_records()
         self.config = fill_secrets(cfg)
         self.channel = cfg.channel
         self.db = open_db(db_path(cfg.data_path))
         self.record = RecordWriter(self.db, scrub=self.scrub)
-        self.control = ControlServer(cfg)
+        self.control = ControlServer(cfg, identify_callers(cfg.tmux.socket_name))
         self.bots: dict[str, BreakroomBot] = {}
         self.refusals = OncePerWindow(60.0)  # one refusal notice per sender per minute
-        self.sessions = SessionManager(self)
+        tmux = Tmux(cfg.tmux.socket_name)  # one handle: every tmux process of the fleet counted
+        self.sessions = SessionManager(self, tmux)
+        self.deliveries = Deliveries(self, self.sessions, tmux)
+        self.session_ops = SessionOps(self, self.control, self.sessions, self.deliveries)
         # the engine the knowledge bot answers with and the sweep asks directly (None when
         # this breakroom runs no knowledge bot)
         self.knowledge: KnowledgeService | None = None
@@ -192,10 +94,12 @@ class Breakroom:
         for nick in services:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
         if sessions:
+            await self.deliveries.recover()  # what a crash left half-typed, before any look
             await self.sessions.start(report=report)
 
     async def stop(self) -> None:
         await self.sessions.stop()
+        await self.deliveries.stop()
         if self.knowledge is not None:
             await self.knowledge.stop()
         await self._drain_outboxes(timeout=2.0)
@@ -237,8 +141,9 @@ class Breakroom:
 
     def is_service_bot(self, nick: str) -> bool:
         """A service bot of this breakroom (they call the engine in-process, never over IRC)."""
-        bot = self.bots.get(nick.lower()) if nick.lower() in SERVICE_BOTS else None
-        return bot is not None and bot.nick.lower() == nick.lower()
+        key = irc_lower(nick)
+        bot = self.bots.get(key) if key in SERVICE_BOTS else None
+        return bot is not None and irc_lower(bot.nick) == key
 
     # ------------------------------------------------------------------ FleetHost
 
@@ -283,7 +188,7 @@ class Breakroom:
         """A NOTICE saying a message was refused: at most one per sender per minute, so a
         flood of refused lines is not answered by a flood of notices."""
         bot = self.bots.get(key)
-        if bot is not None and self.refusals.allow(target.lower()):
+        if bot is not None and self.refusals.allow(irc_lower(target)):
             self.notice(bot, target, text)
 
     def announce_trouble(self, text: str) -> None:
@@ -302,8 +207,8 @@ class Breakroom:
 
     def is_own_nick(self, nick: str) -> bool:
         """True for the nick one of this breakroom's bots has now."""
-        key = nick.lower()
-        return any(bot.nick.lower() == key for bot in self.bots.values())
+        key = irc_lower(nick)
+        return any(irc_lower(bot.nick) == key for bot in self.bots.values())
 
     # ------------------------------------------------------------------ helpers
 

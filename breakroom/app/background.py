@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from breakroom.app.runtime import Breakroom
 from breakroom.config import Config
-from breakroom.irc.runtime import Breakroom
 
 
 class BackgroundBreakroom:
