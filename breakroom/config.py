@@ -8,7 +8,6 @@ errors too: a typo that silently does nothing is worse than a refusal.
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,11 +15,9 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr
 
 from breakroom.errors import ConfigError
+from breakroom.paths import DEFAULT_DATA_DIR, find_config_file, resolve_data_dir
 from breakroom.sanitize import REDACTED
 from breakroom.yamlfile import FileModel, Text, Texts, expect, load_model, validate
-
-CONFIG_ENV = "BREAKROOM_CONFIG"
-DEFAULT_CONFIG_FILE = "breakroom.yaml"
 
 Seconds = Annotated[float, expect(float, "a positive number of seconds", lambda v: v > 0)]
 Fraction = Annotated[float, expect(float, "a number between 0 and 1", lambda v: 0 <= v <= 1)]
@@ -128,7 +125,7 @@ class DispatcherConfig(FileModel):
 
 
 class Config(FileModel):
-    data_dir: Text = ".breakroom"
+    data_dir: Text = DEFAULT_DATA_DIR
     ircd: IrcdConfig = Field(default_factory=IrcdConfig)
     channel: Annotated[str, expect(str, "a channel name like #breakroom",
                                    lambda v: bool(re.fullmatch(r"[#&][^\s,\x07]{1,49}", v)))] = "#breakroom"
@@ -170,18 +167,6 @@ def from_dict(raw: Any) -> Config:
     return validate(Config, {} if raw is None else raw, label="config", error=ConfigError)
 
 
-def find_config_file(explicit: str | None = None) -> Path | None:
-    """``--config``, then ``$BREAKROOM_CONFIG``, then ``./breakroom.yaml`` if it exists."""
-    chosen = explicit or os.environ.get(CONFIG_ENV)
-    if chosen:
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config: file not found: {path}")
-        return path
-    default = Path(DEFAULT_CONFIG_FILE)
-    return default if default.is_file() else None
-
-
 def load(explicit: str | None = None) -> Config:
     """Load and validate the effective config (defaults when there is no file)."""
     path = find_config_file(explicit)
@@ -189,9 +174,7 @@ def load(explicit: str | None = None) -> Config:
         return Config()
     cfg = load_model(path, Config, label="config", error=ConfigError)
     cfg.source = str(path)
-    if not Path(cfg.data_dir).expanduser().is_absolute():
-        # a relative data_dir is relative to the config file, so every CLI call agrees
-        cfg.data_dir = str((path.parent / cfg.data_dir).resolve())
+    cfg.data_dir = str(resolve_data_dir(cfg.data_dir, path))
     return cfg
 
 

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from breakroom.app.session_ops import SessionOps
 from breakroom.config import Config
-from breakroom.control import ControlServer, Message
+from breakroom.control.client import Message
+from breakroom.control.server import ControlServer
 from breakroom.fleet.delivery import Deliveries
 from breakroom.fleet.identity import identify_callers
 from breakroom.fleet.manager import SessionManager

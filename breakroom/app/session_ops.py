@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from breakroom.control import ControlServer
+from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet.delivery import Deliveries, Delivery
 from breakroom.fleet.host import FleetHost

@@ -32,7 +32,7 @@ def hook(state: State, event: str, as_session: str | None) -> None:
     UserPromptSubmit, …), reading the hook's JSON on stdin.
 
     Always silent and exit 0 within a second, so it can never disturb the agent."""
-    hooks.run_hook(event, lambda: state.config, as_session)
+    hooks.run_hook(event, state.config_path, as_session)
 
 
 @cli.command("mcp")

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from breakroom import config as config_mod
+from breakroom import __version__
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from breakroom.config import Config
 
 # command -> the module of this package that defines it (tests/test_cli.py keeps it true)
 COMMAND_MODULES = {
@@ -54,8 +56,9 @@ class State:
         self.config_path = config_path
 
     @cached_property
-    def config(self) -> config_mod.Config:
-        return config_mod.load(self.config_path)
+    def config(self) -> Config:
+        from breakroom.config import load  # validating the config is work: only when needed
+        return load(self.config_path)
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
@@ -78,7 +81,7 @@ def log_level_option(default: str) -> Callable[[Callable[..., Any]], Callable[..
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="FILE", envvar="BREAKROOM_CONFIG",
               help="breakroom.yaml to use (default: $BREAKROOM_CONFIG, then ./breakroom.yaml).")
-@click.version_option(package_name="breakroom")
+@click.version_option(version=__version__, prog_name="breakroom")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Breakroom: an IRC breakroom for a fleet of AI agent sessions in tmux."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from breakroom import control
 from breakroom.config import Config
+from breakroom.control import client as control
 from breakroom.errors import BreakroomError
 from breakroom.fleet import hooks, mcp_register
 
@@ -100,7 +100,7 @@ def check(cfg: Config) -> list[Finding]:
     """Every check, in order: the ircd, the breakroom itself, then each session."""
     findings = [_ircd(cfg)]
     try:
-        fleet = control.request(cfg, {"op": "fleet"}, timeout=5)
+        fleet = control.request(cfg.data_path, {"op": "fleet"}, timeout=5)
     except BreakroomError as exc:
         return [*findings, Finding(False, str(exc).split(" (")[0], "breakroom up")]
     findings.append(Finding(True, f"breakroom running, {len(fleet['sessions'])} session(s)"))

@@ -17,10 +17,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from breakroom import control
 from breakroom.cli.base import State, cli, pass_state
+from breakroom.control import client as control
 from breakroom.errors import BreakroomError
-from breakroom.fleet.session_env import checked_session, claimed_session
+from breakroom.fleet.session_env import checked_session
 
 as_option = click.option("--as", "as_session", metavar="SESSION",
                          help="Act for this tmux session (operators; default: the current one).")
@@ -47,14 +47,8 @@ def _for_how_long(epoch: float) -> str:
 @pass_state
 def say(state: State, target: str, text: tuple[str, ...], as_session: str | None) -> None:
     """Speak as this session's bot: TARGET is a nick (addressed in the channel) or #channel."""
-    session = claimed_session(as_session) or checked_session(None, state.config.tmux.socket_name)
-    response = control.request(state.config, {"op": "say", "session": session,
-                                              "target": target, "text": " ".join(text)})
-    click.echo(f"{response['as']} -> {response['target']}: {response['text']}")
-    delivery = response.get("delivery")
-    if delivery:
-        reason = f": {delivery['reason']}" if delivery["reason"] else ""
-        click.echo(f"{delivery['status']} #{delivery['id']}{reason}")
+    for line in control.say(state.config.data_path, as_session, target, " ".join(text)):
+        click.echo(line)
 
 
 @cli.command()
@@ -70,9 +64,9 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
     """Ask a question (adds a request id like [q7f3]) and print the reply carrying that id.
 
     Exits non-zero when no reply comes within --timeout."""
-    session = claimed_session(as_session) or checked_session(None, state.config.tmux.socket_name)
-    response = control.request(state.config, {"op": "ask", "session": session, "to": to,
-                                              "question": " ".join(question), "timeout": timeout},
+    response = control.request(state.config.data_path,
+                               {"op": "ask", **control.claim(as_session), "to": to,
+                                "question": " ".join(question), "timeout": timeout},
                                timeout=timeout + 10)
     click.echo(f"{response['from']}: {response['reply']}")
 
@@ -135,7 +129,7 @@ def fleet(state: State, history: str | None, limit: int) -> None:
         lines = history_lines(state.db, history, limit)
         click.echo("\n".join(lines) if lines else f"no sweep record for {history!r} yet")
         return
-    sessions = control.request(state.config, {"op": "fleet"})["sessions"]
+    sessions = control.request(state.config.data_path, {"op": "fleet"})["sessions"]
     if not sessions:
         click.echo("no tmux sessions in the breakroom")
         return

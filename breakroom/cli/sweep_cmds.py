@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from breakroom.cli.base import State, cli, pass_state
-from breakroom.control import request
+from breakroom.control.client import request
 from breakroom.sweep.policy import load_policy
 
 
@@ -20,7 +20,7 @@ def sweep_group() -> None:
 @pass_state
 def sweep_now(state: State, timeout: float) -> None:
     """Ask the running breakroom's sweep to walk the fleet now; print its summary."""
-    response = request(state.config, {"op": "sweep"}, timeout=timeout)
+    response = request(state.config.data_path, {"op": "sweep"}, timeout=timeout)
     click.echo(response["summary"])
     for line in response["lines"]:
         if line != response["summary"]:

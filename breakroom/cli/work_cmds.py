@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from breakroom import control
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.config import Config
+from breakroom.control import client as control
 from breakroom.errors import BreakroomError
 from breakroom.fleet.session_env import current_session
 from breakroom.irc.nicks import base_nick
@@ -52,10 +52,10 @@ def _skills() -> SkillSet:
 
 def _announce(cfg: Config, text: str) -> None:
     """Tell the channel, if a breakroom is listening; a refusal is worth a warning."""
-    if not control.socket_path(cfg).exists():
+    if not control.socket_path(cfg.data_path).exists():
         return
     try:
-        control.request(cfg, {"op": "announce", "text": text}, timeout=2)
+        control.request(cfg.data_path, {"op": "announce", "text": text}, timeout=2)
     except BreakroomError as exc:
         click.echo(f"breakroom: moved, but not announced: {exc}", err=True)
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 import json
 import os
 import select
-import shlex
-import shutil
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from breakroom.control.client import claim, request
 from breakroom.errors import BreakroomError
-
-if TYPE_CHECKING:
-    from breakroom.config import Config
+from breakroom.paths import data_dir_of, find_config_file
 
 HOOK_BUDGET = 0.9          # seconds from process start until the hook must be done
 STDIN_WAIT = 0.2           # an agent writes the JSON at once; don't wait on an open tty
@@ -120,22 +117,31 @@ def hook_output(event: str, context: str) -> dict[str, Any] | None:
     return None
 
 
-def run_hook(event: str, load_config: Callable[[], Config], explicit_session: str | None = None,
+def data_path(config: str | None) -> Path:
+    """The data dir of the breakroom to report to, read the cheap way (:mod:`breakroom.paths`);
+    a config file that needs the full reading gets it."""
+    try:
+        return data_dir_of(find_config_file(config))
+    except BreakroomError:
+        from breakroom.config import load
+        return load(config).data_path
+
+
+def run_hook(event: str, config: str | None = None, explicit_session: str | None = None,
              out: Callable[[str], object] = print) -> None:
     """Report ``event``'s state for this session to the running breakroom and print the
-    messages it hands over (:func:`hook_output`); never raises."""
+    messages it hands over (:func:`hook_output`); never raises.  Which session it is, the
+    breakroom settles from the kernel (this process runs in that session's pane)."""
     try:
         payload = parse_payload(read_stdin())
         state = state_for(event, payload)
         if state is None:
             return
-        from breakroom.control import request
-        from breakroom.fleet.session_env import current_session
-        session = current_session(explicit_session, timeout=max(MIN_WAIT, (HOOK_BUDGET - process_age()) / 2))
-        ask: dict[str, str | bool] = {"op": "hook", "session": session, "state": state, "event": event}
+        ask: dict[str, Any] = {"op": "hook", **claim(explicit_session), "state": state, "event": event}
         if event in DELIVERY_EVENTS:
             ask["collect"] = True
-        answer = request(load_config(), ask, timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        answer = request(data_path(config), ask,
+                         timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
         output = hook_output(event, str(answer.get("context") or ""))
         if output is not None:
             out(json.dumps(output, ensure_ascii=False))
@@ -146,11 +152,9 @@ def run_hook(event: str, load_config: Callable[[], Config], explicit_session: st
 def main(argv: list[str]) -> int:
     """``hook EVENT [--as SESSION]`` without importing the whole CLI: a hook has a second,
     and loading every CLI module takes half of it.  ``python -m breakroom.fleet.hooks EVENT``."""
-    from breakroom.config import load
-
     explicit = argv[argv.index("--as") + 1] if "--as" in argv[:-1] else None
     config = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
-    run_hook(argv[0] if argv else "", lambda: load(config), explicit)
+    run_hook(argv[0] if argv else "", config, explicit)
     return 0
 
 
@@ -160,6 +164,8 @@ def main(argv: list[str]) -> int:
 def breakroom_argv() -> list[str]:
     """How to run this installation's ``breakroom``, by absolute path (an agent's PATH need
     not have it): the script beside this Python, else the one on PATH, else ``python -c``."""
+    import shutil
+
     script = Path(sys.executable).parent / "breakroom"
     if not script.is_file():
         found = shutil.which("breakroom")
@@ -171,11 +177,15 @@ def breakroom_argv() -> list[str]:
 
 def hook_prefix() -> str:
     """The shell words that run ``breakroom hook`` (see :func:`breakroom_argv`)."""
+    import shlex
+
     return " ".join(shlex.quote(word) for word in breakroom_argv()) + " hook"
 
 
 def hook_command(event: str, prefix: str, config: str | None) -> str:
     """``/abs/breakroom hook Stop --config /abs/breakroom.yaml``: works from any environment."""
+    import shlex
+
     command = f"{prefix} {event}"
     return f"{command} --config {shlex.quote(config)}" if config else command
 

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from breakroom.control import Caller, Identify
+from breakroom.control.server import Caller, Identify
 from breakroom.errors import BreakroomError
 from breakroom.fleet.tmux import Tmux
 
@@ -56,29 +56,31 @@ class PaneProcess:
     session: str
     pid: int
     tty: int | None     # st_rdev of the pane's pty
+    pane_id: str = ""   # %3
 
 
 def panes(socket_name: str | None) -> list[PaneProcess]:
     """Every pane of the tmux server (all windows, not only active ones): its session,
     the pid of the process it started, and its terminal."""
     result = Tmux(socket_name, timeout=5).run("list-panes", "-a", "-F",
-                                              "#{pane_pid}\t#{pane_tty}\t#{session_name}")
+                                              "#{pane_pid}\t#{pane_tty}\t#{pane_id}\t#{session_name}")
     found = []
     for line in result.lines if result.ok else []:
-        pid, tty, session = [*line.split("\t", 2), "", ""][:3]
+        pid, tty, pane_id, session = [*line.split("\t", 3), "", "", ""][:4]
         if not pid.isdigit() or not session:
             continue
         try:
             rdev: int | None = os.stat(tty).st_rdev if tty else None
         except OSError:
             rdev = None
-        found.append(PaneProcess(session=session, pid=int(pid), tty=rdev))
+        found.append(PaneProcess(session=session, pid=int(pid), tty=rdev, pane_id=pane_id))
     return found
 
 
-def pane_session(pid: int, socket_name: str | None) -> str | None:
+def pane_session(pid: int, socket_name: str | None, known: list[PaneProcess] | None = None
+                 ) -> str | None:
     """The session whose pane holds process ``pid``, or None when it is outside every pane."""
-    known = panes(socket_name)
+    known = panes(socket_name) if known is None else known
     by_pid = {p.pid: p.session for p in known}
     for ancestor in ancestry(pid):
         if ancestor in by_pid:
@@ -103,7 +105,10 @@ def acting_session(in_pane: str | None, claimed: str | None) -> str | None:
 def identify_callers(socket_name: str | None) -> Identify:
     """What the control server is handed to settle who each request comes from: the kernel's
     answer (the peer's ancestry and terminal) for the fleet on ``socket_name``."""
-    def identify(pid: int, claimed: str) -> Caller:
-        in_pane = pane_session(pid, socket_name)
+    def identify(pid: int, claimed: str, claimed_pane: str) -> Caller:
+        known = panes(socket_name)
+        in_pane = pane_session(pid, socket_name, known)
+        if not claimed and claimed_pane:  # $TMUX_PANE: a pane of another session is refused too
+            claimed = next((p.session for p in known if p.pane_id == claimed_pane), "")
         return Caller(acting_session(in_pane, claimed), in_pane=in_pane is not None)
     return identify

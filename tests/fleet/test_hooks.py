@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from breakroom import config as config_mod
 from breakroom.cli.base import cli
 from breakroom.config import Config
-from breakroom.control import ControlServer
+from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
 from breakroom.fleet.identity import identify_callers
@@ -50,6 +50,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def tmux_env(home: Path) -> Iterator[dict[str, str]]:
     """$TMUX/$TMUX_PANE as a process inside session "alice" of a private server sees them."""
     name = f"br-hook-{uuid.uuid4().hex[:8]}"
+    with (home / "breakroom.yaml").open("a") as config:  # the fleet is that server
+        config.write(f"tmux: {{socket_name: {name}}}\n")
     tmux = libtmux.Server(socket_name=name)
     session = tmux.new_session(session_name="alice", window_command="sleep 60")
     pane = session.active_window.active_pane

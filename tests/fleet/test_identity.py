@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from breakroom.config import from_dict
-from breakroom.control import Caller, ControlServer
+from breakroom.control.server import Caller, ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
 from breakroom.fleet.identity import acting_session, ancestry, pane_session
@@ -27,9 +27,10 @@ from support.sims import QUIET_SCRIPT, sim_config
 
 RAW_REQUEST = """
 import json, socket, sys
-from breakroom import config, control
+from breakroom import config
+from breakroom.control import client as control
 sock = socket.socket(socket.AF_UNIX)
-sock.connect(str(control.socket_path(config.load())))
+sock.connect(str(control.socket_path(config.load().data_path)))
 sock.sendall(json.dumps(json.loads(sys.argv[1])).encode() + b"\\n")
 print(sock.makefile().readline())
 """
@@ -168,7 +169,7 @@ def test_another_uid_is_refused(tmp_path) -> None:
 
 
 def test_peer_credentials_of_a_socket_pair() -> None:
-    from breakroom.control import peer_of
+    from breakroom.control.server import peer_of
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
         peer = peer_of(left)

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from breakroom import control
+from breakroom.control import client as control
 from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
 from breakroom.fleet.observer import HOOK_GRACE
@@ -137,7 +137,7 @@ def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket
     app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 6, "scraped idle")
     assert not app.app.sessions.status()[0].hook_fresh
     with pytest.raises(BreakroomError, match=r"expected one of .*got .dancing."):
-        control.request(app.config, {"op": "hook", "session": "a", "state": "dancing"})
+        control.request(app.config.data_path, {"op": "hook", "session": "a", "state": "dancing"})
 
 
 def test_one_session_asks_another_and_gets_the_answer(ircd, running_app, sims, tmux_socket, cli):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from breakroom import control
+from breakroom.control import client as control
 from breakroom.record import events as record
 from breakroom.record.db import db_path, open_db
 from breakroom.work import digest, dispatch
@@ -50,7 +50,7 @@ def wait_idle(thread, *sessions, timeout=20.0):
 
 
 def dispatch_now(thread, **request) -> dict:
-    return control.request(thread.config, {"op": "dispatch_now", **request}, timeout=20)
+    return control.request(thread.config.data_path, {"op": "dispatch_now", **request}, timeout=20)
 
 
 def oper(client, srv) -> None:

@@ -1,7 +1,5 @@
-"""The control socket: how a session's own CLI calls reach the running breakroom.
-
-A Unix socket in the data dir, mode 0600 (only the fleet's user can speak as its
-sessions).  One JSON request per connection, one JSON response back.
+"""The control socket's server, in the running breakroom: requests dispatched by ``op`` to
+the handlers the application registers (:mod:`breakroom.app.session_ops`, the bots).
 
 Who asks is taken from the kernel: the peer's uid and pid (``SO_PEERCRED``) at connect.
 Another uid is refused here; which session the pid may act as is decided by the ``identify``
@@ -14,24 +12,19 @@ request says, only a process outside every pane may name one).  Handlers see the
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import socket
 import struct
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from breakroom.config import Config
+from breakroom.control.client import Message, listening, socket_path
 from breakroom.errors import BreakroomError
 from breakroom.private import private_dir
 
-Message = dict[str, Any]  # one JSON object, a request or its response
 Handler = Callable[[Message], Awaitable[Message]]
-SOCKET_NAME = "control.sock"
 MAX_REQUEST = 1 << 20
 _UCRED = struct.Struct("3i")
 
@@ -61,25 +54,16 @@ class Caller:
     in_pane: bool
 
 
-# (peer pid, the session the request names) -> the caller; BreakroomError refuses it.
-# Blocking (it reads /proc and asks tmux): the server runs it in a thread.
-Identify = Callable[[int, str], Caller]
-
-
-def socket_path(cfg: Config) -> Path:
-    """The socket's path; a short one under /tmp when the data dir's is too long for AF_UNIX."""
-    path = cfg.data_path.resolve() / SOCKET_NAME
-    if len(str(path).encode()) < 100:
-        return path
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"breakroom-{digest}.sock"
+# (peer pid, the session the request names, the pane it names) -> the caller;
+# BreakroomError refuses it.  Blocking (it reads /proc and asks tmux): run in a thread.
+Identify = Callable[[int, str, str], Caller]
 
 
 class ControlServer:
     """Dispatches requests by their ``op`` to handlers registered with :meth:`handle`."""
 
     def __init__(self, cfg: Config, identify: Identify):
-        self.path = socket_path(cfg)
+        self.path = socket_path(cfg.data_path)
         self.identify = identify
         self.handlers: dict[str, Handler] = {}
         self._server: asyncio.AbstractServer | None = None
@@ -93,7 +77,7 @@ class ControlServer:
     async def start(self) -> None:
         private_dir(self.path.parent)
         if self.path.exists():
-            if _listening(self.path):
+            if listening(self.path):
                 raise BreakroomError(f"a breakroom is already running on {self.path}")
             self.path.unlink()
         old_umask = os.umask(0o177)
@@ -133,10 +117,12 @@ class ControlServer:
         if not isinstance(request, dict):
             return {"error": "malformed request"}
         try:
-            caller = await asyncio.to_thread(self.identify, peer.pid, str(request.get("session") or ""))
+            caller = await asyncio.to_thread(self.identify, peer.pid, str(request.get("session") or ""),
+                                             str(request.get("pane") or ""))
         except BreakroomError as exc:
             return {"error": str(exc)}
         request["session"] = caller.session
+        request.pop("pane", None)
         if caller.in_pane:
             request.pop("as", None)  # a pane speaks through its own bot, never another's
         return await self._dispatch(request)
@@ -151,46 +137,3 @@ class ControlServer:
             return {"error": str(exc)}
 
 
-def _listening(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return False
-    return True
-
-
-def request(cfg: Config, payload: Message, *, timeout: float = 10.0) -> Message:
-    """Send one request to the running breakroom and return its response.
-
-    Raises BreakroomError when the breakroom is not running, does not answer in time,
-    or answers with an error."""
-    path = socket_path(cfg)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(str(path))
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise BreakroomError(f"the breakroom is not running (no control socket at {path}; "
-                                 "start it with `breakroom up`)") from None
-        except OSError as exc:
-            raise BreakroomError(f"cannot reach the breakroom at {path}: {exc}") from None
-        try:
-            sock.sendall(json.dumps(payload, ensure_ascii=False).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except TimeoutError:
-            raise BreakroomError(f"the breakroom did not answer within {timeout:g}s") from None
-    try:
-        response = json.loads(data)
-    except ValueError:
-        raise BreakroomError("the breakroom sent a malformed answer") from None
-    if not isinstance(response, dict):
-        raise BreakroomError("the breakroom sent a malformed answer")
-    if "error" in response:
-        raise BreakroomError(response["error"])
-    return response

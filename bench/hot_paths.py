@@ -1,0 +1,104 @@
+"""The commands every agent runs all day, timed side by side with a bare Python start.
+
+`breakroom hook PostToolUse` runs on every tool call of every agent, and `breakroom say` is
+how agents talk; both must stay near a bare `python -c pass` (target: within 2x).  Starts a
+real breakroom (`breakroom up --only scribe` on ngircd, two sim agents on a private tmux
+server) and times, interleaved so load hits them alike:
+
+- `python -c pass` (this virtualenv's Python: the baseline);
+- `breakroom --version` (the full CLI's start-up);
+- `breakroom hook PostToolUse` with no breakroom running, and reporting to the running one
+  as session a's pane (nothing queued);
+- `breakroom say --as a human …` (a line in the channel) until it prints.
+
+    .venv/bin/python bench/hot_paths.py           # 40 runs of each
+    .venv/bin/python bench/hot_paths.py --quick   # 10 runs of each
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from delivery_latency import BREAKROOM, fleet_states, stop_up, tmux, wait_until
+
+from breakroom.irc.ircd import free_port
+
+PYTHON = sys.executable
+
+
+def timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=False)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 runs of each instead of 40")
+    args = parser.parse_args()
+    runs = 10 if args.quick else 40
+    if not shutil.which("ngircd"):
+        raise SystemExit("ngircd is not installed")
+
+    work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
+    sock = "brbench-" + secrets.token_hex(4)
+    config = work / "breakroom.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(work / "data"),
+        "ircd": {"mode": "ngircd", "port": free_port()},
+        "tmux": {"socket_name": sock},
+        "sessions": {"a": {"agent": "sim"}, "b": {"agent": "sim"}},
+    }))
+    down = work / "down.yaml"
+    down.write_text(yaml.safe_dump({"data_dir": str(work / "nothing-runs-here")}))
+    env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}
+    for var in ("TMUX", "TMUX_PANE"):
+        env.pop(var, None)
+    script = work / "quiet.yaml"
+    script.write_text(yaml.safe_dump({"default": [{"say": "Noted."}]}))
+    for name in ("a", "b"):
+        tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
+             "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
+    pane_a = tmux(sock, "display-message", "-p", "-t", "=a:", "#{pane_id}").strip()
+    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
+        in_a = {**env, "TMUX_PANE": pane_a}
+        cases: dict[str, Callable[[], float]] = {
+            "python -c pass": lambda: timed([PYTHON, "-c", "pass"], env),
+            "breakroom --version": lambda: timed([BREAKROOM, "--version"], env),
+            "breakroom hook PostToolUse (breakroom down)": lambda: timed(
+                [BREAKROOM, "hook", "PostToolUse"], {**env, "BREAKROOM_CONFIG": str(down)}, b"{}"),
+            "breakroom hook PostToolUse (to the running breakroom)": lambda: timed(
+                [BREAKROOM, "hook", "PostToolUse"], in_a, b"{}"),
+            "breakroom say --as a human … (until it prints)": lambda: timed(
+                [BREAKROOM, "say", "--as", "a", "human", "hello"], env),
+        }
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(runs):
+            for name, run in cases.items():
+                times[name].append(run())
+        bare = statistics.median(times["python -c pass"])
+        print(f"runs of each: {runs} (interleaved)")
+        for name, values in times.items():
+            median = statistics.median(values)
+            print(f"{name:55} median {median * 1000:6.0f} ms   {median / bare:4.1f}x bare Python")
+    finally:
+        stop_up(up, sock, work)
+
+
+if __name__ == "__main__":
+    main()

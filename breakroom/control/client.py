@@ -1,0 +1,102 @@
+"""The control socket's client: how a session's own CLI calls reach the running breakroom.
+
+A Unix socket in the data dir, mode 0600 (only the fleet's user can speak as its sessions).
+One JSON request per connection, one JSON response back.  Who is asking is settled by the
+server from the kernel (:mod:`breakroom.control.server`), never from what the request says.
+
+This module is on the hot path of every agent's hook and ``breakroom say``: it imports the
+standard library's socket and json only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from breakroom.errors import BreakroomError
+
+Message = dict[str, Any]  # one JSON object, a request or its response
+SOCKET_NAME = "control.sock"
+MAX_SOCKET_PATH = 100  # AF_UNIX paths are at most 108 bytes
+
+
+def socket_path(data_path: Path) -> Path:
+    """The socket's path; a short one in the temp dir when the data dir's is too long for
+    AF_UNIX (named after the long path, so every caller finds the same one)."""
+    path = data_path.expanduser().resolve() / SOCKET_NAME
+    if len(str(path).encode()) < MAX_SOCKET_PATH:
+        return path
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"breakroom-{digest}.sock"
+
+
+def claim(explicit_session: str | None) -> dict[str, str]:
+    """What a request says about who sends it: the session named with ``--as`` (if any) and
+    the tmux pane ``$TMUX_PANE`` names.  Only a claim: the server takes the caller's pane
+    from the kernel and refuses a claim that does not match it."""
+    return {"session": explicit_session or "", "pane": os.environ.get("TMUX_PANE", "")}
+
+
+def say(data_path: Path, explicit_session: str | None, target: str, text: str) -> list[str]:
+    """``breakroom say``: speak as this session's bot; the lines to print (what was said,
+    and for a session of this breakroom how its delivery went)."""
+    response = request(data_path, {"op": "say", **claim(explicit_session), "target": target,
+                                   "text": text})
+    lines = [f"{response['as']} -> {response['target']}: {response['text']}"]
+    delivery = response.get("delivery")
+    if delivery:
+        reason = f": {delivery['reason']}" if delivery["reason"] else ""
+        lines.append(f"{delivery['status']} #{delivery['id']}{reason}")
+    return lines
+
+
+def listening(path: Path) -> bool:
+    """A breakroom answers on ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def request(data_path: Path, payload: Message, *, timeout: float = 10.0) -> Message:
+    """Send one request to the breakroom running on ``data_path`` and return its response.
+
+    Raises BreakroomError when the breakroom is not running, does not answer in time,
+    or answers with an error."""
+    path = socket_path(data_path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise BreakroomError(f"the breakroom is not running (no control socket at {path}; "
+                                 "start it with `breakroom up`)") from None
+        except OSError as exc:
+            raise BreakroomError(f"cannot reach the breakroom at {path}: {exc}") from None
+        try:
+            sock.sendall(json.dumps(payload, ensure_ascii=False).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except TimeoutError:
+            raise BreakroomError(f"the breakroom did not answer within {timeout:g}s") from None
+    try:
+        response = json.loads(data)
+    except ValueError:
+        raise BreakroomError("the breakroom sent a malformed answer") from None
+    if not isinstance(response, dict):
+        raise BreakroomError("the breakroom sent a malformed answer")
+    if "error" in response:
+        raise BreakroomError(response["error"])
+    return response
