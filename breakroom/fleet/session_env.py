@@ -29,15 +29,6 @@ def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str
     return name
 
 
-def claimed_session(explicit: str | None = None) -> str | None:
-    """What this process says it is (``--as``, else ``$TMUX_PANE``'s session), or None.
-    Only a claim: the control socket checks it against the kernel's view of the caller."""
-    try:
-        return current_session(explicit)
-    except BreakroomError:
-        return None
-
-
 def checked_session(explicit: str | None, socket_name: str | None) -> str:
     """The session this process may act as, checked here for commands that read the
     database directly: inside a pane, that pane's session (``--as`` another is refused);
