@@ -3,6 +3,7 @@ background thread, private tmux sockets, and a CLI runner — each isolated per 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
@@ -26,11 +27,16 @@ from support.sims import start_sim
 
 def pytest_configure(config: pytest.Config) -> None:
     """Derived model files (the integer embedding model) are built once per run, in a cache of
-    the run's own — never in the user's ~/.cache, and not once per test either (modules load
-    the embedder at import, before any fixture runs)."""
+    the run's own — never in the user's ~/.cache, not once per test, and not once per xdist
+    worker either: the controller makes the cache and builds the model before the workers
+    start, and they inherit its ``XDG_CACHE_HOME``."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller's cache is in the environment already
     cache = Path(tempfile.mkdtemp(prefix="breakroom-cache-"))
     os.environ["XDG_CACHE_HOME"] = str(cache)
     config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    from breakroom.knowledge.embedding import load_embedder
+    load_embedder()  # builds the integer model into the cache when the embed extra is there
 
 
 @pytest.fixture(autouse=True)
@@ -133,17 +139,28 @@ def running_app(tmp_path: Path) -> Iterator[Callable[..., AppThread]]:
 @pytest.fixture(scope="session")
 def shipped_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database file holding the default corpus, ingested once per test run (embedding
-    it takes seconds). Copy it; never write to it."""
+    it takes seconds) — by the first xdist worker that needs it, under a lock the others
+    wait on.  Copy it; never write to it."""
     from breakroom.knowledge import corpus
     from breakroom.knowledge.embedding import load_embedder
     from breakroom.paths import CORPUS_DIR
     from breakroom.record.db import DB_NAME
-    path = tmp_path_factory.mktemp("shipped-corpus") / DB_NAME
-    db = open_db(path)
-    status = load_embedder()
-    corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this run's folder, shared by its workers (not by other runs)
+    path = shared / "shipped-corpus" / DB_NAME
+    with (shared / "shipped-corpus.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            building = path.with_name("building.db")
+            db = open_db(building)
+            status = load_embedder()
+            corpus.ingest(db, [CORPUS_DIR], status.embedder, dense_reason=status.reason)
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.conn.close()
+            building.replace(path)
     return path
 
 

@@ -4,6 +4,7 @@ line, answering, recording, and gone after Ctrl-C."""
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -13,15 +14,20 @@ import pytest
 
 from breakroom.config import from_dict
 from breakroom.irc.ircd import free_port, port_in_use
+from breakroom.record.db import DB_NAME
 from support.cli import BREAKROOM
 from support.irc import IrcServer, RawClient
 
 
 @pytest.mark.timeout(120)
-def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli) -> None:
+def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli, shipped_corpus: Path) -> None:
     port = free_port()
     (tmp_path / "breakroom.yaml").write_text(
         f"ircd: {{port: {port}}}\ntmux: {{socket_name: {tmux_socket}}}\n")
+    # the default corpus already ingested (once per test run): up checks it is current, and
+    # the minute it takes to embed it is not spent again here (tests/knowledge ingest it)
+    (tmp_path / ".breakroom").mkdir()
+    shutil.copy(shipped_corpus, tmp_path / ".breakroom" / DB_NAME)
     up = subprocess.Popen([BREAKROOM, "up"], cwd=tmp_path, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     try:
