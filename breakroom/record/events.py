@@ -14,14 +14,16 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
 from breakroom.errors import BreakroomError
 from breakroom.record import fts
-from breakroom.record.db import Row
+from breakroom.record.db import Row, atomic, insert_rows
 
 TABLE = "events"
+COLUMNS = ("ts", "channel", "nick", "kind", "text", "target", "replay")
 
 
 def now_iso() -> str:
@@ -38,10 +40,10 @@ class Event:
     ts: str = ""
     replay: bool = False
 
-    def row(self) -> Row:
-        return {"ts": self.ts or now_iso(), "channel": self.channel, "nick": self.nick,
-                "kind": self.kind, "text": self.text, "target": self.target,
-                "replay": int(self.replay)}
+    def values(self, scrub: Callable[[str], str] = str) -> tuple[Any, ...]:
+        """The event as a row of :data:`COLUMNS` (``text`` passed through ``scrub``)."""
+        return (self.ts or now_iso(), self.channel, self.nick, self.kind, scrub(self.text),
+                self.target, int(self.replay))
 
 
 class RecordWriter:
@@ -53,13 +55,11 @@ class RecordWriter:
         self.scrub = scrub
         self.flush_every = flush_every
         self.batch = batch
-        self._pending: list[Row] = []
+        self._pending: list[tuple[Any, ...]] = []
         self._task: asyncio.Task[None] | None = None
 
     def add(self, event: Event) -> None:
-        row = event.row()
-        row["text"] = self.scrub(row["text"])
-        self._pending.append(row)
+        self._pending.append(event.values(self.scrub))
         if len(self._pending) >= self.batch:
             self.flush()
 
@@ -68,7 +68,7 @@ class RecordWriter:
             return
         rows, self._pending = self._pending, []
         try:
-            self.db.table(TABLE).insert_all(rows, batch_size=1000)
+            append(self.db, rows)
         except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
             self._pending[:0] = rows
 
@@ -85,6 +85,19 @@ class RecordWriter:
             self._task.cancel()
             self._task = None
         self.flush()
+
+
+def append(db: sqlite_utils.Database, rows: list[tuple[Any, ...]]) -> None:
+    """Rows of :data:`COLUMNS` into the record and its full-text index, all or nothing.  The
+    index takes the whole batch in one statement, about four times faster than a trigger
+    per row (``bench/scribe_ingest.py``); every write to the record comes through here."""
+    with atomic(db, "record"):
+        # read inside the transaction: if another writer commits before our insert, SQLite
+        # refuses the insert (a stale snapshot) rather than let the index miss its rows
+        last = db.execute(f"SELECT coalesce(max(rowid), 0) FROM {TABLE}").fetchone()[0]
+        insert_rows(db, TABLE, COLUMNS, rows)
+        db.execute(f"INSERT INTO {TABLE}_fts (rowid, text) SELECT rowid, text FROM {TABLE} "
+                   "WHERE rowid > ?", [last])
 
 
 # ------------------------------------------------------------------ reading it back

@@ -93,10 +93,8 @@ def test_skills_list_show_and_malformed_reporting(cli, tmp_path):
 def test_digest_and_audit_commands(cli, tmp_path):
     db = open_db(db_path(tmp_path / ".breakroom"))
     from breakroom.record import events as record
-    db[record.TABLE].insert(record.Event(nick="bob", kind="PRIVMSG", text="shop: are you done?",
-                                         channel="#breakroom").row())
-    db[record.TABLE].insert(record.Event(nick="bob", kind="PRIVMSG", text="fixed: pool size",
-                                         channel="#breakroom").row())
+    record.append(db, [record.Event(nick="bob", kind="PRIVMSG", text=text, channel="#breakroom").values()
+                       for text in ("shop: are you done?", "fixed: pool size")])
     db.conn.close()
     peek = ok(cli("digest", "--as", "shop", "--peek"))
     assert peek.splitlines()[1:] == ["For you:", peek.splitlines()[2], "Shared (decisions, fixes, warnings):",

@@ -7,8 +7,8 @@ from breakroom.work import digest
 
 
 def say(db, nick, text, *, channel="#breakroom", target=None, kind="PRIVMSG", replay=False):
-    db[record.TABLE].insert(Event(nick=nick, kind=kind, text=text, channel=channel, target=target,
-                                  replay=replay).row())
+    record.append(db, [Event(nick=nick, kind=kind, text=text, channel=channel, target=target,
+                             replay=replay).values()])
 
 
 def texts(events):
@@ -25,7 +25,7 @@ def test_addressed_lines_first_then_noteworthy_and_nothing_else(db):
     say(db, "carol", "we decided: no more mocks in tests")
     say(db, "dispatcher", "[queue] carol moved #3 to done — fixed")  # service chatter
     say(db, "erin", "careful, the db migration broke staging", replay=True)  # replayed history
-    db[record.TABLE].insert(Event(nick="erin", kind="JOIN", channel="#breakroom").row())
+    record.append(db, [Event(nick="erin", kind="JOIN", channel="#breakroom").values()])
     result = digest.build(db, "shop")
     assert texts(result.addressed) == ["shop: can you check the webhook?", "private note for you"]
     assert texts(result.shared) == ["fixed: stripe retries need idempotency keys",
