@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from breakroom.report.gather import DayReport
 from breakroom.report.render import duration
 
@@ -33,3 +35,12 @@ def morning_line(report: DayReport, where: str) -> str:
     parts.append(_plural(len(report.nudges), "nudge"))
     parts.append(_plural(len(report.moved), "issue move"))
     return f"the last {span}: {' · '.join(parts)} — {where}"
+
+
+def seconds_until(daily_at: str, now: datetime) -> float:
+    """Seconds from ``now`` (local, naive) to the next ``HH:MM`` (``report.daily_at``)."""
+    hour, minute = (int(part) for part in daily_at.split(":"))
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at <= now:
+        at += timedelta(days=1)
+    return (at - now).total_seconds()
