@@ -28,11 +28,19 @@ TICK_HOURS = (1, 2, 3, 6, 12, 24, 48, 168)
 BINS = 10  # confidence histogram
 
 
+# Values already cleaned in this render (names, states and times repeat by the thousand);
+# emptied by each render, so a secret remembered since is scrubbed the next time.
+_cleaned: dict[str, str] = {}
+
+
 def _finalize(value: Any) -> Any:
     """Every printed value: control characters out, secrets scrubbed (escaping follows)."""
-    if isinstance(value, str):
-        return scrub_secrets(strip_controls(value))
-    return value
+    if not isinstance(value, str):
+        return value
+    clean = _cleaned.get(value)
+    if clean is None:
+        clean = _cleaned[value] = scrub_secrets(strip_controls(value))
+    return clean
 
 
 @cache
@@ -124,6 +132,7 @@ def histogram(found: list[Question]) -> list[Bin]:
 def render(report: DayReport, *, refresh: float | None = None) -> str:
     """The page; ``refresh``: seconds between reloads of the live page (None: a file)."""
     env = environment()
+    _cleaned.clear()
     bins = histogram(report.questions)
     tallest = max((b.answered + b.unanswered for b in bins), default=0)
     largest = max(report.messages.counts.values(), default=0)

@@ -53,6 +53,7 @@ class PageServer:
         self._build_lock = asyncio.Lock()
         self._built: tuple[float, DayReport, bytes] | None = None
         self.url: str | None = None
+        self.served = 0  # pages answered: a browser reloading the page shows here
 
     # ------------------------------------------------------------ the page
 
@@ -137,6 +138,7 @@ class PageServer:
         if target.split("?", 1)[0] not in ("/", "/index.html"):
             return "404 Not Found", {}, b"the page is at /\n"
         _, page = await self.current()
+        self.served += 1
         return "200 OK", {"Content-Type": "text/html; charset=utf-8",
                           "Content-Security-Policy": POLICY}, page
 

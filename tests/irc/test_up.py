@@ -1,5 +1,5 @@
 """`breakroom up` as a user runs it: every service bot, joinable with `breakroom info`'s
-line, answering, recording, and gone after Ctrl-C."""
+line, answering, recording, its page served, and gone after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,9 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli, ship
         info = cli("info").stdout
         password = re.search(r"irssi -c 127\.0\.0\.1 -p \d+ -w (\S+)", info).group(1)
         key = re.search(r"/join #breakroom (\S+)", info).group(1)
+        page = re.search(r"^page: +(http://127\.0\.0\.1:\d+/)$", info, re.MULTILINE).group(1)
+        with urllib.request.urlopen(page, timeout=30) as response:  # the fleet's page, live
+            assert response.status == 200 and b"The fleet at a glance" in response.read()
         cfg = from_dict({"ircd": {"port": port, "password": password}, "channel_key": key})
         human = RawClient(IrcServer(cfg, server=None), "human")
         human.send("NAMES #breakroom")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from support.small_day import MIN, SCRIPT_NICK, T0, write_small_day
 
 from breakroom.report import gather
-from breakroom.report.summary import morning_line
+from breakroom.report.summary import morning_line, seconds_until
 from breakroom.report.window import Window
 
 
@@ -87,3 +89,9 @@ def test_an_empty_record(db, small_day) -> None:
     report = gather.build(db, small_day.config, Window(T0 - 86400 * 30, T0 - 86400 * 29))
     assert report.sessions == [] and report.messages.total == 0 and report.busiest() is None
     assert "0 sessions · no stuck spells" in morning_line(report, "x")
+
+
+def test_the_morning_line_is_due_at_the_next_daily_at() -> None:
+    assert seconds_until("08:00", datetime(2026, 11, 23, 7, 30)) == 30 * 60
+    assert seconds_until("08:00", datetime(2026, 11, 23, 8, 0)) == 24 * 3600  # just said: tomorrow
+    assert seconds_until("7:05", datetime(2026, 11, 23, 23, 0)) == 8 * 3600 + 5 * 60
