@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from breakroom.record.db import DB_NAME, open_db  # noqa: E402
-from breakroom.report.gather import build  # noqa: E402
-from breakroom.report.page import write_page  # noqa: E402
-from breakroom.report.render import render  # noqa: E402
-from breakroom.report.window import DAY, Window  # noqa: E402
-from tests.support.fleet_day import SESSIONS, fleet_config, generate  # noqa: E402
+from breakroom.record.db import DB_NAME, open_db
+from breakroom.report.gather import build
+from breakroom.report.page import write_page
+from breakroom.report.render import render
+from breakroom.report.window import DAY, Window
+from tests.support.fleet_day import SESSIONS, fleet_config, generate
 
 FLEET = 15
 
