@@ -72,6 +72,7 @@ def demo_config(folder: Path, speed: float) -> Config:
     return fill_secrets(from_dict({
         "data_dir": str(folder / "data"),
         "ircd": {"mode": "auto", "port": free_port()},
+        "web": {"port": 0},  # the page on a free port: the demo prints where
         "tmux": {"socket_name": f"breakroom-demo-{os.getpid()}", "poll_interval": 0.5},
         "sessions": SESSIONS,
         "knowledge": {"corpus": [str(CORPUS_DIR)], "backend": "offline"},
