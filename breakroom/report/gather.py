@@ -24,7 +24,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlite_utils
 
@@ -138,7 +138,7 @@ class DayReport:
     nudges: list[Nudge]
     cycles: int  # dispatcher cycles in the window, acting or not
     moves: list[IssueMove]  # moves between states, creations included (from_state None)
-    spend: list[SessionSpend] = field(default_factory=list)
+    spend: list[SessionSpend]
 
     @property
     def answered(self) -> int:
