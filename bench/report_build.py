@@ -7,7 +7,7 @@ questions, nudges, issue moves), then the page is built from it several times.
 
     .venv/bin/python bench/report_build.py            # a day, then a week, 10 builds each
     .venv/bin/python bench/report_build.py --quick    # a day, 3 builds (CI)
-    .venv/bin/python bench/report_build.py --quick --page /tmp/day.html --screenshot docs/report.png
+    .venv/bin/python bench/report_build.py --quick --screenshot docs/report.png --phone docs/report-phone.png
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.support.fleet_day import SESSIONS, fleet_config, generate
 FLEET = 15
 
 
-def measure(days: int, builds: int, page: Path | None, shot: Path | None) -> None:
+def measure(days: int, builds: int, page: Path | None, shots: dict[Path, tuple[int, int]]) -> None:
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         data = Path(tmp)
         config = fleet_config(data, SESSIONS[:FLEET])
@@ -66,12 +66,12 @@ def measure(days: int, builds: int, page: Path | None, shot: Path | None) -> Non
               f"render median {statistics.median(renders):.0f} ms, "
               f"total median {statistics.median(totals):.0f} ms (max {max(totals):.0f} ms)")
         assert len(report.sessions) == FLEET and day.walks == days * 288
-        if page or shot:
+        if page or shots:
             target = write_page(page or data / "report.html", html)
-            if shot:
+            for shot, (width, height) in shots.items():
                 from tests.support.chromium import screenshot
-                screenshot(target.as_uri(), shot, width=1280, height=1500)
-                print(f"  screenshot: {shot}")
+                screenshot(target.as_uri(), shot, width=width, height=height)
+                print(f"  screenshot ({width}×{height}): {shot}")
         db.conn.close()
 
 
@@ -79,11 +79,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a day only, 3 builds")
     parser.add_argument("--page", type=Path, help="keep the day's page here")
-    parser.add_argument("--screenshot", type=Path, help="a PNG of the day's page (headless Chromium)")
+    parser.add_argument("--screenshot", type=Path, help="a PNG of the day's page, 1280 px wide "
+                        "(headless Chromium)")
+    parser.add_argument("--phone", type=Path, help="a PNG of the day's page, 390 px wide")
     args = parser.parse_args()
-    measure(1, 3 if args.quick else 10, args.page, args.screenshot)
+    shots = {path: size for path, size in ((args.screenshot, (1280, 1500)), (args.phone, (390, 1400)))
+             if path}
+    measure(1, 3 if args.quick else 10, args.page, shots)
     if not args.quick:
-        measure(7, 5, None, None)
+        measure(7, 5, None, {})
 
 
 if __name__ == "__main__":
