@@ -12,7 +12,7 @@ from datetime import datetime
 import irc3
 
 from bots.base import Sender, command, runtime_of
-from breakroom.irc.runtime import BreakroomBot
+from breakroom.irc.bot import BreakroomBot
 from breakroom.report.page import default_path, write_page
 from breakroom.report.render import render
 from breakroom.report.summary import morning_line, seconds_until

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from breakroom.config import Config
-from breakroom.fleet.nicks import SERVICE_NICKS, assign_nicks, irc_lower
+from breakroom.irc.nicks import SERVICE_NICKS, assign_nicks, irc_lower
 from breakroom.report import timeline
 from breakroom.report.spend import SessionSpend, session_spend
 from breakroom.report.timeline import Band, Spell

@@ -24,7 +24,8 @@ import sqlite_utils
 from breakroom.config import Config
 from breakroom.report.window import Window, epoch
 from breakroom.work.dispatch import routed_to
-from breakroom.work.queue import ACTIVE_STATES, Issue, list_issues
+from breakroom.work.issue_states import ACTIVE_STATES
+from breakroom.work.queue import Issue, list_issues
 
 HOLD_WALKS = 1.5
 BAND_KINDS = ("working", "idle", "waiting", "error", "exited", "unknown")

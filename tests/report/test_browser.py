@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from support.chromium import MISSING, dump_dom, png_size_and_colours, screenshot
-from support.fleet_day import SESSIONS, fleet_config, generate
-from support.small_day import write_small_day
 
 from breakroom.report.page import build_page, write_page
 from breakroom.report.window import Window
+from support.chromium import MISSING, dump_dom, png_size_and_colours, screenshot
+from support.fleet_day import SESSIONS, fleet_config, generate
+from support.small_day import write_small_day
 
 pytestmark = [pytest.mark.skipif(MISSING is not None, reason=MISSING or ""), pytest.mark.timeout(180)]
 

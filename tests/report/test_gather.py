@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from support.small_day import MIN, SCRIPT_NICK, T0, write_small_day
 
 from breakroom.report import gather
 from breakroom.report.summary import morning_line, seconds_until
 from breakroom.report.window import Window
+from support.small_day import MIN, SCRIPT_NICK, T0, write_small_day
 
 
 @pytest.fixture

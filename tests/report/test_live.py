@@ -15,10 +15,10 @@ import tempfile
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import wait_until
-from support.chromium import CHROMIUM, FLAGS, MISSING
 
 from breakroom.record.events import Event
+from support.chromium import CHROMIUM, FLAGS, MISSING
+from support.wait import wait_until
 
 
 def fetch(url: str, method: str = "GET", host: str | None = None) -> tuple[int, dict[str, str], str]:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
-from conftest import write_config
-from support.small_day import HOSTILE, SCRIPT_NICK, T0, write_small_day
 
 from breakroom.config import from_dict
 from breakroom.report import gather
 from breakroom.report.render import render
+from support.app import write_config
+from support.small_day import HOSTILE, SCRIPT_NICK, T0, write_small_day
 
 
 class _Tags(HTMLParser):
