@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from breakroom.config import Config
+from breakroom.fleet.states import PaneState
 from breakroom.report.window import Window, epoch
 from breakroom.work.dispatch import routed_to
 from breakroom.work.issue_states import ACTIVE_STATES
@@ -128,7 +129,7 @@ def stuck_spells(segs: list[_Segment], config: Config) -> list[Spell]:
     """Stalled working screens, and long waits and errors (the sweep's thresholds)."""
     stall, flag = config.sweep.stall_minutes * 60, config.sweep.permission_flag_minutes * 60
     spells = []
-    for run in _runs((s for s in segs if s.state == "working"), "shape"):
+    for run in _runs((s for s in segs if s.state == PaneState.WORKING), "shape"):
         if run[-1].end - run[0].start >= stall:
             spells.append(Spell("stalled", run[0].start, run[-1].end, "the same working screen"))
     for band in bands(segs):
@@ -138,11 +139,12 @@ def stuck_spells(segs: list[_Segment], config: Config) -> list[Spell]:
 
 
 def _stuck_on(state: str) -> str:
+    if state == PaneState.WAITING_PERMISSION:
+        return "waiting on a permission prompt"
+    if state == PaneState.WAITING_QUESTION:
+        return "waiting on a question"
     kind, _, what = state.partition(":")
-    if kind == "waiting":
-        return {"permission": "waiting on a permission prompt",
-                "question": "waiting on a question"}.get(what, f"waiting ({what})")
-    return f"in error ({what})"
+    return f"waiting ({what})" if kind == "waiting" else f"in error ({what})"
 
 
 # ---------------------------------------------------------------- idle while work waited
@@ -209,7 +211,7 @@ def idle_with_work(session: str, session_bands: list[Band], work: list[tuple[Iss
     waiting = _union(span for _, spans in mine for span in spans)
     spells = []
     for band in session_bands:
-        if band.state != "idle":
+        if band.state != PaneState.IDLE:
             continue
         for span in waiting:
             both = _overlap((band.start, band.end), span)
