@@ -9,7 +9,7 @@ from breakroom.app.roles import ROLES
 from breakroom.app.runtime import SERVICE_BOTS, Breakroom
 from breakroom.cli.base import State, cli, log_level_option, pass_state
 from breakroom.config import Config
-from breakroom.control import request
+from breakroom.control.client import request
 from breakroom.errors import BreakroomError
 from breakroom.irc.connect import connection_lines, page_line
 from breakroom.irc.ircd import Ircd
@@ -70,7 +70,7 @@ def info(state: State) -> None:
 def _served_page(cfg: Config) -> str | None:
     """The running breakroom's page address (its control socket knows), or None."""
     try:
-        url = request(cfg, {"op": "web"}, timeout=2.0).get("url")
+        url = request(cfg.data_path, {"op": "web"}, timeout=2.0).get("url")
     except BreakroomError:
         return None
     return str(url) if url else None
