@@ -28,9 +28,9 @@ $(VENV)/.installed: pyproject.toml
 # openssl makes the TLS test's certificate; pgrep (procps) checks for leftover processes;
 # npm installs Claude Code for the tests that run it; zsh and dash are the shells the
 # delivery-safety tests must never type into; weechat-headless and irssi check
-# `breakroom info`'s client lines for real.
+# `breakroom info`'s client lines for real; chromium (headless) draws the report's page.
 SYSTEM_DEPS = ngircd:ngircd tmux:tmux openssl:openssl pgrep:procps npm:npm zsh:zsh dash:dash \
-              weechat-headless:weechat-headless irssi:irssi
+              weechat-headless:weechat-headless irssi:irssi chromium:chromium
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
@@ -61,7 +61,7 @@ test: system-deps venv lint
 bench: venv
 	$(VENV)/bin/python bench/knowledge_corpora.py setup
 	$(VENV)/bin/python bench/knowledge_eval.py
-	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk session_bots record_search cross_host; do \
+	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk session_bots record_search cross_host report_build; do \
 	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:

@@ -8,11 +8,12 @@ errors too: a typo that silently does nothing is worse than a refusal.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr
+from pydantic import BeforeValidator, Field, PrivateAttr
 
 from breakroom.errors import ConfigError
 from breakroom.paths import DEFAULT_DATA_DIR, find_config_file, resolve_data_dir
@@ -124,6 +125,45 @@ class DispatcherConfig(FileModel):
     scout_interval: float = 3600
 
 
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+class WebConfig(FileModel):
+    """The live page ``breakroom up`` serves (docs/report.md)."""
+
+    # null: no page; 0: a free port the system picks (``breakroom info`` prints the address)
+    port: Annotated[int, expect(int, "an integer 0-65535 (0: any free port), or null for no page",
+                                lambda v: 0 <= v <= 65535)] | None = 6680
+    # the page has no login: off loopback, anyone who reaches the address reads the fleet
+    host: Annotated[str, expect(str, "an IP address, like 127.0.0.1", _is_ip)] = "127.0.0.1"
+    refresh: Seconds = 60  # the live page reloads itself this often
+
+
+_TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
+
+
+def _time_of_day(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``9:30`` as the number 570 (base 60): take it as the time
+    it was written as."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+class ReportConfig(FileModel):
+    """The morning line (docs/report.md)."""
+
+    # local time of day the channel gets the day's summary; null: only on !report
+    daily_at: Annotated[str, expect(str, 'a time of day like "08:30" (24-hour clock)',
+                                    lambda v: bool(_TIME_OF_DAY.fullmatch(v))),
+                        BeforeValidator(_time_of_day)] | None = "08:00"
+
+
 class Config(FileModel):
     data_dir: Text = DEFAULT_DATA_DIR
     ircd: IrcdConfig = Field(default_factory=IrcdConfig)
@@ -138,6 +178,8 @@ class Config(FileModel):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     ops: Texts = Field(default_factory=list)
     # this machine in a multi-host fleet: session nicks end in -NAME
     host_name: Annotated[

@@ -22,6 +22,8 @@ def test_defaults_cover_every_documented_key() -> None:
     assert cfg.knowledge.min_coverage == 0.7
     assert cfg.sweep.interval == 300 and cfg.sweep.answer_min_confidence == 0.7
     assert cfg.dispatcher.interval == 600 and cfg.ops == []
+    assert (cfg.web.port, cfg.web.host, cfg.web.refresh) == (6680, "127.0.0.1", 60)
+    assert cfg.report.daily_at == "08:00"
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -39,6 +41,11 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"knowledge": {"min_confidence": 1.5}}, "knowledge.min_confidence: expected a number between 0 and 1"),
     ({"ircd": {"password": "two words"}}, "ircd.password: expected one word without spaces"),
     ({"channel_key": "a,b"}, "channel_key: expected one word without spaces or commas"),
+    ({"web": {"port": 70000}}, "web.port: expected an integer 0-65535 (0: any free port), or null"),
+    ({"web": {"host": "localhost"}}, "web.host: expected an IP address, like 127.0.0.1"),
+    ({"web": {"refresh": 0}}, "web.refresh: expected a positive number of seconds"),
+    ({"report": {"daily_at": "25:00"}}, 'report.daily_at: expected a time of day like "08:30"'),
+    ({"report": {"daily_at": "morning"}}, 'report.daily_at: expected a time of day like "08:30"'),
     ({"ops": "alice"}, None),
     (["not", "a", "mapping"], "config: expected a mapping"),
 ])
@@ -79,6 +86,15 @@ def test_empty_sections_and_numeric_words(tmp_path: Path) -> None:
     assert cfg.ircd.password == "12345" and cfg.channel_key == "42"
     assert cfg.tmux.include == ["*"] and cfg.sessions == {} and cfg.ops == ["alice"]
     assert cfg.source == str(path)
+
+
+def test_times_of_day_as_yaml_reads_them(tmp_path: Path) -> None:
+    """YAML 1.1 reads an unquoted 9:30 as 570 (base 60); it is still half past nine."""
+    path = tmp_path / "b.yaml"
+    for text, expected in [("9:30", "09:30"), ("'7:05'", "7:05"), ("null", None), ("'23:59'", "23:59")]:
+        path.write_text(f"report:\n  daily_at: {text}\nweb:\n  port: null\n")
+        cfg = config.load(str(path))
+        assert cfg.report.daily_at == expected and cfg.web.port is None
 
 
 def test_config_file_env_and_relative_data_dir(tmp_path: Path, monkeypatch) -> None:

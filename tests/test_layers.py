@@ -20,7 +20,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("breakroom.record",),                                     # the SQLite adapter and the record
     ("breakroom.irc",),                                        # IRC plumbing: ircd, bots' base, lines, nicks
     ("breakroom.fleet", "breakroom.knowledge", "breakroom.work"),  # the concerns
-    ("breakroom.sweep",),                                      # walks the fleet, asks knowledge, reads work
+    ("breakroom.sweep", "breakroom.report"),                   # walks the fleet / the page of the record
     ("breakroom.app",),                                        # the application, assembled
     ("bots",),                                                 # irc3 plugins over the app
     ("breakroom.demo",),

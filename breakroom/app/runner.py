@@ -27,7 +27,7 @@ async def _serve(app: Breakroom, services: Iterable[str], ready: Callable[[Break
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start(services if role.service_bots else (), sessions=role.sessions,
-                    report=role.reports)
+                    report=role.reports, page=role.service_bots)
     log.info("up: %d bots in %s", len(app.bots), app.config.channel)
     if ready is not None:
         ready(app)

@@ -32,6 +32,7 @@ from breakroom.logs import scrub_log_records
 from breakroom.private import tighten
 from breakroom.record.db import db_path, open_db
 from breakroom.record.events import Event, RecordWriter
+from breakroom.report.server import PageServer
 from breakroom.sanitize import scrub_secrets
 from breakroom.secrets import fill_secrets
 
@@ -39,7 +40,7 @@ log = logging.getLogger("breakroom")
 T = TypeVar("T")
 
 SERVICE_BOTS: dict[str, list[str]] = {
-    "scribe": ["bots.scribe"],
+    "scribe": ["bots.scribe", "bots.morning"],
     "knowledge": ["bots.knowledge"],
     "sweep": ["bots.sweep"],
     "dispatcher": ["bots.dispatcher"],
@@ -70,6 +71,8 @@ class Breakroom:
         self.knowledge: KnowledgeService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="breakroom")
+        # the fleet's page (served at web.port once started; built on demand either way)
+        self.page = PageServer(self.config, self.run_blocking)
         self._register_control()
 
     @property
@@ -82,12 +85,15 @@ class Breakroom:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, services: Iterable[str] = tuple(SERVICE_BOTS), *,
-                    sessions: bool = True, report: bool = False) -> None:
+                    sessions: bool = True, report: bool = False, page: bool = True) -> None:
         """``sessions``: give the local tmux sessions bots (not on a hub, whose sessions
-        run on its hosts); ``report``: this is a host, reporting its sessions to the hub."""
+        run on its hosts); ``report``: this is a host, reporting its sessions to the hub;
+        ``page``: serve the fleet's page (where the record is: not on a host)."""
         self._loop = asyncio.get_running_loop()
         self.record.start()
         await self.control.start()
+        if page:
+            await self.page.start()
         services = tuple(services)
         if "knowledge" in services:
             self.knowledge = KnowledgeService(self.config, self.run_blocking)
@@ -108,6 +114,7 @@ class Breakroom:
             await self.stop_bot(nick, "breakroom shutting down", linger=0)
         await asyncio.sleep(0.2)  # let the QUITs leave before the loop goes
         await self.record.close()
+        await self.page.stop()
         await self.control.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -222,6 +229,10 @@ class Breakroom:
         return scrub_secrets(text)
 
     def _register_control(self) -> None:
+        @self.control.handle("web")
+        async def web(request: Message) -> Message:
+            return {"ok": True, "url": self.page.url}
+
         @self.control.handle("announce")
         async def announce(request: Message) -> Message:
             nick = request.get("as") or "dispatcher"

@@ -8,7 +8,10 @@ from breakroom.app import runner
 from breakroom.app.roles import ROLES
 from breakroom.app.runtime import SERVICE_BOTS, Breakroom
 from breakroom.cli.base import State, cli, log_level_option, pass_state
-from breakroom.irc.connect import connection_lines
+from breakroom.config import Config
+from breakroom.control.client import request
+from breakroom.errors import BreakroomError
+from breakroom.irc.connect import connection_lines, page_line
 from breakroom.irc.ircd import Ircd
 from breakroom.secrets import fill_secrets
 
@@ -30,6 +33,8 @@ def up(state: State, services: tuple[str, ...], role: str, log_level: str) -> No
         click.echo(f"breakroom is up{as_role} — {len(app.bots)} bots; data in {cfg.data_path}")
         for line in connection_lines(cfg):
             click.echo(f"  {line}")
+        if app.page.url:
+            click.echo(f"  {page_line(app.page.url)}")
         click.echo("Ctrl-C to stop.")
 
     runner.run(cfg, services=services or tuple(SERVICE_BOTS), ready=ready, role=role,
@@ -59,3 +64,13 @@ def info(state: State) -> None:
     cfg = fill_secrets(state.config)
     for line in connection_lines(cfg):
         click.echo(line)
+    click.echo(page_line(_served_page(cfg)))
+
+
+def _served_page(cfg: Config) -> str | None:
+    """The running breakroom's page address (its control socket knows), or None."""
+    try:
+        url = request(cfg.data_path, {"op": "web"}, timeout=2.0).get("url")
+    except BreakroomError:
+        return None
+    return str(url) if url else None

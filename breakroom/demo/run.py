@@ -28,7 +28,7 @@ from breakroom.config import Config, from_dict, to_dict
 from breakroom.demo.story import Story
 from breakroom.demo.view import ChannelPrinter
 from breakroom.fleet.tmux import Tmux
-from breakroom.irc.connect import connection_lines
+from breakroom.irc.connect import connection_lines, page_line
 from breakroom.irc.ircd import Ircd, free_port, start_ircd
 from breakroom.knowledge import corpus
 from breakroom.knowledge.embedding import load_embedder
@@ -72,6 +72,7 @@ def demo_config(folder: Path, speed: float) -> Config:
     return fill_secrets(from_dict({
         "data_dir": str(folder / "data"),
         "ircd": {"mode": "auto", "port": free_port()},
+        "web": {"port": 0},  # the page on a free port: the demo prints where
         "tmux": {"socket_name": f"breakroom-demo-{os.getpid()}", "poll_interval": 0.5},
         "sessions": SESSIONS,
         "knowledge": {"corpus": [str(CORPUS_DIR)], "backend": "offline"},
@@ -124,7 +125,8 @@ def start_sessions(run: DemoRun) -> None:
                              x=160, y=40, start_directory=str(run.folder))
 
 
-async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter) -> Story:
+async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter,
+                say: Callable[[str], None]) -> Story:
     app = Breakroom(run.config)
     story = Story(app.db, dense=load_embedder().embedder is not None)
     stop = asyncio.Event()
@@ -132,6 +134,8 @@ async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start()
+    if app.page.url:
+        say(f"  {page_line(app.page.url)}")
     printing = loop.create_task(printer.follow(app.db))
     try:
         await app.run_blocking(start_sessions, run)
@@ -168,7 +172,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> Story:
         say("join it while it runs:")
         for line in connection_lines(run.config):
             say(f"  {line}")
-        return asyncio.run(_play(run, options, ChannelPrinter()))
+        return asyncio.run(_play(run, options, ChannelPrinter(), say))
     finally:
         cleanup(run, options.keep_data, say)
 

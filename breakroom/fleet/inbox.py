@@ -56,13 +56,16 @@ class Message:
 
 
 def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
-        state: str = QUEUED, reason: str | None = None, notify: bool = False) -> int:
+        state: str = QUEUED, reason: str | None = None, notify: bool = False,
+        now: float | None = None) -> int:
     """Store a (sanitized) message for ``session``; returns its id.  ``notify``: the
-    sender is an IRC nick that wants NOTICEs about the outcome."""
+    sender is an IRC nick that wants NOTICEs about the outcome; ``now``: when it arrived
+    (a generated record's past day; default the clock)."""
     cursor = db.execute(
         f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops, notify)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [session, sender, text, time.time(), state, reason, hops, int(notify)])
+        [session, sender, text, time.time() if now is None else now, state, reason, hops,
+         int(notify)])
     assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
     return cursor.lastrowid
 
@@ -130,10 +133,11 @@ def requeue(db: sqlite_utils.Database, message_id: int) -> None:
     db.execute(f"UPDATE {TABLE} SET attempts = 0, entered = NULL WHERE id = ?", [message_id])
 
 
-def mark_delivered(db: sqlite_utils.Database, message_id: int, *, via: str | None = None) -> None:
+def mark_delivered(db: sqlite_utils.Database, message_id: int, *, via: str | None = None,
+                   now: float | None = None) -> None:
     """``via``: how, when not typed (``"PostToolUse hook"``), kept in ``reason``."""
     db.execute(f"UPDATE {TABLE} SET state = 'delivered', delivered_at = ?, reason = ?"
-               " WHERE id = ?", [time.time(), via, message_id])
+               " WHERE id = ?", [time.time() if now is None else now, via, message_id])
 
 
 def mark_failed(db: sqlite_utils.Database, message_id: int, reason: str) -> None:

@@ -35,3 +35,9 @@ def _weechat_tls(tls: bool) -> str:
     """WeeChat < 4.0 names the option ``ssl`` (off by default), 4.0 and later ``tls`` (on by
     default) and each ignores the other's flag, so the line names TLS in a way both obey."""
     return " -tls -ssl" if tls else " -notls"
+
+
+def page_line(url: str | None) -> str:
+    """Where the fleet's page is, for ``info`` and ``up``."""
+    return f"page:      {url}" if url else \
+        "page:      (served while `breakroom up` runs; see web.port)"

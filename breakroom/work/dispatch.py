@@ -85,7 +85,7 @@ def next_state(issue: Issue) -> str:
     return "done" if issue.skill else FORWARD[issue.state]
 
 
-def _routed_to(issue: Issue, s: SessionLike) -> bool:
+def routed_to(issue: Issue, s: SessionLike) -> bool:
     """A role session takes its role's issues from every project; a project session its own."""
     if s.role and issue.role == s.role:
         return True
@@ -100,7 +100,7 @@ def actionable(issues: list[Issue], s: SessionLike, skills: SkillSet, present: s
     """
     mine = []
     for issue in issues:
-        if not issue.active or not _routed_to(issue, s):
+        if not issue.active or not routed_to(issue, s):
             continue
         if issue.assignee and issue.assignee != s.session and issue.assignee in present:
             continue

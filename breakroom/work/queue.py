@@ -224,7 +224,9 @@ def blocked_from(db: sqlite_utils.Database, issue_id: int) -> str | None:
 
 def add_issue(db: sqlite_utils.Database, title: str, *, who: str, body: str = "",
               project: str | None = None, role: str | None = None, skill: str | None = None,
-              priority: Any = DEFAULT_PRIORITY, state: str = "ready-for-prep") -> Issue:
+              priority: Any = DEFAULT_PRIORITY, state: str = "ready-for-prep",
+              at: str | None = None) -> Issue:
+    """``at``: when (ISO, UTC) — a generated record's past day; default now."""
     title = " ".join((title or "").split())
     if not title:
         raise BreakroomError("an issue needs a title")
@@ -232,7 +234,7 @@ def add_issue(db: sqlite_utils.Database, title: str, *, who: str, body: str = ""
     if state == "done":
         raise BreakroomError("a new issue cannot start in state done")
     priority = check_priority(priority)
-    ts = now_iso()
+    ts = at or now_iso()
     with atomic(db):
         cur = db.execute(
             "INSERT INTO issues (title, body, project, role, skill, priority, state, assignee, "
@@ -270,8 +272,9 @@ def skill_name_for(issue: Issue, state: str, skills: SkillSet) -> str | None:
 
 
 def move(db: sqlite_utils.Database, issue_id: int, to_state: str, *, who: str,
-         skills: SkillSet, note: str | None = None) -> Move:
+         skills: SkillSet, note: str | None = None, at: str | None = None) -> Move:
     """Move an issue, record who did it, and create the handoff issue when it reaches done.
+    ``at``: when (ISO, UTC), as for :func:`add_issue`.
 
     The handoff: the skill that did the last step (the issue's own, or the one serving the
     state it left) may declare ``next``; the next issue is a task issue for that skill, for
@@ -287,17 +290,18 @@ def move(db: sqlite_utils.Database, issue_id: int, to_state: str, *, who: str,
             "done is final; file a new issue for follow-up work"
         raise BreakroomError(f"cannot move #{issue_id} from {issue.state} to {to_state} ({hint})")
     note = (note or "").strip() or None
-    ts = now_iso()
+    ts = at or now_iso()
     with atomic(db):
         db.execute("UPDATE issues SET state = ?, assignee = NULL, updated_at = ? WHERE id = ?",
                    [to_state, ts, issue_id])
         db.execute("INSERT INTO issue_transitions (issue_id, ts, who, from_state, to_state, note) "
                    "VALUES (?, ?, ?, ?, ?, ?)", [issue_id, ts, who, issue.state, to_state, note])
-    handoff = _handoff(db, issue, who, skills) if to_state == "done" else None
+    handoff = _handoff(db, issue, who, skills, ts) if to_state == "done" else None
     return Move(get_issue(db, issue_id), issue.state, to_state, who, note, handoff)
 
 
-def _handoff(db: sqlite_utils.Database, issue: Issue, who: str, skills: SkillSet) -> Issue | None:
+def _handoff(db: sqlite_utils.Database, issue: Issue, who: str, skills: SkillSet,
+             at: str) -> Issue | None:
     finished = skill_name_for(issue, issue.state, skills)
     skill = skills.get(finished) if finished else None
     if skill is None or not skill.next:
@@ -310,7 +314,7 @@ def _handoff(db: sqlite_utils.Database, issue: Issue, who: str, skills: SkillSet
             f"Brief: {nxt.name} — {nxt.description}")
     return add_issue(db, f"{nxt.name}: {issue.title}", who=who, body=body,
                      project=issue.project, role=role, skill=nxt.name,
-                     priority=issue.priority, state="ready-for-dev")
+                     priority=issue.priority, state="ready-for-dev", at=at)
 
 
 # ---------------------------------------------------------------- import

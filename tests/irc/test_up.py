@@ -1,5 +1,5 @@
 """`breakroom up` as a user runs it: every service bot, joinable with `breakroom info`'s
-line, answering, recording, and gone after Ctrl-C."""
+line, answering, recording, its page served, and gone after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,9 @@ from support.irc import IrcServer, RawClient
 
 @pytest.mark.timeout(120)
 def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli, shipped_corpus: Path) -> None:
-    port = free_port()
+    port, web = free_port(), free_port()
     (tmp_path / "breakroom.yaml").write_text(
-        f"ircd: {{port: {port}}}\ntmux: {{socket_name: {tmux_socket}}}\n")
+        f"ircd: {{port: {port}}}\ntmux: {{socket_name: {tmux_socket}}}\nweb: {{port: {web}}}\n")
     # the default corpus already ingested (once per test run): up checks it is current, and
     # the minute it takes to embed it is not spent again here (tests/knowledge ingest it)
     (tmp_path / ".breakroom").mkdir()
@@ -35,6 +36,9 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli, ship
         info = cli("info").stdout
         password = re.search(r"irssi -c 127\.0\.0\.1 -p \d+ -w (\S+)", info).group(1)
         key = re.search(r"/join #breakroom (\S+)", info).group(1)
+        assert f"page:      http://127.0.0.1:{web}/" in info.splitlines()
+        with urllib.request.urlopen(f"http://127.0.0.1:{web}/", timeout=30) as response:  # the page, live
+            assert response.status == 200 and b"The fleet at a glance" in response.read()
         cfg = from_dict({"ircd": {"port": port, "password": password}, "channel_key": key})
         human = RawClient(IrcServer(cfg, server=None), "human")
         human.send("NAMES #breakroom")
@@ -57,4 +61,4 @@ def test_up_runs_the_whole_breakroom(tmp_path: Path, tmux_socket: str, cli, ship
     log_file = tmp_path / ".breakroom" / "breakroom.log"
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     assert "INFO breakroom: stopped" in log_file.read_text()
-    assert not port_in_use("127.0.0.1", port)
+    assert not port_in_use("127.0.0.1", port) and not port_in_use("127.0.0.1", web)

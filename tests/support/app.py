@@ -23,7 +23,8 @@ def app_config(srv: IrcServer, tmp_path: Path, **overrides: Any) -> Config:
     raw: dict[str, Any] = {"data_dir": str(tmp_path / "data"),
                            "ircd": {"mode": "external", "host": srv.host, "port": srv.port,
                                     "password": srv.password},
-                           "channel": srv.channel, "channel_key": srv.key}
+                           "channel": srv.channel, "channel_key": srv.key,
+                           "web": {"port": 0}}  # the fleet's page on a port of its own
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             raw[key] = {**raw[key], **value}
