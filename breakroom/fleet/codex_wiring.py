@@ -3,10 +3,12 @@
 
 What Codex offers, and what this writes (verified on the releases the codex profile lists):
 
-- **Hooks** (``[[hooks.EVENT]]``, the same events and JSON as Claude Code's): SessionStart,
-  UserPromptSubmit, PostToolUse, PermissionRequest and Stop run ``breakroom hook EVENT``, so
-  state is reported at once and queued messages reach the agent mid-turn
-  (``additionalContext``) or keep it going at Stop (``decision: block``).  Codex runs a hook
+- **Hooks** (``[[hooks.EVENT]]``, the same events and JSON as Claude Code's): UserPromptSubmit,
+  PostToolUse, PermissionRequest and Stop run ``breakroom hook EVENT``, so state is reported
+  at once and queued messages reach the agent mid-turn (``additionalContext``) or keep it
+  going at Stop (``decision: block``).  SessionStart is left out: Codex starts its session
+  with the first turn, so the hook fires as that turn begins, and its "idle" would be a lie
+  (a message typed then would land in a working pane).  Codex runs a hook
   only once its hash is trusted — otherwise every start stops at a "Hooks need review"
   dialog — so this asks Codex itself (``codex app-server``, ``hooks/list``) for the hashes of
   the hooks it wrote and records them under ``[hooks.state]``, as the dialog's "Trust" would.
@@ -14,7 +16,10 @@ What Codex offers, and what this writes (verified on the releases the codex prof
   it reports ``idle`` even where hooks are untrusted or missing (older releases).  A
   ``notify`` the user set is kept: Codex has room for one program.
 - **MCP** (``[mcp_servers.breakroom]``): ``breakroom mcp``, so the agent has say, ask, inbox …
-  as tools (Codex offers them to the model as ``mcp__breakroom`` namespace tools).
+  as tools (Codex offers them to the model as ``mcp__breakroom`` namespace tools).  Its tools
+  are approved (``default_tools_approval_mode = "approve"``): Codex would otherwise stop at
+  "Allow the breakroom MCP server to run tool "say"?" on every call, and they act only as
+  the calling session.
 
 The file is edited with tomlkit, which keeps the user's comments, order and formatting;
 only breakroom's own entries are added or replaced, so running it again changes nothing.
@@ -39,7 +44,7 @@ from breakroom.errors import BreakroomError
 from breakroom.fleet.hooks import HOOK_TIMEOUT, breakroom_argv, hook_command, hook_prefix, is_breakroom_hook
 from breakroom.fleet.mcp_register import SERVER_NAME, server_entry
 
-EVENTS = ("SessionStart", "UserPromptSubmit", "PostToolUse", "PermissionRequest", "Stop")
+EVENTS = ("UserPromptSubmit", "PostToolUse", "PermissionRequest", "Stop")
 NOTIFY_EVENT = "agent-turn-complete"   # the notify program's event (its JSON's "type")
 TRUST_TIMEOUT = 20.0                   # seconds `codex app-server` gets to list the hooks
 
@@ -110,7 +115,7 @@ def merge(doc: tomlkit.TOMLDocument, where: str, *, prefix: str | None = None,
 
     servers = _table(doc, "mcp_servers", where)
     server = server_entry(config)
-    entry = {"command": server["command"], "args": server["args"]}
+    entry = {"command": server["command"], "args": server["args"], "default_tools_approval_mode": "approve"}
     existing = servers.get(SERVER_NAME)
     if existing is None or existing.unwrap() != entry:
         servers[SERVER_NAME] = entry

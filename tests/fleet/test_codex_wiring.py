@@ -48,7 +48,8 @@ def test_into_an_empty_home(tmp_path: Path) -> None:
         assert on_disk["hooks"][event] == [{"hooks": [{
             "type": "command", "command": hook_command(event, hook_prefix(), config), "timeout": 10}]}]
     assert on_disk["notify"] == [BREAKROOM, "hook", "agent-turn-complete", "--config", config]
-    assert on_disk["mcp_servers"]["breakroom"] == {"command": BREAKROOM, "args": ["--config", config, "mcp"]}
+    assert on_disk["mcp_servers"]["breakroom"] == {"command": BREAKROOM, "args": ["--config", config, "mcp"],
+                                                   "default_tools_approval_mode": "approve"}
     assert done.untrusted == "codex is not on PATH"
     assert install(tmp_path).changes == []  # idempotent
 
@@ -105,9 +106,12 @@ def test_trust_records_only_breakroom_hooks_that_codex_does_not_trust_yet(tmp_pa
         {"key": "/h/config.toml:post_tool_use:0:0", "eventName": "postToolUse",
          "command": hook_command("PostToolUse", hook_prefix(), None), "currentHash": "sha256:cc",
          "trustStatus": "modified"},
-        {"key": "/h/config.toml:session_start:0:0", "eventName": "sessionStart",
-         "command": hook_command("SessionStart", hook_prefix(), None), "currentHash": "sha256:dd",
+        {"key": "/h/config.toml:user_prompt_submit:0:0", "eventName": "userPromptSubmit",
+         "command": hook_command("UserPromptSubmit", hook_prefix(), None), "currentHash": "sha256:dd",
          "trustStatus": "trusted"},
+        {"key": "/h/config.toml:session_start:0:0", "eventName": "sessionStart",  # not one of ours
+         "command": hook_command("SessionStart", hook_prefix(), None), "currentHash": "sha256:ee",
+         "trustStatus": "untrusted"},
     ]
     assert codex_wiring.trust(doc, listed) == 2
     state = tomllib.loads(doc.as_string())["hooks"]["state"]
@@ -143,7 +147,7 @@ def test_cli(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": os.defpath}  # no codex on PATH: written, trust left to the user
     done = subprocess.run([BREAKROOM, *args], capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"{home}/config.toml: hook SessionStart, ")
+    assert done.stdout.startswith(f"{home}/config.toml: hook UserPromptSubmit, ")
     assert "not trusted yet (codex is not on PATH)" in done.stderr
     (home / "config.toml").write_text("[broken\n")
     done = subprocess.run([BREAKROOM, *args], capture_output=True, text=True, env=env, timeout=30)
