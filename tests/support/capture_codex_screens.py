@@ -10,21 +10,23 @@ releases' captures.  Then fix ``breakroom/fleet/profiles/codex.yaml`` until
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `support`, as pytest imports it
 
 from claude_code import keys, pane_command, wait_screen
-from support.codex_cli import installed_version, missing_reason, start_codex, write_home
+
+from support.codex_cli import installed_version, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "panes" / "codex"
 SOCKET = "breakroom-codex-capture"
+BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 IDLE_FOOTER = "? for shortcuts"
 
 
@@ -47,24 +49,7 @@ class Capture:
         print("wrote", path.relative_to(OUT))
 
     def type_line(self, text: str) -> None:
-        """Type, wait for the echo, then Enter until the composer (the last ``›`` line) no
-        longer holds the text (Enter right after fast typing can be taken as part of a paste)."""
-        keys(SOCKET, self.session, text, literal=True)
-        self.wait(lambda x: text[-20:] in x.replace("\n  ", " "))
-        for _ in range(5):
-            time.sleep(0.5)
-            keys(SOCKET, self.session, "Enter")
-            try:
-                self.wait(lambda x: text[:20] not in composer(x) or "Would you like" in x, 2)
-                return
-            except AssertionError:
-                continue
-
-
-def composer(text: str) -> str:
-    """The last ``›`` line: Codex's input line (the ones above it echo earlier prompts)."""
-    lines = [line for line in text.splitlines() if line.startswith("› ")]
-    return lines[-1] if lines else ""
+        type_line(SOCKET, self.session, text)
 
 
 def turn_over(text: str) -> bool:
@@ -84,7 +69,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="codex-capture-", dir=Path.home()))
     try:
         cx = Capture("cx", version)
-        write_home(tmp / "home", tmp / "work", stub.url)
+        mcp = f"\n[mcp_servers.breakroom]\ncommand = {json.dumps(BREAKROOM)}\nargs = [\"mcp\"]\n"
+        write_home(tmp / "home", tmp / "work", stub.url, extra=mcp)
         start_codex(SOCKET, cx.session, tmp / "work", tmp / "home", from_shell=True)
         cx.save("working", "starting-up",
                 cx.wait(lambda x: re.search(r"^\s+loading$", x, re.M) is not None, 30))
@@ -112,6 +98,11 @@ def main() -> int:
         cx.save("waiting-permission", "run-command", cx.wait(lambda x: "Would you like to run" in x))
         keys(SOCKET, cx.session, "Escape")
         cx.save("idle", "after-approval-escape", cx.wait(lambda x: "interrupted" in x and turn_over(x)))
+
+        cx.type_line('mcp say: {"target": "someone", "text": "hello"}')  # its server started by now
+        cx.save("waiting-permission", "mcp-tool", cx.wait(lambda x: "MCP server to run tool" in x, 30))
+        keys(SOCKET, cx.session, "Escape")
+        cx.wait(turn_over, 30)
 
         errors = [("fail 401", "error-auth", "invalid-api-key", "401 Unauthorized"),
                   ("fail usage", "error-usage-limit", "usage-limit", "usage limit"),

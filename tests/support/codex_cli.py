@@ -17,7 +17,10 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
+
+from claude_code import keys, wait_screen
 
 from breakroom.fleet.panestate import load_profile
 
@@ -69,14 +72,15 @@ def toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def write_home(home: Path, workdir: Path, stub_url: str, *, trusted: bool = True, extra: str = "") -> Path:
-    """HOME with ``.codex/config.toml`` aimed at the stub; ``extra`` is appended TOML.
-    Returns CODEX_HOME."""
+def write_home(home: Path, workdir: Path, stub_url: str, *, trusted: bool = True, top: str = "",
+               extra: str = "") -> Path:
+    """HOME with ``.codex/config.toml`` aimed at the stub; ``top`` is TOML put first (top-level
+    keys), ``extra`` TOML appended (tables).  Returns CODEX_HOME."""
     codex_home = home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
     workdir.mkdir(parents=True, exist_ok=True)
     trust = f"\n[projects.{toml_string(str(workdir))}]\ntrust_level = \"trusted\"\n" if trusted else ""
-    (codex_home / "config.toml").write_text(f"""\
+    (codex_home / "config.toml").write_text(f"""{top}\
 model = "{MODEL}"
 model_provider = "stub"
 approval_policy = "on-request"
@@ -133,3 +137,26 @@ def start_codex(socket: str, session: str, workdir: Path, home: Path, *, args: t
         target = f"={session}:"
         subprocess.run(["tmux", "-L", socket, "send-keys", "-t", target, "-l", words], check=True)
         subprocess.run(["tmux", "-L", socket, "send-keys", "-t", target, "Enter"], check=True)
+
+
+def composer(screen: str) -> str:
+    """The last ``›`` line: Codex's input line (the ones above it echo earlier prompts)."""
+    lines = [line for line in screen.splitlines() if line.startswith("› ")]
+    return lines[-1] if lines else ""
+
+
+def type_line(socket: str, session: str, text: str) -> None:
+    """Type as a human would, then press Enter until the composer no longer holds the text:
+    Codex takes an Enter that follows fast typing as part of a paste, and a slash command's
+    first Enter may only pick it from the menu."""
+    keys(socket, session, text, literal=True)
+    wait_screen(socket, session, lambda x: text[-20:] in x.replace("\n  ", " "))
+    for _ in range(6):
+        time.sleep(0.5)
+        keys(socket, session, "Enter")
+        try:
+            wait_screen(socket, session, lambda x: text[:20] not in composer(x) or "Would you like" in x, 2)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"Codex never took {text!r}")
