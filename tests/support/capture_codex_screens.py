@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `support`, as pytest imports it
@@ -66,7 +66,11 @@ def main() -> int:
     version = installed_version()
     assert version, "codex --version said no version"
     stub = CodexStub()
-    tmp = Path(tempfile.mkdtemp(prefix="codex-capture-", dir=Path.home()))
+    # A fixed place (the fixtures show its paths, so a rerun changes no more than it must),
+    # outside /tmp, where Codex refuses to set up its helper binaries and says so on screen.
+    tmp = Path.home() / ".cache" / "breakroom-codex-capture"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     try:
         cx = Capture("cx", version)
         mcp = f"\n[mcp_servers.breakroom]\ncommand = {json.dumps(BREAKROOM)}\nargs = [\"mcp\"]\n"
@@ -135,10 +139,18 @@ def main() -> int:
         tr.save("working", "retrying-rate-limit",
                 tr.wait(lambda x: re.search(r"(?i)reconnecting|retrying|esc to interrupt", x) is not None,
                         30))
+
+        # A third, whose config has a hook nobody has trusted yet.
+        rv = Capture("review", version)
+        hook = (f'\n[[hooks.Stop]]\n[[hooks.Stop.hooks]]\ntype = "command"\n'
+                f'command = "{BREAKROOM} hook Stop"\n')
+        write_home(tmp / "home3", tmp / "work3", stub.url, extra=hook)
+        start_codex(SOCKET, rv.session, tmp / "work3", tmp / "home3")
+        rv.save("waiting-permission", "hooks-need-review", rv.wait(lambda x: "Hooks need review" in x, 30))
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         stub.close()
-        subprocess.run(["rm", "-rf", str(tmp)])
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
