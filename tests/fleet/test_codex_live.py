@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_code import capture, keys, wait_screen
+
+from support.claude_code import capture, keys, wait_screen
 from support.codex_cli import codex_binary, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub, tool_names, user_prompts
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.codex_cli import codex_binary
 
 from breakroom.cli.base import cli
 from breakroom.errors import BreakroomError
 from breakroom.fleet import codex_wiring
 from breakroom.fleet.hooks import hook_command, hook_prefix
+from support.codex_cli import codex_binary
 
 BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 USER_CONFIG = """\

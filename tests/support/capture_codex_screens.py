@@ -17,10 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `support`, as pytest imports it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the support package
 
-from claude_code import keys, pane_command, wait_screen
-
+from support.claude_code import keys, pane_command, wait_screen
 from support.codex_cli import installed_version, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub
 

@@ -20,9 +20,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from claude_code import keys, wait_screen
-
 from breakroom.fleet.panestate import load_profile
+from support.claude_code import keys, wait_screen
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_DIR = ROOT / ".agents" / "codex"
