@@ -38,8 +38,7 @@ class Fleet:
     def __init__(self, running_app: Callable[..., Any], ircd: Any, socket: str, stub: CodexStub) -> None:
         self.socket, self.stub = socket, stub
         self.app = running_app(ircd, tmux={"socket_name": socket, "poll_interval": 0.3},
-                               sessions={CX: {"agent": "codex"}, OTHER: {"agent": "sim"}},
-                               delivery={"enter_delay": 0.5})
+                               sessions={CX: {"agent": "codex"}, OTHER: {"agent": "sim"}})
 
     def status(self, session: str = CX) -> Any:
         return next((s for s in self.app.app.sessions.status() if s.session == session), None)
