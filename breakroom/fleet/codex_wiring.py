@@ -123,6 +123,13 @@ def merge(doc: tomlkit.TOMLDocument, where: str, *, prefix: str | None = None,
     return changes
 
 
+def pending(home: Path, config: str | None) -> list[str]:
+    """What ``install`` would still change in ``home/config.toml`` ([]: all wired, as this
+    breakroom's config names it)."""
+    path = home / "config.toml"
+    return merge(read_config(path), str(path), config=config)
+
+
 def user_notify(doc: tomlkit.TOMLDocument) -> list[str] | None:
     """A ``notify`` program the user set (kept as it is), or None."""
     current = doc.get("notify")

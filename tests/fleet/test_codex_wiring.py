@@ -153,3 +153,21 @@ def test_cli(tmp_path: Path) -> None:
     done = subprocess.run([BREAKROOM, *args], capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("breakroom: ") and "config.toml" in done.stderr
+
+
+def test_doctor_says_when_codex_is_not_wired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from breakroom import config as config_mod
+    from breakroom.cli.doctor import _session, render
+
+    config = tmp_path / "breakroom.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    cfg = config_mod.load(str(config))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    status = {"session": "cx", "agent": "codex", "state": "idle", "hook_at": None}
+    [finding] = _session(cfg, status)
+    expected = f"PROBLEM  session cx: codex, idle: not wired in {tmp_path}/codex/config.toml"
+    assert render(finding).startswith(expected)
+    assert render(finding).endswith("fix: breakroom hooks install --agent codex")
+    codex_wiring.install(tmp_path / "codex", tmp_path, config=str(config))
+    [finding] = _session(cfg, status)
+    assert finding.ok and "hooks installed, never fired" in render(finding)
