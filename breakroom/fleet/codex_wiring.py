@@ -148,48 +148,47 @@ def write_config(path: Path, doc: tomlkit.TOMLDocument) -> None:
 # ---------------------------------------------------------------- trust
 
 
-def _rpc_lines(binary: str, home: Path, requests: list[dict[str, Any]], want: int) -> dict[str, Any]:
-    """Talk JSON-RPC to ``codex app-server`` on stdio until the answer with id ``want``."""
+def listed_hooks(binary: str, home: Path, cwd: Path) -> list[dict[str, Any]]:
+    """The hooks Codex discovers for ``cwd``, as its ``hooks/list`` reports them (key,
+    command, currentHash, trustStatus …), asked of ``codex app-server`` over stdio JSON-RPC.
+    Each request waits for the answer before it: a ``hooks/list`` sent before ``initialize``
+    is answered can go unanswered."""
     env = {**os.environ, "CODEX_HOME": str(home)}
     proc = subprocess.Popen([binary, "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin is not None and proc.stdout is not None
-    try:
-        proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests).encode())
-        proc.stdin.flush()
-        deadline = time.monotonic() + TRUST_TIMEOUT
-        while time.monotonic() < deadline:
-            if not select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                break
-            line = proc.stdout.readline()
+    stdin, stdout = proc.stdin, proc.stdout
+    deadline = time.monotonic() + TRUST_TIMEOUT
+
+    def call(ident: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        stdin.write(json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params}).encode()
+                    + b"\n")
+        stdin.flush()
+        while select.select([stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            line = stdout.readline()
             if not line:
                 break
             try:
                 message = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(message, dict) and message.get("id") == want:
-                if "error" in message:
-                    error = message["error"]
-                    detail = error.get("message", error) if isinstance(error, dict) else error
-                    raise BreakroomError(f"codex app-server: {detail}")
-                result = message.get("result")
-                return result if isinstance(result, dict) else {}
-        raise BreakroomError(f"codex app-server did not answer in {TRUST_TIMEOUT:.0f}s")
+            if not isinstance(message, dict) or message.get("id") != ident:
+                continue  # notifications (warnings, status)
+            if "error" in message:
+                error = message["error"]
+                detail = error.get("message", error) if isinstance(error, dict) else error
+                raise BreakroomError(f"codex app-server: {method}: {detail}")
+            result = message.get("result")
+            return result if isinstance(result, dict) else {}
+        raise BreakroomError(f"codex app-server did not answer {method} in {TRUST_TIMEOUT:.0f}s")
+
+    try:
+        call(1, "initialize", {"clientInfo": {"name": "breakroom", "version": "1"}})
+        stdin.write(b'{"jsonrpc": "2.0", "method": "initialized"}\n')
+        result = call(2, "hooks/list", {"cwds": [str(cwd)]})
     finally:
         proc.kill()
         proc.wait()
-
-
-def listed_hooks(binary: str, home: Path, cwd: Path) -> list[dict[str, Any]]:
-    """The hooks Codex discovers for ``cwd``, as its ``hooks/list`` reports them (key,
-    command, currentHash, trustStatus …)."""
-    result = _rpc_lines(binary, home, [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"clientInfo": {"name": "breakroom", "version": "1"}}},
-        {"jsonrpc": "2.0", "method": "initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "hooks/list", "params": {"cwds": [str(cwd)]}},
-    ], want=2)
     return [hook for entry in result.get("data") or [] if isinstance(entry, dict)
             for hook in entry.get("hooks") or [] if isinstance(hook, dict)]
 
