@@ -3,9 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo up test lint bench system-deps venv claude-code clean
+.PHONY: demo up test lint bench system-deps venv claude-code codex clean
 
-venv: $(VENV)/.installed claude-code
+venv: $(VENV)/.installed claude-code codex
 
 # The real Claude Code CLI for the tests (tests/claude_code.py), project-local and pinned to the
 # version FIELD-NOTES describes; skipped with a note when npm is missing (those tests then skip).
@@ -17,6 +17,18 @@ claude-code: .claude-code/.installed-$(CLAUDE_CODE_VERSION)
 	  npm install --prefix .claude-code --no-audit --no-fund --silent \
 	    @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
 	else echo "npm not found: the real-Claude-Code tests will skip"; fi
+
+# The real Codex CLI for the tests (tests/support/codex_cli.py), project-local, at the newest
+# release the codex profile's `tested` list names: that list is the one place to bump it.
+CODEX_VERSION := $(shell grep -Eo '^tested:.*' breakroom/fleet/profiles/codex.yaml | \
+                   grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | sort -V | tail -1)
+codex: .agents/codex/.installed-$(CODEX_VERSION)
+
+.agents/codex/.installed-$(CODEX_VERSION):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix .agents/codex --no-audit --no-fund --silent \
+	    @openai/codex@$(CODEX_VERSION) && touch $@; \
+	else echo "npm not found: the real-Codex tests will skip"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,4 +77,4 @@ bench: venv
 	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) .claude-code .pytest_cache build *.egg-info
+	rm -rf $(VENV) .claude-code .agents .pytest_cache build *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import click
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.demo.simagent import Script, SimAgent, load_script
 from breakroom.fleet import hooks, mcp_register
+
+HOOKED = ("claude-code", "codex")  # agents `hooks install` wires
 
 
 @cli.command("sim-agent")
@@ -66,24 +69,31 @@ def hooks_group() -> None:
 
 
 @hooks_group.command("install")
+@click.option("--agent", type=click.Choice(HOOKED), default="claude-code", show_default=True,
+              help="Which agent to wire: Claude Code (project hooks, MCP in ~/.claude.json) or Codex "
+                   "(hooks, notify and MCP in $CODEX_HOME/config.toml).")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Project whose .claude/settings.json gets the hooks.")
+              show_default=True, help="Project whose .claude/settings.json gets the hooks (Claude Code); "
+                                      "the folder Codex is asked to list the hooks for (Codex).")
+@click.option("--codex-home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--print", "print_only", is_flag=True,
-              help="Print the merged settings.json and the MCP server's config for Claude Code, "
-                   "Codex and Gemini CLI instead of writing anything.")
+              help="Print the merged settings and the MCP server's config instead of writing anything.")
 @pass_state
-def hooks_install(state: State, project: Path, print_only: bool) -> None:
-    """Add Claude Code hooks (Stop, Notification, …) to PROJECT/.claude/settings.json,
-    keeping existing settings and hooks; running it again adds nothing.  The commands name
-    this breakroom and its config by absolute path, so they work from the agent's
-    environment whatever its PATH."""
+def hooks_install(state: State, agent: str, project: Path, codex_home: Path | None, print_only: bool) -> None:
+    """Wire an agent to this breakroom: its hooks report state at once and hand queued messages
+    to the agent mid-turn, and `breakroom mcp` gives it the breakroom as tools.  Existing
+    settings and hooks are kept; running it again adds nothing.  The commands name this
+    breakroom and its config by absolute path, so they work from the agent's environment
+    whatever its PATH."""
     source = state.config.source
     config = str(Path(source).resolve()) if source else None
+    if agent == "codex":
+        _install_codex(codex_home, project, config, print_only)
+        return
     path, settings, added = hooks.install(project, write=not print_only, config=config)
     entry = mcp_register.server_entry(config)
-    if config is None:
-        click.echo("note: no config file (--config / $BREAKROOM_CONFIG / ./breakroom.yaml): the hooks "
-                   "will use the defaults, relative to the agent's working directory", err=True)
+    _note_no_config(config)
     if print_only:
         click.echo(f"# Claude Code: {path}\n" + json.dumps(settings, indent=2, ensure_ascii=False))
         claude_mcp = {"projects": {str(project.resolve()): {"mcpServers": {mcp_register.SERVER_NAME: entry}}}}
@@ -98,3 +108,33 @@ def hooks_install(state: State, project: Path, print_only: bool) -> None:
         click.echo(f"added or updated {added} hook entr{'y' if added == 1 else 'ies'} in {path}")
     else:
         click.echo(f"{path} already has breakroom's hooks")
+
+
+def _note_no_config(config: str | None) -> None:
+    if config is None:
+        click.echo("note: no config file (--config / $BREAKROOM_CONFIG / ./breakroom.yaml): the hooks "
+                   "will use the defaults, relative to the agent's working directory", err=True)
+
+
+def _install_codex(home: Path | None, project: Path, config: str | None, print_only: bool) -> None:
+    """Hooks (trusted through Codex itself), notify and the MCP server in Codex's config.toml."""
+    from breakroom.fleet import codex_wiring
+
+    done = codex_wiring.install(home or codex_wiring.codex_home(), project.resolve(), write=not print_only,
+                                codex=shutil.which("codex"), config=config)
+    _note_no_config(config)
+    if print_only:
+        click.echo(f"# Codex: {done.path} (merged)\n{done.text}")
+        return
+    if done.changes:
+        click.echo(f"{done.path}: {', '.join(done.changes)}")
+    else:
+        click.echo(f"{done.path} already has breakroom's hooks, notify and MCP server")
+    own = codex_wiring.user_notify(codex_wiring.read_config(done.path))
+    if own is not None:
+        click.echo(f"note: kept your notify program ({' '.join(own)}); the Stop hook reports the end "
+                   "of a turn instead", err=True)
+    if done.untrusted:
+        click.echo(f"note: breakroom's hooks are not trusted yet ({done.untrusted}): Codex will ask to "
+                   "review them at its next start (choose \"Trust all and continue\"), or run this "
+                   "again with codex on PATH", err=True)

@@ -19,9 +19,9 @@ from typing import Any
 from breakroom.config import Config
 from breakroom.control import client as control
 from breakroom.errors import BreakroomError
-from breakroom.fleet import hooks, mcp_register
+from breakroom.fleet import codex_wiring, hooks, mcp_register
 
-HOOKED_AGENTS = ("claude-code",)  # agents whose hooks `hooks install` wires
+HOOKED_AGENTS = ("claude-code",)  # agents whose project settings `hooks install` wires (Codex: _codex)
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,12 @@ def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
                         f"set sessions.{name}.agent in the config (one of the profiles)")]
     if state.startswith("error:"):
         return [Finding(False, f"{line}: the agent reports an error", f"tmux attach -t {shlex.quote(name)}")]
+    config = str(Path(cfg.source).resolve()) if cfg.source else None
+    if agent == "codex":
+        return [_codex(line, config, status)]
     if agent not in HOOKED_AGENTS:
         return [Finding(True, line)]
     project = _pane_dir(cfg, name)
-    config = str(Path(cfg.source).resolve()) if cfg.source else None
     fix = f"breakroom hooks install --project {shlex.quote(str(project or '.'))}"
     findings = []
     if project is None or not _hooks_installed(project, config):
@@ -94,6 +96,21 @@ def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
         findings.append(Finding(False, f"session {name}: the breakroom MCP server is not registered "
                                        f"for {project}", fix))
     return findings
+
+
+def _codex(line: str, config: str | None, status: dict[str, Any]) -> Finding:
+    """Codex keeps its hooks, notify and MCP servers in one config per $CODEX_HOME (this
+    process's: run doctor as the user who runs Codex)."""
+    home = codex_wiring.codex_home()
+    fix = "breakroom hooks install --agent codex"
+    try:
+        missing = codex_wiring.pending(home, config)
+    except BreakroomError as exc:
+        return Finding(False, f"{line}: {exc}", fix)
+    if missing:
+        return Finding(False, f"{line}: not wired in {home}/config.toml (or out of date): "
+                              f"{', '.join(missing)}", fix)
+    return Finding(True, f"{line}, hooks installed, {_ago(status.get('hook_at'))}")
 
 
 def check(cfg: Config) -> list[Finding]:

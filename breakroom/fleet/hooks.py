@@ -37,6 +37,7 @@ EVENT_STATES = {
     "PermissionRequest": "waiting:permission",
     "Stop": "idle",
     "SessionEnd": "exited",
+    "agent-turn-complete": "idle",   # Codex's notify program (its JSON comes as an argument)
 }
 # Events whose output reaches the agent's context: queued messages go out through them.
 DELIVERY_EVENTS = ("PostToolUse", "UserPromptSubmit", "Stop")
@@ -190,7 +191,7 @@ def hook_command(event: str, prefix: str, config: str | None) -> str:
     return f"{command} --config {shlex.quote(config)}" if config else command
 
 
-def _is_ours(command: object, event: str) -> bool:
+def is_breakroom_hook(command: object, event: str) -> bool:
     """A breakroom hook command for ``event``, whichever way it was written."""
     if not isinstance(command, str):
         return False
@@ -219,7 +220,7 @@ def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
         wanted = hook_entry(event, matcher, hook_command(event, prefix, config))
         ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
-                and any(isinstance(h, dict) and _is_ours(h.get("command"), event)
+                and any(isinstance(h, dict) and is_breakroom_hook(h.get("command"), event)
                         for h in e.get("hooks") or [])]
         if ours and entries[ours[0]] == wanted and len(ours) == 1:
             continue

@@ -1,5 +1,5 @@
-"""Registering `breakroom mcp` with the agents: Claude Code for real, Codex and Gemini CLI
-as text to paste (``hooks install --print``).
+"""Registering `breakroom mcp` with the agents: Claude Code here, Codex in
+:mod:`breakroom.fleet.codex_wiring`, Gemini CLI as text to paste (``hooks install --print``).
 
 Claude Code asks before starting a project's ``.mcp.json`` servers ("New MCP server found
 in this project", FIELD-NOTES) — a dialog that would stop an agent's start-up — but starts
@@ -68,10 +68,9 @@ def register_claude(project: Path, entry: dict[str, Any], home: Path | None = No
 
 
 def other_agents_text(entry: dict[str, Any]) -> str:
-    """The same server for Codex (``~/.codex/config.toml``) and Gemini CLI
-    (``.gemini/settings.json``), to paste."""
-    args = ", ".join(json.dumps(a) for a in entry["args"])
+    """How the other agents get the same server: Codex by its own install, Gemini CLI
+    (``.gemini/settings.json``) as text to paste."""
     gemini = {"mcpServers": {SERVER_NAME: {"command": entry["command"], "args": entry["args"]}}}
-    return (f"# Codex: ~/.codex/config.toml\n[mcp_servers.{SERVER_NAME}]\n"
-            f"command = {json.dumps(entry['command'])}\nargs = [{args}]\n\n"
+    return ("# Codex: `breakroom hooks install --agent codex` (hooks, notify and this server in "
+            "$CODEX_HOME/config.toml)\n\n"
             f"# Gemini CLI: .gemini/settings.json (merge into it)\n{json.dumps(gemini, indent=2)}")

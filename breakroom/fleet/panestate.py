@@ -5,6 +5,8 @@ Agent UIs change often, so everything that recognises a screen lives in data fil
 regions and apply a profile's ordered rules.  A profile looks like::
 
     commands: [claude, node]        # pane_current_command values meaning "the agent runs"
+    tested: ['2.1.197']             # releases whose real screens are in the fixtures (the
+                                    #   build installs the newest; a newer one means drift)
     identify: ['Welcome to Claude Code']   # screen text that names the agent (guess_agent)
     extends: claude-code            # optional: start from another profile, override keys
                                     #   (identify adds to the parent's list, so a child
@@ -27,6 +29,7 @@ regions and apply a profile's ordered rules.  A profile looks like::
         region: above_input:4       # screen | tail:N | above_input:N | turn:N | input | footer
         any: ['esc to interrupt']   # some line of the region matches one of these
         all: [...]                  # each of these matches some line of the region
+        none: [...]                 # and no line of the region matches any of these
         command: shell              # shell | agent | other (needs current_command)
         input: true                 # an input prompt was found (or not, with false)
     permission:                     # how a permission dialog is cut out (sweep.policy);
@@ -99,6 +102,7 @@ class Rule:
     region: str = "screen"
     any: tuple[re.Pattern[str], ...] = ()
     all: tuple[re.Pattern[str], ...] = ()
+    none: tuple[re.Pattern[str], ...] = ()
     command: str | None = None
     input: bool | None = None
 
@@ -141,7 +145,7 @@ class Profile:
     question: QuestionSpec | None = None
     description: str = ""
     permission: PermissionSpec | None = None
-
+    tested: tuple[str, ...] = ()
 
 
 Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
@@ -154,6 +158,7 @@ class RuleFile(FileModel):
                                   lambda v: bool(_REGION_RE.match(v)))] = "screen"
     any: Regexes = Field(default_factory=list)
     all: Regexes = Field(default_factory=list)
+    none: Regexes = Field(default_factory=list)
     command: Annotated[str, expect(str, "shell, agent or other",
                                    lambda v: v in ("shell", "agent", "other"))] | None = None
     input: bool | None = None
@@ -161,7 +166,7 @@ class RuleFile(FileModel):
     def rule(self) -> Rule:
         return Rule(state=self.state, name=self.name or self.state, region=self.region,
                     any=tuple(map(re.compile, self.any)), all=tuple(map(re.compile, self.all)),
-                    command=self.command, input=self.input)
+                    none=tuple(map(re.compile, self.none)), command=self.command, input=self.input)
 
 
 class InputFile(FileModel):
@@ -214,6 +219,7 @@ class ProfileFile(FileModel):
     name: Text | None = None
     description: Text = ""
     commands: Texts = Field(default_factory=list)
+    tested: Texts = Field(default_factory=list)   # agent releases proven against real screens
     identify: Regexes = Field(default_factory=list)
     extends: Text | None = None
     prepend_rules: list[RuleFile] = Field(default_factory=list)  # with extends: tried first
@@ -253,7 +259,7 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         input=raw.input.spec() if raw.input else None,
         rules=tuple(r.rule() for r in raw.rules),
         question=raw.question.spec() if raw.question else None,
-        permission=raw.permission.spec() if raw.permission else None)
+        permission=raw.permission.spec() if raw.permission else None, tested=tuple(raw.tested))
 
 
 @cache
@@ -377,7 +383,7 @@ def _apply(rule: Rule, screen: Screen, command_kind: str | None) -> str | None:
     evidence = []
     if rule.command is not None:
         evidence.append(f"command is {rule.command}")
-    if rule.any or rule.all:
+    if rule.any or rule.all or rule.none:
         lines = screen.region(rule.region)
         if rule.any:
             hit = _first_hit(rule.any, lines)
@@ -389,6 +395,8 @@ def _apply(rule: Rule, screen: Screen, command_kind: str | None) -> str | None:
             if hit is None:
                 return None
             evidence.append(repr(hit.strip()[:80]))
+        if rule.none and _first_hit(rule.none, lines) is not None:
+            return None
     if rule.input is not None:
         evidence.append("input prompt shown" if rule.input else "no input prompt")
     return f"{rule.name}: {', '.join(evidence) or 'matched'}"

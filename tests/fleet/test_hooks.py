@@ -84,6 +84,7 @@ def run_hook(event: str, stdin: bytes, env: dict[str, str] | None = None,
     ("Notification", {"message": "Claude needs your permission to use Bash"}, "waiting:permission"),
     ("Notification", {"message": "Claude is waiting for your input"}, "idle"),
     ("Notification", {"message": "something else"}, None),
+    ("agent-turn-complete", {}, "idle"),  # Codex's notify program
     ("NoSuchEvent", {}, None),
 ])
 def test_state_for(event: str, payload: dict, state: str | None) -> None:
@@ -249,7 +250,7 @@ def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
     assert command == f"{BREAKROOM} hook UserPromptSubmit --config {config}"
     mcp = json.loads(sections[1].split("\n", 1)[1])["projects"][str(tmp_path.resolve())]["mcpServers"]
     assert mcp["breakroom"]["args"] == ["--config", str(config), "mcp"]
-    assert sections[2].startswith("Codex: ~/.codex/config.toml\n[mcp_servers.breakroom]")
+    assert sections[2].startswith("Codex: `breakroom hooks install --agent codex`")
     assert sections[3].startswith("Gemini CLI:")
     assert not (tmp_path / ".claude").exists() and not (Path.home() / ".claude.json").exists()
     result = CliRunner().invoke(cli, args)

@@ -82,6 +82,8 @@ class RawClient:
         while not self._closed:
             try:
                 chunk = self.sock.recv(65536)
+            except TimeoutError:  # the connect timeout also bounds recv: a quiet channel is no end
+                continue
             except OSError:
                 break
             if not chunk:
