@@ -47,12 +47,71 @@ def resolve_data_dir(data_dir: str, config_file: Path | None) -> Path:
     return (config_file.parent / path).resolve()
 
 
+def cache_dir() -> Path:
+    """Where derived files are kept: ``$XDG_CACHE_HOME/breakroom`` (~/.cache/breakroom)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "breakroom"
+
+
 def data_dir_of(config_file: Path | None) -> Path:
-    """The data dir a config file names, read without validating the rest of it.  A file
-    that is not plain YAML with a string ``data_dir`` (or none) raises ConfigError: the
-    caller then loads it the full way, which says exactly what is wrong."""
+    """The data dir a config file names, without validating the rest of it — and, while the
+    file is unchanged (same mtime and size), without even parsing it: the answer is kept in
+    the user's cache (importing a YAML parser alone costs a hook more than half a Python
+    start).  A file that is not plain YAML with a string ``data_dir`` (or none) raises
+    ConfigError: the caller then loads it the full way, which says exactly what is wrong."""
     if config_file is None:
         return resolve_data_dir(DEFAULT_DATA_DIR, None)
+    try:
+        stat = config_file.stat()
+    except OSError as exc:
+        raise ConfigError(f"{config_file}: cannot read it ({exc.strerror})") from None
+    key, stamp = str(config_file.resolve()), [stat.st_mtime_ns, stat.st_size]
+    known = _read_locations()
+    entry = known.get(key)
+    if isinstance(entry, list) and entry[:2] == stamp and isinstance(entry[-1], str):
+        return Path(entry[-1])
+    data_dir = _parse_data_dir(config_file)
+    known[key] = [*stamp, str(data_dir)]
+    _write_locations(known)
+    return data_dir
+
+
+LOCATIONS_FILE = "config-data-dirs.json"
+
+
+def _read_locations() -> dict[str, object]:
+    """The kept answers, if the file is this user's alone (anything else is ignored: another
+    user's file could point hooks at a socket of its choosing)."""
+    import json
+
+    path = cache_dir() / LOCATIONS_FILE
+    try:
+        with path.open("rb") as handle:
+            mode = os.fstat(handle.fileno())
+            if mode.st_uid != os.getuid() or mode.st_mode & 0o022:
+                return {}
+            known = json.loads(handle.read())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _write_locations(known: dict[str, object]) -> None:
+    """Best effort, atomic (several hooks may write at once): a miss only costs a parse."""
+    import json
+
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = folder / f".{LOCATIONS_FILE}.{os.getpid()}"
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(folder / LOCATIONS_FILE)
+    except OSError:
+        pass
+
+
+def _parse_data_dir(config_file: Path) -> Path:
     import yaml
 
     try:

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from breakroom.paths import cache_dir
+
 log = logging.getLogger("breakroom")
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "data" / "minilm-vocab.txt"
@@ -133,12 +135,6 @@ def _load() -> EmbedderStatus:
                                     "(pip install 'breakroom[embed]')")
     except Exception as exc:  # a corrupt model must not take ingest down with it
         return EmbedderStatus(None, f"bm25 only: the embedding model failed to load: {exc}")
-
-
-def cache_dir() -> Path:
-    """Where derived model files are kept: ``$XDG_CACHE_HOME/breakroom`` (~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "breakroom"
 
 
 def integer_model(packaged: Path, cache: Path | None = None) -> Path:

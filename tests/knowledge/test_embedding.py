@@ -28,13 +28,6 @@ def test_built_once_into_the_cache_and_reused(tmp_path):
     assert [p.name for p in built.parent.iterdir()] == [built.name]  # no temporary left
 
 
-def test_the_default_cache_follows_xdg(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert embedding.cache_dir() == tmp_path / "xdg" / "breakroom"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert embedding.cache_dir() == Path.home() / ".cache" / "breakroom"
-
-
 def test_integer_vectors_stay_close_to_the_packaged_model(tmp_path):
     """What re-quantizing costs in meaning: cosine to the packaged model's vector of the same
     text, and the ranking of a question's neighbours, kept."""
