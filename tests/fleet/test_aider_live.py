@@ -1,0 +1,126 @@
+"""The real aider in tmux against the chat-completions stub, watched by a running breakroom.
+
+aider has no hooks and no MCP client (`breakroom hooks install --agent aider` says so and
+writes nothing), so everything here is the fallback: the state is read from the screen.  One
+aider is driven through idle, working, waiting:permission (its "Run shell command?" and "Add
+command output to the chat?" confirmations), waiting:question, error:auth and exited, each
+read right; a message sent while it is idle reaches the model exactly once, and one sent while
+it streams or asks for a confirmation is queued, never typed into the confirmation (where any
+text is an answer), and typed once when it is idle.  Skips (with the reason) when aider is not
+installed; CI sets BREAKROOM_REQUIRE_AIDER=1 so a missing install fails instead."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import next_poll
+from support.aider_cli import missing_reason, start_aider, write_home
+from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt, user_prompts
+from support.tmux_pane import capture, keys, wait_screen
+
+from breakroom.fleet import inbox
+
+_missing = missing_reason()
+if _missing and os.environ.get("BREAKROOM_REQUIRE_AIDER"):
+    raise RuntimeError(f"BREAKROOM_REQUIRE_AIDER is set but {_missing}")
+pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
+
+SESSION = "aid"
+
+
+def answer(socket: str, text: str) -> None:
+    """Type a line at aider's prompt (or a confirmation) and submit it, as a user would."""
+    keys(socket, SESSION, text, literal=True)
+    wait_screen(socket, SESSION, lambda s: s.rstrip().endswith(text))
+    keys(socket, SESSION, "Enter")
+
+
+def test_aider_states_and_delivery_from_the_screen(ircd, running_app, irc_client, cli, tmux_socket,
+                                                   tmp_path: Path) -> None:
+    stub = ChatCompletionsStub()
+    try:
+        app = running_app(ircd, tmux={"socket_name": tmux_socket, "poll_interval": 0.3},
+                          sessions={SESSION: {"agent": "aider"}}, delivery={"enter_delay": 0.3})
+        work = tmp_path / "work"
+        write_home(tmp_path / "aider-home", work)
+        done = cli("--config", str(tmp_path / "breakroom.yaml"), "hooks", "install", "--agent", "aider",
+                   "--project", str(work))
+        assert done.returncode == 0 and "aider has no hooks and no MCP client" in done.stdout
+        assert sorted(p.name for p in work.iterdir()) == [".git"]   # nothing written
+        start_aider(tmux_socket, SESSION, work, tmp_path / "aider-home", stub.url, via_shell=True)
+
+        def status():
+            return next((s for s in app.app.sessions.status() if s.session == SESSION), None)
+
+        def state() -> str:
+            found = status()
+            return found.state if found else "gone"
+
+        app.wait_until(lambda: state() == "idle", 60, "aider idle")
+        assert not status().hook_fresh   # read from the screen: aider has no hooks
+        nick = app.app.sessions.nick_for(SESSION)
+        human = irc_client(ircd, "human")
+
+        # idle: a message is typed in once and reaches the model once
+        human.say(ircd.channel, f"{nick}: hello from the breakroom")
+        human.wait_for(rf"NOTICE human :delivered #1 to {SESSION}", 30)
+        wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #1] human: hello from the" in s, 30)
+        assert sum("hello from the breakroom" in user_prompt(b) for b in stub.requests) == 1
+        app.wait_until(lambda: state() == "idle", 20, "idle after the answer")
+
+        # streaming: working, and a message to it is queued until it is idle again
+        answer(tmux_socket, "slow 5 a reply that takes five seconds to stream")
+        wait_screen(tmux_socket, SESSION, lambda s: "echo: a reply" in s, 20)
+        app.wait_until(lambda: state() == "working", 10, "the streaming reply read as working")
+        human.say(ircd.channel, f"{nick}: note while it streams")
+        human.wait_for(rf"NOTICE human :#2 queued behind a busy agent \({SESSION} is working\)")
+        human.wait_for(rf"NOTICE human :delivered #2 to {SESSION}", 60)
+        screen = wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #2] human: note" in s, 30)
+        assert "takes five seconds to stream" in screen.split("[breakroom #2]")[0]  # typed after the reply
+        assert sum("note while it streams" in user_prompt(b) for b in stub.requests) == 1
+        app.wait_until(lambda: state() == "idle", 20, "idle again")
+
+        # a shell command to confirm: waiting:permission, and a message is never typed into it
+        answer(tmux_socket, "bash: sleep 3; echo tool-ran")
+        wait_screen(tmux_socket, SESSION, lambda s: "Run shell command?" in s, 30)
+        app.wait_until(lambda: state() == "waiting:permission", 20, "the confirmation: waiting:permission")
+        human.say(ircd.channel, f"{nick}: note while it asks")
+        human.wait_for(rf"NOTICE human :#3 queued behind a busy agent \({SESSION} is waiting:permission\)")
+        screens = [capture(tmux_socket, SESSION) for _ in range(5)]
+        assert all("note while it asks" not in s for s in screens)
+        answer(tmux_socket, "y")   # the test is the human here
+        wait_screen(tmux_socket, SESSION, lambda s: "Running sleep 3" in s, 20)
+        app.wait_until(lambda: state() == "working", 10, "the running command read as working")
+        assert inbox.get(app.app.db, 3).state == "queued"
+        wait_screen(tmux_socket, SESSION, lambda s: "Add command output to the chat?" in s, 20)
+        app.wait_until(lambda: state() == "waiting:permission", 20, "the second confirmation")
+        assert inbox.get(app.app.db, 3).state == "queued"
+        answer(tmux_socket, "n")
+        human.wait_for(rf"NOTICE human :delivered #3 to {SESSION}", 60)
+        wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #3] human: note while it asks" in s, 30)
+        assert sum("note while it asks" in user_prompt(b) for b in stub.requests) == 1
+        assert not any("note while it asks" in p for b in stub.requests for p in user_prompts(b)[:-1]
+                       if "bash: sleep 3" in p)
+        app.wait_until(lambda: state() == "idle", 20, "idle after the command")
+
+        # a question
+        answer(tmux_socket, "ask")
+        app.wait_until(lambda: state() == "waiting:question", 30, "the question read as waiting:question")
+        assert status().question == ASK_TEXT
+
+        # a bad key: aider also offers to open a URL, a confirmation that is still error:auth
+        answer(tmux_socket, "fail 401")
+        wait_screen(tmux_socket, SESSION, lambda s: "Open URL for more info?" in s, 30)
+        app.wait_until(lambda: state() == "error:auth", 20, "the bad key read as error:auth")
+        answer(tmux_socket, "n")
+        wait_screen(tmux_socket, SESSION, lambda s: s.rstrip().endswith(">"), 20)
+        next_poll(app)   # a poll of the prompt under the error: still the error
+        assert state() == "error:auth"
+
+        # exited: back at the shell it was started from
+        answer(tmux_socket, "/exit")
+        app.wait_until(lambda: state() == "exited", 30, "the shell prompt read as exited")
+    finally:
+        stub.close()
