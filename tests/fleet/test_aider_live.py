@@ -15,12 +15,12 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import next_poll
-from support.aider_cli import missing_reason, start_aider, write_home
-from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt, user_prompts
-from support.tmux_pane import capture, keys, wait_screen
 
 from breakroom.fleet import inbox
+from support.aider_cli import missing_reason, start_aider, write_home
+from support.app import next_poll
+from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt, user_prompts
+from support.tmux_pane import capture, keys, wait_screen
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_AIDER"):

@@ -19,15 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
-from support.gemini_cli import missing_reason, start_gemini, write_home
-from support.gemini_stub import ASK_TEXT, GeminiStub, function_names, user_prompt, user_prompts
-from support.tmux_pane import capture, keys, wait_screen
-from test_relay_conversation import QUIET_SCRIPT, pane_text, sims_fixture  # noqa: F401 (fixture)
 
 from breakroom import config as config_mod
-from breakroom.doctor import check, render
+from breakroom.cli.doctor import check, render
 from breakroom.fleet import inbox
 from breakroom.fleet.panestate import detect
+from support.gemini_cli import missing_reason, start_gemini, write_home
+from support.gemini_stub import ASK_TEXT, GeminiStub, function_names, user_prompt, user_prompts
+from support.sims import QUIET_SCRIPT, pane_text
+from support.tmux_pane import capture, keys, wait_screen
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_GEMINI_CLI"):

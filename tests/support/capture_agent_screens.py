@@ -1,6 +1,6 @@
 """Capture the real screens of Gemini CLI and aider into ``tests/fixtures/panes/<agent>/``.
 
-Run ``.venv/bin/python tests/capture_agent_screens.py gemini`` (or ``aider``) after bumping the
+Run ``.venv/bin/python tests/support/capture_agent_screens.py gemini`` (or ``aider``) after bumping the
 agent's release (``tested`` in its profile, then ``make gemini-cli`` / ``make aider``): it drives
 the real program against its local API stub through every state and rewrites the captured
 fixtures (``real-*.txt``, front matter ``version:``); then fix the profile's patterns until
@@ -17,18 +17,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the support package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: breakroom
 
+from breakroom.fleet import gemini_settings, mcp_register
 from support import aider_cli, gemini_cli
 from support.gemini_stub import GeminiStub
 from support.openai_chat_stub import ChatCompletionsStub
 from support.sse_stub import ASK_TEXT
 from support.tmux_pane import keys, pane_command, wait_screen
 
-from breakroom.fleet import gemini_settings, mcp_register
-
-PANES = Path(__file__).parent / "fixtures" / "panes"
+PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 SOCKET = "breakroom-capture-agents"
 
 
