@@ -160,7 +160,7 @@ def test_gemini_hooks_and_mcp_server(ircd, running_app, cli, tmux_socket, tmp_pa
     keys(tmux_socket, SESSION, "Enter")
     wait_screen(tmux_socket, SESSION, lambda s: "⊶" in s, 20)
     note = "[breakroom #1] alice: mid-turn note for gemini"
-    queued = app.call(app.app.sessions.deliver(SESSION, "alice", "mid-turn note for gemini"))
+    queued = app.call(app.app.deliveries.deliver(SESSION, "alice", "mid-turn note for gemini"))
     assert queued.status == "queued"
     app.wait_until(lambda: inbox.get(app.app.db, queued.id).state == "delivered", 30, "handed over")
     via = inbox.get(app.app.db, queued.id).reason
