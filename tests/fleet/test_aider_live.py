@@ -19,8 +19,9 @@ import pytest
 from breakroom.fleet import inbox
 from support.aider_cli import missing_reason, start_aider, write_home
 from support.app import next_poll
-from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt, user_prompts
-from support.tmux_pane import capture, keys, wait_screen
+from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt
+from support.tmux_pane import keys, wait_screen
+from support.watched import Watched
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_AIDER"):
@@ -50,77 +51,66 @@ def test_aider_states_and_delivery_from_the_screen(ircd, running_app, irc_client
         assert done.returncode == 0 and "aider has no hooks and no MCP client" in done.stdout
         assert sorted(p.name for p in work.iterdir()) == [".git"]   # nothing written
         start_aider(tmux_socket, SESSION, work, tmp_path / "aider-home", stub.url, via_shell=True)
+        aid = Watched(app, SESSION, tmux_socket, lambda: irc_client(ircd, "human"), ircd.channel)
 
-        def status():
-            return next((s for s in app.app.sessions.status() if s.session == SESSION), None)
-
-        def state() -> str:
-            found = status()
-            return found.state if found else "gone"
-
-        app.wait_until(lambda: state() == "idle", 60, "aider idle")
-        assert not status().hook_fresh   # read from the screen: aider has no hooks
-        nick = app.app.sessions.nick_for(SESSION)
-        human = irc_client(ircd, "human")
+        aid.wait_state("idle", 60)
+        assert not aid.status().hook_fresh   # read from the screen: aider has no hooks
 
         # idle: a message is typed in once and reaches the model once
-        human.say(ircd.channel, f"{nick}: hello from the breakroom")
-        human.wait_for(rf"NOTICE human :delivered #1 to {SESSION}", 30)
+        aid.send("hello from the breakroom")
+        aid.delivered(1, 30)
         wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #1] human: hello from the" in s, 30)
         assert sum("hello from the breakroom" in user_prompt(b) for b in stub.requests) == 1
-        app.wait_until(lambda: state() == "idle", 20, "idle after the answer")
+        aid.wait_state("idle")
 
         # streaming: working, and a message to it is queued until it is idle again
         answer(tmux_socket, "slow 5 a reply that takes five seconds to stream")
         wait_screen(tmux_socket, SESSION, lambda s: "echo: a reply" in s, 20)
-        app.wait_until(lambda: state() == "working", 10, "the streaming reply read as working")
-        human.say(ircd.channel, f"{nick}: note while it streams")
-        human.wait_for(rf"NOTICE human :#2 queued behind a busy agent \({SESSION} is working\)")
-        human.wait_for(rf"NOTICE human :delivered #2 to {SESSION}", 60)
+        aid.wait_state("working", 10)
+        aid.send("note while it streams")
+        aid.queued(2, "working")
+        aid.delivered(2)
         screen = wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #2] human: note" in s, 30)
         assert "takes five seconds to stream" in screen.split("[breakroom #2]")[0]  # typed after the reply
         assert sum("note while it streams" in user_prompt(b) for b in stub.requests) == 1
-        app.wait_until(lambda: state() == "idle", 20, "idle again")
+        aid.wait_state("idle")
 
         # a shell command to confirm: waiting:permission, and a message is never typed into it
         answer(tmux_socket, "bash: sleep 3; echo tool-ran")
         wait_screen(tmux_socket, SESSION, lambda s: "Run shell command?" in s, 30)
-        app.wait_until(lambda: state() == "waiting:permission", 20, "the confirmation: waiting:permission")
-        human.say(ircd.channel, f"{nick}: note while it asks")
-        human.wait_for(rf"NOTICE human :#3 queued behind a busy agent \({SESSION} is waiting:permission\)")
-        screens = [capture(tmux_socket, SESSION) for _ in range(5)]
-        assert all("note while it asks" not in s for s in screens)
+        aid.wait_state("waiting:permission")
+        aid.send("note while it asks")
+        aid.queued(3, "waiting:permission")
+        aid.never_typed("note while it asks")
         answer(tmux_socket, "y")   # the test is the human here
         wait_screen(tmux_socket, SESSION, lambda s: "Running sleep 3" in s, 20)
-        app.wait_until(lambda: state() == "working", 10, "the running command read as working")
+        aid.wait_state("working", 10)
         assert inbox.get(app.app.db, 3).state == "queued"
         wait_screen(tmux_socket, SESSION, lambda s: "Add command output to the chat?" in s, 20)
-        app.wait_until(lambda: state() == "waiting:permission", 20, "the second confirmation")
+        aid.wait_state("waiting:permission")
         assert inbox.get(app.app.db, 3).state == "queued"
         answer(tmux_socket, "n")
-        human.wait_for(rf"NOTICE human :delivered #3 to {SESSION}", 60)
+        aid.delivered(3)
         wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #3] human: note while it asks" in s, 30)
         assert sum("note while it asks" in user_prompt(b) for b in stub.requests) == 1
-        assert not any("note while it asks" in p for b in stub.requests for p in user_prompts(b)[:-1]
-                       if "bash: sleep 3" in p)
-        app.wait_until(lambda: state() == "idle", 20, "idle after the command")
+        aid.wait_state("idle")
 
         # a question
         answer(tmux_socket, "ask")
-        app.wait_until(lambda: state() == "waiting:question", 30, "the question read as waiting:question")
-        assert status().question == ASK_TEXT
+        aid.wait_state("waiting:question", 30)
+        assert aid.status().question == ASK_TEXT
 
         # a bad key: aider also offers to open a URL, a confirmation that is still error:auth
         answer(tmux_socket, "fail 401")
         wait_screen(tmux_socket, SESSION, lambda s: "Open URL for more info?" in s, 30)
-        app.wait_until(lambda: state() == "error:auth", 20, "the bad key read as error:auth")
+        aid.wait_state("error:auth")
         answer(tmux_socket, "n")
         wait_screen(tmux_socket, SESSION, lambda s: s.rstrip().endswith(">"), 20)
         next_poll(app)   # a poll of the prompt under the error: still the error
-        assert state() == "error:auth"
+        assert aid.state() == "error:auth"
 
         # exited: back at the shell it was started from
         answer(tmux_socket, "/exit")
-        app.wait_until(lambda: state() == "exited", 30, "the shell prompt read as exited")
+        aid.wait_state("exited", 30)
     finally:
         stub.close()

@@ -28,6 +28,7 @@ from support.gemini_cli import missing_reason, start_gemini, write_home
 from support.gemini_stub import ASK_TEXT, GeminiStub, function_names, user_prompt, user_prompts
 from support.sims import QUIET_SCRIPT, pane_text
 from support.tmux_pane import capture, keys, wait_screen
+from support.watched import Watched
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_GEMINI_CLI"):
@@ -64,65 +65,56 @@ def test_gemini_states_and_delivery_from_the_screen(ircd, running_app, irc_clien
                       sessions={SESSION: {"agent": "gemini"}}, delivery={"enter_delay": 0.3})
     write_home(tmp_path / "gemini-home", tmp_path / "work")
     start_gemini(tmux_socket, SESSION, tmp_path / "work", tmp_path / "gemini-home", stub.url, via_shell=True)
+    gem = Watched(app, SESSION, tmux_socket, lambda: irc_client(ircd, "human"), ircd.channel)
 
-    def status():
-        return next((s for s in app.app.sessions.status() if s.session == SESSION), None)
-
-    def state() -> str:
-        found = status()
-        return found.state if found else "gone"
-
-    app.wait_until(lambda: state() == "idle", 60, "Gemini CLI idle")
-    assert not status().hook_fresh
+    gem.wait_state("idle", 60)
+    assert not gem.status().hook_fresh
     doctor = [render(f) for f in check(config_mod.load(str(tmp_path / "breakroom.yaml")))]
     assert any(f"PROBLEM  session {SESSION}: gemini, idle: breakroom's hooks and MCP server are not" in line
                and "fix: breakroom hooks install --agent gemini --project" in line for line in doctor), doctor
-    nick = app.app.sessions.nick_for(SESSION)
-    human = irc_client(ircd, "human")
 
     # idle: a message is typed in once and reaches the model once
-    human.say(ircd.channel, f"{nick}: hello from the breakroom")
-    human.wait_for(rf"NOTICE human :delivered #1 to {SESSION}", 30)
+    gem.send("hello from the breakroom")
+    gem.delivered(1, 30)
     wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #1] human: hello from the" in s, 30)
     assert len(turns_with(stub, "hello from the breakroom")) == 1
     assert user_prompt(stub.requests[-1]).startswith("[breakroom #1] human: hello from the breakroom")
-    app.wait_until(lambda: state() == "idle", 20, "idle after the answer")
+    gem.wait_state("idle")
 
     # a tool call waits for approval: waiting:permission, and a message to it is queued
     type_prompt(tmux_socket, "bash: sleep 4; echo tool-ran")
     wait_screen(tmux_socket, SESSION, lambda s: "Allow execution" in s, 30)
-    app.wait_until(lambda: state() == "waiting:permission", 20, "the approval read as waiting:permission")
-    human.say(ircd.channel, f"{nick}: note while it asks")
-    human.wait_for(rf"NOTICE human :#2 queued behind a busy agent \({SESSION} is waiting:permission\)")
-    screens = [capture(tmux_socket, SESSION) for _ in range(5)]
-    assert all("note while it asks" not in s for s in screens)  # nothing typed into the dialog
+    gem.wait_state("waiting:permission")
+    gem.send("note while it asks")
+    gem.queued(2, "waiting:permission")
+    gem.never_typed("note while it asks")   # nothing typed into the dialog
 
     # approved (the test is the human here): working while the tool runs, the note still queued
     keys(tmux_socket, SESSION, "Enter")
     wait_screen(tmux_socket, SESSION, lambda s: "esc to cancel" in s and "Allow execution" not in s, 20)
-    app.wait_until(lambda: state() == "working", 20, "the running tool read as working")
+    gem.wait_state("working")
     assert inbox.get(app.app.db, 2).state == "queued"
     # then idle, and the note is typed in once
-    human.wait_for(rf"NOTICE human :delivered #2 to {SESSION}", 60)
+    gem.delivered(2)
     wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #2] human: note while it asks" in s, 30)
     assert "done: sleep 4; echo tool-ran" in capture(tmux_socket, SESSION)
     assert len(turns_with(stub, "note while it asks")) == 1
     assert not any("note while it asks" in json.dumps(b) for b in stub.requests
                    if "bash: sleep 4" in user_prompt(b))
-    app.wait_until(lambda: state() == "idle", 20, "idle again")
+    gem.wait_state("idle")
 
     # a question
     type_prompt(tmux_socket, "ask")
-    app.wait_until(lambda: state() == "waiting:question", 30, "the question read as waiting:question")
-    assert status().question == ASK_TEXT
+    gem.wait_state("waiting:question", 30)
+    assert gem.status().question == ASK_TEXT
 
     # an auth error
     type_prompt(tmux_socket, "fail 401")
-    app.wait_until(lambda: state() == "error:auth", 30, "the bad key read as error:auth")
+    gem.wait_state("error:auth", 30)
 
     # exited: back at the shell it was started from
     type_prompt(tmux_socket, "/quit")
-    app.wait_until(lambda: state() == "exited", 30, "the shell prompt read as exited")
+    gem.wait_state("exited", 30)
     assert "Agent powering down" in capture(tmux_socket, SESSION)
 
 
