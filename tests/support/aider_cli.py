@@ -19,14 +19,14 @@ from pathlib import Path
 
 import yaml
 
-from breakroom.fleet.panestate import load_profile
+from breakroom.fleet.panestate import newest_tested
 from support.tmux_pane import start_in_tmux
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = ROOT / ".agents" / "aider"
 API_KEY = "sk-breakroom-tests-" + "x" * 32
 MODEL = "openai/stub-model"
-VERSION = load_profile("aider").tested[-1]
+VERSION = newest_tested("aider") or ""
 
 
 def aider_binary() -> str | None:

@@ -2,9 +2,10 @@
 
 Run ``.venv/bin/python tests/support/capture_agent_screens.py gemini`` (or ``aider``) after bumping the
 agent's release (``tested`` in its profile, then ``make gemini-cli`` / ``make aider``): it drives
-the real program against its local API stub through every state and rewrites the captured
-fixtures (``real-*.txt``, front matter ``version:``); then fix the profile's patterns until
-``tests/fleet/test_panestate.py`` passes.
+the real program (the newest release in ``tested``) against its local API stub through every
+state and writes its screens as ``<version>-NAME.txt`` (front matter ``version:``), beside
+those of older releases (a rerun replaces only its own release's); then fix the profile's
+patterns until ``tests/fleet/test_panestate.py`` passes.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ class Capture:
 
     def __init__(self, agent: str, version: str, submitted: Callable[[str], bool]) -> None:
         self.agent, self.version, self.submitted = agent, version, submitted
-        for old in (PANES / agent).glob("*/real-*.txt"):
+        for old in (PANES / agent).glob(f"*/{version}-*.txt"):
             old.unlink()
 
     def save(self, state: str, name: str, screen: str, session: str, **front: str) -> None:
-        path = PANES / self.agent / state / f"real-{name}.txt"
+        path = PANES / self.agent / state / f"{self.version}-{name}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         fields = {"version": self.version, "command": pane_command(SOCKET, session) or self.agent, **front}
         head = "".join(f"{k}: {v}\n" for k, v in fields.items())

@@ -16,14 +16,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from breakroom.fleet.panestate import load_profile
+from breakroom.fleet.panestate import newest_tested
 from support.tmux_pane import start_in_tmux
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = ROOT / ".agents" / "gemini"
 API_KEY = "AIzaSy-breakroom-tests-" + "x" * 16
 MODEL = "gemini-2.5-flash"
-VERSION = load_profile("gemini").tested[-1]
+VERSION = newest_tested("gemini") or ""
 
 
 def gemini_binary() -> str | None:
