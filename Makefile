@@ -3,9 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo up test lint bench system-deps venv claude-code codex clean
+.PHONY: demo up test lint bench system-deps venv claude-code codex gemini-cli aider clean
 
-venv: $(VENV)/.installed claude-code codex
+venv: $(VENV)/.installed claude-code codex gemini-cli aider
 
 # The real Claude Code CLI for the tests (tests/claude_code.py), project-local and pinned to the
 # version FIELD-NOTES describes; skipped with a note when npm is missing (those tests then skip).
@@ -18,10 +18,17 @@ claude-code: .claude-code/.installed-$(CLAUDE_CODE_VERSION)
 	    @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
 	else echo "npm not found: the real-Claude-Code tests will skip"; fi
 
-# The real Codex CLI for the tests (tests/support/codex_cli.py), project-local, at the newest
-# release the codex profile's `tested` list names: that list is the one place to bump it.
-CODEX_VERSION := $(shell grep -Eo '^tested:.*' breakroom/fleet/profiles/codex.yaml | \
-                   grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | sort -V | tail -1)
+# The other agents' real CLIs for the tests, project-local under .agents/, each at the newest
+# release its profile's `tested` list names (breakroom/fleet/profiles/NAME.yaml): that list is
+# the one place to bump it, read by the build and the product alike.  A new release: add it
+# there, `make NAME`, recapture the screens (tests/support/capture_*_screens.py), run the live tests.
+tested = $(shell grep -Eo '^tested:.*' breakroom/fleet/profiles/$(1).yaml | \
+           grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | sort -V | tail -1)
+CODEX_VERSION := $(call tested,codex)
+GEMINI_CLI_VERSION := $(call tested,gemini)
+AIDER_VERSION := $(call tested,aider)
+
+# Codex (tests/support/codex_cli.py) from npm.
 codex: .agents/codex/.installed-$(CODEX_VERSION)
 
 .agents/codex/.installed-$(CODEX_VERSION):
@@ -29,6 +36,27 @@ codex: .agents/codex/.installed-$(CODEX_VERSION)
 	  npm install --prefix .agents/codex --no-audit --no-fund --silent \
 	    @openai/codex@$(CODEX_VERSION) && touch $@; \
 	else echo "npm not found: the real-Codex tests will skip"; fi
+
+# Gemini CLI (tests/support/gemini_cli.py) from npm.
+gemini-cli: .agents/gemini/.installed-$(GEMINI_CLI_VERSION)
+
+.agents/gemini/.installed-$(GEMINI_CLI_VERSION):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix .agents/gemini --no-audit --no-fund --silent \
+	    @google/gemini-cli@$(GEMINI_CLI_VERSION) && touch $@; \
+	else echo "npm not found: the real-Gemini-CLI tests will skip"; fi
+
+# aider (tests/support/aider_cli.py) from PyPI into a venv of its own: it pins dozens of
+# dependencies, which must not meet the project's.  Where it does not install, the reason is
+# kept in .agents/aider/install.log and its tests skip saying so.
+aider: .agents/aider/.installed-$(AIDER_VERSION)
+
+.agents/aider/.installed-$(AIDER_VERSION):
+	@rm -f .agents/aider/.installed-*
+	@$(PYTHON) -m venv .agents/aider && \
+	  .agents/aider/bin/pip install -q aider-chat==$(AIDER_VERSION) >.agents/aider/install.log 2>&1 \
+	  && touch $@ \
+	  || echo "aider-chat $(AIDER_VERSION) did not install (see .agents/aider/install.log): its tests will skip"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

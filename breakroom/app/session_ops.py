@@ -19,7 +19,7 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
   into the pane — the waiting CLI prints it.
 - ``{"op": "fleet"}`` — ``{"ok": true, "sessions": [SessionStatus as dict, …]}``.
 - ``{"op": "hook", "session": S, "state": STATE, "event": E, "collect": true}`` — a hook
-  report, applied at once.  With ``collect`` (PostToolUse, UserPromptSubmit, Stop) the
+  report, applied at once.  With ``collect`` (``hooks.DELIVERY_EVENTS``: PostToolUse, Stop, …) the
   answer's ``context`` holds the session's queued messages, now marked delivered, for the
   hook to hand to the agent (:meth:`Deliveries.take_for_hook`); a Stop that takes
   some keeps the agent working.

@@ -6,14 +6,20 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.demo.simagent import Script, SimAgent, load_script
-from breakroom.fleet import hooks, mcp_register
+from breakroom.fleet import gemini_settings, hooks, mcp_register
 
-HOOKED = ("claude-code", "codex")  # agents `hooks install` wires
+HOOKED = ("claude-code", "codex", "gemini")  # agents `hooks install` wires
+# What `hooks install --agent aider` says instead of writing anything.
+AIDER_HAS_NO_HOOKS = (
+    "aider has no hooks and no MCP client, so there is nothing to wire: the breakroom reads an "
+    "aider session's state from its screen (profile aider) and types a message at its prompt "
+    "only when it is idle. Nothing written.")
 
 
 @cli.command("sim-agent")
@@ -69,12 +75,14 @@ def hooks_group() -> None:
 
 
 @hooks_group.command("install")
-@click.option("--agent", type=click.Choice(HOOKED), default="claude-code", show_default=True,
-              help="Which agent to wire: Claude Code (project hooks, MCP in ~/.claude.json) or Codex "
-                   "(hooks, notify and MCP in $CODEX_HOME/config.toml).")
+@click.option("--agent", type=click.Choice([*HOOKED, "aider"]), default="claude-code", show_default=True,
+              help="Which agent to wire: Claude Code (project hooks, MCP in ~/.claude.json), Codex "
+                   "(hooks, notify and MCP in $CODEX_HOME/config.toml), Gemini CLI (hooks and MCP in "
+                   "the project's .gemini/settings.json); aider has none of these.")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Project whose .claude/settings.json gets the hooks (Claude Code); "
-                                      "the folder Codex is asked to list the hooks for (Codex).")
+              show_default=True, help="Project whose .claude/settings.json (Claude Code) or "
+                                      ".gemini/settings.json (Gemini CLI) gets the hooks; the folder "
+                                      "Codex is asked to list the hooks for (Codex).")
 @click.option("--codex-home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--print", "print_only", is_flag=True,
@@ -85,21 +93,27 @@ def hooks_install(state: State, agent: str, project: Path, codex_home: Path | No
     to the agent mid-turn, and `breakroom mcp` gives it the breakroom as tools.  Existing
     settings and hooks are kept; running it again adds nothing.  The commands name this
     breakroom and its config by absolute path, so they work from the agent's environment
-    whatever its PATH."""
+    whatever its PATH.  aider has no hooks and no MCP client: this says so and writes nothing."""
+    if agent == "aider":
+        click.echo(AIDER_HAS_NO_HOOKS)
+        return
     source = state.config.source
     config = str(Path(source).resolve()) if source else None
     if agent == "codex":
         _install_codex(codex_home, project, config, print_only)
         return
-    path, settings, added = hooks.install(project, write=not print_only, config=config)
     entry = mcp_register.server_entry(config)
+    if agent == "gemini":
+        _install_gemini(project, entry, config, print_only)
+        return
+    path, settings, added = hooks.install(project, write=not print_only, config=config)
     _note_no_config(config)
     if print_only:
         click.echo(f"# Claude Code: {path}\n" + json.dumps(settings, indent=2, ensure_ascii=False))
         claude_mcp = {"projects": {str(project.resolve()): {"mcpServers": {mcp_register.SERVER_NAME: entry}}}}
         click.echo(f"\n# Claude Code: {mcp_register.claude_state_path()} (merged)\n"
                    + json.dumps(claude_mcp, indent=2, ensure_ascii=False))
-        click.echo("\n" + mcp_register.other_agents_text(entry))
+        click.echo("\n" + mcp_register.other_agents_text())
         return
     if mcp_register.register_claude(project, entry):
         click.echo(f"registered the breakroom MCP server for {project.resolve()} in "
@@ -114,6 +128,19 @@ def _note_no_config(config: str | None) -> None:
     if config is None:
         click.echo("note: no config file (--config / $BREAKROOM_CONFIG / ./breakroom.yaml): the hooks "
                    "will use the defaults, relative to the agent's working directory", err=True)
+
+
+def _install_gemini(project: Path, entry: dict[str, Any], config: str | None, print_only: bool) -> None:
+    """Hooks and the MCP server in the project's .gemini/settings.json."""
+    path, settings, changed = gemini_settings.install(project, entry, write=not print_only, config=config)
+    _note_no_config(config)
+    if print_only:
+        click.echo(f"# Gemini CLI: {path}\n" + json.dumps(settings, indent=2, ensure_ascii=False))
+    elif changed:
+        click.echo(f"added or updated {changed} entr{'y' if changed == 1 else 'ies'} (hooks, MCP server "
+                   f"{mcp_register.SERVER_NAME!r}) in {path}; Gemini CLI runs them in a trusted folder only")
+    else:
+        click.echo(f"{path} already has breakroom's hooks and MCP server")
 
 
 def _install_codex(home: Path | None, project: Path, config: str | None, print_only: bool) -> None:

@@ -19,9 +19,10 @@ from typing import Any
 from breakroom.config import Config
 from breakroom.control import client as control
 from breakroom.errors import BreakroomError
-from breakroom.fleet import codex_wiring, hooks, mcp_register
+from breakroom.fleet import codex_wiring, gemini_settings, hooks, mcp_register
 
-HOOKED_AGENTS = ("claude-code",)  # agents whose project settings `hooks install` wires (Codex: _codex)
+# agents whose project settings `hooks install` wires (Codex: _codex)
+HOOKED_AGENTS = ("claude-code", "gemini")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
     if agent not in HOOKED_AGENTS:
         return [Finding(True, line)]
     project = _pane_dir(cfg, name)
+    if agent == "gemini":
+        return [_gemini(line, project, config, status)]
     fix = f"breakroom hooks install --project {shlex.quote(str(project or '.'))}"
     findings = []
     if project is None or not _hooks_installed(project, config):
@@ -111,6 +114,15 @@ def _codex(line: str, config: str | None, status: dict[str, Any]) -> Finding:
         return Finding(False, f"{line}: not wired in {home}/config.toml (or out of date): "
                               f"{', '.join(missing)}", fix)
     return Finding(True, f"{line}, hooks installed, {_ago(status.get('hook_at'))}")
+
+
+def _gemini(line: str, project: Path | None, config: str | None, status: dict[str, Any]) -> Finding:
+    """Gemini CLI keeps its hooks and MCP servers in one file: both there and up to date."""
+    if project is None or not gemini_settings.installed(project, mcp_register.server_entry(config), config):
+        return Finding(False, f"{line}: breakroom's hooks and MCP server are not installed (or are out of "
+                              f"date) in {project}/{gemini_settings.SETTINGS}",
+                       f"breakroom hooks install --agent gemini --project {shlex.quote(str(project or '.'))}")
+    return Finding(True, f"{line}, hooks and MCP server installed, {_ago(status.get('hook_at'))}")
 
 
 def check(cfg: Config) -> list[Finding]:

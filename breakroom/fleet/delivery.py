@@ -15,7 +15,8 @@ it) — and store it in the session's inbox
   never over a human's draft), one per idle period;
 - **handed to a hook**: an agent whose hooks report to the breakroom gets its queued
   messages in its context mid-turn (:meth:`Deliveries.take_for_hook`: PostToolUse,
-  UserPromptSubmit; Stop keeps it going to read them);
+  UserPromptSubmit, Gemini CLI's AfterTool and BeforeAgent; Stop and AfterAgent keep it
+  going to read them);
 - the inbox row becomes ``delivered`` or ``failed``, and a sender that asked for it gets a
   NOTICE for each outcome (:meth:`FleetHost.say`).
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from breakroom.errors import BreakroomError
-from breakroom.fleet import admission, inbox, panestate, recovery
+from breakroom.fleet import admission, hooks, inbox, panestate, recovery
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot
 from breakroom.fleet.pane import press_keys, type_into_pane
@@ -46,10 +47,8 @@ from breakroom.sanitize import Clean, one_line
 
 log = logging.getLogger(__name__)
 
-# Hook events whose output reaches the agent's context (FIELD-NOTES, Claude Code 2.1.197).
-HOOK_DELIVERY_EVENTS = frozenset({"PostToolUse", "UserPromptSubmit", "Stop"})
 HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
-STOP_BLOCK_CAP = 3     # Stop hooks in a row that may keep an agent going
+STOP_BLOCK_CAP = 3     # Stop (AfterAgent) hooks in a row that may keep an agent going
 
 # A line addressed to a session's bot that answers something its CLI waits for (a reply
 # to ``breakroom ask``): given (bot nick, sender, text), True when it was taken.
@@ -202,22 +201,24 @@ class Deliveries:
         """Queued messages for an agent hook to put into the agent's context, marked
         delivered (exactly once: typing holds the same lock); "" when there are none.
 
-        PostToolUse and UserPromptSubmit reach the model within the turn; Stop keeps the
-        agent going to handle them, at most :data:`STOP_BLOCK_CAP` times in a row so a
-        stream of messages can never keep it from stopping."""
-        if (not self.sessions.is_local(session) or event not in HOOK_DELIVERY_EVENTS
+        PostToolUse and UserPromptSubmit (Gemini CLI: AfterTool, BeforeAgent) reach the model
+        within the turn; Stop (AfterAgent) keeps the agent going to handle them, at most
+        :data:`STOP_BLOCK_CAP` times in a row so a stream of messages can never keep it from
+        stopping (the events are :mod:`breakroom.fleet.hooks`')."""
+        if (not self.sessions.is_local(session) or event not in hooks.DELIVERY_EVENTS
                 or self._lock(session).locked()):
             return ""
+        ends_turn = event in hooks.TURN_END_EVENTS
         async with self._lock(session):
             queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
             blocks = self._stop_blocks.get(session, 0)
-            if event != "Stop" or not queue:
+            if not ends_turn or not queue:
                 blocks = self._stop_blocks[session] = 0
-            if not queue or (event == "Stop" and blocks >= STOP_BLOCK_CAP):
+            if not queue or (ends_turn and blocks >= STOP_BLOCK_CAP):
                 return ""
-            if event == "Stop":
+            if ends_turn:
                 self._stop_blocks[session] = blocks + 1
-            how = "mid-turn" if event != "Stop" else "before it stopped"
+            how = "mid-turn" if not ends_turn else "before it stopped"
             for message in queue:
                 inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
                 self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")

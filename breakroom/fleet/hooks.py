@@ -1,6 +1,8 @@
 """Agent hooks: `breakroom hook EVENT` reports a session's state the moment the agent knows
-it, hands the agent its queued messages mid-turn (PostToolUse, UserPromptSubmit, Stop: see
-:func:`hook_output`), and `breakroom hooks install` wires Claude Code's hooks to that command.
+it, hands the agent its queued messages mid-turn (PostToolUse, UserPromptSubmit, Stop and
+Gemini CLI's AfterTool, BeforeAgent, AfterAgent: see :func:`hook_output`), and
+`breakroom hooks install` wires Claude Code's hooks to that command (Codex's:
+:mod:`breakroom.fleet.codex_wiring`, Gemini CLI's: :mod:`breakroom.fleet.gemini_settings`).
 
 A hook runs inside the agent's turn, so it must never slow the agent down or fail it:
 whatever happens (garbage on stdin, no tmux, no breakroom running) it stays silent and
@@ -27,21 +29,31 @@ STDIN_WAIT = 0.2           # an agent writes the JSON at once; don't wait on an 
 MIN_WAIT = 0.2             # even past the budget (a loaded machine), tmux and the breakroom get this
 MAX_PAYLOAD = 1 << 20
 
+# Every agent's hook events in one table: Claude Code's, Codex's and Gemini CLI's (whose hooks
+# copy Claude Code's: SessionStart, SessionEnd and Notification mean the same in all).
 EVENT_STATES = {
     "SessionStart": "idle",
-    "UserPromptSubmit": "working",
-    "PreToolUse": "working",
-    "PostToolUse": "working",
+    "UserPromptSubmit": "working",        # Gemini CLI: BeforeAgent
+    "PreToolUse": "working",              # Gemini CLI: BeforeTool
+    "PostToolUse": "working",             # Gemini CLI: AfterTool
     "SubagentStop": "working",
-    "PreCompact": "working",
+    "PreCompact": "working",              # Gemini CLI: PreCompress
     "PermissionRequest": "waiting:permission",
-    "Stop": "idle",
+    "Stop": "idle",                       # Gemini CLI: AfterAgent
     "SessionEnd": "exited",
+    "BeforeAgent": "working",
+    "BeforeTool": "working",
+    "AfterTool": "working",
+    "PreCompress": "working",
+    "AfterAgent": "idle",
     "agent-turn-complete": "idle",   # Codex's notify program (its JSON comes as an argument)
 }
 # Events whose output reaches the agent's context: queued messages go out through them.
-DELIVERY_EVENTS = ("PostToolUse", "UserPromptSubmit", "Stop")
-NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt": "idle"}
+DELIVERY_EVENTS = ("PostToolUse", "UserPromptSubmit", "Stop", "AfterTool", "BeforeAgent", "AfterAgent")
+# ... of which these end the turn unless a "block" gives the agent its messages to go on with.
+TURN_END_EVENTS = ("Stop", "AfterAgent")
+NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt": "idle",
+                       "ToolPermission": "waiting:permission"}   # the last is Gemini CLI's
 NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
                      "waiting for your input": "idle"}
 
@@ -106,12 +118,14 @@ def process_age() -> float:
 
 
 def hook_output(event: str, context: str) -> dict[str, Any] | None:
-    """What the hook prints so that Claude Code puts ``context`` (the session's messages)
-    into the agent's context (FIELD-NOTES, verified on 2.1.197): ``additionalContext`` for
-    PostToolUse/UserPromptSubmit, a ``block`` whose reason is the messages for Stop."""
+    """What the hook prints so that the agent puts ``context`` (the session's messages)
+    into its context: ``additionalContext`` for PostToolUse/UserPromptSubmit (Gemini CLI:
+    AfterTool, whose context joins the tool's result, and BeforeAgent), a ``block`` whose
+    reason is the messages for Stop/AfterAgent (the turn goes on with them as the prompt).
+    Verified on Claude Code 2.1.197 (FIELD-NOTES) and Gemini CLI 0.61.0 (the live tests)."""
     if not context:
         return None
-    if event == "Stop":
+    if event in TURN_END_EVENTS:
         return {"decision": "block", "reason": context}
     if event in DELIVERY_EVENTS:
         return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": context}}
@@ -200,25 +214,30 @@ def is_breakroom_hook(command: object, event: str) -> bool:
             and ("hook" in words or "breakroom.fleet.hooks" in words))
 
 
-def hook_entry(event: str, matcher: str | None, command: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]}
+def hook_entry(event: str, matcher: str | None, command: str, timeout: int = HOOK_TIMEOUT,
+               name: str | None = None) -> dict[str, Any]:
+    hook: dict[str, Any] = {"type": "command", "command": command, "timeout": timeout}
+    entry: dict[str, Any] = {"hooks": [{"name": name, **hook} if name else hook]}
     return {"matcher": matcher, **entry} if matcher else entry
 
 
-def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str | None = None) -> int:
-    """Add breakroom's hook entries to Claude Code ``settings`` in place, or bring older ones
-    up to date (absolute paths); returns how many changed (0: all there already).  Other
-    settings and hooks stay."""
+def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str | None = None, *,
+                events: list[tuple[str, str | None]] = INSTALL, timeout: int = HOOK_TIMEOUT,
+                name: str | None = None) -> int:
+    """Add breakroom's hook entries for ``events`` (event, matcher) to an agent's ``settings``
+    in place (Claude Code's by default; Gemini CLI's settings take the same shape, with
+    ``timeout`` in milliseconds), or bring older ones up to date (absolute paths); returns
+    how many changed (0: all there already).  Other settings and hooks stay."""
     prefix = prefix or hook_prefix()
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise BreakroomError("settings.json: \"hooks\" is not an object; fix it by hand first")
     changed = 0
-    for event, matcher in INSTALL:
+    for event, matcher in events:
         entries = hooks.setdefault(event, [])
         if not isinstance(entries, list):
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
-        wanted = hook_entry(event, matcher, hook_command(event, prefix, config))
+        wanted = hook_entry(event, matcher, hook_command(event, prefix, config), timeout, name)
         ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
                 and any(isinstance(h, dict) and is_breakroom_hook(h.get("command"), event)
                         for h in e.get("hooks") or [])]
@@ -239,21 +258,33 @@ def install(project: Path, write: bool = True, *, prefix: str | None = None,
     Returns (path, merged settings, entries added); with ``write=False`` nothing is
     written (for ``--print``)."""
     path = project / ".claude" / "settings.json"
-    settings: dict[str, Any] = {}
-    if path.exists():
-        try:
-            settings = json.loads(path.read_text(encoding="utf-8") or "{}")
-        except (ValueError, OSError) as exc:
-            raise BreakroomError(f"{path}: cannot read it as JSON ({exc}); fix it by hand first") from None
-        if not isinstance(settings, dict):
-            raise BreakroomError(f"{path}: expected a JSON object")
+    settings = read_settings(path)
     added = merge_hooks(settings, prefix, config)
     if write and added:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_settings(path, settings)
     return path, settings, added
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """An agent's JSON settings file as a dict ({} when missing); a file that is not a JSON
+    object is left for the user to fix, never overwritten."""
+    if not path.exists():
+        return {}
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (ValueError, OSError) as exc:
+        raise BreakroomError(f"{path}: cannot read it as JSON ({exc}); fix it by hand first") from None
+    if not isinstance(settings, dict):
+        raise BreakroomError(f"{path}: expected a JSON object")
+    return settings
+
+
+def write_settings(path: Path, settings: dict[str, Any]) -> None:
+    """Write ``settings`` to ``path`` whole or not at all (a temporary file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

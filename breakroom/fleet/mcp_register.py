@@ -1,5 +1,5 @@
 """Registering `breakroom mcp` with the agents: Claude Code here, Codex in
-:mod:`breakroom.fleet.codex_wiring`, Gemini CLI as text to paste (``hooks install --print``).
+:mod:`breakroom.fleet.codex_wiring`, Gemini CLI in :mod:`breakroom.fleet.gemini_settings`.
 
 Claude Code asks before starting a project's ``.mcp.json`` servers ("New MCP server found
 in this project", FIELD-NOTES) — a dialog that would stop an agent's start-up — but starts
@@ -67,10 +67,9 @@ def register_claude(project: Path, entry: dict[str, Any], home: Path | None = No
     return True
 
 
-def other_agents_text(entry: dict[str, Any]) -> str:
-    """How the other agents get the same server: Codex by its own install, Gemini CLI
-    (``.gemini/settings.json``) as text to paste."""
-    gemini = {"mcpServers": {SERVER_NAME: {"command": entry["command"], "args": entry["args"]}}}
+def other_agents_text() -> str:
+    """How the other agents get the same server: each by its own install."""
     return ("# Codex: `breakroom hooks install --agent codex` (hooks, notify and this server in "
             "$CODEX_HOME/config.toml)\n\n"
-            f"# Gemini CLI: .gemini/settings.json (merge into it)\n{json.dumps(gemini, indent=2)}")
+            "# Gemini CLI: `breakroom hooks install --agent gemini` (hooks and this server in "
+            ".gemini/settings.json)")

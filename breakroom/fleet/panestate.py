@@ -268,6 +268,13 @@ def load_profile(name: str) -> Profile:
     return build_profile(name, read_profile(Path(PROFILES_DIR), name))
 
 
+def newest_tested(agent: str) -> str | None:
+    """The newest release ``agent``'s profile lists as ``tested``: the one the build installs
+    (the Makefile reads the same list), and what the live tests and captures run."""
+    tested = load_profile(agent).tested
+    return max(tested, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)), default=None)
+
+
 @cache
 def available_agents() -> tuple[str, ...]:
     """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""

@@ -23,6 +23,7 @@ from breakroom.cli.base import cli
 from breakroom.config import Config
 from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
+from breakroom.fleet import gemini_settings, mcp_register
 from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
 from breakroom.fleet.identity import identify_callers
 from breakroom.fleet.session_env import current_session
@@ -86,6 +87,11 @@ def run_hook(event: str, stdin: bytes, env: dict[str, str] | None = None,
     ("Notification", {"message": "something else"}, None),
     ("agent-turn-complete", {}, "idle"),  # Codex's notify program
     ("NoSuchEvent", {}, None),
+    # Gemini CLI's events
+    ("BeforeAgent", {"prompt": "hi"}, "working"),
+    ("AfterTool", {"tool_name": "run_shell_command"}, "working"),
+    ("AfterAgent", {"prompt_response": "done"}, "idle"),
+    ("Notification", {"notification_type": "ToolPermission", "message": "Allow?"}, "waiting:permission"),
 ])
 def test_state_for(event: str, payload: dict, state: str | None) -> None:
     assert state_for(event, payload) == state
@@ -133,11 +139,17 @@ def _control_server(cfg: Config) -> ControlServer:
                                                  "additionalContext": "[breakroom #1] bob: hi"}}),
     ("Stop", {"decision": "block", "reason": "[breakroom #1] bob: hi"}),
     ("SessionStart", None),
+    ("AfterTool", {"hookSpecificOutput": {"hookEventName": "AfterTool",
+                                          "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("BeforeAgent", {"hookSpecificOutput": {"hookEventName": "BeforeAgent",
+                                            "additionalContext": "[breakroom #1] bob: hi"}}),
+    ("AfterAgent", {"decision": "block", "reason": "[breakroom #1] bob: hi"}),
 ])
 def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], event: str,
                                                    expected: dict | None) -> None:
-    """The hook prints Claude Code's JSON for the messages the breakroom hands over, and
-    nothing when there are none (or for an event whose output Claude Code ignores)."""
+    """The hook prints the agent's JSON (Claude Code's, Gemini CLI's) for the messages the
+    breakroom hands over, and nothing when there are none (or for an event whose output the
+    agent ignores)."""
     loop = asyncio.new_event_loop()
     server = _control_server(config_mod.load())
 
@@ -269,3 +281,59 @@ def test_install_refuses_a_broken_settings_file(tmp_path: Path) -> None:
     assert done.stderr.startswith("breakroom: ") and "settings.json" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert settings.read_text() == "{not json"
+
+
+def test_gemini_install_merges_and_keeps_the_users_keys(tmp_path: Path) -> None:
+    settings = tmp_path / ".gemini" / "settings.json"
+    settings.parent.mkdir()
+    mine = {"matcher": "write_file", "hooks": [{"type": "command", "command": "./lint.sh"}]}
+    theirs = {"command": "npx", "args": ["-y", "some-mcp"]}
+    settings.write_text(json.dumps({"general": {"vimMode": True}, "hooks": {"AfterTool": [mine]},
+                                    "hooksConfig": {"notifications": False},
+                                    "mcpServers": {"other": theirs}}))
+    config = str(tmp_path / "breakroom.yaml")
+    server = mcp_register.server_entry(config)
+    path, merged, changed = gemini_settings.install(tmp_path, server, config=config)
+    assert path == settings and changed == len(gemini_settings.INSTALL) + 1
+    on_disk = json.loads(settings.read_text())
+    assert on_disk == merged
+    assert on_disk["general"] == {"vimMode": True} and on_disk["hooksConfig"] == {"notifications": False}
+    assert on_disk["mcpServers"] == {"other": theirs, "breakroom": {"command": BREAKROOM,
+                                                                    "args": ["--config", config, "mcp"]}}
+    command = hook_command("AfterTool", hook_prefix(), config)
+    assert on_disk["hooks"]["AfterTool"] == [mine, {"hooks": [{"name": "breakroom", "type": "command",
+                                                               "command": command, "timeout": 10000}]}]
+    assert set(on_disk["hooks"]) == {"AfterTool", "SessionStart", "BeforeAgent", "Notification",
+                                     "AfterAgent", "SessionEnd"}
+    assert all(state_for(event, {"notification_type": "ToolPermission"}) for event in on_disk["hooks"])
+    assert gemini_settings.installed(tmp_path, server, config)
+    on_disk["mcpServers"]["breakroom"]["trust"] = True   # the user's own key
+    settings.write_text(json.dumps(on_disk))
+    before = settings.read_text()
+    assert gemini_settings.install(tmp_path, server, config=config)[2] == 0
+    assert settings.read_text() == before
+    assert not gemini_settings.installed(tmp_path, mcp_register.server_entry(None), None)
+    gemini_settings.install(tmp_path, mcp_register.server_entry(None))   # another config: updated
+    updated = json.loads(settings.read_text())["mcpServers"]["breakroom"]
+    assert updated == {"command": BREAKROOM, "args": ["mcp"], "trust": True}
+
+
+def test_install_cli_for_gemini_and_aider(tmp_path: Path) -> None:
+    config = tmp_path / "breakroom.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    args = ["--config", str(config), "hooks", "install", "--project", str(tmp_path)]
+    result = CliRunner().invoke(cli, [*args, "--agent", "gemini", "--print"])
+    assert result.exit_code == 0
+    assert result.output.startswith(f"# Gemini CLI: {tmp_path}/.gemini/settings.json\n")
+    printed = json.loads(result.output.split("\n", 1)[1])
+    assert printed["mcpServers"]["breakroom"]["args"] == ["--config", str(config), "mcp"]
+    assert not (tmp_path / ".gemini").exists()
+    result = CliRunner().invoke(cli, [*args, "--agent", "gemini"])
+    assert result.exit_code == 0 and "added or updated 7 entries" in result.output
+    assert json.loads((tmp_path / ".gemini" / "settings.json").read_text()) == printed
+    assert "already has" in CliRunner().invoke(cli, [*args, "--agent", "gemini"]).output
+    result = CliRunner().invoke(cli, [*args, "--agent", "aider"])
+    assert result.exit_code == 0 and "aider has no hooks and no MCP client" in result.output
+    assert "Nothing written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gemini", "breakroom.yaml", "home"]
+    assert not (Path.home() / ".claude.json").exists()

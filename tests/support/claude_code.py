@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
-import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from support.tmux_pane import capture, keys, pane_command, start_in_tmux, wait_screen
+
+__all__ = ["API_KEY", "capture", "claude_binary", "claude_env", "keys", "missing_reason", "pane_command",
+           "start_claude", "wait_screen", "write_home"]
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-ant-api03-breakroomtests-" + "x" * 40 + "-AA"
@@ -76,38 +77,5 @@ def start_claude(socket: str, session: str, workdir: Path, home: Path, stub_url:
     """Start ``claude`` as the pane's command (``exec``) in a detached tmux session."""
     binary = claude_binary()
     assert binary is not None, missing_reason()
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = claude_env(home, stub_url, extra_env)
-    path = os.pathsep.join([str(Path(binary).parent), str(ROOT / ".venv" / "bin"),
-                            os.environ.get("PATH", "")])
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**env, "PATH": path}.items())
-    command = f"cd {shlex.quote(str(workdir))} && exec env {exports} {shlex.quote(binary)}"
-    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", str(width),
-                    "-y", str(height), command], check=True)
-
-
-def capture(socket: str, session: str) -> str:
-    return subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", f"={session}:"],
-                          capture_output=True, text=True, check=True).stdout
-
-
-def pane_command(socket: str, session: str) -> str:
-    return subprocess.run(["tmux", "-L", socket, "display-message", "-p", "-t", f"={session}:",
-                           "#{pane_current_command}"], capture_output=True, text=True).stdout.strip()
-
-
-def wait_screen(socket: str, session: str, ok: Callable[[str], bool], timeout: float = 20.0) -> str:
-    """Poll the pane until ``ok(screen)``; fails with the last screen."""
-    deadline = time.monotonic() + timeout
-    screen = capture(socket, session)
-    while not ok(screen):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pane never showed what was expected; last screen:\n{screen}")
-        time.sleep(0.1)
-        screen = capture(socket, session)
-    return screen
-
-
-def keys(socket: str, session: str, *keys: str, literal: bool = False) -> None:
-    args = ["tmux", "-L", socket, "send-keys", "-t", f"={session}:", *(["-l"] if literal else []), *keys]
-    subprocess.run(args, check=True)
+    start_in_tmux(socket, session, workdir, [binary], claude_env(home, stub_url, extra_env),
+                  path=[str(Path(binary).parent), str(ROOT / ".venv" / "bin")], width=width, height=height)

@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from breakroom.fleet.panestate import load_profile
+from breakroom.fleet.panestate import newest_tested
 from support.claude_code import keys, wait_screen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +32,9 @@ MODEL = "stub-model"
 
 def tested_version() -> str:
     """The Codex release the build installs: the newest of the profile's ``tested`` list."""
-    tested = load_profile("codex").tested
-    assert tested, "breakroom/fleet/profiles/codex.yaml: tested is empty"
-    return max(tested, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
+    version = newest_tested("codex")
+    assert version, "breakroom/fleet/profiles/codex.yaml: tested is empty"
+    return version
 
 
 def codex_binary() -> str | None:
