@@ -55,9 +55,13 @@ def _refuse_shared(path: Path) -> None:
     would break every other user of the machine, and tightening what is in it would take their
     files too.  The breakroom needs a directory of its own."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except OSError:
         return  # not there yet: it will be created private
+    mode = info.st_mode
+    if info.st_uid != os.getuid():
+        raise BreakroomError(f"{path} belongs to another user: the breakroom keeps its files "
+                             "in a directory of its own")
     if stat.S_ISDIR(mode) and mode & (stat.S_ISVTX | stat.S_IWOTH):
         raise BreakroomError(f"{path} is a shared directory (like /tmp): the breakroom keeps "
                              f"its files in a directory of its own, e.g. {path / 'breakroom'}")

@@ -20,27 +20,34 @@ from breakroom.errors import BreakroomError
 
 Message = dict[str, Any]  # one JSON object, a request or its response
 SOCKET_NAME = "control.sock"
+NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are at most 108 bytes
 
 
 def socket_path(data_path: Path) -> Path:
-    """The socket's path; a short one in the temp dir when the data dir's is too long for
-    AF_UNIX (named after the long path, so every caller finds the same one)."""
+    """The socket's path; when the data dir's is too long for AF_UNIX, a short one in a
+    private folder of the temp dir (of /tmp when even that is too long), named after the
+    long path so every caller finds the same one."""
     path = data_path.expanduser().resolve() / SOCKET_NAME
     if len(str(path).encode()) < MAX_SOCKET_PATH:
         return path
     import hashlib
     import tempfile
 
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"breakroom-{digest}.sock"
+    name = hashlib.sha1(str(path).encode()).hexdigest()[:16] + ".sock"
+    short = [Path(base) / f"breakroom-{os.getuid()}" / name for base in (tempfile.gettempdir(), "/tmp")]
+    return next((p for p in short if len(str(p).encode()) < MAX_SOCKET_PATH), short[-1])
 
 
 def claim(explicit_session: str | None) -> dict[str, str]:
     """What a request says about who sends it: the session named with ``--as`` (if any) and
     the tmux pane ``$TMUX_PANE`` names.  Only a claim: the server takes the caller's pane
-    from the kernel and refuses a claim that does not match it."""
-    return {"session": explicit_session or "", "pane": os.environ.get("TMUX_PANE", "")}
+    from the kernel and refuses a claim that does not match it.  With neither, the caller is
+    not in a tmux session at all: said here, before the breakroom is asked."""
+    pane = os.environ.get("TMUX_PANE", "")
+    if not explicit_session and not pane:
+        raise BreakroomError(NOT_IN_TMUX)
+    return {"session": explicit_session or "", "pane": pane}
 
 
 def say(data_path: Path, explicit_session: str | None, target: str, text: str) -> list[str]:
@@ -75,6 +82,8 @@ def request(data_path: Path, payload: Message, *, timeout: float = 10.0) -> Mess
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
+            if path.stat().st_uid != os.getuid():  # what it is told goes to this user only
+                raise BreakroomError(f"{path} belongs to another user; refusing to talk to it")
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError):
             raise BreakroomError(f"the breakroom is not running (no control socket at {path}; "

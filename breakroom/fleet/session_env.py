@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
+from breakroom.control.client import NOT_IN_TMUX
 from breakroom.errors import BreakroomError
 from breakroom.fleet.identity import acting_session, pane_session
 from breakroom.fleet.tmux import Tmux
-
-NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 
 
 def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str:

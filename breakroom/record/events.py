@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,20 +58,27 @@ class RecordWriter:
         self.batch = batch
         self._pending: list[tuple[Any, ...]] = []
         self._task: asyncio.Task[None] | None = None
+        # flushes are serialised (the loop's timer, a full batch, a caller in another thread
+        # such as a test or shutdown): rows go in in the order they came, ids follow it
+        self._flushing = threading.Lock()
 
     def add(self, event: Event) -> None:
-        self._pending.append(event.values(self.scrub))
-        if len(self._pending) >= self.batch:
+        row = event.values(self.scrub)
+        with self._flushing:
+            self._pending.append(row)
+            full = len(self._pending) >= self.batch
+        if full:
             self.flush()
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        rows, self._pending = self._pending, []
-        try:
-            append(self.db, rows)
-        except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
-            self._pending[:0] = rows
+        with self._flushing:
+            if not self._pending:
+                return
+            rows, self._pending = self._pending, []
+            try:
+                append(self.db, rows)
+            except sqlite3.OperationalError:  # locked by a long reader: keep the rows, retry later
+                self._pending[:0] = rows
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())

@@ -28,13 +28,16 @@ def fixture(path: str) -> str:
     ("claude-code/waiting-permission/edit-file.txt", "Edit file shop/cart.py", "Edit file shop/cart.py",
      "3. No, and tell Claude what to do differently (esc)"),
     ("claude-code/waiting-permission/linux-bash-touch.txt", "Bash command", "Bash command", "3. No"),
-    ("gemini/waiting-permission/allow-execution.txt", "Shell rm -rf build (remove the build directory)",
-     "?  Shell rm -rf build (remove the build directory)", "3. No, suggest changes (esc)"),
-    ("aider/waiting-permission/run-shell-command.txt", "pytest tests/test_cart.py -q",
-     "pytest tests/test_cart.py -q", "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:"),
+    ("gemini/waiting-permission/0.61.0-allow-shell.txt", "Shell",
+     "? Shell  touch made-by-the-test.txt", "3. No, suggest changes (esc)"),
+    ("aider/waiting-permission/0.86.2-run-shell-command.txt", "sleep 4; echo tool-output",
+     "sleep 4; echo tool-output", "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:"),
+    ("codex/waiting-permission/0.171.0-run-command.txt", "Would you like to run the following command?",
+     "Would you like to run the following command?",
+     "3. No, and tell Codex what to do differently (esc)"),
 ])
 def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last):
-    prompt = read_prompt("s", "agent", fixture(path))
+    prompt = read_prompt("s", path.split("/")[0], fixture(path))  # cut with its agent's patterns
     lines = prompt.text.splitlines()
     assert prompt.tool == tool
     assert (lines[0], lines[-1]) == (first, last)
