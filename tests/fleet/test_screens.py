@@ -3,6 +3,7 @@ pane (`breakroom screens save`), with a pattern of the user's own (`agents.profi
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import yaml
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet import panestate, screens
-from breakroom.paths import DOCS_SCREENS, SCREEN_CORPUS
+from breakroom.paths import DOCS_SCREENS, PROFILES_DIR, SCREEN_CORPUS
 from support.fake_agent import RULE, fake_claude
+from support.pin_claude_release import pin
 
 # Claude Code's box with a footer no shipped pattern knows: a screen a new release might draw
 NEW_FOOTER_SCREEN = (f"● Which port should I use?\n\n✻ Baked for 2s · tea at 4 PM\n\n{RULE}\n❯\n{RULE}\n"
@@ -165,3 +167,25 @@ def test_screens_cli_errors_are_one_line(tmp_path: Path, tmux_socket: str, cli) 
         done = cli(*args)
         assert done.returncode == 1 and done.stderr.startswith(f"breakroom: {message}"), done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_pin_moves_the_newest_release_and_keeps_the_oldest(tmp_path: Path) -> None:
+    profile = tmp_path / "claude-code.yaml"
+    profile.write_text((Path(PROFILES_DIR) / "claude-code.yaml").read_text(encoding="utf-8"))
+    oldest = panestate.load_profile("claude-code").tested[0]
+    assert pin("2.1.400", profile) == [oldest, "2.1.400"]
+    assert "# The releases the live suite runs" in profile.read_text()  # comments kept
+    with pytest.raises(BreakroomError, match="not newer than the oldest"):
+        pin(oldest, profile)
+    with pytest.raises(BreakroomError, match="not a release"):
+        pin("latest", profile)
+
+
+def test_the_makefile_installs_every_pinned_release() -> None:
+    """The Makefile reads the pins from the profile (one place for the build and the product)."""
+    root = Path(PROFILES_DIR).parents[2]
+    shown = subprocess.run(["make", "-s", "-n", "-B", "claude-code"], cwd=root, capture_output=True,
+                           text=True, env={**os.environ, "MAKEFLAGS": ""})
+    for release in panestate.load_profile("claude-code").tested:
+        assert f"npm install --prefix .claude-code/{release} " in shown.stdout, shown.stdout
+        assert f"@anthropic-ai/claude-code@{release} " in shown.stdout
