@@ -2,8 +2,9 @@
 both permission modes.
 
 One session per release × mode is driven through every state it has
-(:func:`support.claude_scenario.drive`, the scenario the screen capture runs) and each
-screen must read as the state it is; prompts are typed the way the breakroom types
+(:func:`support.claude_scenario.drive`, the scenario the screen capture runs; in manual mode
+also the start-up dialogs: trust, and 2.1.332's auto-mode nudge) and each screen must read
+as the state it is; prompts are typed the way the breakroom types
 messages, reach the model once, and the agent's release is found without typing into it.
 Then, through a running breakroom: a message sent while Claude Code retries an overloaded
 API is queued, never typed while it retries, and typed once after.
@@ -26,7 +27,7 @@ from breakroom.fleet.observer import FleetObserver
 from breakroom.fleet.panestate import detect
 from breakroom.fleet.tmux import Tmux
 from support.claude_code import ClaudeSession, capture, kill_server, releases_and_modes, wait_screen
-from support.claude_scenario import Step, drive
+from support.claude_scenario import Step, drive, drive_start_dialogs
 from support.claude_stub import ClaudeStub, user_prompt
 
 SESSION = "cc"
@@ -62,6 +63,10 @@ def test_every_state_reads_right_and_nothing_is_typed_twice(release: str, mode: 
                 assert drift_of(view, time.time(), 1.0) is None  # a tested release, read right
 
         drive(claude, check)
+        if mode == "manual":  # the start-up dialogs: the same in either mode, driven once a release
+            drive_start_dialogs(lambda name, **options: ClaudeSession(
+                socket, name, tmp_path / name, stub.url, release=release, mode=mode, **options), check)
+            assert "trust-folder" in seen
         assert {"streaming", "question", "tool-running", "api-retrying", "overloaded", "rate-limited",
                 "invalid-api-key", "exit-pending", "resume-hint"} <= set(seen)
         assert any(s.startswith(("bash-touch", "auto-")) for s in seen)  # a permission screen
