@@ -75,9 +75,8 @@ def screens_save(state: State, session: str, true_state: str, name: str | None, 
     if agent not in panestate.available_agents():
         raise BreakroomError(f"no profile recognises {session}'s pane; name its agent with --agent")
     profile = panestate.load_profile(agent)
-    probe = VersionProbe()
-    probe.ask(capture.pid, profile)
-    version = probe.release(capture.pid) or banner_release(capture.text, profile)
+    answer = VersionProbe().ask(capture.pid, profile)
+    version = (answer.result() if answer else None) or banner_release(capture.text, profile)
     found = panestate.detect(capture.text, agent, capture.current_command)
     if truth is PaneState.WAITING_QUESTION:
         question = question or found.question

@@ -13,7 +13,9 @@ typing into an agent at work, so the release is read from outside:
    per pane by the observer, since a banner scrolls away.
 
 Nothing runs that is not already running in a watched pane, and each process is asked at
-most once: :class:`VersionProbe` caches by pid (a restarted agent is a new pid).
+most once: :class:`VersionProbe` caches by pid (a restarted agent is a new pid).  Asking takes
+0.2–1 s per agent, so it runs on two worker threads, never in the poll: a fleet of fifteen
+new panes does not hold up the first look, and the release shows a poll or two later.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from breakroom.fleet.panestate import Profile
@@ -28,6 +31,7 @@ from breakroom.fleet.panestate import Profile
 PROC = Path("/proc")
 TIMEOUT = 3.0       # seconds an agent's --version may take
 MAX_DEPTH = 4       # pane process -> shell -> wrapper -> agent is deep enough
+WORKERS = 2         # agents asked at once
 
 
 def _read(path: Path) -> str:
@@ -76,9 +80,13 @@ def version_command(pid: int, args: tuple[str, ...]) -> list[str] | None:
     return [exe, *args]
 
 
-def ask_release(command: list[str], profile: Profile) -> str | None:
-    """Run ``command`` (a version query) and read the release from its output."""
+def ask_release(pid: int, profile: Profile) -> str | None:
+    """Run the agent process's binary with the profile's ``version.args``; the release its
+    output names, or None (no binary, no answer in time, nothing that reads as a release)."""
     assert profile.version is not None
+    command = version_command(pid, profile.version.args)
+    if command is None:
+        return None
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL, errors="replace")
@@ -97,33 +105,36 @@ def banner_release(text: str, profile: Profile) -> str | None:
 
 
 class VersionProbe:
-    """Releases of agent processes, asked once per process (thread-safe: the observer asks
-    from its capture thread and reads from the loop)."""
+    """Releases of the agents in panes, each agent process asked once, off the caller's thread
+    (thread-safe: the observer asks from its capture thread and reads from the loop)."""
 
     def __init__(self) -> None:
-        self._by_pane: dict[int, tuple[int, str | None]] = {}  # pane pid -> (agent pid, release)
+        self._by_pane: dict[int, tuple[int, Future[str | None]]] = {}  # pane pid -> (agent pid, answer)
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="version-probe")
 
-    def ask(self, pane_pid: int, profile: Profile) -> None:
-        """Find the pane's agent process and ask its binary, unless that process was asked."""
+    def ask(self, pane_pid: int, profile: Profile) -> Future[str | None] | None:
+        """Have the pane's agent process asked, unless it was; the answer to wait on if one
+        is wanted now (None: the profile says no way to ask, or no agent process runs)."""
         if profile.version is None or not profile.version.args or pane_pid <= 0:
-            return
+            return None
         with self._lock:
             known = self._by_pane.get(pane_pid)
         if known is not None and _read(PROC / str(known[0]) / "comm").strip() in profile.commands:
-            return  # that agent process still runs: it was asked
+            return known[1]  # that agent process still runs: it was asked
         pid = agent_process(pane_pid, profile.commands)
         if pid is None:
-            return
-        command = version_command(pid, profile.version.args)
-        release = ask_release(command, profile) if command else None
+            return None
+        answer = self._pool.submit(ask_release, pid, profile)
         with self._lock:
-            self._by_pane[pane_pid] = (pid, release)
+            self._by_pane[pane_pid] = (pid, answer)
+        return answer
 
     def release(self, pane_pid: int) -> str | None:
+        """The release of the pane's agent, once its answer is in."""
         with self._lock:
             known = self._by_pane.get(pane_pid)
-        return known[1] if known else None
+        return known[1].result() if known is not None and known[1].done() else None
 
     def forget(self, pane_pid: int) -> None:
         with self._lock:

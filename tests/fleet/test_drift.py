@@ -102,8 +102,9 @@ def test_the_fleet_tells_ops_once_and_types_nothing(tmp_path: Path, tmux_socket:
             def status(name: str):
                 return next((s for s in manager.status() if s.session == name), None)
 
-            await wait_until_async(lambda: status("new") and status("new").drift and status("lost")
-                         and status("lost").drift, 20, "both drifts")
+            await wait_until_async(lambda: status("new") and status("new").drift
+                                   and status("new").state is PaneState.IDLE
+                                   and status("lost") and status("lost").drift, 20, "both drifts")
             new_status, lost_status = status("new"), status("lost")
             assert (new_status.version, new_status.state) == ("9.9.9", PaneState.IDLE)
             assert (lost_status.version, lost_status.state) == (NEWEST, PaneState.UNKNOWN)
@@ -145,9 +146,9 @@ def test_the_release_is_asked_once_per_process(tmp_path: Path, tmux_socket: str)
     deadline = time.monotonic() + 10
     while "\n" not in (calls.read_text() if calls.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.05)  # the agent itself started
-    for _ in range(3):
-        probe.ask(pid, profile)
-    assert probe.release(pid) == "9.9.9"
+    answers = [probe.ask(pid, profile) for _ in range(3)]
+    assert answers[0] is not None and all(a is answers[0] for a in answers)  # asked once
+    assert answers[0].result(timeout=10) == probe.release(pid) == "9.9.9"
     assert calls.read_text().splitlines() == ["", "--version"]  # started once, asked once
     assert VersionProbe().release(pid) is None  # nothing known before asking
 
