@@ -32,7 +32,7 @@ from breakroom.sanitize import sanitize
 from support.app import next_poll, write_config
 from support.fake_agent import RULE, fake_claude
 from support.kept_host import KeptHost
-from support.wait import wait_until_async
+from support.wait import wait_until, wait_until_async
 
 IDLE = (f"● Done.\n\n✻ Baked for 2s · done 9:01 PM\n\n{RULE}\n❯\n{RULE}\n"
         "  ⏵⏵ auto mode on (shift+tab to cycle)\n")
@@ -86,6 +86,8 @@ def test_the_fleet_tells_ops_once_and_types_nothing(tmp_path: Path, tmux_socket:
     # the agent below a wrapper process (not a shell: its pane would read exited) is found too
     wrapper = f"import subprocess; subprocess.run([{str(lost)!r}])"
     _start(tmux_socket, "lost", shlex.join([sys.executable, "-c", wrapper]))
+    for name, shown in (("new", "auto mode on"), ("lost", "Working on it")):  # not a blank pane
+        wait_until(lambda name=name, shown=shown: shown in _pane(tmux_socket, name), 15, f"{name} shown")
     config = from_dict({"data_dir": str(tmp_path / "data"),
                         "tmux": {"socket_name": tmux_socket, "poll_interval": 0.2},
                         "sessions": {"new": {"agent": "claude-code"}, "lost": {"agent": "claude-code"}},
