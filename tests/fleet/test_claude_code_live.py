@@ -29,6 +29,7 @@ from breakroom.fleet.tmux import Tmux
 from support.claude_code import ClaudeSession, capture, kill_server, releases_and_modes, wait_screen
 from support.claude_scenario import Step, drive, drive_start_dialogs
 from support.claude_stub import ClaudeStub, user_prompt
+from support.wait import wait_until
 
 SESSION = "cc"
 
@@ -55,12 +56,15 @@ def test_every_state_reads_right_and_nothing_is_typed_twice(release: str, mode: 
             assert (found.state, found.question) == (step.state, step.question), \
                 f"{release} {mode} {step.name}: read {found.state} ({found.reason})\n{step.screen}"
             seen.append(step.name)
-            if step.name == "fresh-start":  # the release, asked of the running binary
+            if step.name == "fresh-start":  # the release: off the banner at once, then its binary's
                 config = from_dict({"tmux": {"socket_name": socket},
                                     "sessions": {SESSION: {"agent": "claude-code"}}})
-                view = FleetObserver(config, Tmux(socket)).poll().sessions[SESSION]
+                observer = FleetObserver(config, Tmux(socket))
+                view = observer.poll().sessions[SESSION]
                 assert view.version == release
                 assert drift_of(view, time.time(), 1.0) is None  # a tested release, read right
+                pane_pid = observer.capture([SESSION])[SESSION].pid
+                wait_until(lambda: observer.versions.release(pane_pid) == release, 10, "--version")
 
         drive(claude, check)
         if mode == "manual":  # the start-up dialogs: the same in either mode, driven once a release
