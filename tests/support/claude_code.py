@@ -4,7 +4,7 @@ The releases are the claude-code profile's ``tested`` pins (``breakroom/fleet/pr
 claude-code.yaml``, oldest first); ``make claude-code`` installs each into
 ``.claude-code/<release>/``.  A test takes a release and a permission mode:
 
-- ``auto``: ``permissions.defaultMode: "auto"`` (the default of new installs since 2.1.2xx);
+- ``auto``: ``permissions.defaultMode: "auto"`` (2.1.332's default; 2.1.197 has the mode too);
 - ``manual``: ``permissions.defaultMode: "default"`` — tools ask first.  2.1.332 then shows
   a one-time "Make auto mode your default permission mode?" dialog at start-up, which
   ``hasSeenAutoDefaultNudge`` in ``~/.claude.json`` skips (``nudge_seen=False`` shows it).
