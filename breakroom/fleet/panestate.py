@@ -356,8 +356,8 @@ def load_profile(name: str) -> Profile:
 def newest_tested(agent: str) -> str | None:
     """The newest release ``agent``'s profile lists as ``tested``: the one the build installs
     (the Makefile reads the same list), and what the live tests and captures run."""
-    tested = load_profile(agent).tested
-    return max(tested, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)), default=None)
+    tested = load_profile(agent).tested  # oldest first (build_profile orders them)
+    return tested[-1] if tested else None
 
 
 @cache
