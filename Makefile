@@ -7,16 +7,31 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 venv: $(VENV)/.installed claude-code codex gemini-cli aider
 
-# The real Claude Code CLI for the tests (tests/claude_code.py), project-local and pinned to the
-# version FIELD-NOTES describes; skipped with a note when npm is missing (those tests then skip).
-CLAUDE_CODE_VERSION ?= 2.1.197
-claude-code: .claude-code/.installed-$(CLAUDE_CODE_VERSION)
+# The real Claude Code CLI for the tests (tests/support/claude_code.py), project-local: every
+# release the profile pins (`tested:` in breakroom/fleet/profiles/claude-code.yaml, the one
+# place both the build and the product read) into .claude-code/<release>/.  Skipped with a
+# note when npm is missing (those tests then skip; CI makes that an error).
+CLAUDE_CODE_PROFILE := breakroom/fleet/profiles/claude-code.yaml
+CLAUDE_CODE_RELEASES := $(shell sed -n 's/^tested: *\[\(.*\)\].*/\1/p' $(CLAUDE_CODE_PROFILE) | tr -d "'\" " | tr , ' ')
+claude-code: $(foreach r,$(CLAUDE_CODE_RELEASES),.claude-code/$(r)/.installed)
 
-.claude-code/.installed-$(CLAUDE_CODE_VERSION):
+.claude-code/%/.installed:
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm install --prefix .claude-code --no-audit --no-fund --silent \
-	    @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
+	  mkdir -p $(@D) && npm install --prefix $(@D) --no-audit --no-fund --silent \
+	    @anthropic-ai/claude-code@$* && touch $@; \
 	else echo "npm not found: the real-Claude-Code tests will skip"; fi
+
+# Move "newest" to a new Claude Code release: pin it, install it, capture its real screens in
+# both permission modes into tests/fixtures/panes/, rewrite docs/screens.md's table, and run
+# the live tests and the screen corpus against it (docs/screens.md, "A new Claude Code release").
+claude-code-release: $(VENV)/.installed
+	@test -n "$(VERSION)" || { echo "usage: make claude-code-release VERSION=x.y.z"; exit 2; }
+	$(VENV)/bin/python tests/support/pin_claude_release.py $(VERSION)
+	$(MAKE) claude-code
+	$(VENV)/bin/python tests/support/capture_claude_screens.py --release $(VERSION)
+	-$(VENV)/bin/breakroom screens table --write docs/screens.md
+	$(VENV)/bin/pytest -q -n 4 -k "$(VERSION) or screen or panestate" tests/fleet/test_panestate.py \
+	  tests/fleet/test_screens.py tests/fleet/test_claude_code_live.py tests/fleet/test_claude_code_hooks.py
 
 # The other agents' real CLIs for the tests, project-local under .agents/, each at the newest
 # release its profile's `tested` list names (breakroom/fleet/profiles/NAME.yaml): that list is

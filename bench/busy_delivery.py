@@ -7,7 +7,8 @@ messages to agents in the middle of a turn:
   with a tool call every second, played by running the real ``breakroom hook PostToolUse``
   process as Claude Code would after each tool.  Hook: message sent -> the hook prints it.
   Typed: the same turn with no hook -> the message submitted in the pane after the turn.
-- **real Claude Code** on the Messages-API stub (when installed): a turn that runs
+- **real Claude Code** (the newest pinned release, manual mode) on the Messages-API stub
+  (when installed): a turn that runs
   ``sleep 3`` as a Bash tool.  Hook (hooks installed by `hooks install`): message sent ->
   the request to the model that carries it (the tool result's).  Typed (no hooks): message
   sent -> the request whose prompt it is.
@@ -36,12 +37,12 @@ import yaml
 
 # the helpers below live in tests/ and bench/: on the path first, so imported late (E402)
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"), str(Path(__file__).resolve().parent)]
-from claude_code import keys, missing_reason, start_claude, write_home  # noqa: E402
-from claude_stub import ClaudeStub  # noqa: E402
 from delivery_latency import BREAKROOM, pct, stop_up, tmux, wait_until  # noqa: E402
 
 from breakroom.fleet import hooks  # noqa: E402
 from breakroom.irc.ircd import free_port  # noqa: E402
+from support.claude_code import RELEASES, keys, missing_reason, start_claude, write_home  # noqa: E402
+from support.claude_stub import ClaudeStub  # noqa: E402
 
 
 def fleet(env: dict) -> dict[str, str]:
@@ -92,8 +93,9 @@ def sim_runs(env: dict, sock: str, runs: int, turn: float) -> None:
     report("typed after the turn ended", typed)
 
 
-def claude_runs(env: dict, sock: str, stub: ClaudeStub, runs: int) -> None:
-    print("real Claude Code 2.1.197 on the stub, a turn running `sleep 3`; message sent once the tool runs:")
+def claude_runs(env: dict, sock: str, stub: ClaudeStub, runs: int, release: str) -> None:
+    print(f"real Claude Code {release} on the stub, a turn running `sleep 3`; "
+          "message sent once the tool runs:")
     results: dict[str, list[float]] = {"cc-hooks": [], "cc-typed": []}
     for session in results:
         for i in range(runs):
@@ -136,7 +138,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
     sock = "brbench-" + secrets.token_hex(4)
     config = work / "breakroom.yaml"
-    claude = missing_reason() is None
+    release = RELEASES[-1]
+    claude = missing_reason(release) is None
     sessions = {"sim": {"agent": "sim"}, "bench": {"agent": "sim"}}
     if claude:
         sessions.update({"cc-hooks": {"agent": "claude-code"}, "cc-typed": {"agent": "claude-code"}})
@@ -154,20 +157,20 @@ def main() -> None:
     stub = ClaudeStub()
     if claude:
         for name in ("cc-hooks", "cc-typed"):
-            write_home(work / f"{name}-home", work / name)
+            write_home(work / f"{name}-home", work / name, release=release)
             (work / name).mkdir()
             if name == "cc-hooks":
                 hooks.install(work / name, config=str(config))
-            start_claude(sock, name, work / name, work / f"{name}-home", stub.url)
+            start_claude(sock, name, work / name, work / f"{name}-home", stub.url, release=release)
     up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: len(fleet(env)) == len(sessions), 60, "every session")
         sim_runs(env, sock, runs, args.turn)
         if claude:
-            claude_runs(env, sock, stub, runs)
+            claude_runs(env, sock, stub, runs, release)
         else:
-            print(f"real Claude Code: skipped ({missing_reason()})")
+            print(f"real Claude Code: skipped ({missing_reason(release)})")
         wait_until(lambda: fleet(env).get("sim") == "idle", 60, "sim idle")
         say(env, "sim", "go")
         wait_until(lambda: fleet(env).get("sim") == "working", 10, "sim working")

@@ -162,6 +162,15 @@ class ReportConfig(FileModel):
     daily_at: Annotated[str, expect(str, 'a time of day like "08:30" (24-hour clock)',
                                     lambda v: bool(_TIME_OF_DAY.fullmatch(v))),
                         BeforeValidator(_time_of_day)] | None = "08:00"
+class AgentsConfig(FileModel):
+    """How the agents in the panes are read, and what happens when a reading goes stale."""
+
+    # your own pane profiles (agent-name.yaml), looked up before the shipped ones
+    profiles_dir: Text | None = None
+    # where `breakroom screens save` writes (None: the checkout's screen corpus, else DATA_DIR/screens)
+    screens_dir: Text | None = None
+    # a pane of a known agent whose screen reads `unknown` this long: one NOTICE to ops (drift)
+    unknown_after: Seconds = 120
 
 
 class Config(FileModel):
@@ -180,6 +189,7 @@ class Config(FileModel):
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
     ops: Texts = Field(default_factory=list)
     # this machine in a multi-host fleet: session nicks end in -NAME
     host_name: Annotated[
@@ -217,6 +227,10 @@ def load(explicit: str | None = None) -> Config:
     cfg = load_model(path, Config, label="config", error=ConfigError)
     cfg.source = str(path)
     cfg.data_dir = str(resolve_data_dir(cfg.data_dir, path))
+    for key in ("profiles_dir", "screens_dir"):  # relative to the config file too
+        value = getattr(cfg.agents, key)
+        if value is not None:
+            setattr(cfg.agents, key, str(resolve_data_dir(value, path)))
     return cfg
 
 

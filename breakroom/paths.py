@@ -1,5 +1,5 @@
-"""Where things live: the shipped files (ircd.conf, skills/, corpus/, profiles), the config
-file in effect, and the data dir it names.
+"""Where things live: the shipped files (ircd.conf, skills/, corpus/, profiles, a checkout's
+screen corpus and docs), the config file in effect, and the data dir it names.
 
 Pydantic-free on purpose: ``breakroom hook`` and ``breakroom say`` run on every tool call of
 every agent and need only the data dir (to find the control socket), so they read it here
@@ -20,6 +20,9 @@ IRCD_TEMPLATE = PROJECT_ROOT / "ircd.conf"
 SKILLS_DIR = PROJECT_ROOT / "skills"
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 PROFILES_DIR = PACKAGE_DIR / "fleet" / "profiles"
+# real captured agent screens with their true states (a checkout's; absent from an install)
+SCREEN_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "panes"
+DOCS_SCREENS = PROJECT_ROOT / "docs" / "screens.md"
 
 CONFIG_ENV = "BREAKROOM_CONFIG"
 DEFAULT_CONFIG_FILE = "breakroom.yaml"

@@ -24,6 +24,7 @@ def test_defaults_cover_every_documented_key() -> None:
     assert cfg.dispatcher.interval == 600 and cfg.ops == []
     assert (cfg.web.port, cfg.web.host, cfg.web.refresh) == (6680, "127.0.0.1", 60)
     assert cfg.report.daily_at == "08:00"
+    assert (cfg.agents.profiles_dir, cfg.agents.screens_dir, cfg.agents.unknown_after) == (None, None, 120)
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -46,6 +47,8 @@ def test_defaults_cover_every_documented_key() -> None:
     ({"web": {"refresh": 0}}, "web.refresh: expected a positive number of seconds"),
     ({"report": {"daily_at": "25:00"}}, 'report.daily_at: expected a time of day like "08:30"'),
     ({"report": {"daily_at": "morning"}}, 'report.daily_at: expected a time of day like "08:30"'),
+    ({"agents": {"unknown_after": 0}}, "agents.unknown_after: expected a positive number of seconds, got 0"),
+    ({"agents": {"profile_dir": "x"}}, "agents.profile_dir: unknown key"),
     ({"ops": "alice"}, None),
     (["not", "a", "mapping"], "config: expected a mapping"),
 ])
@@ -100,11 +103,14 @@ def test_times_of_day_as_yaml_reads_them(tmp_path: Path) -> None:
 def test_config_file_env_and_relative_data_dir(tmp_path: Path, monkeypatch) -> None:
     conf = tmp_path / "conf" / "b.yaml"
     conf.parent.mkdir()
-    conf.write_text("data_dir: state\nircd: {port: 7001}\nsessions:\n  writer: {role: writer}\n")
+    conf.write_text("data_dir: state\nircd: {port: 7001}\nsessions:\n  writer: {role: writer}\n"
+                    "agents: {profiles_dir: profiles, screens_dir: /abs/screens}\n")
     monkeypatch.setenv("BREAKROOM_CONFIG", str(conf))
     cfg = config.load()
     assert cfg.ircd.port == 7001 and cfg.session("writer").role == "writer"
     assert cfg.data_dir == str(tmp_path / "conf" / "state")
+    assert cfg.agents.profiles_dir == str(tmp_path / "conf" / "profiles")  # relative to the file too
+    assert cfg.agents.screens_dir == "/abs/screens"
     assert cfg.session("nobody").agent is None
 
 

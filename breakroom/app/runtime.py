@@ -213,6 +213,17 @@ class Breakroom:
         for op in self.config.ops:
             bot.outbox.put(op, text[:400], "NOTICE")
 
+    def tell_ops(self, text: str) -> None:
+        """Something an operator must look at (the fleet's drift): one NOTICE to each of
+        ``ops`` from the sweep, or a line in the channel when no ``ops`` are set (never
+        silent); recorded and logged like any line."""
+        log.warning("%s", text)
+        bot = self.bots.get("sweep") or self.bots.get("scribe") or next(iter(self.bots.values()), None)
+        if bot is None:
+            return
+        for target in self.config.ops or [self.channel]:
+            self.send(bot, target, text, kind="NOTICE" if self.config.ops else "PRIVMSG")
+
     def is_own_nick(self, nick: str) -> bool:
         """True for the nick one of this breakroom's bots has now."""
         key = irc_lower(nick)

@@ -33,7 +33,7 @@ COMMAND_MODULES = {
     "doctor": "agent_tools",
     "corpus": "knowledge_cmds", "knowledge": "knowledge_cmds",
     "issue": "work_cmds", "skills": "work_cmds", "digest": "work_cmds", "audit": "work_cmds",
-    "sweep": "sweep_cmds", "report": "report_cmds",
+    "sweep": "sweep_cmds", "report": "report_cmds", "screens": "screens_cmds",
 }
 
 

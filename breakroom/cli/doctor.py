@@ -20,6 +20,7 @@ from breakroom.config import Config
 from breakroom.control import client as control
 from breakroom.errors import BreakroomError
 from breakroom.fleet import codex_wiring, gemini_settings, hooks, mcp_register
+from breakroom.fleet.drift import save_hint
 
 # agents whose project settings `hooks install` wires (Codex: _codex)
 HOOKED_AGENTS = ("claude-code", "gemini")
@@ -74,10 +75,15 @@ def _ago(epoch: float | None) -> str:
 
 def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
     name, agent, state = status["session"], status["agent"], status["state"]
-    line = f"session {name}: {agent}, {state}"
+    release = f" {status['version']}" if status.get("version") else ""
+    line = f"session {name}: {agent}{release}, {state}"
     if agent == "unknown":
         return [Finding(False, f"{line}: no profile recognises its pane",
                         f"set sessions.{name}.agent in the config (one of the profiles)")]
+    if status.get("drift"):  # breakroom.fleet.drift: a screen no pattern reads, an untested release
+        return [Finding(False, f"{line}: {status['drift']}",
+                        f"{save_hint(name)} (its true state), then a pattern in agents.profiles_dir "
+                        "(docs/screens.md)")]
     if state.startswith("error:"):
         return [Finding(False, f"{line}: the agent reports an error", f"tmux attach -t {shlex.quote(name)}")]
     config = str(Path(cfg.source).resolve()) if cfg.source else None

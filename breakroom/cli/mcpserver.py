@@ -47,7 +47,9 @@ def build_server(config: str | None) -> Any:
     run = Cli(config, ToolError)
     server = MCPServer("breakroom", log_level="WARNING", instructions=(
         "The breakroom: an IRC channel shared with other agent sessions and humans. "
-        "Messages for you arrive as '[breakroom #N] nick: …'; answer with say."))
+        "Messages for you arrive as '[breakroom #N] nick: …'; answer with say. Where these "
+        "tools are listed by name only (deferred), load one with ToolSearch first, e.g. "
+        "'select:mcp__breakroom__say'; every tool is also a command: breakroom say NICK TEXT."))
 
     @server.tool()
     def say(target: str, text: str) -> str:

@@ -21,7 +21,7 @@ from breakroom.fleet.tmux import Tmux, no_server
 # tmux packs the client's argv into one 16 KB message; stay well below it.
 MAX_ARGV_BYTES = 12_000
 
-_FIELDS = ("pane_id", "pane_width", "pane_height", "cursor_x", "cursor_y",
+_FIELDS = ("pane_id", "pane_pid", "pane_width", "pane_height", "cursor_x", "cursor_y",
            "pane_current_command", "session_name")
 _LIST_FORMAT = "\t".join(f"#{{{f}}}" for f in _FIELDS)
 _ACTIVE_PANE = "#{&&:#{window_active},#{pane_active}}"
@@ -40,6 +40,7 @@ class PaneCapture:
     height: int
     cursor_x: int
     cursor_y: int
+    pid: int = 0        # the pane's first process (the agent, or the shell that started it)
 
 
 def _active_panes(tmux: Tmux) -> dict[str, PaneCapture]:
@@ -52,10 +53,10 @@ def _active_panes(tmux: Tmux) -> dict[str, PaneCapture]:
         parts = line.split("\t", len(_FIELDS) - 1)
         if len(parts) != len(_FIELDS):
             continue
-        pane_id, width, height, cx, cy, command, session = parts
+        pane_id, pid, width, height, cx, cy, command, session = parts
         panes[session] = PaneCapture(session=session, pane_id=pane_id, current_command=command,
                                      text="", width=int(width), height=int(height),
-                                     cursor_x=int(cx), cursor_y=int(cy))
+                                     cursor_x=int(cx), cursor_y=int(cy), pid=int(pid or 0))
     return panes
 
 

@@ -63,3 +63,8 @@ class FleetHost(Protocol):
         """Say ``text`` to ``target`` (a nick or the channel) as the bot ``key``; nothing
         when that bot is not running."""
         ...
+
+    def tell_ops(self, text: str) -> None:
+        """Something an operator must look at (drift): a NOTICE to each of ``ops``, or the
+        channel when there are none; recorded and logged."""
+        ...

@@ -11,7 +11,9 @@ capture — and publishes its snapshot to everyone who reads the fleet; then:
   :meth:`set_hook_state` wins over scraping);
 - **ready**: after each poll, and when a hook says a session waits for input, the
   listeners hear of it (:attr:`SessionManager.after_poll`, :attr:`SessionManager.on_ready`):
-  that is how :mod:`breakroom.fleet.delivery` knows when to type.
+  that is how :mod:`breakroom.fleet.delivery` knows when to type;
+- **drift**: a screen no pattern reads for too long, or an agent release newer than any
+  tested, is told to ``ops`` once (:mod:`breakroom.fleet.drift`).
 
 Everything here runs on the app's loop; tmux work goes through ``app.run_blocking``.  The
 manager reaches the IRC side only through :class:`breakroom.fleet.host.FleetHost` (session
@@ -27,6 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from breakroom.fleet import inbox
+from breakroom.fleet.drift import DriftWatch
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.observer import HOOK, MIN_STABLE_GAP, FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.remote import REPORT_TO, RemoteFleet, RemoteSession, Reporter
@@ -50,6 +53,8 @@ class SessionStatus:
     question: str | None = None
     hook_at: float | None = None  # epoch of the last hook report (``breakroom doctor``)
     host: str = ""      # the machine the session runs on (``host_name``; "" on one machine)
+    version: str | None = None  # the agent's release, when known
+    drift: str = ""     # what drifted from what Breakroom was tested with (``breakroom doctor``)
 
 
 @dataclass
@@ -67,6 +72,7 @@ class SessionManager:
         self.app = app
         self.config = app.config
         self.observer = FleetObserver(self.config, tmux)
+        self.drift = DriftWatch(self.config.agents.unknown_after)
         self._tracked: dict[str, _Tracked] = {}
         self._polling = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -133,7 +139,8 @@ class SessionManager:
                              role=cfg.role, hook_fresh=view.source == HOOK,
                              reason=view.reason, question=view.question,
                              hook_at=self.observer.hook_seen.get(name),
-                             host=self.config.host_name or "")
+                             host=self.config.host_name or "", version=view.version,
+                             drift=drift.problem if (drift := self.drift.current.get(name)) else "")
 
     def state_of(self, session: str) -> PaneState:
         view = self.observer.snapshot.sessions.get(session)
@@ -184,7 +191,10 @@ class SessionManager:
         async with self._polling:
             captures = await self.app.run_blocking(self.observer.capture)
             if captures is not None:
-                await self._sync_bots(self.observer.fold(captures))
+                snapshot = self.observer.fold(captures)
+                await self._sync_bots(snapshot)
+                for drift in self.drift.check(snapshot.sessions, snapshot.at):
+                    self.app.tell_ops(drift.text)
         for listener in self.after_poll:
             listener()
         self._report()

@@ -12,7 +12,9 @@ a ``list-panes`` plus one invocation per chunk of captures) folded into the pict
 - a *fresh* hook report (:meth:`FleetObserver.report_hook`) wins over the screen — fresh
   means made after the pane last changed, or within :data:`HOOK_GRACE` seconds — except that
   the screen may refine a hook's ``idle`` into ``waiting:question`` (the hook cannot see
-  that the agent's last message asks something).
+  that the agent's last message asks something);
+- the agent's release is asked of its process once (:mod:`breakroom.fleet.agentversion`,
+  in the capture half: it runs a program), else read off its banner.
 
 The blocking half (:meth:`FleetObserver.capture`, tmux) runs in a worker thread; the folding
 half (:meth:`FleetObserver.fold`) on the caller's thread — the running breakroom's loop — so
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from breakroom.config import Config
 from breakroom.fleet import panestate
+from breakroom.fleet.agentversion import VersionProbe, banner_release
 from breakroom.fleet.capture import PaneCapture, capture_all
 from breakroom.fleet.states import PaneState, parse_state
 from breakroom.fleet.tmux import Tmux
@@ -53,6 +56,7 @@ class PaneView:
     pane_id: str
     current_command: str
     text: str               # the captured screen (raw: consumers scrub what they keep)
+    version: str | None = None  # the agent's release, when its process or banner says
 
 
 @dataclass(frozen=True)
@@ -74,12 +78,15 @@ class _Pane:
     text: str = ""
     changed_at: float = 0.0      # when the pane text last changed (epoch)
     captured_at: float = 0.0     # monotonic time of the last capture
+    banner: str | None = None    # the release the agent's banner last showed (it scrolls away)
+    pid: int = 0                 # the pane's first process (the version probe's key)
 
 
 class FleetObserver:
     """One per breakroom (or per CLI walk): the shared picture of the fleet."""
 
     def __init__(self, config: Config, tmux: Tmux) -> None:
+        panestate.use_profile_dirs(config.agents.profiles_dir)  # the user's patterns first
         self.config = config
         self.tmux = tmux
         self.snapshot = FleetSnapshot(0.0)
@@ -87,6 +94,7 @@ class FleetObserver:
         self._hooks: dict[str, tuple[PaneState, float]] = {}  # session -> (state, epoch)
         self.hook_seen: dict[str, float] = {}  # session -> epoch of its last hook report, ever
         self._stability = panestate.IdleStability()
+        self.versions = VersionProbe()
 
     # ------------------------------------------------------------ blocking half
 
@@ -99,7 +107,16 @@ class FleetObserver:
         if (not captures and sessions is None and self.snapshot.sessions
                 and any(self.config.tmux.watches(name) for name in self.tmux.list_sessions())):
             return None
+        for capture in captures.values():
+            agent = self._agent(capture)
+            if agent in panestate.available_agents():
+                self.versions.ask(capture.pid, panestate.load_profile(agent))
         return captures
+
+    def _agent(self, capture: PaneCapture) -> str:
+        """The session's agent kind: as configured, else guessed from the pane."""
+        return (self.config.session(capture.session).agent
+                or panestate.guess_agent(capture.text, capture.current_command))
 
     # ------------------------------------------------------------ folding half
 
@@ -124,10 +141,11 @@ class FleetObserver:
         pane = self._panes.setdefault(name, _Pane())
         if capture.text != pane.text or not pane.changed_at:
             pane.text, pane.changed_at = capture.text, now
-        pane.captured_at = time.monotonic()
-        agent = self.config.session(name).agent or panestate.guess_agent(capture.text,
-                                                                          capture.current_command)
+        pane.captured_at, pane.pid = time.monotonic(), capture.pid
+        agent = self._agent(capture)
         raw = panestate.detect(capture.text, agent, capture.current_command)
+        if agent in panestate.available_agents():
+            pane.banner = banner_release(capture.text, panestate.load_profile(agent)) or pane.banner
         screen = self._stability.observe(name, capture.text, raw)
         state, reason, question, source = screen.state, screen.reason, screen.question, PANE
         hook = self._hooks.get(name)
@@ -140,10 +158,13 @@ class FleetObserver:
                         question=question, source=source,
                         settling=screen.state != raw.state,
                         pane_id=capture.pane_id, current_command=capture.current_command,
-                        text=capture.text)
+                        text=capture.text,
+                        version=self.versions.release(capture.pid) or pane.banner)
 
     def _forget_pane(self, session: str) -> None:
-        self._panes.pop(session, None)
+        pane = self._panes.pop(session, None)
+        if pane is not None:
+            self.versions.forget(pane.pid)
         self._hooks.pop(session, None)
         self.hook_seen.pop(session, None)
         self._stability.forget(session)

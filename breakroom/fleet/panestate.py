@@ -5,8 +5,9 @@ Agent UIs change often, so everything that recognises a screen lives in data fil
 regions and apply a profile's ordered rules.  A profile looks like::
 
     commands: [claude, node]        # pane_current_command values meaning "the agent runs"
-    tested: ['2.1.197']             # releases whose real screens are in the fixtures (the
-                                    #   build installs the newest; a newer one means drift)
+    tested: ['2.1.197', '2.1.332']  # releases whose real screens are in the fixtures and
+                                    #   the live tests run (the build installs them; an
+                                    #   agent newer than all of them is drift)
     identify: ['Welcome to Claude Code']   # screen text that names the agent (guess_agent)
     extends: claude-code            # optional: start from another profile, override keys
                                     #   (identify adds to the parent's list, so a child
@@ -42,6 +43,10 @@ regions and apply a profile's ordered rules.  A profile looks like::
       stop: '^> '                   #   a line that is not part of it (the user's echo)
       skip: ['^✻ \\w+ for ']        #   lines under the message to look past
       asks: '\\?\\s*$'              #   the message asks when its text matches this
+    version:                        # how to learn the running agent's release (drift)
+      args: ['--version']           #   run the pane's agent binary with these ...
+      pattern: '(\\d+\\.\\d+\\.\\d+)'  #   ... and read group 1 of its output
+      banner: 'Claude Code v(\\S+)' #   or read it from the screen (group 1)
 
 ``region: above_input:N`` is the last N non-blank lines above the input prompt (its rule
 excluded), or of the whole screen when no prompt is visible: busy markers are matched
@@ -58,11 +63,18 @@ profile).  So start agents directly or from an interactive shell, not behind
 
 An idle screen is trusted only when it did not change between two captures
 (:class:`IdleStability`): output that is still streaming can look idle for a moment.
+
+Profiles are looked up along a search path: the user's ``agents.profiles_dir`` first (see
+:func:`use_profile_dirs`), then the shipped ``breakroom/fleet/profiles``.  A user's profile
+named like a shipped one replaces it; one that ``extends`` its own name extends the next
+profile of that name down the path, so ``claude-code.yaml`` with ``extends: claude-code``
+and ``prepend_rules:`` adds patterns to the shipped Claude Code profile without copying it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -136,6 +148,13 @@ class PermissionSpec:
 
 
 @dataclass(frozen=True)
+class VersionSpec:
+    args: tuple[str, ...]               # run the agent's binary with these to print its release
+    pattern: re.Pattern[str]            # group 1 of its output is the release
+    banner: re.Pattern[str] | None      # group 1 of a screen line is the release
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     commands: frozenset[str]
@@ -145,7 +164,18 @@ class Profile:
     question: QuestionSpec | None = None
     description: str = ""
     permission: PermissionSpec | None = None
-    tested: tuple[str, ...] = ()
+    version: VersionSpec | None = None
+    tested: tuple[str, ...] = ()        # releases the live suite proves, oldest first
+
+    def untested(self, release: str) -> bool:
+        """``release`` is newer than every tested one (a UI no pattern was checked against)."""
+        return bool(self.tested) and release_key(release) > max(map(release_key, self.tested))
+
+
+def release_key(release: str) -> tuple[int, ...]:
+    """``"2.1.197"`` -> ``(2, 1, 197)``, for ordering releases (non-digits end a part)."""
+    return tuple(int(m.group()) if (m := re.match(r"\d+", part)) else 0 for part in release.split("."))
+
 
 
 Regexes = Annotated[list[Regex], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
@@ -213,13 +243,30 @@ class PermissionFile(FileModel):
                               rule_line=re.compile(self.rule_line), tool_call=re.compile(self.tool_call))
 
 
+class VersionFile(FileModel):
+    """How to learn which release of the agent runs in a pane (see breakroom.fleet.drift)."""
+
+    args: Texts = Field(default_factory=lambda: ["--version"])
+    pattern: Regex = r"(\d+(?:\.\d+)+)"
+    banner: Regex | None = None
+
+    def spec(self) -> VersionSpec:
+        return VersionSpec(args=tuple(self.args), pattern=re.compile(self.pattern),
+                           banner=re.compile(self.banner) if self.banner else None)
+
+
+Release = Annotated[str, expect(str, "a release like 2.1.197",
+                                lambda v: bool(re.fullmatch(r"\d+(\.\d+)+", v)), numbers_as_text=False)]
+
+
 class ProfileFile(FileModel):
     """A profile file as written; a new kind of screen pattern is a new field here."""
 
     name: Text | None = None
     description: Text = ""
     commands: Texts = Field(default_factory=list)
-    tested: Texts = Field(default_factory=list)   # agent releases proven against real screens
+    # agent releases proven against real screens, the live suite runs each (oldest first)
+    tested: list[Release] = Field(default_factory=list)
     identify: Regexes = Field(default_factory=list)
     extends: Text | None = None
     prepend_rules: list[RuleFile] = Field(default_factory=list)  # with extends: tried first
@@ -227,6 +274,7 @@ class ProfileFile(FileModel):
     rules: list[RuleFile] = Field(default_factory=list)
     question: QuestionFile | None = None
     permission: PermissionFile | None = None
+    version: VersionFile | None = None
 
     def over(self, base: ProfileFile) -> ProfileFile:
         """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
@@ -239,17 +287,26 @@ class ProfileFile(FileModel):
         return merged
 
 
-def read_profile(directory: Path, name: str, seen: tuple[str, ...] = ()) -> ProfileFile:
-    """``directory/<name>.yaml`` validated and merged over the profile it ``extends``."""
-    path = directory / f"{name}.yaml"
-    if not path.is_file():
-        raise BreakroomError(f"no pane profile for agent {name!r} (expected {path})")
+def read_profile(directory: Path | Sequence[Path], name: str, seen: tuple[str, ...] = ()) -> ProfileFile:
+    """``<dir>/<name>.yaml`` from the first directory of the search path that has it,
+    validated and merged over the profile it ``extends`` (a profile extending its own name
+    extends the next one of that name down the path)."""
+    dirs = [directory] if isinstance(directory, Path) else list(directory)
+    path = next((d / f"{name}.yaml" for d in dirs if (d / f"{name}.yaml").is_file()), None)
+    if path is None:
+        where = " or ".join(str(d / f"{name}.yaml") for d in dirs)
+        raise BreakroomError(f"no pane profile for agent {name!r} (expected {where})")
     profile = load_model(path, ProfileFile)
     if profile.extends is None:
         return profile
+    if profile.extends == name:
+        below = dirs[dirs.index(path.parent) + 1:]
+        if not below:
+            raise BreakroomError(f"{path}: extends {name!r}, but no profile of that name comes after it")
+        return profile.over(read_profile(below, name, seen))
     if profile.extends in (*seen, name):
         raise BreakroomError(f"{path}: extends loops through {profile.extends!r}")
-    return profile.over(read_profile(directory, profile.extends, (*seen, name)))
+    return profile.over(read_profile(dirs, profile.extends, (*seen, name)))
 
 
 def build_profile(name: str, raw: ProfileFile) -> Profile:
@@ -259,26 +316,54 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         input=raw.input.spec() if raw.input else None,
         rules=tuple(r.rule() for r in raw.rules),
         question=raw.question.spec() if raw.question else None,
-        permission=raw.permission.spec() if raw.permission else None, tested=tuple(raw.tested))
+        permission=raw.permission.spec() if raw.permission else None,
+        version=raw.version.spec() if raw.version else None,
+        tested=tuple(sorted(raw.tested, key=release_key)))
+
+
+_SEARCH_PATH: list[Path] = [Path(PROFILES_DIR)]
+
+
+def profile_dirs() -> tuple[Path, ...]:
+    """Where profiles are looked up, first hit wins: the user's directory, then the shipped one."""
+    return tuple(_SEARCH_PATH)
+
+
+def use_profile_dirs(user_dir: str | Path | None) -> None:
+    """Look in ``user_dir`` (``agents.profiles_dir``) before the shipped profiles, and check
+    every profile there now, so a mistake in one is an error at start-up, not mid-poll."""
+    dirs = [Path(PROFILES_DIR)]
+    if user_dir is not None:
+        path = Path(user_dir).expanduser()
+        if not path.is_dir():
+            raise BreakroomError(f"agents.profiles_dir: {path} is not a directory")
+        dirs.insert(0, path)
+    _SEARCH_PATH[:] = dirs
+    load_profile.cache_clear()
+    available_agents.cache_clear()
+    if user_dir is not None:
+        for agent in sorted(p.stem for p in dirs[0].glob("*.yaml")):
+            load_profile(agent)
 
 
 @cache
 def load_profile(name: str) -> Profile:
-    """Load and validate ``profiles/<name>.yaml`` (cached; errors name file, line and key)."""
-    return build_profile(name, read_profile(Path(PROFILES_DIR), name))
+    """Load and validate ``<name>.yaml`` along the search path (cached; errors name file,
+    line and key)."""
+    return build_profile(name, read_profile(_SEARCH_PATH, name))
 
 
 def newest_tested(agent: str) -> str | None:
     """The newest release ``agent``'s profile lists as ``tested``: the one the build installs
     (the Makefile reads the same list), and what the live tests and captures run."""
-    tested = load_profile(agent).tested
-    return max(tested, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)), default=None)
+    tested = load_profile(agent).tested  # oldest first (build_profile orders them)
+    return tested[-1] if tested else None
 
 
 @cache
 def available_agents() -> tuple[str, ...]:
     """Agent kinds that have a profile, e.g. ``('aider', 'claude-code', …)``."""
-    return tuple(sorted(p.stem for p in Path(PROFILES_DIR).glob("*.yaml")))
+    return tuple(sorted({p.stem for d in _SEARCH_PATH for p in d.glob("*.yaml")}))
 
 
 def shell_commands() -> frozenset[str]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from breakroom.errors import BreakroomError
+from breakroom.fleet import screens
 from breakroom.fleet.panestate import (
     Detection,
     IdleStability,
@@ -18,56 +16,33 @@ from breakroom.fleet.panestate import (
     load_profile,
     read_profile,
 )
+from breakroom.paths import SCREEN_CORPUS
 
-PANES = Path(__file__).parents[1] / "fixtures" / "panes"
 RULE = "─" * 60
-
-
-def state_of_dir(name: str) -> str:
-    """``error-usage-limit`` -> ``error:usage-limit`` (':' is awkward in file names)."""
-    head, sep, tail = name.partition("-")
-    return f"{head}:{tail}" if sep and head in ("error", "waiting") else name
-
-
-def read_fixture(path: Path) -> tuple[str, dict]:
-    """A fixture is the pane text, optionally after a ``---`` YAML front matter block
-    giving ``command`` (pane_current_command) and the expected ``question``."""
-    text = path.read_text(encoding="utf-8")
-    if text.startswith("---\n"):
-        front, _, text = text[4:].partition("\n---\n")
-        return text, yaml.safe_load(front) or {}
-    return text, {}
-
-
-FIXTURES = sorted(PANES.glob("*/*/*.txt"))
+SCREENS = screens.corpus(SCREEN_CORPUS)  # read as breakroom screens table reads them
 
 
 def test_corpus_is_large_and_covers_every_agent_and_state() -> None:
-    assert len(FIXTURES) >= 40
-    agents = {p.parent.parent.name for p in FIXTURES}
-    assert {"claude-code", "codex", "aider", "gemini", "shell", "sim"} <= agents
-    states = {state_of_dir(p.parent.name) for p in FIXTURES}
-    assert {"working", "idle", "waiting:permission", "waiting:question", "exited",
-            "error:usage-limit", "error:auth", "error:crashed", "error:config-corrupted"} <= states
+    assert len(SCREENS) >= 40
+    assert {"claude-code", "codex", "aider", "gemini", "shell", "sim"} <= {s.agent for s in SCREENS}
+    assert {"working", "idle", "waiting:permission", "waiting:question", "exited", "error:usage-limit",
+            "error:auth", "error:crashed", "error:config-corrupted", "error:overloaded",
+            "error:rate-limit"} <= {s.state for s in SCREENS}
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(PANES)))
-def test_fixture_state(path: Path) -> None:
-    text, front = read_fixture(path)
-    agent = path.parent.parent.name
-    found = detect(text, agent, front.get("command"))
-    assert found.state == state_of_dir(path.parent.name), found.reason
-    if "question" in front:
-        assert found.question == front["question"]
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: str(s.path.relative_to(SCREEN_CORPUS)))
+def test_screen_reads_as_its_true_state(screen: screens.Screen) -> None:
+    found = screens.read(screen)
+    assert found.state == screen.state, found.reason
+    assert screens.reads_right(screen, found), (found.question, screen.question)
     if found.state != "waiting:question":
         assert found.question is None
 
 
-@pytest.mark.parametrize("path", [p for p in FIXTURES if p.parent.parent.name != "shell"],
-                         ids=lambda p: str(p.relative_to(PANES)))
-def test_guess_agent_from_screen(path: Path) -> None:
-    text, _ = read_fixture(path)
-    assert guess_agent(text, None) == path.parent.parent.name
+@pytest.mark.parametrize("screen", [s for s in SCREENS if s.agent != "shell"],
+                         ids=lambda s: str(s.path.relative_to(SCREEN_CORPUS)))
+def test_guess_agent_from_screen(screen: screens.Screen) -> None:
+    assert guess_agent(screen.text, None) == screen.agent
 
 
 def test_every_profile_loads() -> None:
@@ -245,5 +220,9 @@ def test_a_profile_extends_another(tmp_path):
     assert child.commands == frozenset({"child"})
     assert [p.pattern for p in child.identify] == ["Child v\\d", "Base UI"]
     assert [r.state for r in child.rules] == ["working", "idle"]
-    with pytest.raises(BreakroomError, match="extends loops through 'loop'"):
+    (tmp_path / "a.yaml").write_text("extends: b\n")
+    (tmp_path / "b.yaml").write_text("extends: a\n")
+    with pytest.raises(BreakroomError, match="extends loops through 'a'"):
+        read_profile(tmp_path, "a")
+    with pytest.raises(BreakroomError, match="extends 'loop', but no profile of that name comes after it"):
         read_profile(tmp_path, "loop")

@@ -3,10 +3,17 @@
 ``ask``, ``fail KIND [N]``, ``slow N ...``, else an echo).
 
 Claude Code sends ``POST /v1/messages?beta=true`` with ``stream: true`` and expects SSE
-(FIELD-NOTES "Claude Code 2.1.197"); it also calls ``count_tokens``.  The newest prompt is
-the first text block of the last user message that is not a ``<system-reminder>``.  A shell
-call is a ``tool_use`` of Bash, an MCP call one of ``mcp__breakroom__TOOL``.  Errors
-(``fail KIND``): ``529``, ``500``, ``401`` and ``credit`` (Claude retries 5xx/401).
+(FIELD-NOTES "Claude Code 2.1.197"); it also calls ``count_tokens``.  The stub plays the model:
+
+- the newest prompt is the last text the user typed: the last user message with a text that
+  is neither a ``<system-reminder>`` nor a note Claude Code adds itself (``Tool loaded.``
+  after a ToolSearch; a new prompt may share its message with a rejected tool's result);
+- the turn's progress is the tool calls the stub already made after that prompt: a shell
+  call is a ``tool_use`` of Bash, an MCP call one of ``mcp__breakroom__TOOL`` — and when the
+  request does not offer that tool (2.1.332 defers MCP tools behind ``ToolSearch``), the stub
+  first calls ``ToolSearch`` with ``select:mcp__breakroom__TOOL``, as a model does;
+- errors (``fail KIND [N]``): ``529`` overloaded, ``429`` rate limit, ``500``, ``401`` and
+  ``credit`` (Claude Code retries 5xx, 429 and 401).
 
 Every request body is kept in ``requests`` (tests look for delivered text there).
 """
@@ -14,19 +21,26 @@ Every request body is kept in ``requests`` (tests look for delivered text there)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from support.sse_stub import ASK_TEXT, Reply, Request, StubServer, Turn, plan, words
 
-__all__ = ["ASK_TEXT", "ClaudeStub", "user_prompt"]
+__all__ = ["ASK_TEXT", "MCP_PREFIX", "ClaudeStub", "offered_tools", "user_prompt"]
 
+MCP_PREFIX = "mcp__breakroom__"
 _ERRORS = {
     "529": (529, "overloaded_error", "Overloaded"),
+    "429": (429, "rate_limit_error",
+            "This request would exceed your organization's rate limit of 50 requests per minute."),
     "500": (500, "api_error", "Internal server error"),
     "401": (401, "authentication_error", "invalid x-api-key"),
     "credit": (400, "invalid_request_error",
                "Your credit balance is too low to access the Anthropic API."),
 }
+# Texts Claude Code itself adds to a user message: after a ToolSearch result (2.1.332), and
+# next to a rejected tool's result.
+_HARNESS_TEXT = re.compile(r"\s*(Tool loaded\.|\[Request interrupted by user[^\]]*\])\s*")
 
 
 def _texts(message: dict) -> list[str]:
@@ -36,22 +50,36 @@ def _texts(message: dict) -> list[str]:
     return [b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
 
 
+def _typed(message: dict) -> list[str]:
+    """What the user typed in a message: its texts that are not reminders or the CLI's notes."""
+    if message.get("role") != "user":
+        return []
+    return [t for t in _texts(message) if t.strip() and not t.lstrip().startswith("<system-reminder>")
+            and not _HARNESS_TEXT.fullmatch(t)]
+
+
+def _prompt_at(body: dict) -> int:
+    """Index of the message holding the newest prompt (-1 when there is none)."""
+    messages = body.get("messages") or []
+    return next((i for i in range(len(messages) - 1, -1, -1) if _typed(messages[i])), -1)
+
+
 def user_prompt(body: dict) -> str:
-    """The newest thing the user typed: the last user message whose text is not a reminder."""
-    for message in reversed(body.get("messages") or []):
-        if message.get("role") != "user":
-            continue
-        typed = [t for t in _texts(message) if t.strip() and not t.lstrip().startswith("<system-reminder>")]
-        if typed:
-            return typed[-1].strip()
-    return ""
+    """The newest thing the user typed."""
+    at = _prompt_at(body)
+    return _typed(body["messages"][at])[-1].strip() if at >= 0 else ""
 
 
-def _after_tool_result(body: dict) -> bool:
-    last = (body.get("messages") or [{}])[-1]
-    content = last.get("content")
-    return isinstance(content, list) and any(
-        isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+def _called(body: dict) -> set[str]:
+    """The tools the stub called in the current turn (after its prompt)."""
+    return {b.get("name", "") for m in (body.get("messages") or [])[_prompt_at(body) + 1:]
+            if m.get("role") == "assistant" and isinstance(m.get("content"), list)
+            for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_use"}
+
+
+def offered_tools(body: dict) -> set[str]:
+    """The tools a request offers the model in full (not the deferred ones, named only)."""
+    return {t.get("name", "") for t in body.get("tools") or [] if isinstance(t, dict)}
 
 
 class ClaudeStub(StubServer):
@@ -70,12 +98,15 @@ class ClaudeStub(StubServer):
             return
         with self.lock:
             self.requests.append(request.body)
-        prompt = user_prompt(request.body)
-        turn = plan(prompt, _after_tool_result(request.body))
+        prompt, called = user_prompt(request.body), _called(request.body)
+        turn = plan(prompt, after_tool_result=bool(called - {"ToolSearch"}))
         if turn.fail in _ERRORS and self.failing(prompt, turn):
             status, kind, message = _ERRORS[turn.fail]  # type: ignore[index]
             reply.json(status, {"type": "error", "error": {"type": kind, "message": message}})
             return
+        if (turn.tool == "mcp" and "ToolSearch" not in called
+                and MCP_PREFIX + turn.command not in offered_tools(request.body)):
+            turn = Turn(tool="search", command=MCP_PREFIX + turn.command, duration=turn.duration)
         self._stream(reply, request.body, turn)
 
     def _stream(self, reply: Reply, body: dict, turn: Turn) -> None:
@@ -96,8 +127,10 @@ class ClaudeStub(StubServer):
         else:
             if turn.tool == "bash":
                 name, arguments = "Bash", {"command": turn.command, "description": "run it"}
+            elif turn.tool == "search":
+                name, arguments = "ToolSearch", {"query": f"select:{turn.command}", "max_results": 1}
             else:
-                name, arguments = f"mcp__breakroom__{turn.command}", turn.arguments or {}
+                name, arguments = MCP_PREFIX + turn.command, turn.arguments or {}
             tool_use = {"type": "tool_use", "id": f"toolu_stub_{len(self.requests)}", "name": name,
                         "input": {}}
             event("content_block_start", {"type": "content_block_start", "index": 0,
@@ -116,3 +149,18 @@ class ClaudeStub(StubServer):
         """Each request body as JSON text (to look for delivered messages)."""
         with self.lock:
             return [json.dumps(b, ensure_ascii=False) for b in self.requests]
+
+    def tool_calls(self, name: str) -> list[dict]:
+        """Requests that carry the result of a ``name`` call of the stub's (the tool ran)."""
+        with self.lock:
+            bodies = list(self.requests)
+        found = []
+        for body in bodies:
+            messages = body.get("messages") or []
+            ids = {b.get("id") for m in messages if m.get("role") == "assistant"
+                   and isinstance(m.get("content"), list)
+                   for b in m["content"] if isinstance(b, dict) and b.get("name") == name}
+            if any(isinstance(b, dict) and b.get("type") == "tool_result" and b.get("tool_use_id") in ids
+                   for m in messages if isinstance(m.get("content"), list) for b in m["content"]):
+                found.append(body)
+        return found

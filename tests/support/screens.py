@@ -9,15 +9,16 @@ from pathlib import Path
 
 import libtmux
 
+from breakroom.fleet.screens import read_screen
+from breakroom.paths import SCREEN_CORPUS
 from support.wait import wait_until
 
-PANES = Path(__file__).parents[1] / "fixtures" / "panes" / "claude-code"
+PANES = SCREEN_CORPUS / "claude-code"
 
 
 def screen(name: str) -> str:
-    """A Claude Code fixture screen without its front matter."""
-    text = (PANES / name).read_text(encoding="utf-8")
-    return text[4:].partition("\n---\n")[2] if text.startswith("---\n") else text
+    """A Claude Code screen of the corpus, without its front matter."""
+    return read_screen(PANES / name).text
 
 
 PLAYER = """

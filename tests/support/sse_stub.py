@@ -35,7 +35,7 @@ class Turn:
     """What the model answers to one request: text, one tool call, or an error."""
 
     text: str = ""
-    tool: str | None = None              # "bash" or "mcp"
+    tool: str | None = None              # "bash" or "mcp" (a stub may add its own: Claude's "search")
     command: str = ""                    # bash: the command line; mcp: the tool's name
     arguments: dict[str, Any] | None = None   # mcp: the tool's input
     fail: str | None = None              # the error kind the stub maps to its own body

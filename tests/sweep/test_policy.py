@@ -3,23 +3,20 @@ approving a real pane's prompt only when a rule allows it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from breakroom.config import from_dict
 from breakroom.errors import ConfigError
+from breakroom.fleet.screens import read_screen
+from breakroom.paths import SCREEN_CORPUS
 from breakroom.record.db import open_db
 from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
 from breakroom.sweep.walk import Sweeper
 from support.screens import Fleet, screen
 
-PANES = Path(__file__).parents[1] / "fixtures" / "panes"
-
 
 def fixture(path: str) -> str:
-    text = (PANES / path).read_text(encoding="utf-8")
-    return text[4:].partition("\n---\n")[2] if text.startswith("---\n") else text
+    return read_screen(SCREEN_CORPUS / path).text
 
 
 @pytest.mark.parametrize("path, tool, first, last", [
@@ -27,7 +24,8 @@ def fixture(path: str) -> str:
      "3. No, and tell Claude what to do differently (esc)"),
     ("claude-code/waiting-permission/edit-file.txt", "Edit file shop/cart.py", "Edit file shop/cart.py",
      "3. No, and tell Claude what to do differently (esc)"),
-    ("claude-code/waiting-permission/linux-bash-touch.txt", "Bash command", "Bash command", "3. No"),
+    ("claude-code/waiting-permission/2.1.197-manual-bash-touch.txt", "Bash command", "Bash command", "3. No"),
+    ("claude-code/waiting-permission/2.1.332-manual-bash-touch.txt", "Bash command", "Bash command", "4. No"),
     ("gemini/waiting-permission/0.61.0-allow-shell.txt", "Shell",
      "? Shell  touch made-by-the-test.txt", "3. No, suggest changes (esc)"),
     ("aider/waiting-permission/0.86.2-run-shell-command.txt", "sleep 4; echo tool-output",
@@ -46,7 +44,7 @@ def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last)
 def test_the_agents_profile_says_what_a_dialog_looks_like():
     """The cutting patterns are the profile's: an agent without its own uses the shell
     profile's, and Claude Code's real (●) tool lines are not taken for the title."""
-    pane = fixture("claude-code/waiting-permission/linux-bash-touch.txt")
+    pane = fixture("claude-code/waiting-permission/2.1.332-manual-bash-touch.txt")
     own, default = read_prompt("s", "claude-code", pane), read_prompt("s", "no-such-agent", pane)
     assert (own.tool, own.text) == (default.tool, default.text)
 
