@@ -64,10 +64,9 @@ def ask(state: State, question: tuple[str, ...], to: str, timeout: float,
     """Ask a question (adds a request id like [q7f3]) and print the reply carrying that id.
 
     Exits non-zero when no reply comes within --timeout."""
-    response = control.request(state.config.data_path,
-                               {"op": "ask", **control.claim(as_session), "to": to,
-                                "question": " ".join(question), "timeout": timeout},
-                               timeout=timeout + 10)
+    response = control.request_as(state.config.data_path, as_session,
+                                  {"op": "ask", "to": to, "question": " ".join(question),
+                                   "timeout": timeout}, timeout=timeout + 10)
     click.echo(f"{response['from']}: {response['reply']}")
 
 

@@ -24,6 +24,10 @@ NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are at most 108 bytes
 
 
+class NotRunning(BreakroomError):
+    """No breakroom answers on the control socket."""
+
+
 def socket_path(data_path: Path) -> Path:
     """The socket's path; when the data dir's is too long for AF_UNIX, a short one in a
     private folder of the temp dir (of /tmp when even that is too long), named after the
@@ -42,19 +46,28 @@ def socket_path(data_path: Path) -> Path:
 def claim(explicit_session: str | None) -> dict[str, str]:
     """What a request says about who sends it: the session named with ``--as`` (if any) and
     the tmux pane ``$TMUX_PANE`` names.  Only a claim: the server takes the caller's pane
-    from the kernel and refuses a claim that does not match it.  With neither, the caller is
-    not in a tmux session at all: said here, before the breakroom is asked."""
-    pane = os.environ.get("TMUX_PANE", "")
-    if not explicit_session and not pane:
-        raise BreakroomError(NOT_IN_TMUX)
-    return {"session": explicit_session or "", "pane": pane}
+    from the kernel and refuses a claim that does not match it (a process in a pane whose
+    environment was emptied, like an MCP server some agents start, is still known by it)."""
+    return {"session": explicit_session or "", "pane": os.environ.get("TMUX_PANE", "")}
+
+
+def request_as(data_path: Path, explicit_session: str | None, payload: Message, *,
+               timeout: float = 10.0) -> Message:
+    """:func:`request` on behalf of this session (see :func:`claim`).  With no breakroom to
+    ask and nothing to claim, the caller hears first that it is outside tmux."""
+    claims = claim(explicit_session)
+    try:
+        return request(data_path, {**payload, **claims}, timeout=timeout)
+    except NotRunning:
+        if not claims["session"] and not claims["pane"]:
+            raise BreakroomError(NOT_IN_TMUX) from None
+        raise
 
 
 def say(data_path: Path, explicit_session: str | None, target: str, text: str) -> list[str]:
     """``breakroom say``: speak as this session's bot; the lines to print (what was said,
     and for a session of this breakroom how its delivery went)."""
-    response = request(data_path, {"op": "say", **claim(explicit_session), "target": target,
-                                   "text": text})
+    response = request_as(data_path, explicit_session, {"op": "say", "target": target, "text": text})
     lines = [f"{response['as']} -> {response['target']}: {response['text']}"]
     delivery = response.get("delivery")
     if delivery:
@@ -86,8 +99,8 @@ def request(data_path: Path, payload: Message, *, timeout: float = 10.0) -> Mess
                 raise BreakroomError(f"{path} belongs to another user; refusing to talk to it")
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError):
-            raise BreakroomError(f"the breakroom is not running (no control socket at {path}; "
-                                 "start it with `breakroom up`)") from None
+            raise NotRunning(f"the breakroom is not running (no control socket at {path}; "
+                             "start it with `breakroom up`)") from None
         except OSError as exc:
             raise BreakroomError(f"cannot reach the breakroom at {path}: {exc}") from None
         try:
