@@ -28,6 +28,7 @@ import numpy as np
 import sqlite_utils
 
 from breakroom.config import KnowledgeConfig
+from breakroom.knowledge.calibration import Correction, corrected
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
 from breakroom.record.fts import content_tokens
@@ -63,6 +64,7 @@ class Answer:
     request_id: str | None = None
     asker: str | None = None
     coverage: float | None = None  # the chance the corpus covers the question (None: not known)
+    model_confidence: float | None = None  # the model's, before the per-corpus correction
     latency_ms: float = 0.0
     retrieval_ms: float = 0.0
     id: int | None = None
@@ -78,11 +80,12 @@ def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
     """Store ``answer`` and give it its id."""
     cur = db.execute(
         "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
-        "confidence, coverage, sources, backend, note, latency_ms, retrieval_ms) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "confidence, coverage, sources, backend, note, latency_ms, retrieval_ms, "
+        "model_confidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
          int(answer.idk), answer.confidence, answer.coverage, json.dumps(answer.sources),
-         answer.backend, answer.note, answer.latency_ms, answer.retrieval_ms])
+         answer.backend, answer.note, answer.latency_ms, answer.retrieval_ms,
+         answer.model_confidence])
     answer.id = cur.lastrowid
     return answer
 
@@ -180,6 +183,7 @@ class Retrieved(NamedTuple):
     result: SearchResult
     confidence: float  # probability that the answer (its first source) is right
     covered: float  # probability that the corpus answers the question at all
+    model_confidence: float = 0.0  # the confidence before the per-corpus correction
 
 
 # ---------------------------------------------------------------- offline backend
@@ -356,6 +360,7 @@ class KnowledgeEngine:
         self.index = Index(db, self.embedder_status.embedder)
         self.confidence = ModeModels.load("confidence")
         self.coverage = ModeModels.load("coverage")
+        self.correction = Correction(db)
         self.backend = resolve_backend(config.backend)
         self._base_url = base_url
         self._claude: ClaudeBackend | None = None
@@ -365,10 +370,23 @@ class KnowledgeEngine:
         """Passages and evidence for ``question``, the confidence and the coverage."""
         with self._lock:
             result = self.index.search(question, PASSAGES)
+            shift = self.correction.refresh()
         if not result.hits:
             return Retrieved(result, 0.0, 0.0)
-        return Retrieved(result, self.confidence(result.evidence, result.dense),
-                         self.coverage(result.evidence, result.dense))
+        confidence = self.confidence(result.evidence, result.dense)
+        return Retrieved(result, corrected(confidence, shift),
+                         self.coverage(result.evidence, result.dense), confidence)
+
+    def retrieve_asked(self, question: str, context: str = "") -> Retrieved:
+        """Retrieval for a question asked inside a longer message: the question alone, and
+        with its ``context`` when that makes the answer more certain.  A lead-in ("I looked
+        into it. Before I go on:") can then never lower the confidence of a question the
+        corpus answers, and a context that names the topic still helps."""
+        found = self.retrieve(question)
+        if not context.strip():
+            return found
+        with_context = self.retrieve(f"{context} {question}")
+        return with_context if with_context.confidence > found.confidence else found
 
     def knows(self, found: Retrieved) -> bool:
         """Whether to answer at all: "I don't know" is for questions the corpus does not
@@ -383,18 +401,21 @@ class KnowledgeEngine:
         with self._lock:
             return judge(self.db, answer_id, right, judge_nick)
 
-    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
+    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None,
+            context: str = "") -> Answer:
         """Answer ``text`` (which may start with a ``[request-id]``) and record it.
 
         ``writer`` writes the answer for the ``session:NAME`` backend (the running bot
         relays the question to that session); without one that backend answers offline.
+        ``context``: what the asker said around the question (see :meth:`retrieve_asked`).
         """
         started = time.perf_counter()
         request_id, question = split_request_id(text)
-        found = self.retrieve(question)
+        found = self.retrieve_asked(question, context)
         retrieval_ms = (time.perf_counter() - started) * 1000
         answer = self._compose(question, found, writer)
         answer.request_id, answer.asker, answer.coverage = request_id, asker, found.covered
+        answer.model_confidence = found.model_confidence
         answer.retrieval_ms = retrieval_ms
         answer.latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:
