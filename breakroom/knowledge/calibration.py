@@ -21,6 +21,7 @@ import sqlite_utils
 # How strongly the shift is held at 0: a Gaussian prior with the curvature of this many
 # verdicts at p = 0.5 (chosen on the bench's simulated verdicts, docs/knowledge.md).
 PRIOR_VERDICTS = 10.0
+AGENT = " (agent)"  # how a verdict from an agent's reply is signed (``shop (agent)``)
 MAX_SHIFT = 3.0  # log-odds; a corpus the model is that wrong about needs a refit, not a patch
 
 
@@ -35,18 +36,18 @@ def sigmoid(z: float) -> float:
 
 def fit_shift(verdicts: Sequence[tuple[float, bool]], prior: float = PRIOR_VERDICTS) -> float:
     """The log-odds shift that best explains ``verdicts`` ((model confidence, right) pairs),
-    by Newton's method on the penalised likelihood."""
+    by damped Newton steps on the penalised likelihood."""
     if not verdicts:
         return 0.0
     logits = [logit(c) for c, _ in verdicts]
     shift = 0.0
     precision = prior / 4  # the curvature of `prior` verdicts at p = 0.5
-    for _ in range(50):
+    for _ in range(200):
         probs = [sigmoid(z + shift) for z in logits]
         grad = sum(float(right) - p for p, (_, right) in zip(probs, verdicts, strict=True))
         grad -= precision * shift
         hess = sum(p * (1 - p) for p in probs) + precision
-        step = grad / hess
+        step = max(-0.5, min(0.5, grad / hess))  # damped: far from 0 the curvature misleads
         shift += step
         if abs(step) < 1e-9:
             break
@@ -62,9 +63,9 @@ def operator_verdicts(db: sqlite_utils.Database) -> list[tuple[float, bool]]:
     verdict counts; agents' rejections are left out, see the module docstring)."""
     rows = db.execute(
         "SELECT coalesce(a.model_confidence, a.confidence), f.right FROM knowledge_feedback f "
-        "JOIN knowledge_answers a ON a.id = f.answer_id WHERE f.judge NOT LIKE '% (agent)' "
+        "JOIN knowledge_answers a ON a.id = f.answer_id WHERE f.judge NOT LIKE ? "
         "AND f.id = (SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id "
-        "AND g.judge NOT LIKE '% (agent)')").fetchall()
+        "AND g.judge NOT LIKE ?)", [f"%{AGENT}"] * 2).fetchall()
     return [(float(c), bool(r)) for c, r in rows]
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import sqlite_utils
 
 from breakroom.config import KnowledgeConfig
-from breakroom.knowledge.calibration import Correction, corrected
+from breakroom.knowledge.calibration import AGENT, Correction, corrected, fit_shift, operator_verdicts
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
 from breakroom.record.fts import content_tokens
@@ -481,6 +481,9 @@ class KnowledgeStats:
     # Live calibration from operators' verdicts: (range, judged, mean confidence, right share)
     calibration: list[tuple[str, int, float, float]] = field(default_factory=list)
     judged: int = 0
+    agent_rejections: int = 0  # of the judged answers, those an agent's reply rejected
+    correction: float = 0.0  # the per-corpus log-odds shift operators' verdicts fit
+    corrected_from: int = 0  # …from this many operators' verdicts
 
     @property
     def idk_rate(self) -> float:
@@ -504,13 +507,14 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
                 sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
                for lo, hi in itertools.pairwise(edges)]
     verdicts = db.execute(
-        "SELECT a.confidence, f.right FROM knowledge_feedback f "
+        "SELECT a.confidence, f.right, f.judge FROM knowledge_feedback f "
         "JOIN knowledge_answers a ON a.id = f.answer_id WHERE a.created >= ? AND f.id = "
         "(SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id)",
         [since or 0]).fetchall()
+    operators = operator_verdicts(db)
     calibration = []
     for lo, hi in itertools.pairwise(edges):
-        inside = [(c, r) for c, r in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+        inside = [(c, r) for c, r, _ in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
         if inside:
             calibration.append((f"{lo:.1f}-{hi:.1f}", len(inside),
                                 sum(c for c, _ in inside) / len(inside),
@@ -520,4 +524,6 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
         fallbacks=sum(1 for r in rows if r[3]),
         latency_ms={f"p{q}": percentile(latencies, q) for q in (50, 90, 99)},
         buckets=buckets, askers=len({r[5] for r in rows if r[5]}),
-        calibration=calibration, judged=len(verdicts))
+        calibration=calibration, judged=len(verdicts),
+        agent_rejections=sum(1 for *_, judge_nick in verdicts if judge_nick.endswith(AGENT)),
+        correction=fit_shift(operators), corrected_from=len(operators))

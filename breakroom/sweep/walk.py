@@ -37,6 +37,7 @@ from breakroom.fleet.capture import capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.panestate import question_asks, reply_after
 from breakroom.fleet.tmux import Tmux
+from breakroom.knowledge.calibration import AGENT
 from breakroom.knowledge.engine import judge
 from breakroom.knowledge.question import split_question
 from breakroom.knowledge.verdict import rejects
@@ -453,7 +454,7 @@ class Sweeper:
                 continue
             self.db.execute("UPDATE sweep_questions SET reply = ? WHERE qid = ?",
                             [reply[:QUESTION_MAX_CHARS], qid])
-            if rejects(reply) and judge(self.db, answer_id, False, f"{name} (agent)", now):
+            if rejects(reply) and judge(self.db, answer_id, False, name + AGENT, now):
                 problems.append(Problem(name, "answer-rejected",
                                         f"{name} rejected the sweep's answer [{qid}] (k{answer_id},"
                                         f" recorded as wrong): {clean_question(reply)}"))
