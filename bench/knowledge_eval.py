@@ -44,7 +44,7 @@ import knowledge_corpora
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge import calibration, corpus
 from breakroom.knowledge.embedding import EmbedderStatus, load_embedder
-from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer
+from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, Retrieved, extractive_answer
 from breakroom.knowledge.question import split_question
 from breakroom.knowledge.retrieval import DENSE_FEATURES, FEATURES
 from breakroom.paths import CORPUS_DIR
@@ -268,21 +268,38 @@ LEAD_INS = ("I looked into it. Before I go on: ", "I checked the notes. ")
 
 
 def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
-    """Every answerable question asked as agents ask it, behind a lead-in: the mean
-    confidence and how many questions reach the sweep's threshold, asked whole (as the sweep
-    did) and as the sweep asks now (the sentences that ask, the rest as context)."""
-    figures: dict[str, list[float]] = {"bare": [], "whole message": [], "extracted": []}
+    """Every answerable question asked as agents ask it, behind a lead-in: how many reach the
+    sweep's threshold and how many of those are right (first source the gold document), asked
+    bare, whole (as the sweep asked before) and as the sweep asks now (the sentences that ask,
+    the rest as context); and how often the lead-in lowered the confidence."""
+    found: dict[str, list[tuple[float, bool]]] = {"bare": [], "whole message": [], "extracted": []}
+    lowered = {"whole message": 0, "extracted": 0}
     for item in answerable:
-        figures["bare"].append(engine.retrieve(item["q"]).confidence)
+        source = item.get("source", [])
+        gold = tuple(source) if isinstance(source, list) else (source,)
+
+        def scored(hit: Retrieved, gold: tuple[str, ...] = gold) -> tuple[float, bool]:
+            return hit.confidence, bool(hit.result.hits) and hit.result.hits[0].anchor.startswith(
+                gold)
+
+        bare = scored(engine.retrieve(item["q"]))
         for lead in LEAD_INS:
             message = lead + item["q"]
-            figures["whole message"].append(engine.retrieve(message).confidence)
             asked = split_question(message)
-            figures["extracted"].append(engine.retrieve_asked(asked.question,
-                                                              asked.context).confidence)
-    print(f"  {name:10s} " + "  ".join(
-        f"{k}: mean {np.mean(v):.2f}, >= {SWEEP_THRESHOLD} {np.mean(np.array(v) >= SWEEP_THRESHOLD):.2f}"
-        for k, v in figures.items()))
+            for variant, got in (("whole message", scored(engine.retrieve(message))),
+                                 ("extracted", scored(engine.retrieve_asked(asked.question,
+                                                                            asked.context)))):
+                found[variant].append(got)
+                lowered[variant] += got[0] < bare[0] - 1e-9
+            found["bare"].append(bare)
+    cells = []
+    for variant, pairs in found.items():
+        sure = [right for conf, right in pairs if conf >= SWEEP_THRESHOLD]
+        share = f"{len(sure) / len(pairs):.2f} at >= {SWEEP_THRESHOLD}"
+        right = f", precision {np.mean(sure):.2f}" if sure else ""
+        fewer = f", lowered {lowered[variant]}/{len(pairs)}" if variant in lowered else ""
+        cells.append(f"{variant}: {share}{right}{fewer}")
+    print(f"  {name:10s} " + "; ".join(cells), flush=True)
 
 
 TUNE_WEIGHTS = (0.0, 0.5, 0.65, 0.8, 0.9, 1.0)
@@ -391,8 +408,18 @@ def main() -> None:
                          for n in names})
             if args.verdicts:
                 print_verdicts(mode_rows, names, config, args.verdicts, args.prior)
+        if args.verdicts and held:  # a new corpus of one's own: the shipped models' scores
+            print_verdicts([r for r in rows[mode] if r.corpus in held], held, config,
+                           args.verdicts, args.prior)
     if args.fit:
-        write_model({m: [r for r in rs if r.corpus not in held] for m, rs in rows.items()}, names)
+        fitted = {m: [r for r in rs if r.corpus not in held] for m, rs in rows.items()}
+        write_model(fitted, names)
+        for mode, mode_rows in rows.items():  # every corpus, held-out ones too, as shipped now
+            for target in TARGETS:
+                score(mode_rows, mode, target, *fit_rows(fitted[mode], mode, target))
+            print_table(f"{mode}: the models just written (fitted on every corpus but the "
+                        "held-out ones)", {n: figures([r for r in mode_rows if r.corpus == n],
+                                                      config) for n in names + held})
 
 
 def print_verdicts(rows: list[Row], names: list[str], config: KnowledgeConfig, judged: int,

@@ -70,7 +70,7 @@ def sentence_scores(engine: KnowledgeEngine, question: str, hits) -> list[float]
     out = []
     for hit in hits:
         parts = sentences(hit.text) or [hit.text]
-        out.append(float((embedder.embed(parts[:40]) @ q).max()))
+        out.append(float((embedder.embed(parts[:12]) @ q).max()))
     return out
 
 
@@ -104,7 +104,7 @@ def collect() -> list[dict]:
                     "fused": [h.score for h in result.hits],
                     "gold": [h.anchor.startswith(gold) for h in result.hits],
                     "sentences": sentence_scores(engine, item["q"], result.hits)
-                    if result.hits else [],
+                    if result.hits and variant == "plain" else [],
                     "key_found": bool(entry["key"]) and ok and entry["key"].lower() in
                     extractive_answer(item["q"], result.hits, engine.index.embedder)[0].lower()}
             items.append(entry)
@@ -114,6 +114,7 @@ def collect() -> list[dict]:
 
 
 def answer_features(entry: dict) -> list[float]:
+    """``answer_dense`` and ``answer_margin`` (see the module docstring; plain retrieval)."""
     s = entry["sentences"]
     if not s:
         return [0.0, 0.0]

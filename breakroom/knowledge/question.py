@@ -18,8 +18,12 @@ from dataclasses import dataclass
 
 ASKS = re.compile(r"\?\s*$")
 # A sentence ends at . ! ? followed by a space; a lead-in ends at a colon followed by a
-# capital ("Before I go on: How often …"), never inside "e.g. foo" or "docker-compose.yml (".
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'`(\[]?[A-Z0-9])|(?<=:)\s+(?=[A-Z][a-z]*\b)")
+# capital or a question word ("Before I go on: How often …", "one thing: should we …"),
+# never inside "e.g. foo" or "docker-compose.yml (".
+_QUESTION_WORD = (r"(?:how|what|which|who|whom|whose|why|where|when|should|shall|can|could|"
+                  r"do|does|did|is|are|was|were|will|would|may|might|must)\b")
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'`(\[]?[A-Z0-9])"
+                       rf"|(?<=:)\s+(?=[A-Z][a-z]*\b|{_QUESTION_WORD})")
 _ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|Mr|Ms|Dr|No)\.$")
 
 

@@ -15,12 +15,12 @@ QUESTION = "How often does the sweep walk the fleet?"
 def test_no_verdicts_no_shift_and_the_shift_follows_the_verdicts():
     assert fit_shift([]) == 0.0
     assert corrected(0.42, 0.0) == 0.42
-    too_sure = [(0.8, i % 2 == 0) for i in range(300)]  # said 0.8, right half the time
-    too_shy = [(0.4, i % 5 != 0) for i in range(300)]  # said 0.4, right 80 % of the time
+    too_sure = [(0.8, i % 2 == 0) for i in range(1000)]  # said 0.8, right half the time
+    too_shy = [(0.4, i % 5 != 0) for i in range(1000)]  # said 0.4, right 80 % of the time
     assert corrected(0.8, fit_shift(too_sure)) == pytest.approx(0.5, abs=0.03)
     assert corrected(0.4, fit_shift(too_shy)) == pytest.approx(0.8, abs=0.03)
-    # 60 verdicts against a prior worth 10: most of the way there
-    assert 0.7 < corrected(0.4, fit_shift(too_shy[:60])) < 0.8
+    # 60 verdicts against a prior worth 40: part of the way there
+    assert 0.5 < corrected(0.4, fit_shift(too_shy[:60])) < 0.75
 
 
 def test_a_few_verdicts_move_the_confidence_a_little_and_never_past_the_bound():

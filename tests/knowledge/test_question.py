@@ -50,6 +50,8 @@ def asked_on_screen(text: str, agent: str, command: str | None = None) -> AskedQ
     ("The tests use e.g. Celery. Which broker should they use?",
      "Which broker should they use?", "The tests use e.g. Celery."),
     ("Should I deploy now", "Should I deploy now", ""),  # the profile said it asks: all of it
+    ("I checked. One thing: how many seats are left?", "how many seats are left?",
+     "I checked. One thing:"),
 ])
 def test_the_sentences_that_ask_are_the_question(message, question, context):
     asked = split_question(message)
