@@ -274,7 +274,7 @@ def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None
     the rest as context); and how often the lead-in lowered the confidence."""
     found: dict[str, list[tuple[float, bool]]] = {"bare": [], "whole message": [], "extracted": []}
     lowered = {"whole message": 0, "extracted": 0}
-    for item in answerable:
+    for item in (q for q in answerable if q["q"].rstrip().endswith("?")):  # what the sweep sees
         source = item.get("source", [])
         gold = tuple(source) if isinstance(source, list) else (source,)
 
