@@ -87,13 +87,27 @@ def test_every_real_waiting_screen_yields_the_sentence_that_asks(path):
      "Should the workshop be priced per seat or per cohort?"),
     ("codex/waiting-question/0.171.0-after-tool-call.txt",
      "Which database should I use, sqlite or postgres?"),
-    ("gemini/waiting-question/which-env.txt", "Which environment should I deploy to?"),
-    ("aider/waiting-question/which-file.txt", "Which one is the payment flow you mean?"),
+    ("gemini/waiting-question/0.61.0-plain.txt", "Which database should I use, sqlite or postgres?"),
+    ("aider/waiting-question/0.86.2-plain.txt", "Which database should I use, sqlite or postgres?"),
 ])
 def test_the_question_behind_each_agents_preamble(name, question):
     path = PANES / name
     text, front = read_screen(path)
     assert asked_on_screen(text, path.parent.parent.name, front.get("command")).question == question
+
+
+@pytest.mark.parametrize("lead_in", LEAD_INS)
+@pytest.mark.parametrize("path", WAITING, ids=lambda p: str(p.relative_to(PANES)))
+def test_every_real_waiting_screen_asking_behind_a_lead_in_yields_the_bare_question(path, lead_in):
+    """Each agent's real screen with its question put behind a lead-in, as the agent would
+    write it (the message's last line gets the lead-in in front)."""
+    agent = path.parent.parent.name
+    text, front = read_screen(path)
+    question = asked_on_screen(text, agent, front.get("command")).question
+    last = question.split()[0]
+    at = text.rindex(last)  # where the question's last line begins to ask
+    led = text[:at] + lead_in + text[at:]
+    assert asked_on_screen(led, agent, front.get("command")).question == question
 
 
 def real_screen_asking(message: str) -> str:
