@@ -81,7 +81,9 @@ def test_every_real_waiting_screen_yields_the_sentence_that_asks(path):
 
 
 @pytest.mark.parametrize("name, question", [
-    ("claude-code/waiting-question/linux-plain.txt",
+    ("claude-code/waiting-question/2.1.197-auto-question.txt",
+     "Which database should I use, sqlite or postgres?"),
+    ("claude-code/waiting-question/2.1.332-manual-question-after-tool-call.txt",
      "Which database should I use, sqlite or postgres?"),
     ("claude-code/waiting-question/pricing.txt",
      "Should the workshop be priced per seat or per cohort?"),
@@ -111,9 +113,9 @@ def test_every_real_waiting_screen_asking_behind_a_lead_in_yields_the_bare_quest
 
 
 def real_screen_asking(message: str) -> str:
-    """The real Claude Code 2.1.197 screen (linux-plain) with the agent's last message
+    """The real Claude Code 2.1.197 screen (auto mode) with the agent's last message
     replaced by ``message``, wrapped as Claude Code wraps it."""
-    text, _ = read_screen(PANES / "claude-code/waiting-question/linux-plain.txt")
+    text, _ = read_screen(PANES / "claude-code/waiting-question/2.1.197-auto-question.txt")
     head, _, tail = text.rpartition("● Which database should I use, sqlite or postgres?")
     words, lines, line = message.split(), [], "●"
     for word in words:

@@ -39,9 +39,10 @@ def test_replies_that_do_not(reply):
 
 
 def claude_screen(*turn: str) -> str:
-    """The real Claude Code 2.1.197 screen (linux-plain) with the sweep's answer typed into
+    """The real Claude Code 2.1.197 screen (auto mode) with the sweep's answer typed into
     it and ``turn`` below (nothing: the agent is still on it)."""
-    text = (PANES / "claude-code/waiting-question/linux-plain.txt").read_text(encoding="utf-8")
+    text = (PANES / "claude-code/waiting-question/2.1.197-auto-question.txt").read_text(
+        encoding="utf-8")
     text = text[4:].partition("\n---\n")[2]
     lines = text.split("\n")
     box = max(i for i, line in enumerate(lines[:-1])  # the rule line above the input prompt
