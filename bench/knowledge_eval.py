@@ -5,6 +5,8 @@
     .venv/bin/python bench/knowledge_eval.py --fit      # …and write the shipped confidence model
     .venv/bin/python bench/knowledge_eval.py --tune     # hit@1/hit@3 per dense fusion weight
     .venv/bin/python bench/knowledge_eval.py --quick    # the default corpus only (CI)
+    .venv/bin/python bench/knowledge_eval.py --lead-ins # questions asked behind a lead-in
+    .venv/bin/python bench/knowledge_eval.py --cached --verdicts 20   # per-corpus correction
 
 A corpus added with ``bench/knowledge_corpora.py add`` is *held out*: the shipped models score
 it and it is never fitted on (so a refit with --fit does not see it either).
@@ -40,9 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import knowledge_corpora
 
 from breakroom.config import KnowledgeConfig
-from breakroom.knowledge import corpus
+from breakroom.knowledge import calibration, corpus
 from breakroom.knowledge.embedding import EmbedderStatus, load_embedder
-from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, extractive_answer
+from breakroom.knowledge.engine import CONFIDENCE_FILE, KnowledgeEngine, Retrieved, extractive_answer
+from breakroom.knowledge.question import split_question
 from breakroom.knowledge.retrieval import DENSE_FEATURES, FEATURES
 from breakroom.paths import CORPUS_DIR
 from breakroom.record.db import open_db
@@ -87,7 +90,7 @@ def run(name: str, engine: KnowledgeEngine, answerable: list[dict], unanswerable
         key_facts: bool = False) -> list[Row]:
     rows = []
     for item, ok in [(q, True) for q in answerable] + [(q, False) for q in unanswerable]:
-        result, confidence, covered = engine.retrieve(item["q"])
+        result, confidence, covered, _ = engine.retrieve(item["q"])
         paths = list(dict.fromkeys(h.anchor for h in result.hits))
         source = item.get("source", [])
         source = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
@@ -194,11 +197,50 @@ def figures(rows: list[Row], config: KnowledgeConfig) -> dict:
         "ECE (10 bins)": ece(conf, right),
         f"precision at >= {SWEEP_THRESHOLD}": (np.mean([r.right for r in sure]) if sure
                                                 else float("nan")),
+        f"recall at >= {SWEEP_THRESHOLD}": recall(rows),
         f"answered at >= {SWEEP_THRESHOLD}": len(sure) / len(rows),
         "IDK on off-topic": np.mean([idk(r, config) for r in off]) if off else 0,
         "IDK on answerable": np.mean([idk(r, config) for r in ans]),
         "buckets": buckets(conf, right),
     }
+
+
+def recall(rows: list[Row]) -> float:
+    """The share of right answers that reach the sweep's threshold (what the sweep types)."""
+    right = [r for r in rows if r.right]
+    return (sum(r.confidence >= SWEEP_THRESHOLD for r in right) / len(right) if right
+            else float("nan"))
+
+
+def precision(rows: list[Row]) -> float:
+    sure = [r for r in rows if r.confidence >= SWEEP_THRESHOLD]
+    return float(np.mean([r.right for r in sure])) if sure else float("nan")
+
+
+def simulate_verdicts(rows: list[Row], config: KnowledgeConfig, judged: int, prior: float,
+                      repeats: int = 200, seed: int = 7) -> dict[str, tuple[float, float]]:
+    """What a per-corpus correction from ``judged`` operators' verdicts does to one corpus:
+    half the questions (at random) are the past, of whose answers (not "I don't know")
+    ``judged`` are judged by the gold; the correction fitted on them is scored on the other
+    half.  Means over ``repeats`` splits: figure -> (without, with the correction)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[tuple[float, float]]] = {"ECE": [], "precision": [], "recall": []}
+    for _ in range(repeats):
+        order = rng.permutation(len(rows))
+        past, future = order[: len(rows) // 2], order[len(rows) // 2:]
+        answered = [i for i in past if not idk(rows[i], config)]
+        sample = rng.choice(answered, size=min(judged, len(answered)), replace=False)
+        shift = calibration.fit_shift([(rows[i].confidence, rows[i].right) for i in sample],
+                                      prior)
+        test = [rows[i] for i in future]
+        moved = [Row(**{**vars(r), "confidence": calibration.corrected(r.confidence, shift)})
+                 for r in test]
+        for name, fn in (("ECE", lambda rs: ece(np.array([r.confidence for r in rs]),
+                                                np.array([r.right for r in rs], float))),
+                         ("precision", precision), ("recall", recall)):
+            out[name].append((fn(test), fn(moved)))
+    return {k: (float(np.nanmean([a for a, _ in v])), float(np.nanmean([b for _, b in v])))
+            for k, v in out.items()}
 
 
 def idk(row: Row, config: KnowledgeConfig) -> bool:
@@ -222,6 +264,44 @@ def print_table(title: str, per_corpus: dict[str, dict]) -> None:
         print(f"    {n:10s} {cells}")
 
 
+LEAD_INS = ("I looked into it. Before I go on: ", "I checked the notes. ")
+
+
+def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
+    """Every answerable question asked as agents ask it, behind a lead-in: how many reach the
+    sweep's threshold and how many of those are right (first source the gold document), asked
+    bare, whole (as the sweep asked before) and as the sweep asks now (the sentences that ask,
+    the rest as context); and how often the lead-in lowered the confidence."""
+    found: dict[str, list[tuple[float, bool]]] = {"bare": [], "whole message": [], "extracted": []}
+    lowered = {"whole message": 0, "extracted": 0}
+    for item in (q for q in answerable if q["q"].rstrip().endswith("?")):  # what the sweep sees
+        source = item.get("source", [])
+        gold = tuple(source) if isinstance(source, list) else (source,)
+
+        def scored(hit: Retrieved, gold: tuple[str, ...] = gold) -> tuple[float, bool]:
+            return hit.confidence, bool(hit.result.hits) and hit.result.hits[0].anchor.startswith(
+                gold)
+
+        bare = scored(engine.retrieve(item["q"]))
+        for lead in LEAD_INS:
+            message = lead + item["q"]
+            asked = split_question(message)
+            for variant, got in (("whole message", scored(engine.retrieve(message))),
+                                 ("extracted", scored(engine.retrieve_asked(asked.question,
+                                                                            asked.context)))):
+                found[variant].append(got)
+                lowered[variant] += got[0] < bare[0] - 1e-9
+            found["bare"].append(bare)
+    cells = []
+    for variant, pairs in found.items():
+        sure = [right for conf, right in pairs if conf >= SWEEP_THRESHOLD]
+        share = f"{len(sure) / len(pairs):.2f} at >= {SWEEP_THRESHOLD}"
+        right = f", precision {np.mean(sure):.2f}" if sure else ""
+        fewer = f", lowered {lowered[variant]}/{len(pairs)}" if variant in lowered else ""
+        cells.append(f"{variant}: {share}{right}{fewer}")
+    print(f"  {name:10s} " + "; ".join(cells), flush=True)
+
+
 TUNE_WEIGHTS = (0.0, 0.5, 0.65, 0.8, 0.9, 1.0)
 
 
@@ -235,7 +315,7 @@ def tune(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
 
 
 def collect(names: list[str], status: EmbedderStatus, tmp: Path,
-            tuning: bool = False) -> dict[str, list[Row]]:
+            tuning: bool = False, leads: bool = False) -> dict[str, list[Row]]:
     """Rows per mode over every corpus (the foreign indexes are kept between runs)."""
     rows: dict[str, list[Row]] = {m: [] for m in MODES}
     for name in names:
@@ -254,6 +334,10 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
               + (f" ({report.embedded / took:.1f} passages/s)" if report.embedded else ""))
         if tuning and status.embedder is not None:
             tune(name, engines(db, status)["hybrid"], answerable)
+            continue
+        if leads:
+            lead_ins(name, engines(db, status)["hybrid" if status.embedder else "bm25"],
+                     answerable)
             continue
         for mode, engine in engines(db, status).items():
             rows[mode] += run(name, engine, answerable, off_topic, key_facts=name == "breakroom")
@@ -278,9 +362,15 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="write " + CONFIDENCE_FILE.name)
     parser.add_argument("--tune", action="store_true", help="sweep the dense fusion weight")
     parser.add_argument("--quick", action="store_true", help="the default corpus only")
+    parser.add_argument("--lead-ins", action="store_true",
+                        help="confidence of every question asked behind an agent's lead-in")
     parser.add_argument("--cached", action="store_true",
                         help="reuse the last run's retrieval evidence (fitting only)")
     parser.add_argument("--corpora", help="comma-separated foreign corpora (default: all built)")
+    parser.add_argument("--verdicts", type=int, metavar="N", help="simulate a per-corpus "
+                        "correction from N operators' verdicts (leave-one-corpus-out scores)")
+    parser.add_argument("--prior", type=float, default=calibration.PRIOR_VERDICTS,
+                        help="the correction's prior, in verdicts (with --verdicts)")
     args = parser.parse_args()
     foreign = args.corpora.split(",") if args.corpora else knowledge_corpora.available()
     held = [] if args.quick else knowledge_corpora.held_out()
@@ -295,8 +385,9 @@ def main() -> None:
     else:
         status = load_embedder()
         print(f"dense: {status.reason}")
-        rows = collect(names + held, status, knowledge_corpora.ROOT, tuning=args.tune)
-        if args.tune:
+        rows = collect(names + held, status, knowledge_corpora.ROOT, tuning=args.tune,
+                       leads=args.lead_ins)
+        if args.tune or args.lead_ins:
             return
         save_rows(rows)
     print(f"I don't know below coverage {config.min_coverage} or confidence "
@@ -315,8 +406,29 @@ def main() -> None:
             print_table(f"{mode}: leave-one-corpus-out (models fitted on the other corpora)",
                         {n: figures([r for r in mode_rows if r.corpus == n], config)
                          for n in names})
+            if args.verdicts:
+                print_verdicts(mode_rows, names, config, args.verdicts, args.prior)
+        if args.verdicts and held:  # a new corpus of one's own: the shipped models' scores
+            print_verdicts([r for r in rows[mode] if r.corpus in held], held, config,
+                           args.verdicts, args.prior)
     if args.fit:
-        write_model({m: [r for r in rs if r.corpus not in held] for m, rs in rows.items()}, names)
+        fitted = {m: [r for r in rs if r.corpus not in held] for m, rs in rows.items()}
+        write_model(fitted, names)
+        for mode, mode_rows in rows.items():  # every corpus, held-out ones too, as shipped now
+            for target in TARGETS:
+                score(mode_rows, mode, target, *fit_rows(fitted[mode], mode, target))
+            print_table(f"{mode}: the models just written (fitted on every corpus but the "
+                        "held-out ones)", {n: figures([r for r in mode_rows if r.corpus == n],
+                                                      config) for n in names + held})
+
+
+def print_verdicts(rows: list[Row], names: list[str], config: KnowledgeConfig, judged: int,
+                   prior: float) -> None:
+    print(f"  per-corpus correction from {judged} verdicts (prior {prior:g}), on the other "
+          "half of each corpus: without -> with")
+    for name in names:
+        figs = simulate_verdicts([r for r in rows if r.corpus == name], config, judged, prior)
+        print(f"    {name:10s} " + "  ".join(f"{k} {a:.3f} -> {b:.3f}" for k, (a, b) in figs.items()))
 
 
 def write_model(rows: dict[str, list[Row]], names: list[str]) -> None:

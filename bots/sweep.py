@@ -144,7 +144,8 @@ class SweepBot:
             delivery = await self.app.deliveries.deliver(question.session, self.bot.nick,
                                                          sanitize(text))
             if delivery.status != "failed":
-                self.sweeper.resolve_question(question.qid, "answered", answer.confidence, reply)
+                self.sweeper.resolve_question(question.qid, "answered", answer.confidence, reply,
+                                              answer_id=answer.id)
                 return
             why = f"the answer could not be delivered ({delivery.reason})"
         else:
@@ -167,7 +168,8 @@ class SweepBot:
         writer = plugin.writer_for(self.bot.nick) if plugin is not None else None
         try:
             answer = await asyncio.wait_for(
-                service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer),
+                service.ask(f"[{question.qid}] {question.question}", self.bot.nick, writer,
+                            question.context),
                 self.app.config.knowledge.timeout + ASK_MARGIN)
         except (TimeoutError, BreakroomError):
             return None

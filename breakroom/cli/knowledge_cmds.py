@@ -11,6 +11,7 @@ from rich.console import Console
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.knowledge import corpus
 from breakroom.knowledge import engine as knowledge
+from breakroom.knowledge.calibration import corrected
 from breakroom.knowledge.embedding import load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Index
 
@@ -118,10 +119,16 @@ def knowledge_stats(state: State, since: float | None) -> None:
     if not s.judged:
         click.echo("calibration  no answer judged yet (operators: `!right k42` / `!wrong k42`)")
         return
-    click.echo(f"calibration  from {s.judged} answers operators judged (!right / !wrong):")
+    agents = f", {s.agent_rejections} rejected by the agent they were typed into" \
+        if s.agent_rejections else ""
+    click.echo(f"calibration  from {s.judged} answers judged (operators' !right / !wrong{agents}):")
     click.echo("  confidence   judged   mean confidence   right")
     for rng, n, mean, right in s.calibration:
         click.echo(f"  {rng:10s} {n:8d}   {mean:15.2f}   {right:5.0%}")
+    if s.corrected_from:
+        click.echo(f"correction   {s.correction:+.2f} log-odds on this corpus's confidence, from "
+                   f"{s.corrected_from} operators' verdicts (0.60 reads "
+                   f"{corrected(0.6, s.correction):.2f})")
 
 
 @knowledge_group.command("show")

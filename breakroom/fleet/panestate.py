@@ -379,6 +379,13 @@ def permission_patterns(agent: str) -> PermissionSpec:
     return own or fallback
 
 
+def question_asks(agent: str) -> re.Pattern[str]:
+    """The agent's ``question.asks``: what a message (and each sentence of it) that asks
+    looks like; a question mark at the end for agents without a profile or a question key."""
+    spec = load_profile(agent).question if agent in available_agents() else None
+    return spec.asks if spec is not None else re.compile(QuestionFile().asks)
+
+
 @dataclass(frozen=True)
 class TypingPatterns:
     """What delivery needs to type into an agent's input line safely."""
@@ -515,6 +522,35 @@ def last_message(screen: Screen, spec: QuestionSpec) -> str | None:
             return None  # ran out of lines without finding where the message begins
     text = " ".join(part.strip() for part in reversed(collected) if part.strip())
     return text or None
+
+
+def reply_after(text: str, agent: str, marker: str) -> str | None:
+    """The agent's turn after the last line holding ``marker`` (text typed into it), joined
+    into one line; None while the turn is not over (no input box below it) or there is
+    nothing yet.  The turn starts at the agent's first message mark (``question.start``), or
+    for an agent without one after the first blank line, so the wrapped rest of the typed
+    text is never taken for the reply."""
+    if agent not in available_agents():
+        return None
+    profile = load_profile(agent)
+    spec = profile.question
+    lines = text.replace("\r", "").split("\n")
+    typed = [i for i, line in enumerate(lines) if marker in line]
+    if not typed or spec is None:
+        return None
+    below = lines[typed[-1] + 1:]
+    begins = [i for i, line in enumerate(below)
+              if (spec.start.search(line) if spec.start is not None else not line.strip())]
+    if not begins:
+        return None
+    screen = Screen("\n".join(below[begins[0]:]), profile)
+    if not screen.has_input:
+        return None  # the input box is what shows the turn is over
+    turn = [spec.start.sub("", line, count=1) if spec.start is not None else line
+            for line in screen.above_input()
+            if line.strip() and not any(p.search(line) for p in spec.skip)
+            and not (spec.stop is not None and spec.stop.search(line))]
+    return " ".join(" ".join(turn).split()) or None
 
 
 def detect(text: str, agent: str, current_command: str | None = None) -> Detection:

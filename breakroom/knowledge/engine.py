@@ -28,6 +28,7 @@ import numpy as np
 import sqlite_utils
 
 from breakroom.config import KnowledgeConfig
+from breakroom.knowledge.calibration import AGENT, Correction, corrected, fit_shift, operator_verdicts
 from breakroom.knowledge.embedding import Embedder, EmbedderStatus, load_embedder
 from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, SearchResult, coverage
 from breakroom.record.fts import content_tokens
@@ -39,6 +40,7 @@ CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-conf
 IDK = "I don't know."
 REQUEST_ID = re.compile(r"^\s*\[([A-Za-z0-9_-]{1,16})\]\s*")
 PASSAGES = 5  # passages retrieved per question (and given to Claude)
+TOPIC_WORDS = 3  # content words from which a question names its own topic (retrieve_asked)
 ANSWER_CHARS = 600  # an extractive answer: about two IRC lines of text
 # Extractive answers use passages scoring at least PASSAGE_KEEP of the best one, and
 # sentences scoring at least SENTENCE_KEEP of the best sentence, at most MAX_SENTENCES.
@@ -63,6 +65,7 @@ class Answer:
     request_id: str | None = None
     asker: str | None = None
     coverage: float | None = None  # the chance the corpus covers the question (None: not known)
+    model_confidence: float | None = None  # the model's, before the per-corpus correction
     latency_ms: float = 0.0
     retrieval_ms: float = 0.0
     id: int | None = None
@@ -78,11 +81,12 @@ def record(db: sqlite_utils.Database, answer: Answer) -> Answer:
     """Store ``answer`` and give it its id."""
     cur = db.execute(
         "INSERT INTO knowledge_answers (created, asker, request_id, question, answer, idk, "
-        "confidence, coverage, sources, backend, note, latency_ms, retrieval_ms) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "confidence, coverage, sources, backend, note, latency_ms, retrieval_ms, "
+        "model_confidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [answer.created, answer.asker, answer.request_id, answer.question, answer.text,
          int(answer.idk), answer.confidence, answer.coverage, json.dumps(answer.sources),
-         answer.backend, answer.note, answer.latency_ms, answer.retrieval_ms])
+         answer.backend, answer.note, answer.latency_ms, answer.retrieval_ms,
+         answer.model_confidence])
     answer.id = cur.lastrowid
     return answer
 
@@ -180,6 +184,7 @@ class Retrieved(NamedTuple):
     result: SearchResult
     confidence: float  # probability that the answer (its first source) is right
     covered: float  # probability that the corpus answers the question at all
+    model_confidence: float = 0.0  # the confidence before the per-corpus correction
 
 
 # ---------------------------------------------------------------- offline backend
@@ -356,6 +361,7 @@ class KnowledgeEngine:
         self.index = Index(db, self.embedder_status.embedder)
         self.confidence = ModeModels.load("confidence")
         self.coverage = ModeModels.load("coverage")
+        self.correction = Correction(db)
         self.backend = resolve_backend(config.backend)
         self._base_url = base_url
         self._claude: ClaudeBackend | None = None
@@ -365,10 +371,27 @@ class KnowledgeEngine:
         """Passages and evidence for ``question``, the confidence and the coverage."""
         with self._lock:
             result = self.index.search(question, PASSAGES)
+            shift = self.correction.refresh()
         if not result.hits:
             return Retrieved(result, 0.0, 0.0)
-        return Retrieved(result, self.confidence(result.evidence, result.dense),
-                         self.coverage(result.evidence, result.dense))
+        confidence = self.confidence(result.evidence, result.dense)
+        return Retrieved(result, corrected(confidence, shift),
+                         self.coverage(result.evidence, result.dense), confidence)
+
+    def retrieve_asked(self, question: str, context: str = "") -> Retrieved:
+        """Retrieval for a question asked inside a longer message.
+
+        A question that names its topic (``TOPIC_WORDS`` content words or more) is asked
+        alone: a lead-in ("I looked into it. Before I go on:") then never lowers its
+        confidence, nor lifts it — the bench measured that a lead-in's words, used whenever
+        they raised the confidence, lifted wrong answers over the sweep's threshold
+        (docs/knowledge.md).  A question that does not ("What is the limit?") is also asked
+        after its ``context``, kept when that is more certain."""
+        found = self.retrieve(question)
+        if not context.strip() or len(set(content_tokens(question))) >= TOPIC_WORDS:
+            return found
+        with_context = self.retrieve(f"{context} {question}")
+        return with_context if with_context.confidence > found.confidence else found
 
     def knows(self, found: Retrieved) -> bool:
         """Whether to answer at all: "I don't know" is for questions the corpus does not
@@ -383,18 +406,21 @@ class KnowledgeEngine:
         with self._lock:
             return judge(self.db, answer_id, right, judge_nick)
 
-    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None) -> Answer:
+    def ask(self, text: str, asker: str | None = None, writer: Writer | None = None,
+            context: str = "") -> Answer:
         """Answer ``text`` (which may start with a ``[request-id]``) and record it.
 
         ``writer`` writes the answer for the ``session:NAME`` backend (the running bot
         relays the question to that session); without one that backend answers offline.
+        ``context``: what the asker said around the question (see :meth:`retrieve_asked`).
         """
         started = time.perf_counter()
         request_id, question = split_request_id(text)
-        found = self.retrieve(question)
+        found = self.retrieve_asked(question, context)
         retrieval_ms = (time.perf_counter() - started) * 1000
         answer = self._compose(question, found, writer)
         answer.request_id, answer.asker, answer.coverage = request_id, asker, found.covered
+        answer.model_confidence = found.model_confidence
         answer.retrieval_ms = retrieval_ms
         answer.latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:
@@ -460,6 +486,9 @@ class KnowledgeStats:
     # Live calibration from operators' verdicts: (range, judged, mean confidence, right share)
     calibration: list[tuple[str, int, float, float]] = field(default_factory=list)
     judged: int = 0
+    agent_rejections: int = 0  # of the judged answers, those an agent's reply rejected
+    correction: float = 0.0  # the per-corpus log-odds shift operators' verdicts fit
+    corrected_from: int = 0  # …from this many operators' verdicts
 
     @property
     def idk_rate(self) -> float:
@@ -483,13 +512,14 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
                 sum(1 for r in rows if lo <= r[1] < hi or (hi == 1.0 and r[1] == 1.0)))
                for lo, hi in itertools.pairwise(edges)]
     verdicts = db.execute(
-        "SELECT a.confidence, f.right FROM knowledge_feedback f "
+        "SELECT a.confidence, f.right, f.judge FROM knowledge_feedback f "
         "JOIN knowledge_answers a ON a.id = f.answer_id WHERE a.created >= ? AND f.id = "
         "(SELECT max(id) FROM knowledge_feedback g WHERE g.answer_id = f.answer_id)",
         [since or 0]).fetchall()
+    operators = operator_verdicts(db)
     calibration = []
     for lo, hi in itertools.pairwise(edges):
-        inside = [(c, r) for c, r in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+        inside = [(c, r) for c, r, _ in verdicts if lo <= c < hi or (hi == 1.0 and c == 1.0)]
         if inside:
             calibration.append((f"{lo:.1f}-{hi:.1f}", len(inside),
                                 sum(c for c, _ in inside) / len(inside),
@@ -499,4 +529,6 @@ def stats(db: sqlite_utils.Database, since: float | None = None) -> KnowledgeSta
         fallbacks=sum(1 for r in rows if r[3]),
         latency_ms={f"p{q}": percentile(latencies, q) for q in (50, 90, 99)},
         buckets=buckets, askers=len({r[5] for r in rows if r[5]}),
-        calibration=calibration, judged=len(verdicts))
+        calibration=calibration, judged=len(verdicts),
+        agent_rejections=sum(1 for *_, judge_nick in verdicts if judge_nick.endswith(AGENT)),
+        correction=fit_shift(operators), corrected_from=len(operators))

@@ -85,8 +85,10 @@ class KnowledgeService:
         finally:
             db.conn.close()
 
-    async def ask(self, text: str, asker: str, writer: Writer | None = None) -> Answer:
-        """Answer ``text`` (which may start with ``[request-id]``) for ``asker``.
+    async def ask(self, text: str, asker: str, writer: Writer | None = None,
+                  context: str = "") -> Answer:
+        """Answer ``text`` (which may start with ``[request-id]``) for ``asker``; ``context``
+        is what was said around the question (:meth:`KnowledgeEngine.retrieve_asked`).
 
         Raises :class:`KnowledgeUnavailable` when the engine could not open."""
         if self._ready is not None:
@@ -97,4 +99,4 @@ class KnowledgeService:
         engine = self.engine
         if engine is None:
             raise KnowledgeUnavailable("the knowledge proxy is not available")
-        return await self.run_blocking(engine.ask, text, asker, writer)
+        return await self.run_blocking(engine.ask, text, asker, writer, context)

@@ -172,12 +172,23 @@ RECORD_BATCH_INDEX = Migration("events_fts filled a batch at a time by the recor
     'DROP TRIGGER IF EXISTS "events_ai"',
 ))
 
+SWEEP_VERDICTS = Migration("sweep_questions.answer_id: the knowledge answer the sweep typed, and "
+                           "reply: what the agent's next turn made of it, so an answer the agent "
+                           "rejects is recorded as a verdict against it; "
+                           "knowledge_answers.model_confidence: the confidence model's own figure "
+                           "before the per-corpus correction that verdicts fit", (
+    "ALTER TABLE sweep_questions ADD COLUMN answer_id INTEGER REFERENCES knowledge_answers(id)",
+    "ALTER TABLE sweep_questions ADD COLUMN reply TEXT",
+    "ALTER TABLE knowledge_answers ADD COLUMN model_confidence REAL",
+))
+
 MIGRATIONS: tuple[Migration, ...] = (
     V0_1,
     CRASH_RECOVERY,
     KNOWLEDGE_VERDICTS,
     KNOWLEDGE_COVERAGE,
     RECORD_BATCH_INDEX,
+    SWEEP_VERDICTS,
 )
 
 

@@ -35,7 +35,12 @@ import sqlite_utils
 from breakroom.config import Config
 from breakroom.fleet.capture import capture_joined
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
+from breakroom.fleet.panestate import question_asks, reply_after
 from breakroom.fleet.tmux import Tmux
+from breakroom.knowledge.calibration import AGENT
+from breakroom.knowledge.engine import judge
+from breakroom.knowledge.question import split_question
+from breakroom.knowledge.verdict import rejects
 from breakroom.sanitize import sanitize, scrub_secrets, strip_controls
 from breakroom.sweep.policy import Policy, load_policy, read_prompt
 from breakroom.work import dispatch
@@ -68,6 +73,7 @@ class Observation:
 class Problem:
     session: str
     kind: str  # stalled | exited | error:KIND | permission | idle-with-work | asked-again
+    #          | answer-rejected
     text: str
 
 
@@ -75,7 +81,8 @@ class Problem:
 class StuckQuestion:
     qid: str  # the request id put in brackets when asking knowledge
     session: str
-    question: str
+    question: str  # the sentences that ask (what knowledge is asked)
+    context: str = ""  # the rest of the agent's message (it may only help the answer)
 
 
 @dataclass(frozen=True)
@@ -176,10 +183,13 @@ def compose_lines(summary: str | None, new_problems: list[Problem], ops: str) ->
         [f"{ops} … and {hidden} more new problems — !fleet for the whole picture"]
 
 
+ANSWER_HEAD = "[sweep via knowledge"  # how a typed answer starts; the agent's reply follows it
+
+
 def answer_text(confidence: float, reply: str, max_chars: int) -> str:
     """What the sweep types into a stuck session: attributed, and short enough to be typed
     rather than turned into a pointer (sources go first, then the answer is cut at a word)."""
-    head = f"[sweep via knowledge, confidence {confidence:.2f}] "
+    head = f"{ANSWER_HEAD}, confidence {confidence:.2f}] "
     reply = " ".join(reply.split())
     if len(head) + len(reply) <= max_chars:
         return head + reply
@@ -252,7 +262,8 @@ class Sweeper:
         approvals = self._approvals(observations, now)
         approved = {a.session for a in approvals}
         questions, asked_again = self._questions(observations, now)
-        problems = self._problems(observations, now, approved) + asked_again
+        problems = (self._problems(observations, now, approved) + asked_again
+                    + self._rejections(observations, now))
         summary = summary_line(observations)
         changed = summary != self.summary
         new = [p for p in problems if (p.session, p.kind) not in self.problem_keys]
@@ -386,7 +397,8 @@ class Sweeper:
                 self.db.execute(
                     "INSERT INTO sweep_questions (qid, session, question, qhash, asked_at, status) "
                     "VALUES (?, ?, ?, ?, ?, 'asking')", [qid, name, obs.question, qhash, now])
-                new.append(StuckQuestion(qid, name, obs.question))
+                asked = split_question(obs.question, question_asks(obs.agent))
+                new.append(StuckQuestion(qid, name, asked.question, asked.context))
                 continue
             qid, status, resolved_at, again_at = row
             if status == "answered" and self._moved_on(name, resolved_at):
@@ -415,11 +427,38 @@ class Sweeper:
         self.db.execute("DELETE FROM sweep_questions WHERE qid = ? AND status = 'asking'", [qid])
 
     def resolve_question(self, qid: str, status: str, confidence: float | None = None,
-                         answer: str | None = None, now: float | None = None) -> None:
-        """Record how a question ended: ``answered`` or ``escalated``."""
+                         answer: str | None = None, now: float | None = None,
+                         answer_id: int | None = None) -> None:
+        """Record how a question ended: ``answered`` or ``escalated``; ``answer_id``: the
+        knowledge answer typed into the session (its reply is read on later walks)."""
         self.db.execute(
-            "UPDATE sweep_questions SET status = ?, confidence = ?, answer = ?, resolved_at = ? "
-            "WHERE qid = ?", [status, confidence, answer, time.time() if now is None else now, qid])
+            "UPDATE sweep_questions SET status = ?, confidence = ?, answer = ?, resolved_at = ?, "
+            "answer_id = ? WHERE qid = ?",
+            [status, confidence, answer, time.time() if now is None else now, answer_id, qid])
+
+    def _rejections(self, observations: Mapping[str, Observation], now: float) -> list[Problem]:
+        """Read the agent's turn after each answer the sweep typed (once, when the turn is
+        over); a turn that rejects the answer is recorded as a verdict against it."""
+        rows = self.db.execute(
+            "SELECT qid, session, answer_id FROM sweep_questions q WHERE status = 'answered' "
+            "AND answer_id IS NOT NULL AND reply IS NULL AND resolved_at = (SELECT max("
+            "resolved_at) FROM sweep_questions r WHERE r.session = q.session AND "
+            "r.status = 'answered')").fetchall()
+        problems = []
+        for qid, name, answer_id in rows:
+            obs = observations.get(name)
+            if obs is None or obs.state not in (QUESTION, "idle"):
+                continue
+            reply = reply_after(obs.text, obs.agent, ANSWER_HEAD)
+            if reply is None:
+                continue
+            self.db.execute("UPDATE sweep_questions SET reply = ? WHERE qid = ?",
+                            [reply[:QUESTION_MAX_CHARS], qid])
+            if rejects(reply) and judge(self.db, answer_id, False, name + AGENT, now):
+                problems.append(Problem(name, "answer-rejected",
+                                        f"{name} rejected the sweep's answer [{qid}] (k{answer_id},"
+                                        f" recorded as wrong): {clean_question(reply)}"))
+        return problems
 
     # ------------------------------------------------------------ permission prompts
 

@@ -82,3 +82,19 @@ def test_the_bench_scores_like_the_engine_and_fits_leave_one_corpus_out(corpora,
     knowledge_eval.leave_one_corpus_out(rows, "hybrid" if engine.index.embedder else "bm25")
     assert all(0 <= r.confidence <= 1 and 0 <= r.covered <= 1 for r in rows)
     assert [r.confidence for r in rows] != shipped  # refitted on the other corpus alone
+
+
+def test_markdown_faq_titles_become_questions_and_code_comments_do_not():
+    text = ("# FAQ\n\nIntro.\n\n## Why spaces? I prefer tabs\n\nSpaces are the default.\n\n"
+            "## Is it safe to use?\n\nYes, it checks the result.\n\n```sh\n# is this a title?\n"
+            "run --check\n```\n\n## Which versions are supported?\n\nThe last five.\n")
+    rest, faqs = knowledge_corpora.split_faq(text)
+    assert [q for q, _ in faqs] == ["Is it safe to use?", "Which versions are supported?"]
+    assert "# is this a title?" in dict(faqs)["Is it safe to use?"]
+    assert "Why spaces? I prefer tabs" in rest and "The last five" not in rest
+
+
+def test_sphinx_sources_and_markdown_keep_a_readable_suffix():
+    assert knowledge_corpora._target("src/faq/design.rst.txt", "src") == Path("faq/design.rst")
+    assert knowledge_corpora._target("docs/faq/general.txt", "docs") == Path("faq/general.rst")
+    assert knowledge_corpora._target("docs/guide/usage.md", "docs") == Path("guide/usage.md")

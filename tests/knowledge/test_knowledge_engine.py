@@ -152,6 +152,21 @@ def test_cli_knowledge_stats_and_show(tmp_path, cli):
     assert "coverage:   0.12  (the chance the corpus covers the question)" in idk.stdout
 
 
+def test_cli_knowledge_stats_prints_the_verdicts_and_the_correction(tmp_path, cli):
+    db = open_db(tmp_path / "data" / "breakroom.db")
+    (tmp_path / "breakroom.yaml").write_text(f"data_dir: {tmp_path / 'data'}\n")
+    answers = [knowledge.record(db, Answer(f"q{i}?", "a", 0.5, ["x.md"], "offline",
+                                           model_confidence=0.5)) for i in range(30)]
+    for answer in answers:
+        knowledge.judge(db, answer.id, True, "alice")  # right far more often than 0.5 says
+    knowledge.judge(db, answers[0].id, False, "shop (agent)")
+    stats = cli("knowledge", "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert ("calibration  from 30 answers judged (operators' !right / !wrong, 1 rejected by "
+            "the agent they were typed into)") in stats.stdout
+    assert "correction   +" in stats.stdout and "from 30 operators' verdicts" in stats.stdout
+
+
 def test_every_answer_records_its_coverage(engine):
     """An "I don't know" says which floor it fell under: coverage or confidence."""
     question = "What is the recipe for sourdough bread?"

@@ -1,6 +1,6 @@
 """A local stub of the Messages API as the real Claude Code CLI calls it, scripted by the prompt
 (the script is :mod:`support.sse_stub`'s: ``bash: CMD``, ``bash-ask: CMD``, ``mcp TOOL: JSON``,
-``ask``, ``fail KIND [N]``, ``slow N ...``, else an echo).
+``ask``, ``say: TEXT``, ``fail KIND [N]``, ``slow N ...``, else an echo; and ``scripted``).
 
 Claude Code sends ``POST /v1/messages?beta=true`` with ``stream: true`` and expects SSE
 (FIELD-NOTES "Claude Code 2.1.197"); it also calls ``count_tokens``.  The stub plays the model:
@@ -24,7 +24,7 @@ import json
 import re
 from typing import Any
 
-from support.sse_stub import ASK_TEXT, Reply, Request, StubServer, Turn, plan, words
+from support.sse_stub import ASK_TEXT, Reply, Request, StubServer, Turn, words
 
 __all__ = ["ASK_TEXT", "MCP_PREFIX", "ClaudeStub", "offered_tools", "user_prompt"]
 
@@ -99,7 +99,7 @@ class ClaudeStub(StubServer):
         with self.lock:
             self.requests.append(request.body)
         prompt, called = user_prompt(request.body), _called(request.body)
-        turn = plan(prompt, after_tool_result=bool(called - {"ToolSearch"}))
+        turn = self.plan(prompt, after_tool_result=bool(called - {"ToolSearch"}))
         if turn.fail in _ERRORS and self.failing(prompt, turn):
             status, kind, message = _ERRORS[turn.fail]  # type: ignore[index]
             reply.json(status, {"type": "error", "error": {"type": kind, "message": message}})

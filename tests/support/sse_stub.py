@@ -10,10 +10,14 @@ turn *does* is decided here, from the newest prompt, the same way for every agen
 - ``bash-ask: CMD``    -> the same, then :data:`ASK_TEXT` after the result
 - ``mcp TOOL: JSON``   -> a call of the breakroom MCP server's TOOL with that input
 - ``ask``              -> :data:`ASK_TEXT`
+- ``say: TEXT``        -> ``TEXT``, as the model's whole message
 - ``fail KIND [N]``    -> the stub's error KIND (e.g. 401, 429, quota) on every request of the
                           turn, or on its first N requests only (then the turn goes on as an echo)
 - ``slow N ...``       -> the reply streams over N seconds
 - anything else        -> ``echo: <prompt>``
+
+A test may also answer any prompt holding a key of a stub's ``scripted`` with that key's
+text (:meth:`StubServer.plan`: how an agent replies to what the breakroom typed into it).
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ def plan(prompt: str, after_tool_result: bool) -> Turn:
         return Turn(text=f"done: {done.strip()[:60]}", duration=duration)
     if prompt == "ask":
         return Turn(text=ASK_TEXT, duration=duration)
+    if prompt.startswith("say: "):
+        return Turn(text=prompt[5:], duration=duration)
     return Turn(text=f"echo: {prompt[:200]}", duration=duration)
 
 
@@ -137,6 +143,7 @@ class StubServer:
         self.lock = threading.Lock()
         self.calls: list[str] = []
         self.failed: dict[str, int] = {}
+        self.scripted: dict[str, str] = {}  # a prompt holding KEY is answered with VALUE
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -168,6 +175,11 @@ class StubServer:
 
     def handle(self, request: Request, reply: Reply) -> None:
         raise NotImplementedError
+
+    def plan(self, prompt: str, after_tool_result: bool) -> Turn:
+        """The test's own reply to a prompt holding a key of ``scripted``, else the script's."""
+        reply = next((text for key, text in self.scripted.items() if key in prompt), None)
+        return Turn(text=reply) if reply is not None else plan(prompt, after_tool_result)
 
     def failing(self, prompt: str, turn: Turn) -> bool:
         """Whether this request of ``turn`` gets its error (``fail KIND N`` fails N requests

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from breakroom.config import Config, from_dict
+from breakroom.knowledge import engine as knowledge
 from breakroom.record.db import open_db
 from breakroom.sweep.walk import (
     MAX_LINES_PER_WALK,
@@ -58,9 +59,9 @@ def test_question_is_extracted_once_and_never_asked_twice(fleet, tmp_path, db):
     sweeper = Sweeper(db, make_config(tmp_path, fleet.socket))
     result = sweeper.walk()
     [question] = result.questions
-    assert question.question == ("I read posts/pricing.md and the voice guide. Before I write the "
-                                 "copy: the notes disagree on one thing. Should the workshop be "
-                                 "priced per seat or per cohort?")
+    assert question.question == "Should the workshop be priced per seat or per cohort?"
+    assert question.context == ("I read posts/pricing.md and the voice guide. Before I write the "
+                                "copy: the notes disagree on one thing.")
     assert question.qid.startswith("q")
     assert sweeper.walk().questions == []
     sweeper.resolve_question(question.qid, "escalated", 0.2)
@@ -83,6 +84,45 @@ def test_answered_session_that_asks_again_is_flagged(fleet, tmp_path, db):
     assert result.questions == []
     assert [p.kind for p in result.new_problems] == ["asked-again"]
     assert result.lines[-1].startswith("alice: shop asks again what the sweep answered")
+
+
+def answered(pricing: str, *turn: str) -> str:
+    """The pricing screen after the sweep typed its answer, with the agent's ``turn`` below."""
+    box = pricing.rindex("\n─", 0, pricing.rindex("\n❯")) + 1
+    typed = answer_text(0.81, "Per cohort: companies book a whole cohort. — sources: "
+                              "posts/pricing.md#Workshops", 90)
+    return pricing[:box] + "\n".join([f"❯ {typed}", "", *turn, "", ""]) + pricing[box:]
+
+
+@pytest.mark.parametrize("turn, wrong", [
+    (["⏺ That answer is outdated: the pricing page changed last week. I'll ask alice."], True),
+    (["⏺ Thanks, per cohort it is. Writing the copy now."], False),
+])
+def test_the_agents_reply_to_a_typed_answer_is_read_once_and_a_rejection_recorded(
+        fleet, tmp_path, db, turn, wrong):
+    pricing = screen("waiting-question/pricing.txt")
+    fleet.show("shop", pricing, answered(pricing, *turn, "", "✻ Baked for 3s"))
+    sweeper = Sweeper(db, make_config(tmp_path, fleet.socket))
+    [question] = sweeper.walk(now=100).questions
+    answer = knowledge.record(db, knowledge.Answer(question.question, "Per cohort.", 0.81,
+                                                   ["posts/pricing.md#Workshops"], "offline"))
+    sweeper.resolve_question(question.qid, "answered", 0.81, "Per cohort.", now=101,
+                             answer_id=answer.id)
+    assert sweeper.walk(now=102).problems == []  # no reply yet: the question is still shown
+    fleet.advance("shop", "Baked for 3s")
+    result = sweeper.walk(now=110)
+    verdicts = db.execute("SELECT answer_id, judge, right FROM knowledge_feedback").fetchall()
+    reply = db.execute("SELECT reply FROM sweep_questions").fetchone()[0]
+    assert reply.startswith(turn[0][2:40])
+    if wrong:
+        assert verdicts == [(answer.id, "shop (agent)", 0)]
+        assert [p.kind for p in result.new_problems] == ["answer-rejected"]
+        assert result.lines[-1].startswith(f"alice: shop rejected the sweep's answer "
+                                           f"[{question.qid}] (k{answer.id}, recorded as wrong)")
+    else:
+        assert verdicts == [] and result.problems == []
+    sweeper.walk(now=120)  # read once: a later walk records nothing more
+    assert len(db.execute("SELECT * FROM knowledge_feedback").fetchall()) == len(verdicts)
 
 
 def test_flags_exited_error_stalled_and_long_permission(fleet, tmp_path, db):
