@@ -117,7 +117,7 @@ test: system-deps venv lint
 bench: venv
 	$(VENV)/bin/python bench/knowledge_corpora.py setup
 	$(VENV)/bin/python bench/knowledge_eval.py
-	for b in scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk session_bots record_search cross_host report_build; do \
+	for b in hot_paths scribe_ingest delivery_latency busy_delivery knowledge_latency sweep_walk session_bots record_search cross_host report_build; do \
 	  $(VENV)/bin/python bench/$$b.py --quick || exit 1; done
 
 clean:
