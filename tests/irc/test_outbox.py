@@ -7,15 +7,14 @@ import asyncio
 
 from breakroom.fleet.ratelimit import OncePerWindow
 from breakroom.irc.outbox import Outbox
+from support.wait import wait_until_async
 
 
 async def _run_until(outbox: Outbox, sent: list, count: int, timeout: float = 5.0) -> None:
     task = asyncio.get_running_loop().create_task(outbox.run())
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(sent) < count:
-            assert asyncio.get_running_loop().time() < deadline, sent
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: len(sent) >= count, timeout, lambda: f"{count} lines sent: {sent}",
+                               poll=0.01)
     finally:
         task.cancel()
 
@@ -36,8 +35,8 @@ def test_messages_go_before_notices_and_keep_their_order() -> None:
 
     async def scenario() -> None:
         task = asyncio.get_running_loop().create_task(outbox.run())
-        while not asked:  # until the outbox has looked at its lines and been told "away"
-            await asyncio.sleep(0)
+        # until the outbox has looked at its lines and been told "away"
+        await wait_until_async(lambda: asked, 5, "the outbox asking whether it may send", poll=0)
         assert sent == []  # away: everything is held
         ready[0] = True
         outbox.wake()
