@@ -172,15 +172,3 @@ def test_roles_refuse_configs_they_cannot_play() -> None:
         role_for(from_dict(remote), "host")
     with pytest.raises(ConfigError, match="host_name: expected a short name"):
         from_dict({"host_name": "has-dash"})
-
-
-def test_host_nicks_carry_the_host_within_31_chars() -> None:
-    from breakroom.irc.nicks import assign_nicks
-
-    long = "a-very-long-session-name-for-the-build"
-    nicks = assign_nicks(["worker", "my.proj", "my_proj", long, "scribe"], host="buildbox")
-    assert nicks["worker"] == "worker-buildbox" and nicks["my_proj"] == "my_proj-buildbox"
-    assert nicks["my.proj"].startswith("my_proj-") and nicks["my.proj"].endswith("-buildbox")
-    assert nicks["scribe"] == "scribe-buildbox"  # no longer a service nick
-    assert all(len(n) <= 31 for n in nicks.values()) and nicks[long].endswith("-buildbox")
-    assert len(set(nicks.values())) == len(nicks)

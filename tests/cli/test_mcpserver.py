@@ -1,19 +1,14 @@
-"""`breakroom mcp` over real stdio with the official MCP client, and its registration in
-Claude Code's ~/.claude.json (the live test with Claude Code is test_claude_code_hooks.py)."""
+"""`breakroom mcp` over real stdio with the official MCP client (its registration in Claude
+Code's ~/.claude.json: tests/fleet/test_mcp_register.py; the live test with Claude Code:
+tests/fleet/test_claude_code_hooks.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from pathlib import Path
 
-import pytest
+from support.cli import BREAKROOM
 
-from breakroom.errors import BreakroomError
-from breakroom.fleet import mcp_register
-
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 TOOLS = {"say", "ask", "inbox", "read", "digest", "fleet", "issue_list", "issue_show", "issue_move",
          "skills_show"}
 
@@ -37,19 +32,3 @@ def test_tools_are_listed_and_a_failure_is_a_one_line_tool_error(tmp_path: Path)
     assert names == TOOLS
     assert fleet.is_error and "the breakroom is not running" in fleet.content[0].text
     assert not skill.is_error and "check" in skill.content[0].text.lower()
-
-
-def test_register_claude_merges_into_claude_json(tmp_path: Path) -> None:
-    state = tmp_path / ".claude.json"
-    state.write_text(json.dumps({"theme": "dark", "projects": {"/other": {"x": 1}}}))
-    entry = mcp_register.server_entry("/abs/breakroom.yaml")
-    assert entry["command"].startswith("/")
-    assert entry["args"][-3:] == ["--config", "/abs/breakroom.yaml", "mcp"]
-    assert mcp_register.register_claude(tmp_path / "proj", entry, tmp_path)
-    assert not mcp_register.register_claude(tmp_path / "proj", entry, tmp_path)  # already there
-    saved = json.loads(state.read_text())
-    assert saved["theme"] == "dark" and saved["projects"]["/other"] == {"x": 1}
-    assert mcp_register.registered(tmp_path / "proj", tmp_path) == entry
-    state.write_text("{broken")
-    with pytest.raises(BreakroomError, match="cannot read it as JSON"):
-        mcp_register.register_claude(tmp_path / "proj", entry, tmp_path)

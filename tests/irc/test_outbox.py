@@ -1,11 +1,10 @@
 """A bot's outbox: messages before notices, order kept within each, nothing sent while the
-bot is away, pacing after the burst; and the once-a-minute cap on refusal notices."""
+bot is away, pacing after the burst."""
 
 from __future__ import annotations
 
 import asyncio
 
-from breakroom.fleet.ratelimit import OncePerWindow
 from breakroom.irc.outbox import Outbox
 from support.wait import wait_until_async
 
@@ -61,12 +60,3 @@ def test_after_the_burst_lines_are_paced() -> None:
         return loop.time() - start
     elapsed = asyncio.run(scenario())
     assert len(sent) == 7 and elapsed >= 4 / 20 * 0.9  # 3 at once, then 4 at 20 a second
-
-
-def test_one_refusal_notice_per_sender_per_window() -> None:
-    now = [0.0]
-    once = OncePerWindow(60.0, clock=lambda: now[0])
-    assert [once.allow("flooder") for _ in range(300)].count(True) == 1
-    assert once.allow("someone else")
-    now[0] = 60.0
-    assert once.allow("flooder") and not once.allow("flooder")
