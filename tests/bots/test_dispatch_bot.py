@@ -171,6 +171,7 @@ def test_checkin_nudge_reaches_an_idle_session_and_its_digest_puts_its_own_lines
     assert again.addressed == [] and again.shared == []  # what it has read is not shown again
 
 
+@pytest.mark.timing
 @pytest.mark.timeout(60)
 def test_the_cycle_runs_on_its_own_every_interval(ircd, running_app, tmux_socket):
     thread = start(running_app, ircd, tmux_socket, {}, dispatcher={**QUIET, "interval": 0.3})

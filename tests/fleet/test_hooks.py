@@ -99,6 +99,7 @@ def test_state_for(event: str, payload: dict, state: str | None) -> None:
 # ---------------------------------------------------------------- the hook command
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("stdin", [b"", b"\xff\xfe garbage {", b"[1, 2]", b'{"hook_event_name": "Stop"}'])
 def test_hook_is_silent_and_quick_with_nothing_around(home: Path, stdin: bytes) -> None:
     done, elapsed = run_hook("Stop", stdin, command=tuple(FAST_HOOK))
@@ -108,6 +109,7 @@ def test_hook_is_silent_and_quick_with_nothing_around(home: Path, stdin: bytes) 
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
 
 
+@pytest.mark.timing
 def test_hook_inside_tmux_with_breakroom_down(tmux_env: dict[str, str]) -> None:
     done, elapsed = run_hook("Notification", b'{"notification_type": "permission_prompt"}', tmux_env,
                              command=tuple(FAST_HOOK))
@@ -115,6 +117,7 @@ def test_hook_inside_tmux_with_breakroom_down(tmux_env: dict[str, str]) -> None:
     assert elapsed < 1.0
 
 
+@pytest.mark.timing
 def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
     started = time.monotonic()
     proc = subprocess.Popen([*FAST_HOOK, "Stop"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
