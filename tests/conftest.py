@@ -29,12 +29,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """Derived model files (the integer embedding model) are built once per run, in a cache of
     the run's own — never in the user's ~/.cache, not once per test, and not once per xdist
     worker either: the controller makes the cache and builds the model before the workers
-    start, and they inherit its ``XDG_CACHE_HOME``."""
+    start, and they inherit its ``XDG_CACHE_HOME``.  ``make test`` runs pytest twice (the
+    suite on workers, then the ``timing`` tests alone) and hands both one cache, made and
+    removed by it, in ``BREAKROOM_TEST_CACHE``."""
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller's cache is in the environment already
-    cache = Path(tempfile.mkdtemp(prefix="breakroom-cache-"))
+    given = os.environ.get("BREAKROOM_TEST_CACHE")
+    cache = Path(given) if given else Path(tempfile.mkdtemp(prefix="breakroom-cache-"))
     os.environ["XDG_CACHE_HOME"] = str(cache)
-    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    if not given:
+        config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
     from breakroom.knowledge.embedding import load_embedder
     load_embedder()  # builds the integer model into the cache when the embed extra is there
 

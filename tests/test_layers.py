@@ -116,3 +116,23 @@ def test_irc3_stays_in_the_irc_plumbing_and_the_bots() -> None:
 def test_few_modules_at_the_top_of_the_package() -> None:
     top = [p.name for p in (ROOT / "breakroom").glob("*.py") if p.name != "__init__.py"]
     assert len(top) <= TOP_LEVEL_LIMIT, sorted(top)
+
+
+def test_tests_mirror_the_code_folders() -> None:
+    """tests/<folder>/ for breakroom/<folder>/, tests/bots/ for bots/ (helpers: tests/support/)."""
+    code = {p.name for p in (ROOT / "breakroom").iterdir() if (p / "__init__.py").exists() or
+            any(p.glob("*.py"))} | {"bots"}
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+    assert folders - code == set()
+
+
+def test_tests_import_no_other_test_module() -> None:
+    """What tests share lives in tests/support/ (and fixtures in conftest), never in a test."""
+    wrong = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(ROOT)} -> {name}" for name in names
+                      if name.split(".")[-1].startswith(("test_", "conftest")) or name.startswith("tests.")]
+    assert wrong == []

@@ -7,8 +7,11 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import breakroom.cli
 from breakroom.cli.base import COMMAND_MODULES, cli
+from breakroom.entry import main
 
 
 def test_command_map_matches_the_modules() -> None:
@@ -30,10 +33,16 @@ def test_a_command_loads_only_its_own_module() -> None:
         assert heavy not in loaded
 
 
-def test_every_command_has_help(cli) -> None:
+def test_every_command_has_help(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Through the console script's own entry point, in this process: the same routing and
+    lazy loading as ``breakroom NAME --help``, without a second of start-up per command."""
     for name in COMMAND_MODULES:
-        result = cli(name, "--help")
-        assert result.returncode == 0 and "Usage: breakroom" in result.stdout, name
+        monkeypatch.setattr(sys, "argv", ["breakroom", name, "--help"])
+        try:
+            main()
+        except SystemExit as exited:
+            assert exited.code in (0, None), name
+        assert "Usage: breakroom" in capsys.readouterr().out, name
 
 
 def test_unknown_command_is_one_line(cli) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +18,24 @@ from support.cli import BREAKROOM
 from support.irc import HAVE_NGIRCD
 
 
-def _run_demo(tmp_path: Path, *args: str, path: str | None = None,
-              pythonpath: Path | None = None) -> tuple[subprocess.CompletedProcess, Path]:
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """The demo's TMPDIR, short: its data dir's control socket must fit AF_UNIX's 108 bytes,
+    and so must the fallback in TMPDIR (tmp_path is longer under xdist: popen-gwN/)."""
+    folder = Path(tempfile.mkdtemp(prefix="br-demo-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_demo(tmp_path: Path, scratch: Path, *args: str, path: str | None = None,
+              pythonpath: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TMPDIR": str(scratch)}
     if path is not None:
         env["PATH"] = path
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    result = subprocess.run([BREAKROOM, "demo", "--duration", "90", *args], capture_output=True,
-                            text=True, timeout=240, env=env, cwd=tmp_path)
-    return result, scratch
+    return subprocess.run([BREAKROOM, "demo", "--duration", "90", *args], capture_output=True,
+                          text=True, timeout=240, env=env, cwd=tmp_path)
 
 
 def _assert_nothing_left(result: subprocess.CompletedProcess, scratch: Path, keep: set[str]) -> None:
@@ -41,8 +50,8 @@ def _assert_nothing_left(result: subprocess.CompletedProcess, scratch: Path, kee
 
 
 @pytest.mark.timeout(300)
-def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
-    result, scratch = _run_demo(tmp_path, "--keep-data")
+def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path, scratch: Path) -> None:
+    result = _run_demo(tmp_path, scratch, "--keep-data")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "what happened:" in result.stdout and "✗" not in result.stdout
     assert re.search(r"irssi -c 127\.0\.0\.1 -p \d+ -w \S+", result.stdout)
@@ -68,7 +77,7 @@ def test_demo_tells_the_whole_story_and_cleans_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_demo_falls_back_to_miniircd_and_to_bm25(tmp_path: Path) -> None:
+def test_demo_falls_back_to_miniircd_and_to_bm25(tmp_path: Path, scratch: Path) -> None:
     """Without ngircd and without the embed extra (onnxruntime cannot be imported) the story
     still holds: its sweep beat is then an escalation, since bm25 alone is not sure enough."""
     bin_dir = str(Path(BREAKROOM).parent)
@@ -76,7 +85,7 @@ def test_demo_falls_back_to_miniircd_and_to_bm25(tmp_path: Path) -> None:
     blocker.mkdir()
     (blocker / "onnxruntime.py").write_text(
         "raise ImportError('blocked for this test', name='onnxruntime')\n")
-    result, scratch = _run_demo(tmp_path, "--speed", "2", path=f"{bin_dir}:/usr/bin:/bin",
+    result = _run_demo(tmp_path, scratch, "--speed", "2", path=f"{bin_dir}:/usr/bin:/bin",
                                 pythonpath=blocker)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ircd: miniircd on 127.0.0.1:" in result.stdout

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +16,9 @@ from breakroom.demo.simagent import Step, parse_script, shell_command, substitut
 from breakroom.errors import BreakroomError
 from breakroom.fleet.panestate import IdleStability, detect, guess_agent
 from breakroom.fleet.tmux import Tmux
+from support.cli import BREAKROOM
+from support.wait import wait_value
 
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 BASIC = Path(__file__).parents[1] / "fixtures" / "sim" / "basic.yaml"
 
 
@@ -51,14 +50,7 @@ class SimPane:
         self.press("Enter")
 
     def wait_for(self, check: Callable[[str], bool], timeout: float = 8.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.text()
-            if check(text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; the pane shows:\n{text}")
-            time.sleep(0.1)
+        return wait_value(self.text, check, timeout, "the pane to show what was expected", poll=0.1)
 
     def wait_state(self, state: str, timeout: float = 8.0) -> str:
         return self.wait_for(lambda text: detect(text, "sim").state == state, timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import libtmux
@@ -10,6 +9,7 @@ import pytest
 
 from breakroom.fleet import capture
 from breakroom.fleet.tmux import Tmux
+from support.wait import wait_value
 
 
 def _start(socket: str, name: str, script: str) -> libtmux.Session:
@@ -19,13 +19,10 @@ def _start(socket: str, name: str, script: str) -> libtmux.Session:
 
 
 def _wait_for(socket: str, session: str, needle: str) -> capture.PaneCapture:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        got = capture.capture_all(Tmux(socket), sessions=[session]).get(session)
-        if got and needle in got.text:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"{needle!r} never appeared in {session}")
+    got = wait_value(lambda: capture.capture_all(Tmux(socket), sessions=[session]).get(session),
+                     lambda got: got is not None and needle in got.text, 5, f"{needle!r} in {session}")
+    assert got is not None
+    return got
 
 
 def test_no_server_gives_nothing(tmux_socket):
@@ -85,14 +82,9 @@ def test_a_fleet_of_30_is_walked_in_two_tmux_processes(tmux_socket, tmux_calls):
     server = libtmux.Server(socket_name=tmux_socket)
     for i in range(30):
         server.new_session(session_name=f"s{i:02d}", window_command="sh -c 'echo ready; exec cat'")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        caps = capture.capture_all(Tmux(tmux_socket))
-        if len(caps) == 30 and all("ready" in c.text for c in caps.values()):
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("not every session printed 'ready'")
+    wait_value(lambda: capture.capture_all(Tmux(tmux_socket)),
+               lambda caps: len(caps) == 30 and all("ready" in c.text for c in caps.values()), 10,
+               "every session printing 'ready'", poll=0.1)
     before = tmux_calls()
     caps = capture.capture_all(Tmux(tmux_socket))
     assert len(caps) == 30

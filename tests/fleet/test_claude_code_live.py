@@ -113,11 +113,13 @@ def test_a_message_to_a_retrying_claude_waits_then_arrives_once(
         human.say(ircd.channel, f"{nick}: note sent during the retries")
         human.wait_for(rf"NOTICE human :#1 queued behind a busy agent \({SESSION} is working\)")
         screens = []  # the pane, sampled until the note is delivered: never in it while retrying
-        deadline = time.monotonic() + 60
-        while not human.seen(rf"NOTICE human :delivered #1 to {SESSION}"):
-            assert time.monotonic() < deadline, "the note was never delivered"
+
+        def delivered() -> bool:
+            if human.seen(rf"NOTICE human :delivered #1 to {SESSION}"):
+                return True
             screens.append(capture(tmux_socket, SESSION))
-            time.sleep(0.05)
+            return False
+        wait_until(delivered, 60, "the note delivered")
         assert any("etrying in" in s for s in screens)
         assert not [s for s in screens if "etrying in" in s and "note sent during" in s]
         wait_screen(tmux_socket, SESSION, lambda s: "echo: [breakroom #1] human: note sent during" in s, 30)

@@ -11,24 +11,24 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.app import next_poll
 from support.claude_code import capture, keys, wait_screen
+from support.cli import BREAKROOM
 from support.codex_cli import codex_binary, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub, tool_names, user_prompts
+from support.wait import wait_until
 
 _missing = missing_reason()
 if _missing and os.environ.get("BREAKROOM_REQUIRE_CODEX"):
     raise RuntimeError(f"BREAKROOM_REQUIRE_CODEX is set but {_missing}")
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 CX, OTHER = "cx", "other"
 
 
@@ -100,10 +100,13 @@ def test_states_and_delivery(ircd, running_app, irc_client, tmux_socket, tmp_pat
     fleet.wait_state("working", 10)
     human.say(ircd.channel, f"{nick}: note sent while it works")
     human.wait_for(rf"NOTICE human :#2 queued behind a busy agent \({CX} is working\)", 30)
-    while not human.seen(rf"NOTICE human :delivered #2 to {CX}"):
+    def delivered() -> bool:  # and never typed into the pane while the turn runs
+        if human.seen(rf"NOTICE human :delivered #2 to {CX}"):
+            return True
         screen = capture(tmux_socket, CX)
         assert "note sent while" not in screen or "Worked for 8s" in screen, screen
-        time.sleep(0.05)
+        return False
+    wait_until(delivered, 60, "note #2 delivered")
     fleet.screen(lambda s: "echo: [breakroom #2] human: note sent while it works" in s)
     assert fleet.turns_with("note sent while it works") == 1
     assert not [b for b in stub.requests if "slow 8" in user_prompts(b)[-1] and "note sent" in json.dumps(b)]
@@ -113,10 +116,9 @@ def test_states_and_delivery(ircd, running_app, irc_client, tmux_socket, tmp_pat
     fleet.wait_state("waiting:permission", 10)
     human.say(ircd.channel, f"{nick}: note sent during the approval")
     human.wait_for(rf"NOTICE human :#3 queued behind a busy agent \({CX} is waiting:permission\)", 30)
-    deadline = time.monotonic() + 3  # the breakroom polls every 0.3 s: ten chances to misstep
-    while time.monotonic() < deadline:
+    for _ in range(10):  # ten fresh looks of the breakroom at the pane: ten chances to misstep
+        next_poll(fleet.app)
         assert "note sent during" not in capture(tmux_socket, CX)
-        time.sleep(0.1)
     keys(tmux_socket, CX, "Escape")
     human.wait_for(rf"NOTICE human :delivered #3 to {CX}", 30)
     fleet.screen(lambda s: "echo: [breakroom #3] human: note sent during the approval" in s)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from breakroom.cli.base import cli
 from breakroom.errors import BreakroomError
 from breakroom.fleet import codex_wiring
 from breakroom.fleet.hooks import hook_command, hook_prefix
+from support.cli import BREAKROOM
 from support.codex_cli import codex_binary
 
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 USER_CONFIG = """\
 # my Codex settings
 model = "gpt-5"   # the good one

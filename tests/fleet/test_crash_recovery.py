@@ -23,6 +23,7 @@ from breakroom.record.db import db_path, open_db
 from support.cli import BREAKROOM
 from support.irc import IrcServer, RawClient
 from support.sims import QUIET_SCRIPT, pane_text
+from support.wait import wait_until
 
 
 def write_config(tmp_path: Path, port: int, tmux_socket: str, enter_delay: float) -> None:
@@ -81,22 +82,15 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli, st
             human.say("#breakroom", f"b: {text}")
         # all three stored, the first in the input line with its Enter 30 s away: kill -9 now
         db = open_db(db_path(tmp_path / "data"))
-        for _ in range(200):
-            if ("❯ [breakroom #1] human: first message" in pane_text(tmux_socket, "b")
-                    and len(inbox.for_session(db, "b")) == 3):
-                break
-            subprocess.run(["sleep", "0.05"], check=True)
-        else:
-            pytest.fail("the first message was never typed")
+        wait_until(lambda: "❯ [breakroom #1] human: first message" in pane_text(tmux_socket, "b")
+                   and len(inbox.for_session(db, "b")) == 3, 10,
+                   "the first message typed, all three stored")
         assert ircds_of(tmp_path), "the test must see the ircd it expects to go"
         up.send_signal(signal.SIGKILL)
         up.communicate(timeout=10)
-        for _ in range(100):  # the ircd goes with it (childguard): no orphan
-            if not ircds_of(tmp_path):
-                break
-            subprocess.run(["sleep", "0.05"], check=True)
-        else:
-            pytest.fail(f"orphans after kill -9: {ircds_of(tmp_path)}")
+        # the ircd goes with it (childguard): no orphan
+        wait_until(lambda: not ircds_of(tmp_path), 5,
+                   lambda: f"no orphans after kill -9: {ircds_of(tmp_path)}")
         assert "[breakroom #1]" in look(Tmux(tmux_socket), resolve_pane(Tmux(tmux_socket), "b")).draft()
     finally:
         human.close()
@@ -104,10 +98,8 @@ def test_a_crash_mid_typing_leaves_nothing_behind(tmp_path, tmux_socket, cli, st
     write_config(tmp_path, port, tmux_socket, enter_delay=0.1)
     up = start_up()
     try:
-        for _ in range(300):
-            if {m.state for m in inbox.for_session(db, "b")} == {"delivered"}:
-                break
-            subprocess.run(["sleep", "0.05"], check=True)
+        wait_until(lambda: {m.state for m in inbox.for_session(db, "b")} == {"delivered"}, 15,
+                   lambda: f"every message delivered: {inbox.for_session(db, 'b')}")
         messages = sorted(inbox.for_session(db, "b"), key=lambda m: m.id)
         assert [(m.text, m.state) for m in messages] == [(t, "delivered") for t in texts]
         screen = pane_text(tmux_socket, "b")

@@ -1,6 +1,7 @@
-"""Per-sender token bucket and the hop limit's reply counting."""
+"""Per-sender token bucket, the hop limit's reply counting and the once-a-minute cap on refusal
+notices."""
 
-from breakroom.fleet.ratelimit import HopTracker, RateLimiter
+from breakroom.fleet.ratelimit import HopTracker, OncePerWindow, RateLimiter
 
 
 class FakeClock:
@@ -63,3 +64,12 @@ def test_a_service_bots_answer_is_one_hop_deeper_than_the_question():
         depths.append(hops.hop("worker", "knowledge", automated=True))
         depths.append(hops.hop("knowledge", "worker", automated=True))
     assert depths == [0, 1, 2, 3, 4, 5]  # so the hop limit ends the exchange
+
+
+def test_one_refusal_notice_per_sender_per_window() -> None:
+    now = [0.0]
+    once = OncePerWindow(60.0, clock=lambda: now[0])
+    assert [once.allow("flooder") for _ in range(300)].count(True) == 1
+    assert once.allow("someone else")
+    now[0] = 60.0
+    assert once.allow("flooder") and not once.allow("flooder")

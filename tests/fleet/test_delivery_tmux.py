@@ -7,7 +7,6 @@ byte it received, so the tests see exactly what reached the "agent".
 import json
 import secrets
 import sys
-import time
 
 import libtmux
 import pytest
@@ -75,10 +74,8 @@ def prompt_pane(tmp_path):
         log.touch(), raw.touch()
         tmux.new_session(session_name=name, x=120, y=30, window_command=(
             f"{sys.executable} {program} {log} {raw} {ignore_enters}"))
-        deadline = time.monotonic() + 5
-        while "❯" not in look(Tmux(socket), resolve_pane(Tmux(socket), name)).text:
-            assert time.monotonic() < deadline, "prompt program did not start"
-            time.sleep(0.05)
+        wait_until(lambda: "❯" in look(Tmux(socket), resolve_pane(Tmux(socket), name)).text, 5,
+                   "the prompt program starting")
         return socket, log, raw
 
     yield start

@@ -12,7 +12,6 @@ import asyncio
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -145,9 +144,7 @@ def test_the_release_is_asked_once_per_process(tmp_path: Path, tmux_socket: str)
     pid = int(subprocess.run(["tmux", "-L", tmux_socket, "display-message", "-p", "-t", "=cc:",
                               "#{pane_pid}"], capture_output=True, text=True).stdout)
     profile, probe = panestate.load_profile("claude-code"), VersionProbe()
-    deadline = time.monotonic() + 10
-    while "\n" not in (calls.read_text() if calls.exists() else "") and time.monotonic() < deadline:
-        time.sleep(0.05)  # the agent itself started
+    wait_until(lambda: calls.exists() and "\n" in calls.read_text(), 10, "the agent itself started")
     answers = [probe.ask(pid, profile) for _ in range(3)]
     assert answers[0] is not None and all(a is answers[0] for a in answers)  # asked once
     assert answers[0].result(timeout=10) == probe.release(pid) == "9.9.9"

@@ -32,6 +32,7 @@ def corpus(tmp_path):
     return root
 
 
+@pytest.mark.timing
 @pytest.mark.timeout(180)
 def test_a_flood_from_one_nick_does_not_starve_anyone(ircd, irc_client, running_app, sims,
                                                       tmux_socket, corpus, cli):

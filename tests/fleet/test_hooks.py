@@ -3,12 +3,10 @@ files, a real tmux server on a private socket and a real control socket."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,8 +26,9 @@ from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_pref
 from breakroom.fleet.identity import identify_callers
 from breakroom.fleet.session_env import current_session
 from breakroom.fleet.tmux import Tmux
+from support.cli import BREAKROOM
+from support.control import serving
 
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 # What `breakroom hook` runs once the CLI's entry point takes its fast path (see
 # breakroom.fleet.hooks.main); the timing tests use it so they measure the hook, not the import
 # of every CLI module.
@@ -100,6 +99,7 @@ def test_state_for(event: str, payload: dict, state: str | None) -> None:
 # ---------------------------------------------------------------- the hook command
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("stdin", [b"", b"\xff\xfe garbage {", b"[1, 2]", b'{"hook_event_name": "Stop"}'])
 def test_hook_is_silent_and_quick_with_nothing_around(home: Path, stdin: bytes) -> None:
     done, elapsed = run_hook("Stop", stdin, command=tuple(FAST_HOOK))
@@ -109,6 +109,7 @@ def test_hook_is_silent_and_quick_with_nothing_around(home: Path, stdin: bytes) 
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
 
 
+@pytest.mark.timing
 def test_hook_inside_tmux_with_breakroom_down(tmux_env: dict[str, str]) -> None:
     done, elapsed = run_hook("Notification", b'{"notification_type": "permission_prompt"}', tmux_env,
                              command=tuple(FAST_HOOK))
@@ -116,6 +117,7 @@ def test_hook_inside_tmux_with_breakroom_down(tmux_env: dict[str, str]) -> None:
     assert elapsed < 1.0
 
 
+@pytest.mark.timing
 def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
     started = time.monotonic()
     proc = subprocess.Popen([*FAST_HOOK, "Stop"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -150,30 +152,20 @@ def test_hook_prints_what_the_breakroom_hands_over(tmux_env: dict[str, str], eve
     """The hook prints the agent's JSON (Claude Code's, Gemini CLI's) for the messages the
     breakroom hands over, and nothing when there are none (or for an event whose output the
     agent ignores)."""
-    loop = asyncio.new_event_loop()
     server = _control_server(config_mod.load())
 
     @server.handle("hook")
     async def on_hook(request: dict) -> dict:
         return {"ok": True, "context": "[breakroom #1] bob: hi" if request.get("collect") else ""}
 
-    loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         done, _ = run_hook(event, b"{}", tmux_env, command=tuple(FAST_HOOK))
-        assert done.returncode == 0
-        assert (json.loads(done.stdout) if done.stdout.strip() else None) == expected
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.run_until_complete(server.stop())
-        loop.close()
+    assert done.returncode == 0
+    assert (json.loads(done.stdout) if done.stdout.strip() else None) == expected
 
 
 def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None:
     received: list[dict] = []
-    loop = asyncio.new_event_loop()
     server = _control_server(config_mod.load())
 
     @server.handle("hook")
@@ -181,10 +173,7 @@ def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None
         received.append(request)
         return {"ok": True}
 
-    loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         done, _ = run_hook("Notification", json.dumps(
             {"hook_event_name": "Notification", "notification_type": "permission_prompt",
              "message": "Claude needs your permission to use Bash"}).encode(), tmux_env)
@@ -196,11 +185,6 @@ def test_hook_reports_to_the_running_breakroom(tmux_env: dict[str, str]) -> None
                                 "collect": True}
         run_hook("SessionEnd", b"{}", {"TMUX": ""}, tuple(FAST_HOOK), "--as", "bob")
         assert received[-1] == {"op": "hook", "session": "bob", "state": "exited", "event": "SessionEnd"}
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.run_until_complete(server.stop())
-        loop.close()
 
 
 # ---------------------------------------------------------------- current_session

@@ -6,11 +6,6 @@ PATH (``tmux_calls``), so every invocation of the real tmux is seen.
 
 from __future__ import annotations
 
-import shlex
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
 from bots.dispatcher import Dispatcher
@@ -20,34 +15,18 @@ from breakroom.fleet.observer import FleetObserver
 from breakroom.fleet.tmux import Tmux
 from breakroom.record.db import open_db
 from breakroom.sweep.walk import Sweeper
+from support.screens import screen
+from support.wait import wait_until
 
-IDLE_SCREEN = Path(__file__).parents[1] / "fixtures" / "panes" / "claude-code" / "idle" / "fresh-start.txt"
-
-
-def _screen(path: Path) -> str:
-    """A fixture screen without its front matter."""
-    text = path.read_text(encoding="utf-8")
-    return text[4:].partition("\n---\n")[2] if text.startswith("---\n") else text
-
-
-def _show(tmux: Tmux, name: str, text: str, tmp_path) -> None:
-    """A session whose pane prints ``text`` and then just sits (no shell, no agent)."""
-    path = tmp_path / f"{name}.txt"
-    path.write_text(text)
-    script = (f"import sys,time;sys.stdout.write(open({str(path)!r}).read());"
-              "sys.stdout.flush();time.sleep(3600)")
-    command = shlex.join([sys.executable, "-c", script])
-    tmux.server.new_session(session_name=name, window_command=command, x=100, y=30)
+IDLE_SCREEN = screen("idle/fresh-start.txt")
 
 
 def _wait_for_text(observer: FleetObserver, names: list[str]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    """Poll the observer itself until every pane of ``names`` shows text."""
+    def all_shown() -> bool:
         views = observer.poll().sessions
-        if all(name in views and views[name].text for name in names):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not every pane of {names} showed text")
+        return all(name in views and views[name].text for name in names)
+    wait_until(all_shown, 10, f"text in every pane of {names}")
 
 
 def _config(tmp_path, socket: str):
@@ -55,11 +34,11 @@ def _config(tmp_path, socket: str):
                       "sessions": {"agent": {"agent": "claude-code"}}})
 
 
-def test_one_poll_is_one_capture_however_many_read_it(tmux_socket, tmux_calls, tmp_path):
+def test_one_poll_is_one_capture_however_many_read_it(tmux_socket, tmux_calls, fleet, tmp_path):
     tmux = Tmux(tmux_socket)
     names = [f"s{i}" for i in range(6)]
     for name in names:
-        _show(tmux, name, f"output of {name}\n", tmp_path)
+        fleet.show(name, f"output of {name}\n")
     config = _config(tmp_path, tmux_socket)
     observer = FleetObserver(config, tmux)
     _wait_for_text(observer, names)
@@ -78,10 +57,10 @@ def test_one_poll_is_one_capture_however_many_read_it(tmux_socket, tmux_calls, t
     assert tmux_calls() - before == 2
 
 
-def test_a_partial_poll_keeps_the_other_sessions(tmux_socket, tmp_path):
+def test_a_partial_poll_keeps_the_other_sessions(tmux_socket, fleet, tmp_path):
     tmux = Tmux(tmux_socket)
     for name in ("a", "b"):
-        _show(tmux, name, f"pane {name}\n", tmp_path)
+        fleet.show(name, f"pane {name}\n")
     observer = FleetObserver(_config(tmp_path, tmux_socket), tmux)
     _wait_for_text(observer, ["a", "b"])
     first = observer.snapshot
@@ -92,9 +71,9 @@ def test_a_partial_poll_keeps_the_other_sessions(tmux_socket, tmp_path):
     assert set(observer.poll().sessions) == {"a"}
 
 
-def test_idle_needs_two_identical_captures_and_hooks_win_while_fresh(tmux_socket, tmp_path):
+def test_idle_needs_two_identical_captures_and_hooks_win_while_fresh(tmux_socket, fleet, tmp_path):
     tmux = Tmux(tmux_socket)
-    _show(tmux, "agent", _screen(IDLE_SCREEN), tmp_path)
+    fleet.show("agent", IDLE_SCREEN)
     observer = FleetObserver(_config(tmp_path, tmux_socket), tmux)
     _wait_for_text(observer, ["agent"])
     observer.touched("agent")  # forget what the waiting polls proved
@@ -114,10 +93,9 @@ def test_idle_needs_two_identical_captures_and_hooks_win_while_fresh(tmux_socket
 
 @pytest.mark.timeout(60)
 def test_the_running_breakroom_captures_once_per_poll_for_every_reader(
-        ircd, running_app, tmux_socket, tmux_calls, tmp_path):
-    tmux = Tmux(tmux_socket)
+        ircd, running_app, tmux_socket, tmux_calls, fleet):
     for name in ("a", "b", "c"):
-        _show(tmux, name, _screen(IDLE_SCREEN), tmp_path)
+        fleet.show(name, IDLE_SCREEN)
     thread = running_app(ircd, services=("scribe", "sweep", "dispatcher"),
                          tmux={"socket_name": tmux_socket, "poll_interval": 3600},
                          sweep={"interval": 3600},

@@ -15,6 +15,8 @@ from breakroom.fleet import panestate, screens
 from breakroom.paths import DOCS_SCREENS, PROFILES_DIR, SCREEN_CORPUS
 from support.fake_agent import RULE, fake_claude
 from support.pin_claude_release import pin
+from support.tmux_pane import capture
+from support.wait import wait_value
 
 # Claude Code's box with a footer no shipped pattern knows: a screen a new release might draw
 NEW_FOOTER_SCREEN = (f"● Which port should I use?\n\n✻ Baked for 2s · tea at 4 PM\n\n{RULE}\n❯\n{RULE}\n"
@@ -123,15 +125,8 @@ def test_teach_a_screen_from_a_live_pane(tmp_path: Path, tmux_socket: str, cli, 
         "agents": {"profiles_dir": str(mine), "screens_dir": str(saved)}}))
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", "cc", "-x", "100", "-y", "20",
                     f"exec {program}"], check=True)
-    before = subprocess.run(["tmux", "-L", tmux_socket, "capture-pane", "-p", "-t", "=cc:"],
-                            capture_output=True, text=True).stdout
-    deadline = 50
-    while "new mode on" not in before and deadline:
-        deadline -= 1
-        subprocess.run(["sleep", "0.1"])
-        before = subprocess.run(["tmux", "-L", tmux_socket, "capture-pane", "-p", "-t", "=cc:"],
-                                capture_output=True, text=True).stdout
-    assert "new mode on" in before
+    before = wait_value(lambda: capture(tmux_socket, "cc"), lambda screen: "new mode on" in screen, 5,
+                        "the fake agent's screen", poll=0.1)
 
     done = cli("screens", "save", "cc", "--state", "waiting:question", "--name", "new-footer")
     assert done.returncode == 1 and "say which question" in done.stderr  # it reads no question

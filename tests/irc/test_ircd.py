@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from breakroom.irc.ircd import check_login, free_port, port_in_use, start_ircd
 from breakroom.secrets import fill_secrets
 from support.cli import BREAKROOM
 from support.irc import HAVE_NGIRCD
+from support.wait import wait_until
 
 
 def _pids_of(pattern: str) -> set[int]:
@@ -49,10 +49,8 @@ def test_up_starts_ircd_and_sigterm_leaves_no_orphan(tmp_path: Path, mode: str) 
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in ircd_pids):
-        time.sleep(0.1)
-    assert not any(Path(f"/proc/{p}").exists() for p in ircd_pids), "ircd survived breakroom up"
+    wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in ircd_pids), 5,
+               "the ircd gone with breakroom up (it survived)")
     assert not port_in_use("127.0.0.1", port)
     assert not (tmp_path / ".breakroom" / "ircd" / "ircd.pid").exists()
 
@@ -119,10 +117,8 @@ def test_ircd_dies_with_a_killed_breakroom(tmp_path: Path, mode: str) -> None:
     assert "breakroom is up" in proc.stdout.readline()
     proc.kill()
     proc.communicate(timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and port_in_use("127.0.0.1", port):
-        time.sleep(0.1)
-    assert not port_in_use("127.0.0.1", port), "the ircd outlived a killed breakroom"
+    wait_until(lambda: not port_in_use("127.0.0.1", port), 10,
+               "the port free again (the ircd outlived a killed breakroom)")
 
 
 def test_a_password_that_looks_like_an_option(tmp_path: Path) -> None:

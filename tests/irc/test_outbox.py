@@ -1,21 +1,19 @@
 """A bot's outbox: messages before notices, order kept within each, nothing sent while the
-bot is away, pacing after the burst; and the once-a-minute cap on refusal notices."""
+bot is away, pacing after the burst."""
 
 from __future__ import annotations
 
 import asyncio
 
-from breakroom.fleet.ratelimit import OncePerWindow
 from breakroom.irc.outbox import Outbox
+from support.wait import wait_until_async
 
 
 async def _run_until(outbox: Outbox, sent: list, count: int, timeout: float = 5.0) -> None:
     task = asyncio.get_running_loop().create_task(outbox.run())
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(sent) < count:
-            assert asyncio.get_running_loop().time() < deadline, sent
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: len(sent) >= count, timeout, lambda: f"{count} lines sent: {sent}",
+                               poll=0.01)
     finally:
         task.cancel()
 
@@ -36,8 +34,8 @@ def test_messages_go_before_notices_and_keep_their_order() -> None:
 
     async def scenario() -> None:
         task = asyncio.get_running_loop().create_task(outbox.run())
-        while not asked:  # until the outbox has looked at its lines and been told "away"
-            await asyncio.sleep(0)
+        # until the outbox has looked at its lines and been told "away"
+        await wait_until_async(lambda: asked, 5, "the outbox asking whether it may send", poll=0)
         assert sent == []  # away: everything is held
         ready[0] = True
         outbox.wake()
@@ -62,12 +60,3 @@ def test_after_the_burst_lines_are_paced() -> None:
         return loop.time() - start
     elapsed = asyncio.run(scenario())
     assert len(sent) == 7 and elapsed >= 4 / 20 * 0.9  # 3 at once, then 4 at 20 a second
-
-
-def test_one_refusal_notice_per_sender_per_window() -> None:
-    now = [0.0]
-    once = OncePerWindow(60.0, clock=lambda: now[0])
-    assert [once.allow("flooder") for _ in range(300)].count(True) == 1
-    assert once.allow("someone else")
-    now[0] = 60.0
-    assert once.allow("flooder") and not once.allow("flooder")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -61,13 +60,11 @@ def test_model_saying_it_does_not_know_is_idk(engine, stub):
                                           ("slow", "timed out")])
 def test_api_failures_fall_back_to_offline_saying_so(engine, stub, mode, reason):
     stub.mode = mode
-    started = time.monotonic()
     answer = engine.ask(QUESTION, "alice")
     assert answer.backend == "offline" and not answer.idk
     assert answer.note == f"claude unavailable ({reason}); offline answer"
     assert "MaxConnectionsIP" in answer.text
-    assert stub.requests  # the API really was called
-    assert time.monotonic() - started < 2.0  # no retries stacked on the timeout
+    assert len(stub.requests) == 1  # the API really was called, once: no retries stacked on the timeout
 
 
 def test_low_retrieval_confidence_never_calls_claude(engine, stub):

@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the support package
 
 from support.claude_code import keys, pane_command, wait_screen
+from support.cli import BREAKROOM
 from support.codex_cli import installed_version, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "panes" / "codex"
 SOCKET = "breakroom-codex-capture"
-BREAKROOM = str(Path(sys.executable).parent / "breakroom")
 IDLE_FOOTER = "? for shortcuts"
 
 

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from breakroom.fleet.pane import type_into_pane
 from breakroom.fleet.panestate import Detection, detect, load_profile, typing_patterns
 from breakroom.fleet.tmux import Tmux
 from support.tmux_pane import capture, keys, pane_command, start_in_tmux, wait_screen
+from support.wait import wait_until
 
 __all__ = ["API_KEY", "MODES", "RELEASES", "ClaudeSession", "capture", "claude_binary", "claude_env",
            "footer", "keys", "kill_server", "looks_idle", "missing_reason", "pane_command",
@@ -174,14 +174,12 @@ class ClaudeSession:
 
     def settle(self) -> str:
         """The screen once two captures 0.3 s apart agree (what the fleet's IdleStability asks)."""
-        previous = ""
-        for _ in range(50):
-            screen = self.screen()
-            if screen == previous:
-                return screen
-            previous = screen
-            time.sleep(0.3)
-        return previous
+        screens = [""]
+
+        def unchanged() -> str | None:
+            screens.append(self.screen())
+            return screens[-1] if screens[-1] == screens[-2] else None
+        return wait_until(unchanged, 15, "two captures 0.3 s apart agreeing", poll=0.3)
 
     def deliver(self, text: str) -> str:
         """Type ``text`` as the breakroom does (:func:`type_into_pane`); its status."""

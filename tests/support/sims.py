@@ -11,6 +11,7 @@ import libtmux
 import yaml
 
 from support.cli import BREAKROOM
+from support.wait import wait_value
 
 REPLY_SCRIPT = {
     "reactions": [{
@@ -26,6 +27,12 @@ def pane_text(tmux_socket: str, session: str) -> str:
     out = subprocess.run(["tmux", "-L", tmux_socket, "capture-pane", "-p", "-J", "-S", "-500",
                           "-t", f"={session}:"], capture_output=True, text=True)
     return out.stdout
+
+
+def wait_pane(tmux_socket: str, session: str, needle: str, timeout: float = 15.0) -> str:
+    """The session's pane (as :func:`pane_text`) once it shows ``needle``; fails showing it."""
+    return wait_value(lambda: pane_text(tmux_socket, session), lambda text: needle in text, timeout,
+                      f"{needle!r} in {session}'s pane")
 
 
 def sim_config(tmux_socket: str, **delivery: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from support.wait import wait_value
 
 
 def start_in_tmux(socket: str, session: str, workdir: Path, argv: Sequence[str], env: dict[str, str], *,
@@ -46,14 +47,8 @@ def pane_command(socket: str, session: str) -> str:
 
 def wait_screen(socket: str, session: str, ok: Callable[[str], bool], timeout: float = 20.0) -> str:
     """Poll the pane until ``ok(screen)``; fails with the last screen."""
-    deadline = time.monotonic() + timeout
-    screen = capture(socket, session)
-    while not ok(screen):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pane never showed what was expected; last screen:\n{screen}")
-        time.sleep(0.1)
-        screen = capture(socket, session)
-    return screen
+    return wait_value(lambda: capture(socket, session), ok, timeout, f"the expected screen in {session}",
+                      poll=0.1)
 
 
 def keys(socket: str, session: str, *keys: str, literal: bool = False) -> None:

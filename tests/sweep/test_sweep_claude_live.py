@@ -6,7 +6,6 @@ installed; CI sets BREAKROOM_REQUIRE_CLAUDE_CODE=1 so a missing release fails in
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ from breakroom.knowledge.engine import KnowledgeEngine
 from breakroom.sweep.walk import ANSWER_HEAD, Sweeper, WalkResult, answer_text
 from support.claude_code import ClaudeSession, kill_server, releases
 from support.claude_stub import ClaudeStub
+from support.wait import wait_value
 
 SESSION = "writer"
 QUESTION = "How often does the sweep walk the fleet?"
@@ -25,13 +25,9 @@ REJECTION = "That answer is outdated: the interval is set per host now. I'll ask
 
 
 def walk_until(sweeper: Sweeper, ok: Callable[[WalkResult], bool], timeout: float = 15.0) -> WalkResult:
-    """Walk until ``ok`` (an idle screen is trusted once two captures agree), or the
-    deadline: the last walk."""
-    deadline = time.monotonic() + timeout
-    walked = sweeper.walk()
-    while not ok(walked) and time.monotonic() < deadline:
-        walked = sweeper.walk()
-    return walked
+    """Walk until ``ok`` (an idle screen is trusted once two captures agree); each walk takes
+    its own captures, so the next one starts at once."""
+    return wait_value(sweeper.walk, ok, timeout, "a walk that shows it", poll=0)
 
 
 @pytest.mark.parametrize("release", releases())

@@ -2,13 +2,13 @@
 
 import re
 import subprocess
-import time
 
 import pytest
 
 from breakroom.record.db import db_path, open_db
 from breakroom.work import queue as workqueue
 from support.cli import BREAKROOM
+from support.wait import wait_until
 
 
 @pytest.fixture
@@ -131,9 +131,7 @@ def test_an_agent_moving_an_issue_from_inside_its_tmux_session(tmp_path, tmux_so
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", "shop", "-x", "120", "-y", "30",
                     "-c", str(tmp_path),
                     f"{BREAKROOM} issue move 1 qa --note 'built it' > {done} 2>&1; sleep 30"], check=True)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not (done.exists() and done.read_text()):
-        time.sleep(0.1)
+    wait_until(lambda: done.exists() and done.read_text(), 15, "the move's output in moved.txt")
     assert done.read_text() == "#1 ready-for-dev → qa\n"
     last = workqueue.history(db, 1)[-1]
     assert (last.who, last.to_state, last.note) == ("shop", "qa", "built it")

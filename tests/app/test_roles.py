@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,8 @@ from breakroom.irc.ircd import Ircd, free_port
 from breakroom.record.db import DB_NAME
 from support.cli import BREAKROOM
 from support.irc import HAVE_NGIRCD, IrcServer, RawClient
+from support.sims import pane_text, wait_pane
+from support.wait import wait_value
 
 PASSWORD, KEY = "hubPW12", "hubKEY12"
 QUIET = {"default": [{"say": "Noted."}]}
@@ -73,28 +74,13 @@ def _sim(tmp_path: Path, socket: str, host: str, script: dict) -> None:
         window_command=f"{BREAKROOM} sim-agent --script {path}")
 
 
-def _pane(socket: str) -> str:
-    return subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-J", "-S", "-200",
-                           "-t", "=worker:"], capture_output=True, text=True, check=False).stdout
-
-
-def _wait_pane(socket: str, needle: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while needle not in (text := _pane(socket)):
-        assert time.monotonic() < deadline, f"{needle!r} never showed:\n{text}"
-        time.sleep(0.1)
-    return text
-
-
 def _names_until(client: RawClient, *nicks: str, timeout: float = 20) -> str:
     """NAMES of the channel, asked again until every one of ``nicks`` is in it."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def names() -> str:
         client.send("NAMES #breakroom")
-        names = client.wait_for(rf" 353 {client.nick} ")
-        if all(re.search(rf"[ :@+]{n}\b", names) for n in nicks) or time.monotonic() > deadline:
-            return names
-        time.sleep(0.2)
+        return client.wait_for(rf" 353 {client.nick} ")
+    return wait_value(names, lambda line: all(re.search(rf"[ :@+]{n}\b", line) for n in nicks), timeout,
+                      f"{nicks} in the channel", poll=0.2)
 
 
 @pytest.mark.skipif(not HAVE_NGIRCD, reason="ngircd is not installed")
@@ -141,9 +127,9 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corp
         # the sweep answers the question b's agent is stuck on, through b's session bot
         human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :knowledge: \[q[0-9a-f]{4}\] "
                        r"How often does the sweep walk the fleet", 30, since_start=True)
-        _wait_pane(sockets[2], "sweep: [sweep via knowledge, confidence", 30)
+        wait_pane(sockets[2], "worker", "sweep: [sweep via knowledge, confidence", 30)
         # the dispatcher nudges the idle one on a with the queued issue
-        _wait_pane(sockets[1], "dispatcher: ", 30)
+        wait_pane(sockets[1], "worker", "dispatcher: ", 30)
         # the hub sees both hosts' sessions, by host-tagged nick
         human.say("#breakroom", "!fleet")
         human.wait_for(r":sweep!\S+ PRIVMSG #breakroom :worker-hosta: \S+ .*\(sim\)", 20)
@@ -157,8 +143,8 @@ def test_hub_and_two_hosts(tmp_path: Path, sockets: list[str], cli, shipped_corp
         human.wait_for(r":worker-hosta!\S+ PRIVMSG #breakroom :worker-hostb: hello from a")
         # b's agent answers by nick from inside its pane; the answer crosses back to a's pane
         human.wait_for(r":worker-hostb!\S+ PRIVMSG #breakroom :worker-hosta: got: hello from a", 20)
-        _wait_pane(sockets[1], "worker-hostb: got: hello from a", 15)
-        assert _pane(sockets[2]).count("worker-hosta: hello from a") == 1
+        wait_pane(sockets[1], "worker", "worker-hostb: got: hello from a", 15)
+        assert pane_text(sockets[2], "worker").count("worker-hosta: hello from a") == 1
 
         human.close()
     finally:
@@ -186,15 +172,3 @@ def test_roles_refuse_configs_they_cannot_play() -> None:
         role_for(from_dict(remote), "host")
     with pytest.raises(ConfigError, match="host_name: expected a short name"):
         from_dict({"host_name": "has-dash"})
-
-
-def test_host_nicks_carry_the_host_within_31_chars() -> None:
-    from breakroom.irc.nicks import assign_nicks
-
-    long = "a-very-long-session-name-for-the-build"
-    nicks = assign_nicks(["worker", "my.proj", "my_proj", long, "scribe"], host="buildbox")
-    assert nicks["worker"] == "worker-buildbox" and nicks["my_proj"] == "my_proj-buildbox"
-    assert nicks["my.proj"].startswith("my_proj-") and nicks["my.proj"].endswith("-buildbox")
-    assert nicks["scribe"] == "scribe-buildbox"  # no longer a service nick
-    assert all(len(n) <= 31 for n in nicks.values()) and nicks[long].endswith("-buildbox")
-    assert len(set(nicks.values())) == len(nicks)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from breakroom.irc.ircd import Ircd, free_port, render_ngircd_conf, start_ircd
 from breakroom.secrets import fill_secrets
 from support.app import AppThread, app_config
 from support.irc import HAVE_NGIRCD, IrcServer, RawClient
+from support.wait import wait_until
 
 pytestmark = pytest.mark.skipif(not HAVE_NGIRCD, reason="ngircd is not installed")
 
@@ -48,15 +48,12 @@ def _kill_ngircd(server: Ircd) -> None:
 
 def _await_on(client: RawClient, nick: str, server: str, timeout: float = 30) -> None:
     """Ask WHOIS until ``nick`` shows up on ``server`` (the link carries it), or fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def seen_there() -> bool:
         start = len(client.lines)
         client.send(f"WHOIS {nick}")
         client.wait_for(rf" 318 {client.nick} {nick} ")
-        if any(f" 312 {client.nick} {nick} {server} " in line for line in client.lines[start:]):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{nick} never appeared on {server} for {client.nick}")
+        return any(f" 312 {client.nick} {nick} {server} " in line for line in client.lines[start:])
+    wait_until(seen_there, timeout, f"{nick} on {server} for {client.nick}", poll=0.2)
 
 
 def test_links_render_as_server_blocks(tmp_path: Path) -> None:

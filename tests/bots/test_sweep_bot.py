@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import libtmux
 import pytest
 
 from bots.sweep import SweepBot
@@ -16,11 +13,10 @@ from breakroom.record.db import DB_NAME
 from support.app import flush_bot
 from support.cli import BREAKROOM
 from support.screens import Fleet, screen
+from support.sims import pane_text, wait_pane
 
 SWEEP_LINE = r":sweep!\S+ PRIVMSG #\S+ :"
 QUIET = {"interval": 3600}
-needs_knowledge = pytest.mark.skipif(importlib.util.find_spec("bots.knowledge") is None,
-                                     reason="the knowledge bot (bots/knowledge.py) is not there yet")
 
 
 def start_sim(tmux_socket: str, session: str, tmp_path: Path, script: str) -> None:
@@ -29,21 +25,6 @@ def start_sim(tmux_socket: str, session: str, tmp_path: Path, script: str) -> No
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", session, "-x", "120",
                     "-y", "40", "-c", str(tmp_path), f"{BREAKROOM} sim-agent --script {path}"],
                    check=True)
-
-
-def pane_text(tmux_socket: str, session: str) -> str:
-    pane = libtmux.Server(socket_name=tmux_socket).sessions.get(session_name=session).active_pane
-    return "\n".join(pane.capture_pane(start=-100))
-
-
-def wait_pane(tmux_socket: str, session: str, needle: str, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = pane_text(tmux_socket, session)
-        if needle in text:
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} never showed in {session}:\n{pane_text(tmux_socket, session)}")
 
 
 def start(running_app, srv, tmux_socket, services=("scribe", "sweep"), **overrides):
@@ -167,7 +148,6 @@ async def _approvals(db):
     return db.execute("SELECT session, rule, tool, outcome FROM sweep_approvals").fetchall()
 
 
-@needs_knowledge
 @pytest.mark.timeout(120)
 def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app, irc_client,
                                                               tmux_socket, tmp_path, shipped_corpus):

@@ -13,6 +13,7 @@ from breakroom.logs import scrub_log_records
 from breakroom.record import events
 from breakroom.sweep.walk import peek
 from support.sims import QUIET_SCRIPT, pane_text, sim_config
+from support.wait import wait_value
 
 VALUES = {
     "aws": "wJalrXUtnFEMI7K7MDENGbPxRfiCYzEXAMPLE",
@@ -68,12 +69,8 @@ def test_a_peek_joins_wrapped_lines_before_scrubbing(tmux_socket, tmp_path):
     subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", "narrow", "-x", "24",
                     "-y", "10", f"printf '%s\\n' '{line}'; sleep 60"], check=True)
     cfg = from_dict({"tmux": {"socket_name": tmux_socket}})
-    lines: list[str] = []
-    for _ in range(100):  # the pane prints once; wait until it shows
-        lines = peek(cfg, "narrow", 10) or []
-        if "done" in "".join(lines):
-            break
-        subprocess.run(["sleep", "0.05"], check=True)
+    lines = wait_value(lambda: peek(cfg, "narrow", 10) or [], lambda lines: "done" in "".join(lines), 5,
+                       "the pane printed once")
     shown = "\n".join(lines)
     assert "GITHUB_TOKEN=[redacted]" in shown
     # wrapped at 24 columns the token's tail is on a line of its own: none of it may show

@@ -64,3 +64,13 @@ def test_running_bots_keep_their_nick():
     later = assign_nicks(["my.proj", "my_proj"], current=first)
     assert later["my.proj"] == "my_proj"
     assert later["my_proj"].startswith("my_proj-")
+
+
+def test_host_nicks_carry_the_host_within_31_chars() -> None:
+    long = "a-very-long-session-name-for-the-build"
+    nicks = assign_nicks(["worker", "my.proj", "my_proj", long, "scribe"], host="buildbox")
+    assert nicks["worker"] == "worker-buildbox" and nicks["my_proj"] == "my_proj-buildbox"
+    assert nicks["my.proj"].startswith("my_proj-") and nicks["my.proj"].endswith("-buildbox")
+    assert nicks["scribe"] == "scribe-buildbox"  # no longer a service nick
+    assert all(len(n) <= 31 for n in nicks.values()) and nicks[long].endswith("-buildbox")
+    assert len(set(nicks.values())) == len(nicks)
