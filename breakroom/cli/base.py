@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # command -> the module of this package that defines it (tests/test_cli.py keeps it true)
 COMMAND_MODULES = {
-    "up": "server_cmds", "ircd": "server_cmds", "info": "server_cmds",
+    "up": "server_cmds", "ircd": "server_cmds", "info": "config_cmds",
     "config": "config_cmds", "demo": "demo_cmds",
     "log": "record_cmds", "search": "record_cmds", "replay": "record_cmds",
     "say": "session_cmds", "ask": "session_cmds", "inbox": "session_cmds",

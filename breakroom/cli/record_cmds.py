@@ -6,7 +6,6 @@ import time
 
 import click
 
-from bots.replay import replay_into_channel
 from breakroom.cli.base import State, cli, pass_state
 from breakroom.record import events as record
 from breakroom.secrets import fill_secrets
@@ -80,6 +79,8 @@ def replay(state: State, channel: str | None, nick: str | None, since: str | Non
                                     until=until_ts) if not r["replay"]]
     paced = record.paced(rows, speed=speed, instant=instant)
     if to_channel:
+        from bots.replay import replay_into_channel  # IRC (irc3, the app) only for --to
+
         sent = replay_into_channel(fill_secrets(state.config), to_channel, paced)
         click.echo(f"replayed {sent} events into {to_channel}")
         return

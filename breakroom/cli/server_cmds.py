@@ -1,4 +1,4 @@
-"""``breakroom up``, ``breakroom ircd`` and ``breakroom info``: run it and join it."""
+"""``breakroom up`` and ``breakroom ircd``: run it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from breakroom.app import runner
 from breakroom.app.roles import ROLES
 from breakroom.app.runtime import SERVICE_BOTS, Breakroom
 from breakroom.cli.base import State, cli, log_level_option, pass_state
-from breakroom.config import Config
-from breakroom.control.client import request
-from breakroom.errors import BreakroomError
 from breakroom.irc.connect import connection_lines, page_line
 from breakroom.irc.ircd import Ircd
-from breakroom.secrets import fill_secrets
 
 
 @cli.command()
@@ -55,22 +51,3 @@ def ircd(state: State, log_level: str) -> None:
             click.echo(f"  {line}")
 
     runner.serve_ircd_only(cfg, ready=ready, log_level=log_level)
-
-
-@cli.command()
-@pass_state
-def info(state: State) -> None:
-    """How to connect: host, port, password, channel, key and an irssi command line."""
-    cfg = fill_secrets(state.config)
-    for line in connection_lines(cfg):
-        click.echo(line)
-    click.echo(page_line(_served_page(cfg)))
-
-
-def _served_page(cfg: Config) -> str | None:
-    """The running breakroom's page address (its control socket knows), or None."""
-    try:
-        url = request(cfg.data_path, {"op": "web"}, timeout=2.0).get("url")
-    except BreakroomError:
-        return None
-    return str(url) if url else None

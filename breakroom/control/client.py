@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from breakroom.errors import BreakroomError
 
@@ -22,6 +23,19 @@ Message = dict[str, Any]  # one JSON object, a request or its response
 SOCKET_NAME = "control.sock"
 NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are at most 108 bytes
+
+
+class Caller(NamedTuple):
+    """Who a request comes from: the session it may act as (None: none), and whether it runs
+    inside a pane of the fleet (then it speaks only through its own session's bot)."""
+
+    session: str | None
+    in_pane: bool
+
+
+# (peer pid, the session the request names, the pane it names) -> the caller;
+# BreakroomError refuses it.  Blocking (it reads /proc and asks tmux): run in a thread.
+Identify = Callable[[int, str, str], Caller]
 
 
 class NotRunning(BreakroomError):

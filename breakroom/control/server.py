@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from breakroom.config import Config
-from breakroom.control.client import Message, listening, socket_path
+from breakroom.control.client import Identify, Message, listening, socket_path
 from breakroom.errors import BreakroomError
 from breakroom.private import private_dir
 
@@ -45,18 +45,6 @@ def peer_of(sock: socket.socket) -> Peer:
     return Peer(pid=pid, uid=uid, gid=gid)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who a request comes from: the session it may act as (None: none), and whether it runs
-    inside a pane of the fleet (then it speaks only through its own session's bot)."""
-
-    session: str | None
-    in_pane: bool
-
-
-# (peer pid, the session the request names, the pane it names) -> the caller;
-# BreakroomError refuses it.  Blocking (it reads /proc and asks tmux): run in a thread.
-Identify = Callable[[int, str, str], Caller]
 
 
 class ControlServer:

@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libtmux
 import yaml
 
 from breakroom.app.runtime import Breakroom
@@ -37,6 +36,9 @@ from breakroom.paths import CORPUS_DIR, PACKAGE_DIR
 from breakroom.record.db import db_path, open_db
 from breakroom.secrets import fill_secrets
 from breakroom.work import queue as workqueue
+
+if TYPE_CHECKING:
+    import libtmux
 
 SCRIPTS_DIR = PACKAGE_DIR / "data" / "demo"
 SESSIONS = {"shop": {"project": "shop"}, "blog": {"project": "blog"},

@@ -6,13 +6,16 @@ import asyncio
 import sqlite3
 import zlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import sqlite_utils
 from rich.console import Console
 from rich.text import Text
 
 from breakroom.record import events as record
 from breakroom.record.db import Row
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
            "bright_magenta", "bright_green", "bright_blue")

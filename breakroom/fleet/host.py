@@ -13,11 +13,12 @@ may differ when the server made it take another (433), see :meth:`FleetHost.nick
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from breakroom.config import Config
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 T = TypeVar("T")
 

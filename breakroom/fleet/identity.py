@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from breakroom.control.server import Caller, Identify
+from breakroom.control.client import Caller, Identify
 from breakroom.errors import BreakroomError
 from breakroom.fleet.tmux import Tmux
 

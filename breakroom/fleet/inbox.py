@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from breakroom.errors import BreakroomError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 TABLE = "inbox"
 QUEUED, DELIVERED, FAILED = "queued", "delivered", "failed"

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # How strongly the shift is held at 0: a Gaussian prior with the curvature of this many
 # verdicts at p = 0.5.  Chosen on the bench's simulated verdicts (docs/knowledge.md): with 20

@@ -17,10 +17,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sqlite_utils
 import yaml
 
 from breakroom.config import Config
@@ -28,6 +27,9 @@ from breakroom.knowledge.embedding import Embedder, Vector, Vectors, to_blob
 from breakroom.knowledge.markup import markdown_to_text, rst_to_text
 from breakroom.paths import CORPUS_DIR
 from breakroom.record.db import atomic
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "rst",
             ".html": "html", ".htm": "html"}

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import sqlite_utils
 
 from breakroom.config import KnowledgeConfig
 from breakroom.knowledge.calibration import AGENT, Correction, corrected, fit_shift, operator_verdicts
@@ -34,6 +33,7 @@ from breakroom.knowledge.retrieval import FEATURES, Evidence, Hit, Index, Search
 from breakroom.record.fts import content_tokens
 
 if TYPE_CHECKING:  # the SDK itself loads only when the Claude backend is used
+    import sqlite_utils
     from anthropic.types import SearchResultBlockParam, TextBlockParam
 
 CONFIDENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge-confidence.json"

@@ -12,14 +12,17 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import sqlite_utils
 
 from breakroom.knowledge import corpus
 from breakroom.knowledge.embedding import Embedder, from_blob
 from breakroom.record.fts import content_tokens, match_query
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Column weights for bm25(title, heading, text): a word in a heading says more than in a body.
 BM25_WEIGHTS = (1.0, 2.0, 1.0)

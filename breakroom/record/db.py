@@ -7,16 +7,38 @@ module can rely on every table being there.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from breakroom.private import private_file
 from breakroom.record.schema import migrate
+
+
+def _import_sqlite_utils() -> Any:
+    """sqlite-utils, without the numpy it imports only to map numpy scalars to column types
+    (we never hand it any): numpy is most of the cost of opening the database from a CLI
+    command.  A process that has numpy already (the knowledge engine) keeps it as it is."""
+    if "numpy" in sys.modules:
+        import sqlite_utils as module
+        return module
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # "import numpy" fails for a moment
+    try:
+        import sqlite_utils as module
+    finally:
+        del sys.modules["numpy"]
+    return module
+
+
+# This module is the adapter: the only one that imports sqlite-utils at run time (ruff's TC002
+# keeps the others' imports of it to type checking).
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    sqlite_utils = _import_sqlite_utils()
 
 DB_NAME = "breakroom.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another (the CLI beside the daemon)

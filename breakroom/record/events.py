@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from breakroom.errors import BreakroomError
 from breakroom.record import fts
 from breakroom.record.db import Row, atomic, insert_rows
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 TABLE = "events"
 COLUMNS = ("ts", "channel", "nick", "kind", "text", "target", "replay")

@@ -25,8 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.config import Config
 from breakroom.irc.nicks import SERVICE_NICKS, assign_nicks, irc_lower
@@ -34,6 +33,9 @@ from breakroom.report import timeline
 from breakroom.report.spend import SessionSpend, session_spend
 from breakroom.report.timeline import Band, Spell
 from breakroom.report.window import Window, epoch
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 _ADDRESSED = re.compile(r"^\s*([^\s:,]+)\s*[:,]\s")
 

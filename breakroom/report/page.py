@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.config import Config
 from breakroom.report.gather import DayReport, build
 from breakroom.report.render import render
 from breakroom.report.window import Window
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 FILE_NAME = "report.html"  # in the data dir, when no other place is asked for
 

@@ -20,9 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from breakroom.config import Config
 from breakroom.errors import BreakroomError
@@ -30,6 +28,9 @@ from breakroom.record.db import db_path, open_db
 from breakroom.report.gather import DayReport
 from breakroom.report.page import build_page
 from breakroom.report.window import DAY, Window
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger("breakroom")
 RunBlocking = Callable[..., Awaitable[Any]]

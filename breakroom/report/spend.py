@@ -9,10 +9,12 @@ page's *Spend* section and each session's row show them with no other change (th
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.report.window import Window
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @dataclass(frozen=True)

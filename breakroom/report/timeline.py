@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.config import Config
 from breakroom.fleet.states import PaneState
@@ -27,6 +26,9 @@ from breakroom.report.window import Window, epoch
 from breakroom.work.dispatch import routed_to
 from breakroom.work.issue_states import ACTIVE_STATES
 from breakroom.work.queue import Issue, list_issues
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 HOLD_WALKS = 1.5
 BAND_KINDS = ("working", "idle", "waiting", "error", "exited", "unknown")

@@ -29,8 +29,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.config import Config
 from breakroom.fleet.capture import capture_joined
@@ -46,6 +45,9 @@ from breakroom.sweep.policy import Policy, load_policy, read_prompt
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.work.skills import load_skills
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 MAX_LINES_PER_WALK = 4
 NAMED_PER_STATE = 3  # sessions named in the summary per attention state

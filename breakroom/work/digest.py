@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from breakroom.irc.nicks import SERVICE_NICKS, irc_lower
 from breakroom.record import events as record
 from breakroom.record.db import Row
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 DEFAULT_WINDOW = "24h"  # how far back a session that never checked in looks
 MAX_LINE = 180

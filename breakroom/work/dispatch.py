@@ -20,9 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Protocol
 
 from breakroom.config import DispatcherConfig
 from breakroom.errors import BreakroomError
@@ -31,6 +29,9 @@ from breakroom.work import digest
 from breakroom.work import queue as workqueue
 from breakroom.work.queue import FORWARD, Issue
 from breakroom.work.skills import SkillSet
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 DEFAULT_DND_MINUTES = 60
 

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlite_utils
 from pydantic import AfterValidator, BeforeValidator
 
 from breakroom.errors import BreakroomError
@@ -24,6 +23,9 @@ from breakroom.record.db import atomic, inserted_id
 from breakroom.work.issue_states import ACTIVE_STATES, ISSUE_STATES
 from breakroom.work.skills import SkillSet
 from breakroom.yamlfile import FileModel, Text, expect, read_yaml_lines, validate
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 PRIORITIES = range(1, 6)
 DEFAULT_PRIORITY = 3
