@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from breakroom.config import from_dict
-from breakroom.control.server import Caller, ControlServer, peer_of
+from breakroom.control.client import Caller
+from breakroom.control.server import ControlServer, peer_of
 from support.control import serving
 
 
