@@ -1,18 +1,15 @@
-"""sweep.policy: reading permission dialogs, validating rules, deciding; and the sweep
-approving a real pane's prompt only when a rule allows it."""
+"""sweep.policy: reading permission dialogs, validating rules, deciding.  (Deciding a real
+prompt through the relay: tests/fleet/test_permission_relay.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from breakroom.config import from_dict
 from breakroom.errors import ConfigError
+from breakroom.fleet.dialogs import PermissionPrompt, from_tool, read_prompt, summary
 from breakroom.fleet.screens import read_screen
 from breakroom.paths import SCREEN_CORPUS
-from breakroom.record.db import open_db
-from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
-from breakroom.sweep.walk import Sweeper
-from support.screens import Fleet, screen
+from breakroom.sweep.policy import Policy, load_policy, parse_policy
 
 
 def fixture(path: str) -> str:
@@ -41,6 +38,40 @@ def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last)
     assert (lines[0], lines[-1]) == (first, last)
 
 
+# Claude Code 2.1.332's dialog, as captured (its command framed between ╌ lines, under a Tip)
+DIALOG_2_1_332 = ("❯ bash: echo hi > /tmp/out3\n\n" + "─" * 60 + "\n Bash command\n"
+                  " Tip: auto mode handles these prompts for you — choose \"switch to auto mode\" below\n"
+                  " run it\n" + "╌" * 60 + "\n echo hi > /tmp/out3\n" + "╌" * 60 + "\n"
+                  " Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /tmp\n"
+                  "   3. Yes, and switch to auto mode · auto mode handles these prompts for you\n"
+                  "   4. No\n\n Esc to cancel · Tab to amend\n")
+
+
+@pytest.mark.parametrize("pane, agent, tool, what", [
+    (fixture("claude-code/waiting-permission/linux-bash-touch.txt"), "claude-code", "Bash command",
+     "touch made-by-the-test.txt"),
+    (DIALOG_2_1_332, "claude-code", "Bash command", "echo hi > /tmp/out3"),
+    (fixture("codex/waiting-permission/run-command.txt"), "codex", None, "$ npm install"),
+])
+def test_what_a_dialog_asks_to_do(pane, agent, tool, what):
+    prompt = read_prompt("s", agent, pane)
+    assert prompt.what == what
+    if tool:
+        assert prompt.tool == tool
+
+
+def test_a_hooks_report_is_a_prompt_too():
+    bash = from_tool("s", "claude-code", "Bash", {"command": "rm -rf build", "description": "clean"})
+    assert (bash.tool, bash.what) == ("Bash", "rm -rf build")
+    assert bash.text.splitlines()[0] == "rm -rf build"  # policies' `prompt: ^rm -rf build$` match it
+    assert parse_policy({"approve": [{"tool": "Bash", "prompt": "^rm -rf build$"}]}).decide(bash)
+    mcp = from_tool("s", "claude-code", "mcp__x__y", {"n": 1})
+    assert summary(mcp, 80) == 'mcp__x__y: {"n": 1}'
+    odd = from_tool("s", "claude-code", ["not", "a", "name"], "text")  # untrusted: any JSON
+    assert (odd.tool, odd.what) == (None, "text")
+    assert summary(from_tool("s", "x", "Bash", {"command": "x" * 500}), 40) == "Bash: " + "x" * 33 + "…"
+
+
 def test_the_agents_profile_says_what_a_dialog_looks_like():
     """The cutting patterns are the profile's: an agent without its own uses the shell
     profile's, and Claude Code's real (●) tool lines are not taken for the title."""
@@ -56,7 +87,7 @@ def test_a_tool_call_in_the_dialog_names_the_tool():
 
 
 def prompt(tool: str | None, text: str = "Do you want to proceed?", agent: str = "claude-code"):
-    return PermissionPrompt("s", agent, tool, text)
+    return PermissionPrompt("s", agent, tool, "", text)
 
 
 def test_default_policy_approves_nothing():
@@ -107,27 +138,3 @@ def test_load_policy_file_errors(tmp_path):
     good = tmp_path / "policy.yaml"
     good.write_text("approve:\n  - {name: reads, tool: Read}\n")
     assert [r.name for r in load_policy(str(good)).rules] == ["reads"]
-
-
-def test_sweep_approves_only_what_the_policy_allows_and_records_it(tmux_socket, tmp_path):
-    fleet = Fleet(tmux_socket, tmp_path)
-    fleet.show("cleaner", screen("waiting-permission/bash-command.txt"))
-    fleet.show("editor", screen("waiting-permission/edit-file.txt"))
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text('approve:\n  - name: edits\n    tool: "Edit file .*"\n')
-    cfg = from_dict({"data_dir": str(tmp_path / "data"), "tmux": {"socket_name": tmux_socket},
-                     "sweep": {"policy": str(policy_file)}})
-    db = open_db(tmp_path / "data" / "breakroom.db")
-
-    assert Sweeper(db, from_dict({"data_dir": str(tmp_path / "data"),
-                                  "tmux": {"socket_name": tmux_socket}})).walk().approvals == []
-
-    sweeper = Sweeper(db, cfg)
-    [approval] = sweeper.walk().approvals
-    assert (approval.session, approval.rule, approval.keys) == ("editor", "edits", ("1",))
-    assert approval.announcement() == ('sweep: approved Edit file shop/cart.py for editor '
-                                       '(policy rule "edits")')
-    assert sweeper.walk().approvals == []  # the same screen is never pressed twice
-    sweeper.approval_outcome("editor", "pressed")
-    rows = db.execute("SELECT session, rule, tool, keys, outcome FROM sweep_approvals").fetchall()
-    assert rows == [("editor", "edits", "Edit file shop/cart.py", "1", "pressed")]
