@@ -6,8 +6,8 @@ A prompt opens two ways:
   (:meth:`Permissions.from_hook`); the decision goes back as the hook's output, so the tool
   runs (or is refused) with nothing typed into the pane;
 - **screen**: an agent without that hook shows its dialog (``waiting:permission`` read off
-  its pane, seen after a poll); a decision is pressed as its profile's ``permission.allow``
-  / ``permission.deny`` keys.
+  its pane, the same screen in two polls: a dialog still being drawn drops keys); a decision
+  is pressed as its profile's ``permission.allow`` / ``permission.deny`` keys.
 
 Each prompt gets a random id (:data:`ID_LENGTH` characters: nothing said anywhere can guess
 another prompt's), and the session's bot posts one line in the channel and to each of
@@ -110,6 +110,7 @@ class Permissions:
         self.open: dict[str, Prompt] = {}
         self.deciders: list[Decider] = []
         self._settled: set[str] = set()   # decided on screen: no new prompt until the dialog goes
+        self._drawn: dict[str, str] = {}  # session -> the dialog screen a poll saw (opened when it holds)
         self._tasks: set[asyncio.Task[object]] = set()
         sessions.after_poll.append(self._after_poll)
         app.db.execute("UPDATE permission_prompts SET decided = ?, decision = 'restart' "
@@ -238,7 +239,12 @@ class Permissions:
                 self._settled.discard(name)
             if (name in asking or name in self._settled or not self.sessions.is_local(name)
                     or view.source != PANE or view.state is not PaneState.WAITING_PERMISSION):
+                self._drawn.pop(name, None)
                 continue
+            if self._drawn.get(name) != view.text:
+                self._drawn[name] = view.text  # seen once: open it when the next poll sees it still
+                continue
+            del self._drawn[name]
             self._settled.add(name)  # one prompt per dialog, however it ends
             dialog = dialogs.read_prompt(name, view.agent, view.text)
             task = asyncio.get_running_loop().create_task(self._open(name, dialog, "screen"))
