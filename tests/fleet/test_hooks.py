@@ -23,6 +23,7 @@ from breakroom.control.server import Caller, ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet import gemini_settings, mcp_register
 from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
+from breakroom.fleet.identity import panes
 from breakroom.fleet.session_env import current_session
 from breakroom.fleet.tmux import Tmux
 from support.cli import BREAKROOM
@@ -130,9 +131,13 @@ def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
 
 
 def _control_server(cfg: Config) -> ControlServer:
-    """A control server that takes every caller at its word: these tests are about what the
-    hook sends and prints (who may send it: tests/fleet/test_identity.py)."""
-    return ControlServer(cfg, lambda pid, claimed, op: Caller(claimed or None, in_pane=True))
+    """A control server that takes every caller at its word (its ``--as``, else the session of
+    the pane its ``$TMUX_PANE`` names), as if it ran in that pane: these tests are about what
+    the hook sends and prints (who may send it: tests/fleet/test_identity.py)."""
+    def identify(pid: int, claimed: str, pane: str, op: str) -> Caller:
+        sessions = {p.pane_id: p.session for p in panes(cfg.tmux.socket_name)}
+        return Caller(claimed or sessions.get(pane), in_pane=True)
+    return ControlServer(cfg, identify)
 
 
 @pytest.mark.parametrize("event,expected", [

@@ -38,26 +38,14 @@ def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last)
     assert (lines[0], lines[-1]) == (first, last)
 
 
-# Claude Code 2.1.332's dialog, as captured (its command framed between ╌ lines, under a Tip)
-DIALOG_2_1_332 = ("❯ bash: echo hi > /tmp/out3\n\n" + "─" * 60 + "\n Bash command\n"
-                  " Tip: auto mode handles these prompts for you — choose \"switch to auto mode\" below\n"
-                  " run it\n" + "╌" * 60 + "\n echo hi > /tmp/out3\n" + "╌" * 60 + "\n"
-                  " Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /tmp\n"
-                  "   3. Yes, and switch to auto mode · auto mode handles these prompts for you\n"
-                  "   4. No\n\n Esc to cancel · Tab to amend\n")
-
-
-@pytest.mark.parametrize("pane, agent, tool, what", [
-    (fixture("claude-code/waiting-permission/linux-bash-touch.txt"), "claude-code", "Bash command",
-     "touch made-by-the-test.txt"),
-    (DIALOG_2_1_332, "claude-code", "Bash command", "echo hi > /tmp/out3"),
-    (fixture("codex/waiting-permission/run-command.txt"), "codex", None, "$ npm install"),
+@pytest.mark.parametrize("path, what", [
+    ("claude-code/waiting-permission/2.1.197-manual-bash-touch.txt", "touch made-by-the-test.txt"),
+    # 2.1.332 frames the command between ╌ lines, under a "Tip:" and its description
+    ("claude-code/waiting-permission/2.1.332-manual-bash-touch.txt", "touch made-by-the-test.txt"),
+    ("codex/waiting-permission/0.171.0-run-command.txt", "$ touch made-by-the-capture.txt"),
 ])
-def test_what_a_dialog_asks_to_do(pane, agent, tool, what):
-    prompt = read_prompt("s", agent, pane)
-    assert prompt.what == what
-    if tool:
-        assert prompt.tool == tool
+def test_what_a_dialog_asks_to_do(path, what):
+    assert read_prompt("s", path.split("/")[0], fixture(path)).what == what
 
 
 def test_a_hooks_report_is_a_prompt_too():
