@@ -79,7 +79,8 @@ def claude_runs(release: str, runs: int, work: Path, srv, boss: RawClient) -> Ti
         hooks.install(work / "claude" / "work", config=str(work / "breakroom.yaml"),
                       relay_timeout=cfg.permissions.relay_timeout)
         ClaudeSession(sock, "cc", work / "claude", stub.url, release=release, mode="manual")
-        until(lambda: looks_idle(capture(sock, "cc")), 60, "Claude Code idle")
+        until(lambda: looks_idle(capture(sock, "cc")) and app.app.sessions.nick_for("cc"), 60,
+              "Claude Code idle, with its bot")
         for i in range(runs):
             done = work / "claude" / "work" / f"approved-{i}.txt"
             keys(sock, "cc", f"bash: touch {done.name}", literal=True)

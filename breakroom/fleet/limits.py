@@ -84,6 +84,8 @@ def _next_clock(text: str, tz: str | None, now: float) -> float | None:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     if match.group(3):
+        if not 1 <= hour <= 12:
+            return None
         hour = hour % 12 + (12 if match.group(3) == "pm" else 0)
     if hour > 23 or minute > 59:
         return None

@@ -134,7 +134,9 @@ class Permissions:
         most ``wait`` seconds; None leaves the prompt to the terminal (no answer, relaying
         off, or not a session of this breakroom)."""
         if not self.sessions.is_local(session):
-            return None
+            await self.sessions.poll()  # a session started a moment ago: its bot comes now
+            if not self.sessions.is_local(session):
+                return None
         dialog = dialogs.from_tool(session, self._agent(session), tool, tool_input)
         prompt = next((p for p in self.open.values()
                        if p.session == session and p.source == "screen"), None)
