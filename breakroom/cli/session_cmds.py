@@ -30,6 +30,12 @@ def _when(epoch: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S") if epoch else "-"
 
 
+def _preview(text: str, width: int) -> str:
+    """A message on one line, cut to ``width`` characters."""
+    line = text.replace("\n", " ")
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
 def _for_how_long(epoch: float) -> str:
     """``42s``, ``5m``, ``3h12m``: how long a state has lasted."""
     seconds = max(0, int(time.time() - epoch))
@@ -84,9 +90,7 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
         return
     for m in messages:
         flag = "new " if not m.read else "    "
-        preview = m.text.replace("\n", " ")
-        preview = preview if len(preview) <= 100 else preview[:99] + "…"
-        click.echo(f"{flag}#{m.id:<5} {_when(m.created)} {m.sender:<16} {m.state:<9} {preview}")
+        click.echo(f"{flag}#{m.id:<5} {_when(m.created)} {m.sender:<16} {m.state:<9} {_preview(m.text, 100)}")
     inbox.mark_read(state.db, [m.id for m in messages if not m.read], "breakroom inbox")
     click.echo("(full text: breakroom read ID)")
 
@@ -133,9 +137,7 @@ def sent_cmd(state: State, limit: int, as_session: str | None) -> None:
         click.echo(f"nothing sent by {session} yet")
         return
     for m in messages:
-        preview = m.text.replace("\n", " ")
-        preview = preview if len(preview) <= 60 else preview[:59] + "…"
-        click.echo(f"#{m.id:<5} {_when(m.created)} to {m.session:<16} {m.receipt()} — {preview}")
+        click.echo(f"#{m.id:<5} {_when(m.created)} to {m.session:<16} {m.receipt()} — {_preview(m.text, 60)}")
 
 
 @cli.command()

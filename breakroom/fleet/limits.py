@@ -38,6 +38,7 @@ from breakroom.fleet.host import FleetHost
 from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.observer import PANE
 from breakroom.fleet.states import PaneState
+from breakroom.fleet.watch import FleetWatch
 from breakroom.sanitize import Clean, one_line
 
 log = logging.getLogger(__name__)
@@ -100,19 +101,13 @@ def _next_clock(text: str, tz: str | None, now: float) -> float | None:
     return moment.timestamp()
 
 
-class Limits:
+class Limits(FleetWatch):
     """Holds sessions that hit a limit and resumes them; one per breakroom."""
 
     def __init__(self, app: FleetHost, sessions: SessionManager, deliveries: Deliveries,
                  holds: Holds) -> None:
-        self.app = app
-        self.config = app.config
-        self.sessions = sessions
-        self.deliveries = deliveries
-        self.holds = holds
+        super().__init__(app, sessions, deliveries, holds)
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[object]] = set()
-        sessions.after_poll.append(self._after_poll)
 
     def start(self) -> None:
         """Resume on time the holds a restart found (on the loop)."""
@@ -123,10 +118,7 @@ class Limits:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await super().stop()
 
     # ------------------------------------------------------------------ the ways in
 
@@ -188,9 +180,7 @@ class Limits:
 
     def _spawn_resume(self, session: str) -> None:
         self._timers.pop(session, None)
-        task = asyncio.get_running_loop().create_task(self.resume(session, None))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self.resume(session, None))
 
     async def resume(self, session: str, by: str | None) -> bool:
         """End ``session``'s limit hold (``by``: the operator who asked; None: it reset) and

@@ -44,6 +44,7 @@ from breakroom.fleet.host import FleetHost
 from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.observer import PANE, PaneView
 from breakroom.fleet.states import PaneState
+from breakroom.fleet.watch import FleetWatch
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +98,16 @@ def dialog_shown(view: PaneView) -> bool:
     return panestate.detect(view.text, view.agent, view.current_command).state is PaneState.WAITING_PERMISSION
 
 
-class Permissions:
+class Permissions(FleetWatch):
     """The open prompts of one breakroom's sessions, and everything that can decide them."""
 
     def __init__(self, app: FleetHost, sessions: SessionManager, deliveries: Deliveries,
                  holds: Holds) -> None:
-        self.app = app
-        self.config = app.config
-        self.sessions = sessions
-        self.deliveries = deliveries
-        self.holds = holds
+        super().__init__(app, sessions, deliveries, holds)
         self.open: dict[str, Prompt] = {}
         self.deciders: list[Decider] = []
         self._settled: set[str] = set()   # decided on screen: no new prompt until the dialog goes
         self._drawn: dict[str, str] = {}  # session -> the dialog screen a poll saw (opened when it holds)
-        self._tasks: set[asyncio.Task[object]] = set()
-        sessions.after_poll.append(self._after_poll)
         app.db.execute("UPDATE permission_prompts SET decided = ?, decision = 'restart' "
                        "WHERE decided IS NULL", [time.time()])
 
@@ -121,10 +116,7 @@ class Permissions:
             self._forget(prompt)
             if prompt.answer is not None and not prompt.answer.done():
                 prompt.answer.set_result(None)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await super().stop()
 
     # ------------------------------------------------------------------ the ways in
 
@@ -249,9 +241,7 @@ class Permissions:
             del self._drawn[name]
             self._settled.add(name)  # one prompt per dialog, however it ends
             dialog = dialogs.read_prompt(name, view.agent, view.text)
-            task = asyncio.get_running_loop().create_task(self._open(name, dialog, "screen"))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._open(name, dialog, "screen"))
 
     # ------------------------------------------------------------------ deciding
 
