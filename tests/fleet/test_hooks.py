@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from breakroom import config as config_mod
 from breakroom.cli.base import cli
 from breakroom.config import Config
-from breakroom.control.server import Caller, ControlServer
+from breakroom.control.client import Caller
+from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet import gemini_settings, mcp_register
 from breakroom.fleet.hooks import (
