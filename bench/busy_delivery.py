@@ -5,7 +5,9 @@ messages to agents in the middle of a turn:
 
 - **sim agent** (`breakroom sim-agent`, no hooks of its own): a turn of ``--turn`` seconds
   with a tool call every second, played by running the real ``breakroom hook PostToolUse``
-  process as Claude Code would after each tool.  Hook: message sent -> the hook prints it.
+  process as Claude Code would after each tool (from inside the sim's pane: hooks are
+  accepted from nowhere else; the messages come from session ``bench``'s pane).  Hook:
+  message sent -> the hook prints it.
   Typed: the same turn with no hook -> the message submitted in the pane after the turn.
 - **real Claude Code** (the newest pinned release, manual mode) on the Messages-API stub
   (when installed): a turn that runs
@@ -43,6 +45,9 @@ from breakroom.fleet import hooks  # noqa: E402
 from breakroom.irc.ircd import free_port  # noqa: E402
 from support.claude_code import RELEASES, keys, missing_reason, start_claude, write_home  # noqa: E402
 from support.claude_stub import ClaudeStub  # noqa: E402
+from support.terminal import PaneRunner  # noqa: E402
+
+RUNNERS: dict[str, PaneRunner] = {}  # session -> a process in its pane that runs commands
 
 
 def fleet(env: dict) -> dict[str, str]:
@@ -51,14 +56,12 @@ def fleet(env: dict) -> dict[str, str]:
 
 
 def say(env: dict, to: str, text: str) -> None:
-    subprocess.run([BREAKROOM, "say", "--as", "bench", to, text], env=env, check=True, capture_output=True)
+    assert RUNNERS["bench"].run([BREAKROOM, "say", to, text], env)[1] == 0, "breakroom say failed"
 
 
 def hook(env: dict, session: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run([BREAKROOM, "hook", "PostToolUse", "--as", session], input=b"{}",
-                          capture_output=True, env=env, timeout=10)
-    return time.perf_counter() - start, done.stdout.decode()
+    took, _, out = RUNNERS[session].run([BREAKROOM, "hook", "PostToolUse"], env, b"{}")
+    return took, out
 
 
 def report(name: str, values: list[float]) -> None:
@@ -166,6 +169,7 @@ def main() -> None:
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: len(fleet(env)) == len(sessions), 60, "every session")
+        RUNNERS.update({name: PaneRunner(sock, name, work) for name in ("sim", "bench")})
         sim_runs(env, sock, runs, args.turn)
         if claude:
             claude_runs(env, sock, stub, runs, release)
@@ -176,6 +180,8 @@ def main() -> None:
         wait_until(lambda: fleet(env).get("sim") == "working", 10, "sim working")
         hook_budget(env, calls)
     finally:
+        for runner in RUNNERS.values():
+            runner.close()
         stop_up(up, sock, work)
         stub.close()
 

@@ -34,6 +34,9 @@ from delivery_latency import BREAKROOM, tmux, wait_until
 
 from breakroom.irc.ircd import free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.terminal import PaneRunner
+
 PASSWORD, KEY = "benchPW1", "benchKEY1"
 
 
@@ -84,19 +87,20 @@ class Machine:
 
 def say_to_pane(sender: Machine, receiver: Machine, target: str, sender_nick: str,
                 count: int) -> list[float]:
-    """Seconds from starting `breakroom say` until b's pane shows the line as submitted
-    (same host, `say` returns once it is; cross host, once it is sent to IRC)."""
+    """Seconds from starting `breakroom say` in a's pane until b's pane shows the line as
+    submitted (same host, `say` returns once it is; cross host, once it is sent to IRC)."""
     times = []
+    in_a = PaneRunner(sender.sock, "a", sender.folder)
     for i in range(count):
         token = f"bench-{i}-{secrets.token_hex(3)}"
         start = time.perf_counter()
-        subprocess.run([BREAKROOM, "say", "--as", "a", target, token], env=sender.env,
-                       check=True, capture_output=True)
+        assert in_a.run([BREAKROOM, "say", target, token], sender.env)[1] == 0, "breakroom say failed"
         # submitted, as the sim echoes it (typed but not yet entered shows after ❯ instead)
         line = re.compile(rf"> \[breakroom #\d+\] {re.escape(sender_nick)}: {token}")
         wait_until(lambda line=line: line.search(receiver.pane("b")), 20, token)
         times.append(time.perf_counter() - start)
         wait_until(lambda: receiver.idle(1 if receiver is not sender else 2), 20, "b idle again")
+    in_a.close()
     return times
 
 

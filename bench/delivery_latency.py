@@ -2,11 +2,11 @@
 
 Starts a real breakroom (`breakroom up --only scribe`: ngircd, the scribe, the session bots)
 on a private tmux server with two `breakroom sim-agent` sessions, then, N times: runs
-`breakroom say --as a b <text>` and polls b's pane until the sim agent shows the line as
-submitted (``> [breakroom #N] a: <text>``).  Prints the median and spread of that latency,
-how long `breakroom say` takes to return with the outcome, the CLI's bare start-up, and the
-breakroom's own share (inbox row -> submitted), with the default delivery settings
-(enter_delay 0.3 s) and poll interval (2 s).
+`breakroom say b <text>` from a process in a's pane (as agent a would) and polls b's pane
+until the sim agent shows the line as submitted (``> [breakroom #N] a: <text>``).  Prints
+the median and spread of that latency, how long `breakroom say` takes to return with the
+outcome, the CLI's bare start-up, and the breakroom's own share (inbox row -> submitted),
+with the default delivery settings (enter_delay 0.3 s) and poll interval (2 s).
 
     .venv/bin/python bench/delivery_latency.py           # 25 messages
     .venv/bin/python bench/delivery_latency.py --quick   # 5 messages (CI)
@@ -30,6 +30,9 @@ import yaml
 
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.ircd import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.terminal import PaneRunner
 
 BIN = Path(sys.executable).parent
 BREAKROOM = str(BIN / "breakroom")
@@ -105,13 +108,14 @@ def main() -> None:
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
+        in_a = PaneRunner(sock, "a", work)
         total, cli_only = [], []
         for i in range(count):
             token = f"bench-{i}-{secrets.token_hex(3)}"
             start = time.perf_counter()
-            subprocess.run([BREAKROOM, "say", "--as", "a", "b", token], env=env, check=True,
-                           capture_output=True)
-            cli_only.append(time.perf_counter() - start)
+            took, rc, _ = in_a.run([BREAKROOM, "say", "b", token], env)
+            assert rc == 0, "breakroom say failed"
+            cli_only.append(took)
             submitted = f"> [breakroom #{i + 1}] a: {token}"  # the sim echoes what it received
             wait_until(lambda submitted=submitted: submitted in tmux(sock, "capture-pane", "-p", "-t", "=b:"),
                        20, token)
@@ -136,6 +140,7 @@ def main() -> None:
             "SELECT created, delivered_at FROM inbox WHERE session = 'b' AND delivered_at IS NOT NULL")]
         print(f"  inbox -> submitted (idle check, typing, enter_delay, verified Enter): median "
               f"{statistics.median(inside) * 1000:.0f} ms")
+        in_a.close()
     finally:
         stop_up(up, sock, work)
 

@@ -8,8 +8,11 @@ server) and times, interleaved so load hits them alike:
 - `python -c pass` (this virtualenv's Python: the baseline);
 - `breakroom --version` (the full CLI's start-up);
 - `breakroom hook PostToolUse` with no breakroom running, and reporting to the running one
-  as session a's pane (nothing queued);
-- `breakroom say --as a human …` (a line in the channel) until it prints.
+  from session a's pane (nothing queued);
+- `breakroom say human …` from a's pane (a line in the channel) until it prints.
+
+Every command is started and timed from a process inside a's pane (hooks are accepted from
+nowhere else), the baseline too.
 
     .venv/bin/python bench/hot_paths.py           # 40 runs of each
     .venv/bin/python bench/hot_paths.py --quick   # 10 runs of each
@@ -25,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,14 +36,10 @@ from delivery_latency import BREAKROOM, fleet_states, stop_up, tmux, wait_until
 
 from breakroom.irc.ircd import free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.terminal import PaneRunner
+
 PYTHON = sys.executable
-
-
-def timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -71,21 +69,24 @@ def main() -> None:
     for name in ("a", "b"):
         tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
              "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
-    pane_a = tmux(sock, "display-message", "-p", "-t", "=a:", "#{pane_id}").strip()
     up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
-        in_a = {**env, "TMUX_PANE": pane_a}
+        in_a = PaneRunner(sock, "a", work)
+
+        def timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
+            return in_a.run(argv, env, stdin)[0]
+
         cases: dict[str, Callable[[], float]] = {
             "python -c pass": lambda: timed([PYTHON, "-c", "pass"], env),
             "breakroom --version": lambda: timed([BREAKROOM, "--version"], env),
             "breakroom hook PostToolUse (breakroom down)": lambda: timed(
                 [BREAKROOM, "hook", "PostToolUse"], {**env, "BREAKROOM_CONFIG": str(down)}, b"{}"),
             "breakroom hook PostToolUse (to the running breakroom)": lambda: timed(
-                [BREAKROOM, "hook", "PostToolUse"], in_a, b"{}"),
-            "breakroom say --as a human … (until it prints)": lambda: timed(
-                [BREAKROOM, "say", "--as", "a", "human", "hello"], env),
+                [BREAKROOM, "hook", "PostToolUse"], env, b"{}"),
+            "breakroom say human … from a's pane (until it prints)": lambda: timed(
+                [BREAKROOM, "say", "human", "hello"], env),
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(runs):
@@ -96,6 +97,7 @@ def main() -> None:
         for name, values in times.items():
             median = statistics.median(values)
             print(f"{name:55} median {median * 1000:6.0f} ms   {median / bare:4.1f}x bare Python")
+        in_a.close()
     finally:
         stop_up(up, sock, work)
 

@@ -106,12 +106,28 @@ class CommandHelp:
 
 
 def _command_help(name: str, fn: Callable[..., object]) -> CommandHelp:
-    first = (inspect.getdoc(fn) or "").split("\n", 1)[0]
+    return _parse_help(name, (inspect.getdoc(fn) or "").split("\n", 1)[0])
+
+
+def _parse_help(name: str, first: str) -> CommandHelp:
     usage, dash, summary = first.partition(" — ")
     if not dash or not usage.startswith(f"!{name}"):
         raise TypeError(f"command !{name}: the docstring must start '!{name} ARGS — what it does' "
                         "(it is the command's !help)")
     return CommandHelp(name, usage.strip(), summary.strip())
+
+
+@dataclass(frozen=True)
+class _HelpOnly:
+    """A command other bots answer, listed in ``!help`` by the bot that holds this entry."""
+
+    command_help: CommandHelp
+
+
+def help_entry(name: str, line: str) -> _HelpOnly:
+    """``!help`` for a command this bot does not answer itself (``!allow``: each session's bot
+    answers for its own prompts, and a fleet of them should not all list it)."""
+    return _HelpOnly(_parse_help(name, line))
 
 
 def command(name: str) -> Callable[[TextHandler[_P]], Callable[..., Awaitable[None] | None]]:

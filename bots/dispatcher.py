@@ -2,9 +2,15 @@
 
 The decision is ``breakroom.work.dispatch``'s; this bot only runs it on a timer, delivers the
 nudge through the session's normal delivery path, and answers humans in the channel:
-``!queue [project]``, ``!issue N``, ``!audit [N]``, ``!dnd SESSION [minutes]`` for anyone;
-``!pause``, ``!resume``, ``!nudge SESSION`` and ``!dispatch`` (run a cycle now) for
-server-verified operators.  It never routes conversations.
+``!queue [project]``, ``!issue N``, ``!audit [N]``, ``!dnd SESSION [minutes]``, ``!cost
+[SESSION]`` for anyone;
+``!pause [SESSION]``, ``!resume [SESSION]``, ``!nudge SESSION`` and ``!dispatch`` (run a
+cycle now) for server-verified operators.  A pause holds everything for the fleet or one
+session — deliveries, nudges, the sweep's answers (:mod:`breakroom.fleet.holds`) — and
+``!resume SESSION`` also ends a limit hold early (:mod:`breakroom.fleet.limits`).  A session
+over its daily budget, or every session when the fleet is over its (``budget``,
+``sessions.NAME.budget``: :mod:`breakroom.work.spend`), is not nudged.  It never routes
+conversations.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import irc3
 
 from bots.base import Sender, command, is_operator, runtime_of
 from breakroom.errors import BreakroomError
+from breakroom.fleet import inbox
+from breakroom.fleet.holds import FLEET
 from breakroom.irc.bot import BreakroomBot
 from breakroom.paths import SKILLS_DIR
 from breakroom.sanitize import sanitize
-from breakroom.work import dispatch
+from breakroom.work import dispatch, spend
 from breakroom.work import queue as workqueue
 from breakroom.work.dispatch import Decision
 from breakroom.work.skills import load_skills
@@ -59,9 +67,13 @@ class Dispatcher:
             skills = load_skills(SKILLS_DIR)  # read each cycle: an edited brief takes effect at once
             for problem in skills.problems:
                 log.warning("skill not loaded: %s", problem)
+            statuses = self.app.sessions.status()
+            names = [s.session for s in statuses]
+            budgets = spend.budgets(self.app.db, self.app.config, prices=self.app.spend.prices)
+            held = {**spend.over_budget(budgets, names), **self.app.holds.held(names, fleet=False)}
             decision, audit_id = dispatch.run_cycle(
-                self.app.db, self.app.config.dispatcher, self.app.sessions.status(), skills,
-                only=only, force=force)
+                self.app.db, self.app.config.dispatcher, statuses, skills, only=only, force=force,
+                paused=FLEET in self.app.holds.pauses, held=held)
             action = decision.action
             if action is not None:
                 delivery = await self.app.deliveries.deliver(action.session, self.bot.nick,
@@ -146,6 +158,17 @@ class Dispatcher:
         for row in rows:
             self.reply(target, row.line())
 
+    @command("cost")
+    def cost(self, mask: Sender, target: str, args: str) -> None:
+        """!cost [SESSION] — today's estimated spend, per session, and the daily budgets."""
+        words = args.split()
+        session = self._session(words[0]) if words else None
+        if words and session is None:
+            self.reply(target, f"no session {words[0]!r}")
+            return
+        for line in spend.cost_lines(self.app.db, self.app.config, self.app.spend.prices, session):
+            self.reply(target, line)
+
     @command("dnd")
     def dnd(self, mask: Sender, target: str, args: str) -> None:
         """!dnd SESSION [MINUTES] — no nudges for a session for a while (0 clears)."""
@@ -171,19 +194,51 @@ class Dispatcher:
 
     # ------------------------------------------------------------ commands for operators
 
+    def _scope(self, args: str, target: str, usage: str) -> str | None:
+        """The session ``args`` names (or :data:`FLEET` when it names none); None, answered
+        with the usage, when it names no session."""
+        words = args.split()
+        if len(words) > 1:
+            self.reply(target, f"usage: {usage}")
+            return None
+        if not words:
+            return FLEET
+        session = self._session(words[0])
+        if session is None:
+            self.reply(target, f"no session {words[0]!r}")
+        return session
+
     @command("pause")
     async def pause(self, mask: Sender, target: str, args: str) -> None:
-        """!pause — stop nudging until !resume (operators only)."""
-        if await self._operator(mask, target, "!pause"):
-            dispatch.set_paused(self.app.db, True)
-            self.reply(target, f"dispatcher paused by {mask.nick} (!resume to continue)")
+        """!pause [SESSION] — hold deliveries, nudges and the sweep's answers for the fleet or
+        one session until !resume; nothing is lost (operators only)."""
+        scope = self._scope(args, target, "!pause [SESSION]")
+        if scope is None or not await self._operator(mask, target, "!pause"):
+            return
+        what = "the fleet" if scope == FLEET else scope
+        if not self.app.holds.pause(scope, mask.nick):
+            self.reply(target, f"{what} is already paused")
+            return
+        self.reply(target, f"{what} paused by {mask.nick}: messages wait in the inbox, no nudges, "
+                           f"no sweep answers — !resume{'' if scope == FLEET else ' ' + scope} to go on")
 
     @command("resume")
     async def resume(self, mask: Sender, target: str, args: str) -> None:
-        """!resume — nudge again after !pause (operators only)."""
-        if await self._operator(mask, target, "!resume"):
-            dispatch.set_paused(self.app.db, False)
-            self.reply(target, f"dispatcher resumed by {mask.nick}")
+        """!resume [SESSION] — end a pause (a session's limit hold too) and deliver what
+        waited (operators only)."""
+        scope = self._scope(args, target, "!resume [SESSION]")
+        if scope is None or not await self._operator(mask, target, "!resume"):
+            return
+        what = "the fleet" if scope == FLEET else scope
+        unpaused = self.app.holds.unpause(scope) is not None
+        limited = scope != FLEET and await self.app.limits.resume(scope, mask.nick)
+        if not (unpaused or limited):
+            self.reply(target, f"{what} is not paused")
+            return
+        waiting = sum(inbox.count_queued(self.app.db, name) for name in
+                      ([s.session for s in self.app.sessions.status()] if scope == FLEET else [scope]))
+        self.reply(target, f"{what} resumed by {mask.nick} — {waiting} waiting message"
+                           f"{'' if waiting == 1 else 's'} delivered as the agents are ready")
 
     @command("nudge")
     async def nudge(self, mask: Sender, target: str, args: str) -> None:

@@ -13,18 +13,27 @@ session's inbox and typed in when the agent waits for input.  The sender gets NO
 queued / delivered / failed and why.  NOTICEs and CTCP are never relayed (IRC's rule against
 automatic replies to notices).  Lines from sibling session bots are skipped: their
 ``say``/``ask`` delivered the message directly (see :mod:`breakroom.fleet.delivery`).
+
+``!allow ID`` / ``!deny ID`` (in the channel or privately) answer a permission prompt the
+bot relayed for its session (:mod:`breakroom.fleet.permissions`): only the session whose
+prompt it is answers, only a server-verified IRC operator decides (anyone else gets one
+refusal notice), and such a line is never typed into a pane.
 """
 
 from __future__ import annotations
 
+import re
+
 import irc3
 
-from bots.base import PRIVMSG_LINE, Sender, addressed_text, event, runtime_of
+from bots.base import PRIVMSG_LINE, Sender, addressed_text, event, is_channel, is_operator, runtime_of
 from breakroom.app.runtime import SERVICE_BOTS
 from breakroom.fleet.remote import DELIVER_PREFIX
 from breakroom.irc.bot import BreakroomBot
 from breakroom.irc.nicks import irc_lower
 from breakroom.sanitize import sanitize
+
+_DECISION = re.compile(r"^!(allow|deny)\s+(\S{1,32})\s*$", re.IGNORECASE)
 
 
 @irc3.plugin
@@ -44,6 +53,10 @@ class Relay:
         sessions = self.app.sessions
         if mask.nick == self.bot.nick or sessions.session_for(mask.nick) is not None:
             return  # a sibling session's say/ask was delivered directly; its line is for humans
+        decision = _DECISION.match(data)
+        if decision is not None:
+            await self._decide(mask, target, decision.group(1).lower() == "allow", decision.group(2).lower())
+            return
         if (data.startswith(DELIVER_PREFIX) and self._is_service_bot(mask.nick)
                 and irc_lower(target) == irc_lower(self.bot.nick)):
             # a hub's sweep or dispatcher delivering to this session (see breakroom.fleet.remote)
@@ -59,3 +72,21 @@ class Relay:
             return
         await self.app.deliveries.receive(self.session, mask.nick, sanitize(text),
                                           automated=self.app.is_own_nick(mask.nick))
+
+    async def _decide(self, mask: Sender, target: str, allow: bool, pid: str) -> None:
+        """``!allow ID`` / ``!deny ID``: this session's prompt ``pid``, decided by an operator."""
+        permissions, verb = self.app.permissions, "!allow" if allow else "!deny"
+        key = self.app.sessions.bot_key(self.session) or self.bot.nick
+        if self.app.is_own_nick(mask.nick):
+            return  # our own bots (a session saying "!allow …") are never operators
+        if not permissions.owns(pid, self.session):
+            if not is_channel(target):
+                self.app.refuse(key, mask.nick, f"no permission prompt {pid} for {self.session}")
+            return  # another session's bot answers for its own prompts
+        if not await is_operator(self.bot, mask.nick):
+            self.app.refuse(key, mask.nick, f"{verb} {pid}: only a server-verified IRC operator "
+                                            "(/oper) decides permission prompts")
+            return
+        why_not = await permissions.answer(pid, self.session, allow, mask.nick)
+        if why_not:
+            self.app.notice(self.bot, mask.nick, why_not)

@@ -7,10 +7,12 @@ knowledge engine in-process (the runtime's shared one); for the humans, the ques
 knowledge's answer still appear in the channel as if asked there (``knowledge: [q1a2b] …`` /
 ``sweep: [q1a2b] (confidence …) …``).  An answer at or above
 ``sweep.answer_min_confidence`` is delivered into the stuck session, attributed; anything
-less is escalated to ``ops`` with one line.  Permission prompts are pressed only when
-``sweep.policy`` allows them, and each approval is announced.  Commands: ``!fleet``,
-``!sweep`` for anyone; ``!peek SESSION [N]`` for server-verified operators, answered by
-private message with secrets scrubbed.
+less is escalated to ``ops`` with one line.  A permission prompt is decided by the sweep
+only when ``sweep.policy`` names it: the policy is a decider of the relay
+(:mod:`breakroom.fleet.permissions`), asked as each prompt opens, and the sweep announces what
+it allowed.  Commands: ``!fleet``, ``!sweep`` for anyone; ``!peek SESSION [N]`` for
+server-verified operators, answered by private message with secrets scrubbed; and the help
+for ``!allow`` / ``!deny``, which the session bots answer.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from typing import Any
 
 import irc3
 
-from bots.base import PRIVMSG_LINE, Sender, command, event, is_operator, runtime_of
+from bots.base import PRIVMSG_LINE, Sender, command, event, help_entry, is_operator, runtime_of
 from bots.knowledge import KnowledgeBot
 from bots.replies import sources_tail
 from breakroom.errors import BreakroomError
+from breakroom.fleet.dialogs import PermissionPrompt
+from breakroom.fleet.permissions import AutoDecision, Verdict
 from breakroom.fleet.remote import PREFIX as REPORT_PREFIX
 from breakroom.irc.bot import BreakroomBot
 from breakroom.irc.nicks import irc_lower
 from breakroom.knowledge.engine import Answer
 from breakroom.sanitize import sanitize
 from breakroom.sweep.policy import Policy
-from breakroom.sweep.walk import Approval, StuckQuestion, Sweeper, WalkResult, answer_text, ops_prefix, peek
+from breakroom.sweep.walk import StuckQuestion, Sweeper, WalkResult, answer_text, peek
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class SweepBot:
         self._looked = False  # the first walk runs as soon as the bot is in the channel
         self._schedule()
         self.app.control.handle("sweep")(self._control_sweep)
+        self.app.permissions.deciders.append(self.decide)
 
     # ------------------------------------------------------------ the walk
 
@@ -100,13 +105,11 @@ class SweepBot:
             snapshot = await self.app.sessions.look()  # the shared poll everybody reads
             result = self.sweeper.record(self.sweeper.observations(snapshot))
         if self._policy_problem:
-            result.lines.append(f"{ops_prefix(self.app.config)} sweep.policy ignored, "
+            result.lines.append(f"{self.app.config.ops_prefix} sweep.policy ignored, "
                                 f"approving nothing: {self._policy_problem}")
             self._policy_problem = ""
         for line in result.lines:
             self.say(line)
-        for approval in result.approvals:
-            self._spawn(self._approve(approval))
         for question in result.questions:
             self._spawn(self._answer(question))
         return result
@@ -116,15 +119,19 @@ class SweepBot:
 
     # ------------------------------------------------------------ permission prompts
 
-    async def _approve(self, approval: Approval) -> None:
-        try:
-            await self.app.deliveries.press(approval.session, list(approval.keys))
-        except Exception as exc:  # tmux may have lost the session meanwhile
-            self.sweeper.approval_outcome(approval.session, f"failed: {exc}")
-            self.say(f"{approval.announcement()} — but pressing {' '.join(approval.keys)} failed: {exc}")
-            return
-        self.sweeper.approval_outcome(approval.session, "pressed")
-        self.say(approval.announcement())
+    def decide(self, prompt: PermissionPrompt) -> AutoDecision | None:
+        """The relay asks as a prompt opens: allowed when a policy rule names it."""
+        if self.app.bots.get(self.bot.nick) is not self.bot:
+            return None  # this bot was stopped: so is its policy
+        rule = self.sweeper.policy.decide(prompt)
+        if rule is None:
+            return None
+        return AutoDecision(self.bot.nick, Verdict(True, "sweep", f'policy rule "{rule.name}"', rule.keys))
+
+    allow_help = help_entry("allow", "!allow ID — run the tool a relayed permission prompt asks for "
+                                     "(IRC operators; the prompt's session bot answers)")
+    deny_help = help_entry("deny", "!deny ID — refuse a relayed permission prompt's tool "
+                                   "(IRC operators; the prompt's session bot answers)")
 
     # ------------------------------------------------------------ stuck questions
 
@@ -153,7 +160,7 @@ class SweepBot:
         self.sweeper.resolve_question(question.qid, "escalated",
                                       answer.confidence if answer else None,
                                       answer.text if answer else None)
-        self.say(f"{ops_prefix(self.app.config)} {question.session} is stuck on a question "
+        self.say(f"{self.app.config.ops_prefix} {question.session} is stuck on a question "
                  f"[{question.qid}] ({why}): {question.question}")
 
     async def ask_knowledge(self, question: StuckQuestion) -> Answer | None:

@@ -18,10 +18,11 @@ from pydantic import BeforeValidator, Field, PrivateAttr
 from breakroom.errors import ConfigError
 from breakroom.paths import DEFAULT_DATA_DIR, find_config_file, resolve_data_dir
 from breakroom.sanitize import REDACTED
-from breakroom.yamlfile import FileModel, Text, Texts, expect, load_model, validate
+from breakroom.yamlfile import FileModel, Regex, Text, Texts, expect, load_model, validate
 
 Seconds = Annotated[float, expect(float, "a positive number of seconds", lambda v: v > 0)]
 Fraction = Annotated[float, expect(float, "a number between 0 and 1", lambda v: 0 <= v <= 1)]
+Dollars = Annotated[float, expect(float, "an amount in US dollars (0 or more)", lambda v: v >= 0)]
 
 
 _SERVER_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -80,6 +81,7 @@ class SessionConfig(FileModel):
     # agent: type only while the pane's foreground program is an agent a profile knows
     # (never a shell's prompt); any: also into shells and unknown programs (opt-in)
     deliver: Annotated[str, expect(str, "one of agent, any", lambda v: v in DELIVER_MODES)] = "agent"
+    budget: Dollars | None = None  # estimated spend a day over which the dispatcher stops nudging it
 
 
 class DeliveryConfig(FileModel):
@@ -162,6 +164,8 @@ class ReportConfig(FileModel):
     daily_at: Annotated[str, expect(str, 'a time of day like "08:30" (24-hour clock)',
                                     lambda v: bool(_TIME_OF_DAY.fullmatch(v))),
                         BeforeValidator(_time_of_day)] | None = "08:00"
+
+
 class AgentsConfig(FileModel):
     """How the agents in the panes are read, and what happens when a reading goes stale."""
 
@@ -171,6 +175,39 @@ class AgentsConfig(FileModel):
     screens_dir: Text | None = None
     # a pane of a known agent whose screen reads `unknown` this long: one NOTICE to ops (drift)
     unknown_after: Seconds = 120
+
+
+class PermissionsConfig(FileModel):
+    """Permission prompts relayed to IRC (``!allow ID`` / ``!deny ID``)."""
+
+    relay: bool = True
+    relay_timeout: Seconds = 300  # unanswered this long: left to the terminal, the channel told
+
+
+class LimitsConfig(FileModel):
+    """A session whose turn failed on a limit (rate, usage, credit, overload, auth) is held and
+    resumed when the limit resets: at the reset time the error names, else after a backoff."""
+
+    resume: bool = True         # false: hold and tell ops, but let a human resume it (!resume)
+    backoff: Seconds = 60       # first wait when no reset time is known; doubles per attempt
+    max_backoff: Seconds = 3600
+
+
+class PriceConfig(FileModel):
+    """One row of the price table: models whose name matches ``match`` (a regex searched in
+    the model name) cost this much per million tokens, in US dollars."""
+
+    match: Regex
+    input: Dollars
+    output: Dollars
+    cache_write: Dollars | None = None      # a 5-minute cache write; None: 1.25 x input
+    cache_write_1h: Dollars | None = None   # a 1-hour cache write; None: 2 x input
+    cache_read: Dollars | None = None       # None: 0.1 x input
+
+
+class SpendConfig(FileModel):
+    # rows tried before the shipped table (breakroom/data/prices.yaml): your own prices
+    prices: list[PriceConfig] = Field(default_factory=list)
 
 
 class Config(FileModel):
@@ -191,6 +228,10 @@ class Config(FileModel):
     report: ReportConfig = Field(default_factory=ReportConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     ops: Texts = Field(default_factory=list)
+    permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    spend: SpendConfig = Field(default_factory=SpendConfig)
+    budget: Dollars | None = None  # the fleet's estimated spend a day over which nothing is nudged
     # this machine in a multi-host fleet: session nicks end in -NAME
     host_name: Annotated[
         str, expect(str, "a short name of letters and digits (at most 12), like laptop",
@@ -212,6 +253,11 @@ class Config(FileModel):
 
     def session(self, name: str) -> SessionConfig:
         return self.sessions.get(name) or SessionConfig()
+
+    @property
+    def ops_prefix(self) -> str:
+        """How a line addresses the humans in charge: ``alice, bob:`` or ``ops:``."""
+        return (", ".join(self.ops) or "ops") + ":"
 
 
 def from_dict(raw: Any) -> Config:

@@ -23,6 +23,7 @@ from support.cli import BREAKROOM
 from support.irc import HAVE_NGIRCD, IrcServer, RawClient, start_server
 from support.screens import Fleet
 from support.sims import start_sim
+from support.terminal import run_on_terminal
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -224,11 +225,12 @@ def tmux_calls(tmp_path, monkeypatch):
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run the real ``breakroom`` console script; uses ./breakroom.yaml of the test if present."""
+    """Run the real ``breakroom`` console script as a person would, at a terminal outside every
+    pane (``--as SESSION`` needs one); uses ./breakroom.yaml of the test if present."""
 
     def run(*args: str, input: str | None = None, timeout: float = 30,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run([BREAKROOM, *args], input=input, capture_output=True, text=True,
-                              timeout=timeout, env=full_env, cwd=tmp_path)
+        return run_on_terminal([BREAKROOM, *args], input=input, capture_output=True, text=True,
+                               timeout=timeout, env=full_env, cwd=tmp_path)
     return run

@@ -68,7 +68,7 @@ def test_validation_names_the_key(raw, message) -> None:
     ("tmux:\n  include:\n    - '*'\n    - [nested]\n",
      'b.yaml:4: tmux.include[1]: expected a string, got [\'nested\']'),
     ("sessions:\n  writer: {role: writer}\n  shop:\n    agnet: x\n",
-     "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, deliver, project, role)"),
+     "b.yaml:4: sessions.shop.agnet: unknown key (known keys here: agent, budget, deliver, project, role)"),
     ("sweep:\n  interval: '300'\n",
      'b.yaml:2: sweep.interval: expected a positive number of seconds, got "300"'),
     ("delivery: 5\n", "b.yaml:1: delivery: expected a mapping, got 5"),

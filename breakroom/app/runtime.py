@@ -16,12 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from breakroom.app.session_ops import SessionOps
+from breakroom.app.spend_watch import SpendWatch
 from breakroom.config import Config
 from breakroom.control.client import Message
 from breakroom.control.server import ControlServer
 from breakroom.fleet.delivery import Deliveries
+from breakroom.fleet.holds import Holds
 from breakroom.fleet.identity import identify_callers
+from breakroom.fleet.limits import Limits
 from breakroom.fleet.manager import SessionManager
+from breakroom.fleet.permissions import Permissions
 from breakroom.fleet.ratelimit import OncePerWindow
 from breakroom.fleet.tmux import Tmux
 from breakroom.irc.bot import BreakroomBot, bot_settings
@@ -64,8 +68,13 @@ class Breakroom:
         self.refusals = OncePerWindow(60.0)  # one refusal notice per sender per minute
         tmux = Tmux(cfg.tmux.socket_name)  # one handle: every tmux process of the fleet counted
         self.sessions = SessionManager(self, tmux)
-        self.deliveries = Deliveries(self, self.sessions, tmux)
-        self.session_ops = SessionOps(self, self.control, self.sessions, self.deliveries)
+        self.holds = Holds(self.db)  # pauses and limit holds, kept across restarts
+        self.deliveries = Deliveries(self, self.sessions, tmux, self.holds)
+        self.permissions = Permissions(self, self.sessions, self.deliveries, self.holds)
+        self.limits = Limits(self, self.sessions, self.deliveries, self.holds)
+        self.spend = SpendWatch(self)  # the agents' transcripts, read as their hooks fire
+        self.session_ops = SessionOps(self, self.control, self.sessions, self.deliveries,
+                                      self.permissions, self.limits, self.spend)
         # the engine the knowledge bot answers with and the sweep asks directly (None when
         # this breakroom runs no knowledge bot)
         self.knowledge: KnowledgeService | None = None
@@ -102,10 +111,14 @@ class Breakroom:
             self.spawn_bot(nick, SERVICE_BOTS[nick])
         if sessions:
             await self.deliveries.recover()  # what a crash left half-typed, before any look
+            self.limits.start()
             await self.sessions.start(report=report)
 
     async def stop(self) -> None:
         await self.sessions.stop()
+        await self.permissions.stop()
+        await self.limits.stop()
+        await self.spend.stop()
         await self.deliveries.stop()
         if self.knowledge is not None:
             await self.knowledge.stop()

@@ -18,11 +18,17 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
   No reply in time: ``{"error": "no reply …"}``.  A reply that resolves an ask is not put
   into the pane — the waiting CLI prints it.
 - ``{"op": "fleet"}`` — ``{"ok": true, "sessions": [SessionStatus as dict, …]}``.
-- ``{"op": "hook", "session": S, "state": STATE, "event": E, "collect": true}`` — a hook
-  report, applied at once.  With ``collect`` (``hooks.DELIVERY_EVENTS``: PostToolUse, Stop, …) the
-  answer's ``context`` holds the session's queued messages, now marked delivered, for the
-  hook to hand to the agent (:meth:`Deliveries.take_for_hook`); a Stop that takes
-  some keeps the agent working.
+- ``{"op": "hook", "session": S, "state": STATE, "event": E, "collect": true, …}`` — a hook
+  report (only ever from inside a pane: :mod:`breakroom.fleet.identity`), applied at once,
+  with the fields of the hook's input named in :data:`breakroom.fleet.hooks.FORWARD`.  With
+  ``collect`` (``hooks.DELIVERY_EVENTS``: PostToolUse, Stop, …) the answer's ``context``
+  holds the session's queued messages, now marked delivered, for the hook to hand to the
+  agent (:meth:`Deliveries.take_for_hook`); a Stop that takes some keeps the agent working.
+  A ``PermissionRequest`` (with ``"wait"``) is relayed to IRC and answered with the first
+  ``decision`` (``allow``/``deny``; none: left to the terminal) —
+  :mod:`breakroom.fleet.permissions`; a ``StopFailure`` holds the session until its limit
+  resets — :mod:`breakroom.fleet.limits`.  Every report's ``transcript_path`` feeds the
+  spend figures (:mod:`breakroom.app.spend_watch`).
 """
 
 from __future__ import annotations
@@ -33,11 +39,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from breakroom.app.spend_watch import SpendWatch
 from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet.delivery import Deliveries, Delivery
 from breakroom.fleet.host import FleetHost
+from breakroom.fleet.limits import Limits
 from breakroom.fleet.manager import SessionManager
+from breakroom.fleet.permissions import Permissions
 from breakroom.fleet.states import PaneState
 from breakroom.irc.nicks import irc_lower
 from breakroom.irc.split import budget, split_utf8
@@ -68,10 +77,13 @@ class SessionOps:
     """The session ops on the app's control server; tracks questions awaiting replies."""
 
     def __init__(self, app: FleetHost, control: ControlServer, manager: SessionManager,
-                 deliveries: Deliveries):
+                 deliveries: Deliveries, permissions: Permissions, limits: Limits, spend: SpendWatch):
         self.app = app
         self.manager = manager
         self.deliveries = deliveries
+        self.permissions = permissions
+        self.limits = limits
+        self.spend = spend
         self._asks: dict[str, _Ask] = {}
         control.handle("say")(self.say)
         control.handle("ask")(self.ask)
@@ -134,7 +146,8 @@ class SessionOps:
             self.deliveries.hops.hop(irc_lower(bot.nick), irc_lower(target), automated=True)
         if session is None or irc_lower(target) == irc_lower(bot.nick):
             return None
-        return await self.deliveries.receive(session, bot.nick, text, automated=True)
+        return await self.deliveries.receive(session, bot.nick, text, automated=True,
+                                             from_session=self.manager.session_for(bot.nick))
 
     async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         bot = self._bot_of(request)
@@ -167,16 +180,46 @@ class SessionOps:
 
     async def hook(self, request: dict[str, Any]) -> dict[str, Any]:
         session, state = str(request.get("session") or ""), str(request.get("state") or "")
+        event = str(request.get("event") or "")
         context = ""
         if request.get("collect"):
-            context = await self.deliveries.take_for_hook(session, str(request.get("event") or ""))
+            context = await self.deliveries.take_for_hook(session, event)
             if context and state == PaneState.IDLE:
                 state = PaneState.WORKING  # the Stop hook keeps the agent going with the messages
         try:
             self.manager.set_hook_state(session, state)
         except ValueError as exc:
             raise BreakroomError(str(exc)) from None
-        return {"ok": True, "known": self.manager.nick_for(session) is not None, "context": context}
+        answer: dict[str, Any] = {"ok": True, "known": self.manager.nick_for(session) is not None,
+                                  "context": context}
+        if answer["known"]:
+            self.spend.saw(session, request.get("transcript_path"), event)
+        if event == "PermissionRequest":
+            answer.update(await self._permission(session, request))
+            return answer
+        self.permissions.moved_on(session, event, request.get("tool_name"), request.get("tool_input"))
+        if event == "UserPromptSubmit":
+            self.deliveries.prompt_submitted(session, str(request.get("prompt") or ""))
+        if event == "StopFailure":
+            self.limits.from_hook(session, state, str(request.get("last_assistant_message") or ""))
+        return answer
+
+    async def _permission(self, session: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Relay a PermissionRequest and wait for the first answer, no longer than the hook
+        waits (``wait``) nor ``permissions.relay_timeout``."""
+        try:
+            wait = min(float(request.get("wait") or 0), self.app.config.permissions.relay_timeout)
+        except (TypeError, ValueError):
+            wait = 0.0
+        if wait <= 0:
+            return {}
+        verdict = await self.permissions.from_hook(session, request.get("tool_name"),
+                                                   request.get("tool_input"), wait)
+        if verdict is None:
+            return {}
+        if verdict.allow:
+            return {"decision": "allow"}
+        return {"decision": "deny", "message": f"denied from the breakroom by {verdict.by} ({verdict.how})"}
 
     # ------------------------------------------------------------------ replies
 

@@ -93,7 +93,9 @@ def hooks_install(state: State, agent: str, project: Path, codex_home: Path | No
     to the agent mid-turn, and `breakroom mcp` gives it the breakroom as tools.  Existing
     settings and hooks are kept; running it again adds nothing.  The commands name this
     breakroom and its config by absolute path, so they work from the agent's environment
-    whatever its PATH.  aider has no hooks and no MCP client: this says so and writes nothing."""
+    whatever its PATH.  aider has no hooks and no MCP client: this says so and writes nothing.
+    Claude Code's PermissionRequest hook may wait permissions.relay_timeout for an operator's
+    answer: run this again after changing that."""
     if agent == "aider":
         click.echo(AIDER_HAS_NO_HOOKS)
         return
@@ -106,7 +108,8 @@ def hooks_install(state: State, agent: str, project: Path, codex_home: Path | No
     if agent == "gemini":
         _install_gemini(project, entry, config, print_only)
         return
-    path, settings, added = hooks.install(project, write=not print_only, config=config)
+    path, settings, added = hooks.install(project, write=not print_only, config=config,
+                                          relay_timeout=state.config.permissions.relay_timeout)
     _note_no_config(config)
     if print_only:
         click.echo(f"# Claude Code: {path}\n" + json.dumps(settings, indent=2, ensure_ascii=False))

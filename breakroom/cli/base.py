@@ -28,11 +28,12 @@ COMMAND_MODULES = {
     "config": "config_cmds", "demo": "demo_cmds",
     "log": "record_cmds", "search": "record_cmds", "replay": "record_cmds",
     "say": "session_cmds", "ask": "session_cmds", "inbox": "session_cmds",
-    "read": "session_cmds", "fleet": "session_cmds",
+    "read": "session_cmds", "sent": "session_cmds", "fleet": "session_cmds",
     "hook": "agent_tools", "hooks": "agent_tools", "sim-agent": "agent_tools", "mcp": "agent_tools",
     "doctor": "agent_tools",
     "corpus": "knowledge_cmds", "knowledge": "knowledge_cmds",
     "issue": "work_cmds", "skills": "work_cmds", "digest": "work_cmds", "audit": "work_cmds",
+    "cost": "work_cmds",
     "sweep": "sweep_cmds", "report": "report_cmds", "screens": "screens_cmds",
 }
 

@@ -54,17 +54,15 @@ def _pane_dir(cfg: Config, session: str) -> Path | None:
     return Path(path) if done.returncode == 0 and path else None
 
 
-def _hooks_installed(project: Path, config: str | None) -> bool:
+def _hooks_installed(project: Path, config: str | None, relay_timeout: float) -> bool:
+    """Every hook `hooks install` writes is there as it would write it now (the command, and
+    the PermissionRequest hook's time for ``permissions.relay_timeout``)."""
     try:
         settings = json.loads((project / ".claude" / "settings.json").read_text(encoding="utf-8"))
-        entries = settings["hooks"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return isinstance(settings, dict) and hooks.merge_hooks(settings, hooks.hook_prefix(), config,
+                                                                relay_timeout=relay_timeout) == 0
+    except (OSError, ValueError, BreakroomError):
         return False
-    prefix = hooks.hook_prefix()
-    wanted = {hooks.hook_command(event, prefix, config) for event, _ in hooks.INSTALL}
-    found = {h.get("command") for event in entries.values() if isinstance(event, list)
-             for e in event if isinstance(e, dict) for h in e.get("hooks") or [] if isinstance(h, dict)}
-    return wanted <= found
 
 
 def _ago(epoch: float | None) -> str:
@@ -96,7 +94,7 @@ def _session(cfg: Config, status: dict[str, Any]) -> list[Finding]:
         return [_gemini(line, project, config, status)]
     fix = f"breakroom hooks install --project {shlex.quote(str(project or '.'))}"
     findings = []
-    if project is None or not _hooks_installed(project, config):
+    if project is None or not _hooks_installed(project, config, cfg.permissions.relay_timeout):
         findings.append(Finding(False, f"{line}: breakroom's hooks are not installed (or are out of date) "
                                        f"in {project}/.claude/settings.json", fix))
     else:

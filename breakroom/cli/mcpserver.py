@@ -74,6 +74,12 @@ def build_server(config: str | None) -> Any:
         return run("read", message)
 
     @server.tool()
+    def sent(limit: int = 20) -> str:
+        """What this session sent to other sessions, and how far each got: queued,
+        delivered, read."""
+        return run("sent", "--limit", str(limit))
+
+    @server.tool()
     def digest(peek: bool = False) -> str:
         """What happened in the breakroom since this session last checked in."""
         return run("digest", *(["--peek"] if peek else []))

@@ -1,4 +1,4 @@
-"""The agent's CLI, run *inside* a session: say, ask, inbox, read, fleet.
+"""The agent's CLI, run *inside* a session: say, ask, inbox, read, sent, fleet.
 
 The session is the pane's the command runs in, as the kernel sees it (process ancestry, see
 :mod:`breakroom.fleet.identity`); ``--as SESSION`` lets an operator outside every pane act
@@ -28,6 +28,12 @@ as_option = click.option("--as", "as_session", metavar="SESSION",
 
 def _when(epoch: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S") if epoch else "-"
+
+
+def _preview(text: str, width: int) -> str:
+    """A message on one line, cut to ``width`` characters."""
+    line = text.replace("\n", " ")
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 def _for_how_long(epoch: float) -> str:
@@ -84,10 +90,8 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
         return
     for m in messages:
         flag = "new " if not m.read else "    "
-        preview = m.text.replace("\n", " ")
-        preview = preview if len(preview) <= 100 else preview[:99] + "…"
-        click.echo(f"{flag}#{m.id:<5} {_when(m.created)} {m.sender:<16} {m.state:<9} {preview}")
-    inbox.mark_read(state.db, [m.id for m in messages if not m.read])
+        click.echo(f"{flag}#{m.id:<5} {_when(m.created)} {m.sender:<16} {m.state:<9} {_preview(m.text, 100)}")
+    inbox.mark_read(state.db, [m.id for m in messages if not m.read], "breakroom inbox")
     click.echo("(full text: breakroom read ID)")
 
 
@@ -96,7 +100,8 @@ def inbox_cmd(state: State, limit: int, as_session: str | None) -> None:
 @as_option
 @pass_state
 def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
-    """Show one message in full and mark it read (k42: a knowledge answer in full)."""
+    """Show one message in full and mark it read (k42: a knowledge answer in full); a
+    message this session sent: its text and how far it got (queued, delivered, read)."""
     if message_ref[:1].lower() == "k":
         from breakroom.cli.knowledge_cmds import show_answer
         show_answer(state, message_ref)
@@ -108,12 +113,31 @@ def read_cmd(state: State, message_ref: str, as_session: str | None) -> None:
     session = checked_session(as_session, state.config.tmux.socket_name)
     from breakroom.fleet import inbox  # SQLite is not needed by say/ask: keep their start-up fast
     message = inbox.get(state.db, message_id)
-    if message is None or message.session != session:
-        raise BreakroomError(f"no message #{message_id} for {session}")
-    status = message.state + (f" ({message.reason})" if message.reason else "")
-    click.echo(f"#{message.id} from {message.sender} at {_when(message.created)} — {status}")
+    if message is None or session not in (message.session, message.from_session):
+        raise BreakroomError(f"no message #{message_id} for or from {session}")
+    if message.session == session:
+        inbox.mark_read(state.db, [message.id], "breakroom read")
+        message = inbox.stored(state.db, message.id)
+    click.echo(f"#{message.id} from {message.sender} to {message.session} at {_when(message.created)} — "
+               f"{message.receipt()}")
     click.echo(message.text)
-    inbox.mark_read(state.db, [message.id])
+
+
+@cli.command("sent")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@as_option
+@pass_state
+def sent_cmd(state: State, limit: int, as_session: str | None) -> None:
+    """What this session sent to other sessions here, newest first, and how far each got:
+    queued, delivered, read."""
+    session = checked_session(as_session, state.config.tmux.socket_name)
+    from breakroom.fleet import inbox
+    messages = inbox.sent_by(state.db, session, limit)
+    if not messages:
+        click.echo(f"nothing sent by {session} yet")
+        return
+    for m in messages:
+        click.echo(f"#{m.id:<5} {_when(m.created)} to {m.session:<16} {m.receipt()} — {_preview(m.text, 60)}")
 
 
 @cli.command()

@@ -1,4 +1,5 @@
-"""``breakroom issue …``, ``skills …``, ``digest`` and ``audit``: the work the dispatcher hands out.
+"""``breakroom issue …``, ``skills …``, ``digest``, ``audit`` and ``cost``: the work the
+dispatcher hands out, what it and the permission relay decided, and what the agents spend.
 
 Agents run these from inside their tmux session; a move records the session as who made
 it and is announced in the channel in one line when the breakroom is running (when it is
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -231,9 +233,54 @@ def digest_cmd(state: State, since: str | None, as_session: str | None, peek: bo
 @click.argument("count", type=int, default=20)
 @pass_state
 def audit_cmd(state: State, count: int) -> None:
-    """The dispatcher's last COUNT cycles: what it did, or why it did nothing."""
-    rows = dispatch.audit(state.db, count)
+    """The last COUNT decisions, oldest first: the dispatcher's cycles (what it did, or why it
+    did nothing) and permission prompts (who allowed or denied what, when, and how)."""
+    from breakroom.fleet import prompts
+    decisions = [(row.ts, row.line()) for row in dispatch.audit(state.db, count)]
+    decisions += [(p.decided or p.opened, p.line()) for p in prompts.recent(state.db, count)]
+    if not decisions:
+        click.echo("no dispatcher cycles or permission prompts yet")
+    for _, line in sorted(decisions)[-count:]:
+        click.echo(line)
+
+
+# ---------------------------------------------------------------- spend
+
+@cli.command("cost")
+@click.argument("session", required=False)
+@click.option("--since", help="From this time (10m, 2h, 7d, or ISO) instead of the start of today.")
+@pass_state
+def cost_cmd(state: State, session: str | None, since: str | None) -> None:
+    """Tokens and estimated cost per session and day, from the agents' transcripts (read as
+    their hooks fire); prices are estimates (breakroom/data/prices.yaml, spend.prices)."""
+    from datetime import datetime
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from breakroom.record.events import parse_when
+    from breakroom.work import spend
+
+    start = (datetime.fromisoformat(parse_when(since).replace("Z", "+00:00")).timestamp() if since
+             else spend.day_bounds(spend.day_of(time.time()))[0])
+    prices = spend.PriceTable.for_config(state.config)
+    rows = spend.session_spend(state.db, start, time.time() + 1, prices, session=session, by_day=True)
     if not rows:
-        click.echo("no dispatcher cycles yet")
-    for row in rows:
-        click.echo(row.line())
+        click.echo(f"no spend recorded{' for ' + session if session else ''} since "
+                   f"{datetime.fromtimestamp(start):%Y-%m-%d %H:%M} (transcripts are read as the "
+                   "agents' hooks fire: breakroom hooks install)")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("day", "session", "input", "output", "cache write", "cache read", "cost (est.)"):
+        table.add_column(column, justify="left" if column in ("day", "session") else "right")
+    counts = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+    for s in rows:
+        table.add_row(s.day, s.session, *(f"{getattr(s, c):,}" for c in counts), spend.dollars(s))
+    table.add_row("total", "", *(f"{sum(getattr(s, c) for s in rows):,}" for c in counts),
+                  f"${sum(s.cost_usd or 0.0 for s in rows):.2f}")
+    Console(width=120).print(table)
+    for budget in spend.budgets(state.db, state.config, prices=prices):
+        click.echo(f"budget today: {budget.line()}")
+    unpriced = sorted({m for s in rows for m in s.unpriced})
+    if unpriced:
+        click.echo(f"no price for {', '.join(unpriced)}: add it under spend.prices in breakroom.yaml")

@@ -33,9 +33,9 @@ class Caller(NamedTuple):
     in_pane: bool
 
 
-# (peer pid, the session the request names, the pane it names) -> the caller;
+# (peer pid, the session the request names, the pane it names, its op) -> the caller;
 # BreakroomError refuses it.  Blocking (it reads /proc and asks tmux): run in a thread.
-Identify = Callable[[int, str, str], Caller]
+Identify = Callable[[int, str, str, str], Caller]
 
 
 class NotRunning(BreakroomError):

@@ -2,11 +2,16 @@
 the handlers the application registers (:mod:`breakroom.app.session_ops`, the bots).
 
 Who asks is taken from the kernel: the peer's uid and pid (``SO_PEERCRED``) at connect.
-Another uid is refused here; which session the pid may act as is decided by the ``identify``
-function the application hands the server (:func:`breakroom.fleet.identity.acting_session`
-in a running breakroom: a process inside a pane acts as that pane's session whatever its
-request says, only a process outside every pane may name one).  Handlers see the checked
+Another uid is refused here; which session the pid may act as, and whether it may ask for
+the operation at all, is decided by the ``identify`` function the application hands the
+server (:func:`breakroom.fleet.identity.identify_callers` in a running breakroom: a process
+inside a pane acts as that pane's session whatever its request says; outside every pane only
+a person's terminal may name one, and a hook report is refused).  Handlers see the checked
 ``request["session"]``.
+
+A request carrying ``"wait": SECONDS`` is one the client waits on for long (a permission
+prompt's hook waits for an operator's answer): when the client goes away first, its handler
+is cancelled.  A client must keep its end open until it has the answer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from breakroom.config import Config
 from breakroom.control.client import Identify, Message, listening, socket_path
@@ -83,30 +89,32 @@ class ControlServer:
         self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        answer: asyncio.Future[Message] | None = None
         try:
-            line = await reader.readline()
-            response = await self._identified(writer.get_extra_info("socket"), line)
-            writer.write(json.dumps(response, ensure_ascii=False).encode() + b"\n")
+            request = _parse(await reader.readline())
+            answer = asyncio.ensure_future(self._identified(writer.get_extra_info("socket"), request))
+            if request.get("wait") and await _left_first(reader, answer):
+                return
+            writer.write(json.dumps(await answer, ensure_ascii=False).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
+            if answer is not None and not answer.done():
+                answer.cancel()  # the client is gone: so is what it waited for
+                await asyncio.gather(answer, return_exceptions=True)
             writer.close()
 
-    async def _identified(self, sock: socket.socket, line: bytes) -> Message:
-        """Parse the request and settle who sent it before any handler sees it."""
+    async def _identified(self, sock: socket.socket, request: Message) -> Message:
+        """Settle who sent the request before any handler sees it."""
         peer = peer_of(sock)
         if peer.uid != os.getuid():
             return {"error": f"refused: uid {peer.uid} is not the breakroom's user"}
-        try:
-            request = json.loads(line)
-        except ValueError:
-            return {"error": "malformed request"}
-        if not isinstance(request, dict):
+        if not request:
             return {"error": "malformed request"}
         try:
             caller = await asyncio.to_thread(self.identify, peer.pid, str(request.get("session") or ""),
-                                             str(request.get("pane") or ""))
+                                             str(request.get("pane") or ""), str(request.get("op") or ""))
         except BreakroomError as exc:
             return {"error": str(exc)}
         request["session"] = caller.session
@@ -125,3 +133,27 @@ class ControlServer:
             return {"error": str(exc)}
 
 
+async def _left_first(reader: asyncio.StreamReader, answer: asyncio.Future[Message]) -> bool:
+    """Wait for ``answer`` or for the client to close its end, whichever comes first;
+    True when the client left before its answer was ready."""
+    gone = asyncio.ensure_future(reader.read(1))
+    try:
+        while not answer.done():
+            either: set[asyncio.Future[Any]] = {answer, gone}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if gone.done() and not answer.done():
+                if gone.exception() is not None or gone.result() == b"":
+                    return True
+                gone = asyncio.ensure_future(reader.read(1))  # stray bytes: still there
+        return False
+    finally:
+        gone.cancel()
+
+
+def _parse(line: bytes) -> Message:
+    """The request's JSON object; {} when it is not one (answered as malformed)."""
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}

@@ -18,7 +18,15 @@ it) — and store it in the session's inbox
   UserPromptSubmit, Gemini CLI's AfterTool and BeforeAgent; Stop and AfterAgent keep it
   going to read them);
 - the inbox row becomes ``delivered`` or ``failed``, and a sender that asked for it gets a
-  NOTICE for each outcome (:meth:`FleetHost.say`).
+  NOTICE for each outcome (:meth:`FleetHost.say`);
+- then **read** (the receipt): a typed message when the agent took it as a turn (its
+  UserPromptSubmit hook names it, or the next look shows the agent at work on it, or done);
+  a handed-over one at once (it is in the agent's context); a pointer when the agent runs
+  ``breakroom read``.  Reads by the CLI are noticed after each poll; the sender that asked
+  for NOTICEs hears of every read.
+
+A held session (paused, or waiting for a limit to reset: :mod:`breakroom.fleet.holds`) gets
+nothing typed or handed over; its messages wait in the inbox and go when the hold ends.
 
 Which sessions exist, their bots' nicks and their states come from the session manager
 (:class:`Sessions`, implemented by :class:`breakroom.fleet.manager.SessionManager`), which
@@ -29,12 +37,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from breakroom.errors import BreakroomError
 from breakroom.fleet import admission, hooks, inbox, panestate, recovery
+from breakroom.fleet.holds import Holds
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot
 from breakroom.fleet.pane import press_keys, type_into_pane
@@ -49,6 +59,7 @@ log = logging.getLogger(__name__)
 
 HOOK_MAX_MESSAGES = 5  # per hook call; the rest wait for the next hook or typing
 STOP_BLOCK_CAP = 3     # Stop (AfterAgent) hooks in a row that may keep an agent going
+TURN_MATCH = 60        # characters of a typed message that must be in a prompt to count as it
 
 # A line addressed to a session's bot that answers something its CLI waits for (a reply
 # to ``breakroom ask``): given (bot nick, sender, text), True when it was taken.
@@ -83,11 +94,12 @@ class Sessions(Protocol):
 class Deliveries:
     """Queues, types and hands over messages for the sessions of one breakroom."""
 
-    def __init__(self, app: FleetHost, sessions: Sessions, tmux: Tmux) -> None:
+    def __init__(self, app: FleetHost, sessions: Sessions, tmux: Tmux, holds: Holds) -> None:
         self.app = app
         self.config = app.config
         self.sessions = sessions
         self.tmux = tmux
+        self.holds = holds
         self.limiter = RateLimiter(self.config.delivery.rate_limit_per_minute)
         self.hops = HopTracker()
         self.reply_takers: list[ReplyTaker] = []
@@ -95,8 +107,12 @@ class Deliveries:
         self._drains: set[asyncio.Task[None]] = set()
         self._held: dict[str, str] = {}        # session -> why the last typing was put off
         self._stop_blocks: dict[str, int] = {}  # session -> Stop hooks in a row that kept it going
+        self._typed: dict[str, list[tuple[int, float]]] = {}  # session -> typed, not yet read: (id, when)
         sessions.after_poll.append(self._kick_ready)
+        sessions.after_poll.append(self._turns_taken)
+        sessions.after_poll.append(self._tell_reads)
         sessions.on_ready.append(self._kick)
+        holds.on_release.append(self._released)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -123,14 +139,15 @@ class Deliveries:
 
     # ------------------------------------------------------------------ the ways in
 
-    async def receive(self, session: str, sender: str, text: Clean, *,
-                      automated: bool) -> Delivery | None:
+    async def receive(self, session: str, sender: str, text: Clean, *, automated: bool,
+                      from_session: str | None = None) -> Delivery | None:
         """A message addressed to the session's bot — from IRC, or from another session here.
 
         A reply to one of this session's pending ``ask`` goes to that CLI (returns None).
         Otherwise: the per-sender rate limit (refused: a NOTICE and a ``failed`` Delivery
         with id 0, nothing stored), the hop count (``automated``: the sender is one of this
-        breakroom's bots), and :meth:`deliver` with NOTICEs."""
+        breakroom's bots), and :meth:`deliver` with NOTICEs.  ``from_session``: the session
+        here that sent it (its receipts are kept for it)."""
         key = self.sessions.bot_key(session)
         nick = self.sessions.nick_for(session) or session
         if any(take(nick, sender, text) for take in self.reply_takers):
@@ -142,10 +159,10 @@ class Deliveries:
                 self.app.refuse(key, sender, reason)
             return Delivery(0, inbox.FAILED, reason)
         hops = self.hops.hop(irc_lower(sender), irc_lower(nick), automated=automated)
-        return await self.deliver(session, sender, text, hops=hops, notify=True)
+        return await self.deliver(session, sender, text, hops=hops, notify=True, from_session=from_session)
 
     async def deliver(self, session: str, sender: str, text: Clean, *, hops: int | None = None,
-                      notify: bool = False) -> Delivery:
+                      notify: bool = False, from_session: str | None = None) -> Delivery:
         """Queue ``text`` for ``session`` and type it in now if the agent waits for input.
 
         ``hops``: how many automated replies deep the message is (see
@@ -171,7 +188,8 @@ class Deliveries:
             reason = (f"hop limit: {hops} automated replies deep (limit {limit}); "
                       f"not typed in, readable with `breakroom read`")
             message_id = inbox.add(self.app.db, session, sender, clean, hops=hops,
-                                   state=inbox.FAILED, reason=reason, notify=notify)
+                                   state=inbox.FAILED, reason=reason, notify=notify,
+                                   from_session=from_session)
             self._tell(inbox.stored(self.app.db, message_id), f"#{message_id} for {session}: {reason}")
             return Delivery(message_id, inbox.FAILED, reason)
         full = self._inbox_full(session, sender)
@@ -180,7 +198,8 @@ class Deliveries:
             if notify and key is not None:
                 self.app.refuse(key, sender, f"not queued for {session}: {full}")
             return Delivery(0, inbox.FAILED, full)
-        message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify)
+        message_id = inbox.add(self.app.db, session, sender, clean, hops=hops, notify=notify,
+                               from_session=from_session)
         await self._drain(session)
         message = inbox.stored(self.app.db, message_id)
         if message.state != inbox.QUEUED:
@@ -206,7 +225,7 @@ class Deliveries:
         :data:`STOP_BLOCK_CAP` times in a row so a stream of messages can never keep it from
         stopping (the events are :mod:`breakroom.fleet.hooks`')."""
         if (not self.sessions.is_local(session) or event not in hooks.DELIVERY_EVENTS
-                or self._lock(session).locked()):
+                or self._lock(session).locked() or self.holds.why_held(session)):
             return ""
         ends_turn = event in hooks.TURN_END_EVENTS
         async with self._lock(session):
@@ -222,7 +241,44 @@ class Deliveries:
             for message in queue:
                 inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
                 self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
+            typed = [m.id for m in queue if len(m.text) <= self.config.delivery.max_chars]
+            inbox.mark_read(self.app.db, typed, f"in its context ({event} hook)")  # a pointer is not read
             return "\n".join(self.render(message) for message in queue)
+
+    def prompt_submitted(self, session: str, prompt: str) -> None:
+        """A UserPromptSubmit hook's prompt: the typed messages it carries started a turn."""
+        ids = [m for m, _ in self._typed.get(session, [])
+               if self.render(inbox.stored(self.app.db, m))[:TURN_MATCH] in prompt]
+        self._read_as_turns(session, ids, "a turn (its UserPromptSubmit hook)")
+
+    def _turns_taken(self) -> None:
+        """After a poll: a typed message is read once a look after its typing shows the agent
+        at work, or done (idle again, proven)."""
+        snapshot = self.sessions.observer.snapshot
+        for session, typed in list(self._typed.items()):
+            view = snapshot.sessions.get(session)
+            if view is None:
+                del self._typed[session]
+                continue
+            took = view.state is PaneState.WORKING or (view.state in READY_STATES and not view.settling)
+            ids = [m for m, at in typed if snapshot.at > at and took]
+            self._read_as_turns(session, ids, "a turn")
+
+    def _read_as_turns(self, session: str, ids: list[int], via: str) -> None:
+        if ids:
+            inbox.mark_read(self.app.db, ids, via)
+            left = [(m, at) for m, at in self._typed.get(session, []) if m not in ids]
+            if left:
+                self._typed[session] = left
+            else:
+                self._typed.pop(session, None)
+
+    def _tell_reads(self) -> None:
+        """Tell senders that asked for NOTICEs that their messages were read (however that
+        was noticed: here, or by the CLI writing the inbox)."""
+        for message in inbox.reads_to_tell(self.app.db):
+            inbox.told(self.app.db, message.id)
+            self._tell(message, f"#{message.id} was read by {message.session} ({message.read_via})")
 
     # ------------------------------------------------------------------ policy
 
@@ -257,6 +313,9 @@ class Deliveries:
 
     def _why_waiting(self, session: str) -> str:
         local = self.sessions.is_local(session)
+        hold = self.holds.why_held(session) if local else None
+        if hold:
+            return f"queued: {hold}; delivered when that ends"
         refused = self._refusal(session)
         if local and refused:
             return (f"queued in {session}'s inbox, not typed: {refused} "
@@ -286,6 +345,13 @@ class Deliveries:
             if self.sessions.is_local(name) and self.sessions.state_of(name) in READY_STATES:
                 self._kick(name)
 
+    def _released(self, session: str | None) -> None:
+        """A hold ended (``None``: the fleet's pause): deliver what waited, where ready."""
+        if session is None:
+            self._kick_ready()
+        elif self.sessions.is_local(session):
+            self._kick(session)
+
     def _kick(self, session: str) -> None:
         """Start draining a session's queue in the background unless that is under way."""
         if self._lock(session).locked():
@@ -308,7 +374,7 @@ class Deliveries:
         """Type the oldest queued message if the agent waits for input; one per idle period."""
         async with self._lock(session):
             queue = inbox.queued(self.app.db, session)
-            if not queue or not await self._ready_now(session):
+            if not queue or self.holds.why_held(session) or not await self._ready_now(session):
                 return
             if self._refusal(session):
                 return  # a shell or an unknown program: the message stays in the inbox
@@ -337,6 +403,8 @@ class Deliveries:
             if delivered:
                 inbox.mark_delivered(self.app.db, message.id)
                 self._tell(message, f"delivered #{message.id} to {session}")
+                if len(message.text) <= delivery.max_chars:  # a pointer is read with breakroom read
+                    self._typed.setdefault(session, []).append((message.id, time.time()))
             elif result.status == "failed":
                 inbox.mark_failed(self.app.db, message.id, result.reason)
                 self._tell(message, f"failed to deliver #{message.id} to {session}: {result.reason}")

@@ -1,12 +1,18 @@
 """Agent hooks: `breakroom hook EVENT` reports a session's state the moment the agent knows
 it, hands the agent its queued messages mid-turn (PostToolUse, UserPromptSubmit, Stop and
-Gemini CLI's AfterTool, BeforeAgent, AfterAgent: see :func:`hook_output`), and
-`breakroom hooks install` wires Claude Code's hooks to that command (Codex's:
+Gemini CLI's AfterTool, BeforeAgent, AfterAgent: see :func:`hook_output`), waits for an
+operator's answer to a permission prompt relayed to IRC (Claude Code's PermissionRequest),
+and `breakroom hooks install` wires Claude Code's hooks to that command (Codex's:
 :mod:`breakroom.fleet.codex_wiring`, Gemini CLI's: :mod:`breakroom.fleet.gemini_settings`).
 
 A hook runs inside the agent's turn, so it must never slow the agent down or fail it:
 whatever happens (garbage on stdin, no tmux, no breakroom running) it stays silent and
-ends within a second.  Scraping the pane stays the fallback when no hook reports.
+ends within a second — except a PermissionRequest, which waits (:data:`WAIT_EVENTS`) while
+the prompt is relayed; the agent's own dialog stays usable meanwhile.  Scraping the pane
+stays the fallback when no hook reports.
+
+What each event means is in the tables below; the breakroom's side of each is
+:meth:`breakroom.app.session_ops.SessionOps.hook`.
 """
 
 from __future__ import annotations
@@ -56,12 +62,38 @@ NOTIFICATION_STATES = {"permission_prompt": "waiting:permission", "idle_prompt":
                        "ToolPermission": "waiting:permission"}   # the last is Gemini CLI's
 NOTIFICATION_TEXT = {"needs your permission": "waiting:permission",
                      "waiting for your input": "idle"}
+# StopFailure: the turn ended on an API error; its ``error`` (the hook's matcher values, seen
+# on Claude Code 2.1.197 and 2.1.332) is the session's error state.  The breakroom holds such a
+# session and resumes it when the limit resets (breakroom.fleet.limits); an error not named
+# here (invalid_request, max_output_tokens, unknown) says nothing about a limit.
+STOP_FAILURE_STATES = {
+    "rate_limit": "error:rate-limit",
+    "overloaded": "error:overloaded",
+    "server_error": "error:server",          # also what a run of 529s ends in
+    "authentication_failed": "error:auth",
+    "billing_error": "error:usage-limit",    # "Credit balance is too low"
+}
+# Fields of the hook's input passed on to the breakroom (untrusted there): the transcript
+# (spend) with every event, and what an event's handling needs.
+FORWARD_ALWAYS = ("transcript_path",)
+FORWARD = {
+    "PermissionRequest": ("tool_name", "tool_input"),      # the prompt relayed to IRC
+    "StopFailure": ("error", "last_assistant_message"),    # the limit and its reset time
+    "UserPromptSubmit": ("prompt",),                       # a typed message read: a receipt
+}
+FORWARD_MAX = 8192  # characters of one forwarded field (as JSON); longer is cut
+# Events whose hook waits for the breakroom's answer, and for how long at most; the
+# breakroom answers by ``permissions.relay_timeout``, and `hooks install` gives the hook
+# that long (plus a margin) before Claude Code kills it.
+WAIT_EVENTS = {"PermissionRequest": 24 * 3600.0}
+WAIT_MARGIN = 30  # seconds of the hook's timeout beyond relay_timeout
 
 # What `hooks install` wires.  PreToolUse is left out on purpose: it runs before every
 # tool call and blocks it; PostToolUse is enough to leave waiting:permission after an
 # approval, and UserPromptSubmit already says "working".
 INSTALL = [("SessionStart", None), ("UserPromptSubmit", None), ("PostToolUse", None),
            ("Notification", "permission_prompt"), ("Notification", "idle_prompt"),
+           ("PermissionRequest", None), ("StopFailure", None),
            ("Stop", None), ("SessionEnd", None)]
 HOOK_COMMAND = "breakroom hook {event}"   # what older installs wrote (found and replaced)
 HOOK_TIMEOUT = 10  # seconds Claude Code gives a hook before killing it (its default is 600)
@@ -69,6 +101,8 @@ HOOK_TIMEOUT = 10  # seconds Claude Code gives a hook before killing it (its def
 
 def state_for(event: str, payload: dict[str, Any]) -> str | None:
     """The session state an agent hook event means, or None when it says nothing."""
+    if event == "StopFailure":
+        return STOP_FAILURE_STATES.get(str(payload.get("error", "")))
     if event == "Notification":
         kind = payload.get("notification_type")
         if kind in NOTIFICATION_STATES:
@@ -117,12 +151,36 @@ def process_age() -> float:
     return max(0.0, uptime - started)
 
 
-def hook_output(event: str, context: str) -> dict[str, Any] | None:
-    """What the hook prints so that the agent puts ``context`` (the session's messages)
-    into its context: ``additionalContext`` for PostToolUse/UserPromptSubmit (Gemini CLI:
-    AfterTool, whose context joins the tool's result, and BeforeAgent), a ``block`` whose
-    reason is the messages for Stop/AfterAgent (the turn goes on with them as the prompt).
-    Verified on Claude Code 2.1.197 (FIELD-NOTES) and Gemini CLI 0.61.0 (the live tests)."""
+def forwarded(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the hook's input the breakroom needs for ``event``, each cut to
+    :data:`FORWARD_MAX` characters (a long one becomes its JSON text, cut)."""
+    fields = {}
+    for name in (*FORWARD_ALWAYS, *FORWARD.get(event, ())):
+        if name in payload:
+            value = payload[name]
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            fields[name] = value if len(text) <= FORWARD_MAX else text[:FORWARD_MAX]
+    return fields
+
+
+def hook_output(event: str, answer: dict[str, Any]) -> dict[str, Any] | None:
+    """What the hook prints for the breakroom's ``answer``.
+
+    - ``context`` (the session's messages) into the agent's context: ``additionalContext``
+      for PostToolUse/UserPromptSubmit (Gemini CLI: AfterTool, whose context joins the tool's
+      result, and BeforeAgent), a ``block`` whose reason is the messages for Stop/AfterAgent
+      (the turn goes on with them as the prompt).  Verified on Claude Code 2.1.197
+      (FIELD-NOTES) and Gemini CLI 0.61.0 (the live tests);
+    - ``decision`` (``allow``/``deny``, with a ``message`` for a denial) for a
+      PermissionRequest: Claude Code runs or refuses the tool without its dialog (verified
+      on 2.1.197 and 2.1.332); no decision leaves the dialog to the terminal."""
+    decision = answer.get("decision")
+    if event == "PermissionRequest" and decision in ("allow", "deny"):
+        verdict: dict[str, Any] = {"behavior": decision}
+        if decision == "deny":
+            verdict["message"] = str(answer.get("message") or "denied from the breakroom")
+        return {"hookSpecificOutput": {"hookEventName": event, "decision": verdict}}
+    context = str(answer.get("context") or "")
     if not context:
         return None
     if event in TURN_END_EVENTS:
@@ -152,12 +210,16 @@ def run_hook(event: str, config: str | None = None, explicit_session: str | None
         state = state_for(event, payload)
         if state is None:
             return
-        ask: dict[str, Any] = {"op": "hook", **claim(explicit_session), "state": state, "event": event}
+        ask: dict[str, Any] = {"op": "hook", **claim(explicit_session), "state": state, "event": event,
+                               **forwarded(event, payload)}
         if event in DELIVERY_EVENTS:
             ask["collect"] = True
+        wait = WAIT_EVENTS.get(event)
+        if wait:
+            ask["wait"] = wait
         answer = request(data_path(config), ask,
-                         timeout=max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
-        output = hook_output(event, str(answer.get("context") or ""))
+                         timeout=wait or max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
+        output = hook_output(event, answer)
         if output is not None:
             out(json.dumps(output, ensure_ascii=False))
     except Exception:  # a hook must never fail the agent's turn
@@ -223,11 +285,13 @@ def hook_entry(event: str, matcher: str | None, command: str, timeout: int = HOO
 
 def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str | None = None, *,
                 events: list[tuple[str, str | None]] = INSTALL, timeout: int = HOOK_TIMEOUT,
-                name: str | None = None) -> int:
+                name: str | None = None, relay_timeout: float | None = None) -> int:
     """Add breakroom's hook entries for ``events`` (event, matcher) to an agent's ``settings``
     in place (Claude Code's by default; Gemini CLI's settings take the same shape, with
     ``timeout`` in milliseconds), or bring older ones up to date (absolute paths); returns
-    how many changed (0: all there already).  Other settings and hooks stay."""
+    how many changed (0: all there already).  Other settings and hooks stay.  A hook that
+    waits (:data:`WAIT_EVENTS`) gets ``relay_timeout`` (``permissions.relay_timeout`` of the
+    config the hooks name; seconds) and a margin before the agent kills it."""
     prefix = prefix or hook_prefix()
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
@@ -237,7 +301,9 @@ def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str
         entries = hooks.setdefault(event, [])
         if not isinstance(entries, list):
             raise BreakroomError(f"settings.json: hooks.{event} is not a list; fix it by hand first")
-        wanted = hook_entry(event, matcher, hook_command(event, prefix, config), timeout, name)
+        waits = event in WAIT_EVENTS and relay_timeout is not None
+        wanted = hook_entry(event, matcher, hook_command(event, prefix, config),
+                            int(relay_timeout or 0) + WAIT_MARGIN if waits else timeout, name)
         ours = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("matcher") == matcher
                 and any(isinstance(h, dict) and is_breakroom_hook(h.get("command"), event)
                         for h in e.get("hooks") or [])]
@@ -251,15 +317,16 @@ def merge_hooks(settings: dict[str, Any], prefix: str | None = None, config: str
 
 
 def install(project: Path, write: bool = True, *, prefix: str | None = None,
-            config: str | None = None) -> tuple[Path, dict[str, Any], int]:
+            config: str | None = None, relay_timeout: float = 300) -> tuple[Path, dict[str, Any], int]:
     """Merge the hooks into ``project/.claude/settings.json``; ``config`` (absolute) is the
-    breakroom's config file the hook commands name.
+    breakroom's config file the hook commands name, ``relay_timeout`` its
+    ``permissions.relay_timeout``.
 
     Returns (path, merged settings, entries added); with ``write=False`` nothing is
     written (for ``--print``)."""
     path = project / ".claude" / "settings.json"
     settings = read_settings(path)
-    added = merge_hooks(settings, prefix, config)
+    added = merge_hooks(settings, prefix, config, relay_timeout=relay_timeout)
     if write and added:
         write_settings(path, settings)
     return path, settings, added

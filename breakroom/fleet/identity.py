@@ -3,13 +3,19 @@
 ``$TMUX_PANE``, a ``"session"`` field or ``--as`` are whatever the caller chose to say; a
 process's parent chain and controlling terminal are kept by the kernel.  A process whose
 ancestry reaches a pane's ``#{pane_pid}`` (or whose controlling tty is a pane's tty) runs
-*in* that pane, and may act only as that pane's session.  A process outside every pane of
-the fleet's tmux server (an operator's terminal, cron, a test) of the same uid may name the
-session it acts for.  (Another uid is refused outright by the control socket.)
+*in* that pane, and may act only as that pane's session.  Outside every pane of the fleet's
+tmux server:
 
-What this cannot see: a process that left its pane's tree *and* its terminal (double fork
-plus ``setsid``) looks like an operator.  Same-uid processes can also drive tmux or read the
-database directly; docs/security.md draws that line.
+- a hook report is refused: hooks run inside the agent they report on, so one from
+  anywhere else is forged (it could say a working agent is idle, and have it typed into);
+- naming a session to act as needs a person's terminal: a controlling tty that is no pane
+  of the fleet.  A process that left its pane's tree *and* its terminal (an agent's child
+  that double-forked and called ``setsid``) has none, and is refused; so are cron jobs.
+
+(Another uid is refused outright by the control socket.)  What this cannot see: a same-uid
+process that gives itself a terminal of its own (a new pseudo-terminal, another tmux server)
+looks like a person; and same-uid processes can drive tmux or read the database directly.
+docs/security.md draws that line.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from breakroom.errors import BreakroomError
 from breakroom.fleet.tmux import Tmux
 
 MAX_DEPTH = 256    # a parent chain longer than this is a loop or a hostile /proc; stop
+PANE_ONLY_OPS = frozenset({"hook"})  # operations only a process inside a pane may ask for
+
+
 def _stat_fields(pid: int) -> list[str]:
     """/proc/PID/stat after the command name (which may itself hold spaces and parens)."""
     text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
@@ -89,12 +98,16 @@ def pane_session(pid: int, socket_name: str | None, known: list[PaneProcess] | N
     return next((p.session for p in known if tty is not None and p.tty == tty), None)
 
 
-def acting_session(in_pane: str | None, claimed: str | None) -> str | None:
+def acting_session(in_pane: str | None, claimed: str | None, *, terminal: bool) -> str | None:
     """The session a caller may act as: its own pane's, whatever it claims; outside every
-    pane, the one it names (``--as``), or None.  A pane's process claiming another session
-    is refused with one clear line."""
+    pane, the one it names (``--as``) when it runs on a person's terminal (``terminal``: it
+    has a controlling tty), or None when it names none.  A pane's process claiming another
+    session, or a process with no terminal claiming one, is refused with one clear line."""
     claimed = claimed or None
     if in_pane is None:
+        if claimed is not None and not terminal:
+            raise BreakroomError(f"refused: acting as {claimed!r} from outside the fleet's panes needs "
+                                 "a person's terminal, and this process has no controlling terminal")
         return claimed
     if claimed is not None and claimed != in_pane:
         raise BreakroomError(f"refused: this process runs in session {in_pane!r}'s pane and "
@@ -105,10 +118,13 @@ def acting_session(in_pane: str | None, claimed: str | None) -> str | None:
 def identify_callers(socket_name: str | None) -> Identify:
     """What the control server is handed to settle who each request comes from: the kernel's
     answer (the peer's ancestry and terminal) for the fleet on ``socket_name``."""
-    def identify(pid: int, claimed: str, claimed_pane: str) -> Caller:
+    def identify(pid: int, claimed: str, claimed_pane: str, op: str) -> Caller:
         known = panes(socket_name)
         in_pane = pane_session(pid, socket_name, known)
+        if in_pane is None and op in PANE_ONLY_OPS:
+            raise BreakroomError(f"refused: {op} reports come only from inside one of the fleet's panes")
         if not claimed and claimed_pane:  # $TMUX_PANE: a pane of another session is refused too
             claimed = next((p.session for p in known if p.pane_id == claimed_pane), "")
-        return Caller(acting_session(in_pane, claimed), in_pane=in_pane is not None)
+        terminal = controlling_tty(pid) is not None
+        return Caller(acting_session(in_pane, claimed, terminal=terminal), in_pane=in_pane is not None)
     return identify

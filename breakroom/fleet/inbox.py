@@ -12,8 +12,14 @@ the breakroom restarts, or delivery fails.  States:
 Enter is retried within an attempt).  It is counted before typing starts, and ``entered``
 is set before the first Enter, so a queued message with an attempt was interrupted (the
 breakroom stopped) and the next start knows how far it got: see
-:mod:`breakroom.fleet.recovery`.  ``read`` is set when the session's agent has read it
-with ``breakroom inbox`` / ``breakroom read`` — independent of delivery.
+:mod:`breakroom.fleet.recovery`.
+
+Receipts: ``read`` (with ``read_at`` and ``read_via``, how) is set when the session's agent
+has read it — ran ``breakroom inbox`` / ``breakroom read`` (or the MCP tools, which run
+them), took it as a turn, or got it in its context from a hook.  A sender that asked for
+NOTICEs hears of that too (``read_told``: still to tell).  ``from_session`` names the
+session that sent it, so ``breakroom sent`` and ``breakroom read`` can show it the status of
+what it sent.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class Message:
     hops: int
     notify: bool
     entered: float | None = None   # when Enter was first pressed for it
+    read_at: float | None = None
+    read_via: str | None = None    # how it was read: "breakroom read", "a turn", …
+    from_session: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Message:
@@ -53,20 +62,32 @@ class Message:
                    created=row["created"], state=row["state"], attempts=row["attempts"],
                    delivered_at=row["delivered_at"], reason=row["reason"],
                    read=bool(row["read"]), hops=row["hops"], notify=bool(row["notify"]),
-                   entered=row.get("entered"))
+                   entered=row.get("entered"), read_at=row.get("read_at"), read_via=row.get("read_via"),
+                   from_session=row.get("from_session"))
+
+    def receipt(self) -> str:
+        """``delivered 12:03:05 (PostToolUse hook) · read 12:03:09 (breakroom read)``."""
+        parts = [self.state if self.delivered_at is None or self.state != DELIVERED
+                 else f"delivered {_clock(self.delivered_at)} ({self.reason or 'typed'})"]
+        if self.state == FAILED and self.reason:
+            parts[0] += f" ({self.reason})"
+        if self.read:
+            parts.append(f"read {_clock(self.read_at)} ({self.read_via or 'breakroom inbox'})")
+        return " · ".join(parts)
 
 
 def add(db: sqlite_utils.Database, session: str, sender: str, text: str, *, hops: int = 0,
         state: str = QUEUED, reason: str | None = None, notify: bool = False,
-        now: float | None = None) -> int:
+        now: float | None = None, from_session: str | None = None) -> int:
     """Store a (sanitized) message for ``session``; returns its id.  ``notify``: the
     sender is an IRC nick that wants NOTICEs about the outcome; ``now``: when it arrived
-    (a generated record's past day; default the clock)."""
+    (a generated record's past day; default the clock); ``from_session``: the session of
+    this breakroom that sent it."""
     cursor = db.execute(
-        f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops, notify)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {TABLE} (session, sender, text, created, state, reason, hops, notify, from_session)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [session, sender, text, time.time() if now is None else now, state, reason, hops,
-         int(notify)])
+         int(notify), from_session])
     assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
     return cursor.lastrowid
 
@@ -158,7 +179,29 @@ def for_session(db: sqlite_utils.Database, session: str, limit: int = 50) -> lis
         [session, limit])]
 
 
-def mark_read(db: sqlite_utils.Database, message_ids: list[int]) -> None:
+def mark_read(db: sqlite_utils.Database, message_ids: list[int], via: str) -> None:
+    """The session's agent has read these (``via``: how); their senders are to be told."""
     if message_ids:
         marks = ",".join("?" * len(message_ids))
-        db.execute(f"UPDATE {TABLE} SET read = 1 WHERE id IN ({marks})", list(message_ids))
+        db.execute(f"UPDATE {TABLE} SET read = 1, read_at = ?, read_via = ?, read_told = 1 - notify "
+                   f"WHERE id IN ({marks}) AND read = 0", [time.time(), via, *message_ids])
+
+
+def reads_to_tell(db: sqlite_utils.Database) -> list[Message]:
+    """Messages read whose senders have not been told yet (oldest first)."""
+    return [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE read_told = 0 ORDER BY id LIMIT 100")]
+
+
+def told(db: sqlite_utils.Database, message_id: int) -> None:
+    db.execute(f"UPDATE {TABLE} SET read_told = 1 WHERE id = ?", [message_id])
+
+
+def sent_by(db: sqlite_utils.Database, session: str, limit: int = 20) -> list[Message]:
+    """What ``session`` sent to other sessions here, newest first."""
+    return [Message.from_row(r) for r in db.query(
+        f"SELECT * FROM {TABLE} WHERE from_session = ? ORDER BY id DESC LIMIT ?", [session, limit])]
+
+
+def _clock(epoch: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch)) if epoch else "-"

@@ -15,6 +15,9 @@ a ``list-panes`` plus one invocation per chunk of captures) folded into the pict
   that the agent's last message asks something);
 - the agent's release is asked of its process once (:mod:`breakroom.fleet.agentversion`,
   in the capture half: it runs a program), else read off its banner.
+- an error the breakroom has dealt with (:meth:`FleetObserver.acknowledge`: a limit that
+  reset) reads ``idle`` while the transcript above the input box stays as it was, so the
+  message resuming the agent can be typed (and its draft seen) under it.
 
 The blocking half (:meth:`FleetObserver.capture`, tmux) runs in a worker thread; the folding
 half (:meth:`FleetObserver.fold`) on the caller's thread — the running breakroom's loop — so
@@ -92,6 +95,7 @@ class FleetObserver:
         self.snapshot = FleetSnapshot(0.0)
         self._panes: dict[str, _Pane] = {}
         self._hooks: dict[str, tuple[PaneState, float]] = {}  # session -> (state, epoch)
+        self._acknowledged: dict[str, str] = {}  # session -> the transcript of an error dealt with
         self.hook_seen: dict[str, float] = {}  # session -> epoch of its last hook report, ever
         self._stability = panestate.IdleStability()
         self.versions = VersionProbe()
@@ -146,6 +150,11 @@ class FleetObserver:
         raw = panestate.detect(capture.text, agent, capture.current_command)
         if agent in panestate.available_agents():
             pane.banner = banner_release(capture.text, panestate.load_profile(agent)) or pane.banner
+        if name in self._acknowledged:
+            if self._acknowledged[name] != panestate.transcript(capture.text, agent):
+                del self._acknowledged[name]  # the agent moved on: a new error is a new one
+            elif raw.state.is_error:
+                raw = panestate.Detection(PaneState.IDLE, f"dealt with: {raw.reason}")
         screen = self._stability.observe(name, capture.text, raw)
         state, reason, question, source = screen.state, screen.reason, screen.question, PANE
         hook = self._hooks.get(name)
@@ -166,6 +175,7 @@ class FleetObserver:
         if pane is not None:
             self.versions.forget(pane.pid)
         self._hooks.pop(session, None)
+        self._acknowledged.pop(session, None)
         self.hook_seen.pop(session, None)
         self._stability.forget(session)
 
@@ -214,6 +224,14 @@ class FleetObserver:
         view = self.snapshot.sessions.get(session)
         if view is not None and state is not None:
             self._publish(replace(view, state=state, reason=reason, source=PANE, settling=False))
+
+    def acknowledge(self, session: str) -> None:
+        """The error on ``session``'s screen has been dealt with (its limit reset): while the
+        screen shows just that, it reads idle; a hook's error report is dropped."""
+        self._hooks.pop(session, None)
+        pane, view = self._panes.get(session), self.snapshot.sessions.get(session)
+        if pane is not None and view is not None:
+            self._acknowledged[session] = panestate.transcript(pane.text, view.agent)
 
     def seconds_to_stable(self, session: str) -> float:
         """How long until a new capture of ``session`` can prove its screen still."""

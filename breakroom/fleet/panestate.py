@@ -33,11 +33,18 @@ regions and apply a profile's ordered rules.  A profile looks like::
         none: [...]                 # and no line of the region matches any of these
         command: shell              # shell | agent | other (needs current_command)
         input: true                 # an input prompt was found (or not, with false)
-    permission:                     # how a permission dialog is cut out (sweep.policy);
-      option: '^\\s*\\d+\\.\\s'       #   a numbered answer line     (default: the shell
-      title_icon: '^[?!\\s]+'        #   icons before its title     profile's, for agents
-      rule_line: '[╭┌]|─{3}'         #   the border above it        without their own)
+    permission:                     # how a permission dialog is cut out (the relay to IRC,
+      option: '^\\s*\\d+\\.\\s'       #   sweep.policy): a numbered answer line (default:
+      title_icon: '^[?!\\s]+'        #   icons before its title     the shell profile's, for
+      rule_line: '[╭┌]|─{3}'         #   the border above it        agents without their own)
       tool_call: '^(\\w+)\\('        #   ``Name(`` of the tool it asks about (group 1)
+      framed: '^╌{3,}'              #   optional: what the tool will do is the line after this
+      skip: ['^Tip:']               #   optional: lines that never say what it will do
+      allow: ['1']                  #   keys that answer yes / no when relayed (!allow, !deny)
+      deny: ['Escape']
+    limits:                         # optional: when a limit the screen or an error names resets
+      reset: ['resets (?P<clock>\\d{1,2}(:\\d\\d)?\\s*[ap]m)']  # groups: clock (+ tz), seconds,
+                                    #   minutes, hours (from now), epoch
     question:                       # turns an idle screen into waiting:question
       start: '^⏺ '                  #   first line of an agent message (marker stripped)
       stop: '^> '                   #   a line that is not part of it (the user's echo)
@@ -145,6 +152,10 @@ class PermissionSpec:
     title_icon: re.Pattern[str]
     rule_line: re.Pattern[str]
     tool_call: re.Pattern[str]
+    framed: re.Pattern[str] | None = None
+    skip: tuple[re.Pattern[str], ...] = ()
+    allow: tuple[str, ...] = ("1",)
+    deny: tuple[str, ...] = ("Escape",)
 
 
 @dataclass(frozen=True)
@@ -166,6 +177,7 @@ class Profile:
     permission: PermissionSpec | None = None
     version: VersionSpec | None = None
     tested: tuple[str, ...] = ()        # releases the live suite proves, oldest first
+    reset: tuple[re.Pattern[str], ...] = ()   # ``limits.reset``
 
     def untested(self, release: str) -> bool:
         """``release`` is newer than every tested one (a UI no pattern was checked against)."""
@@ -230,17 +242,37 @@ class QuestionFile(FileModel):
                             skip=tuple(map(re.compile, self.skip)), asks=re.compile(self.asks))
 
 
+_KEY = re.compile(r"^(?:[A-Za-z0-9]|Enter|Escape|Tab|BSpace|Space|Up|Down|Left|Right|Home|End)$")
+Keys = Annotated[list[Annotated[str, expect(str, "a key name like 1, y, Enter or Escape",
+                                            lambda v: bool(_KEY.match(v)))]],
+                 BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
 class PermissionFile(FileModel):
-    """How this agent draws a permission dialog (the sweep cuts and matches it)."""
+    """How this agent draws a permission dialog (cut out for the relay to IRC and
+    ``sweep.policy``), and which keys answer it."""
 
     option: Regex
     title_icon: Regex
     rule_line: Regex
     tool_call: Regex
+    framed: Regex | None = None
+    skip: Regexes = Field(default_factory=list)
+    allow: Keys = Field(default_factory=lambda: ["1"])
+    deny: Keys = Field(default_factory=lambda: ["Escape"])
 
     def spec(self) -> PermissionSpec:
         return PermissionSpec(option=re.compile(self.option), title_icon=re.compile(self.title_icon),
-                              rule_line=re.compile(self.rule_line), tool_call=re.compile(self.tool_call))
+                              rule_line=re.compile(self.rule_line), tool_call=re.compile(self.tool_call),
+                              framed=re.compile(self.framed) if self.framed else None,
+                              skip=tuple(map(re.compile, self.skip)),
+                              allow=tuple(self.allow), deny=tuple(self.deny))
+
+
+class LimitsFile(FileModel):
+    """How the agent says when a limit resets (its screen, or its error's text)."""
+
+    reset: Regexes = Field(default_factory=list)
 
 
 class VersionFile(FileModel):
@@ -275,6 +307,7 @@ class ProfileFile(FileModel):
     question: QuestionFile | None = None
     permission: PermissionFile | None = None
     version: VersionFile | None = None
+    limits: LimitsFile | None = None
 
     def over(self, base: ProfileFile) -> ProfileFile:
         """This profile drawn over the one it extends: its keys win, its ``prepend_rules``
@@ -318,7 +351,8 @@ def build_profile(name: str, raw: ProfileFile) -> Profile:
         question=raw.question.spec() if raw.question else None,
         permission=raw.permission.spec() if raw.permission else None,
         version=raw.version.spec() if raw.version else None,
-        tested=tuple(sorted(raw.tested, key=release_key)))
+        tested=tuple(sorted(raw.tested, key=release_key)),
+        reset=tuple(map(re.compile, raw.limits.reset)) if raw.limits else ())
 
 
 _SEARCH_PATH: list[Path] = [Path(PROFILES_DIR)]
@@ -384,6 +418,11 @@ def question_asks(agent: str) -> re.Pattern[str]:
     looks like; a question mark at the end for agents without a profile or a question key."""
     spec = load_profile(agent).question if agent in available_agents() else None
     return spec.asks if spec is not None else re.compile(QuestionFile().asks)
+
+
+def reset_patterns(agent: str) -> tuple[re.Pattern[str], ...]:
+    """The agent's ``limits.reset`` patterns (none for an agent without a profile)."""
+    return load_profile(agent).reset if agent in available_agents() else ()
 
 
 @dataclass(frozen=True)
@@ -572,6 +611,14 @@ def detect(text: str, agent: str, current_command: str | None = None) -> Detecti
                 return Detection(PaneState.WAITING_QUESTION, f"{reason}; last message asks", message)
         return Detection(rule.state, reason)
     return Detection(PaneState.UNKNOWN, "no rule matched")
+
+
+def transcript(text: str, agent: str) -> str:
+    """The screen above the agent's input box (all of it when none is drawn): what stays put
+    while someone types a draft."""
+    if agent not in available_agents():
+        return text
+    return "\n".join(Screen(text, load_profile(agent)).above_input())
 
 
 def guess_agent(text: str, current_command: str | None) -> str:

@@ -6,7 +6,7 @@ import os
 
 from breakroom.control.client import NOT_IN_TMUX
 from breakroom.errors import BreakroomError
-from breakroom.fleet.identity import acting_session, pane_session
+from breakroom.fleet.identity import acting_session, controlling_tty, pane_session
 from breakroom.fleet.tmux import Tmux
 
 
@@ -31,6 +31,10 @@ def current_session(explicit: str | None = None, *, timeout: float = 2.0) -> str
 def checked_session(explicit: str | None, socket_name: str | None) -> str:
     """The session this process may act as, checked here for commands that read the
     database directly: inside a pane, that pane's session (``--as`` another is refused);
-    outside every pane, ``--as`` or ``$TMUX_PANE``'s session."""
-    session = acting_session(pane_session(os.getpid(), socket_name), explicit)
-    return session or current_session(None)
+    outside every pane, ``--as`` or ``$TMUX_PANE``'s session, on a person's terminal only."""
+    pid = os.getpid()
+    in_pane = pane_session(pid, socket_name)
+    claimed = explicit if in_pane is not None else explicit or current_session(None)
+    session = acting_session(in_pane, claimed, terminal=controlling_tty(pid) is not None)
+    assert session is not None  # in a pane: that pane's; outside: the claim, or current_session raised
+    return session

@@ -173,7 +173,6 @@ RECORD_BATCH_INDEX = Migration("events_fts filled a batch at a time by the recor
                                "four times the events per second", (
     'DROP TRIGGER IF EXISTS "events_ai"',
 ))
-
 SWEEP_VERDICTS = Migration("sweep_questions.answer_id: the knowledge answer the sweep typed, and "
                            "reply: what the agent's next turn made of it, so an answer the agent "
                            "rejects is recorded as a verdict against it; "
@@ -184,6 +183,52 @@ SWEEP_VERDICTS = Migration("sweep_questions.answer_id: the knowledge answer the 
     "ALTER TABLE knowledge_answers ADD COLUMN model_confidence REAL",
 ))
 
+REMOTE_CONTROL = Migration(
+    "running the fleet from IRC: relayed permission prompts and their decisions (the sweep's "
+    "policy approvals copied in; sweep_approvals is kept, no longer written), pauses (the "
+    "dispatcher's old pause flag becomes a fleet-wide pause) and limit holds that survive a "
+    "restart, spend read from the agents' transcripts, and read receipts in the inbox", (
+        """CREATE TABLE IF NOT EXISTS permission_prompts (
+            id INTEGER PRIMARY KEY, pid TEXT NOT NULL UNIQUE, session TEXT NOT NULL, agent TEXT,
+            tool TEXT, what TEXT NOT NULL, source TEXT NOT NULL, opened REAL NOT NULL,
+            decided REAL, decision TEXT, by TEXT, how TEXT)""",
+        "CREATE INDEX IF NOT EXISTS permission_prompts_opened ON permission_prompts(opened)",
+        """INSERT INTO permission_prompts (pid, session, agent, tool, what, source, opened, decided,
+                                           decision, by, how)
+            SELECT 'sweep' || id, session, NULL, tool, prompt, 'screen', ts, ts,
+                   CASE WHEN outcome LIKE 'failed%' THEN 'failed' ELSE 'allow' END, 'sweep',
+                   'policy rule "' || rule || '" pressed ' || keys
+            FROM sweep_approvals""",
+        """CREATE TABLE IF NOT EXISTS pauses (
+            scope TEXT PRIMARY KEY, by TEXT NOT NULL, since REAL NOT NULL)""",
+        """INSERT OR IGNORE INTO pauses (scope, by, since)
+            SELECT '*', 'the dispatcher''s !pause (before the upgrade)', 0
+            FROM dispatch_flags WHERE key = 'paused' AND value = '1'""",
+        """CREATE TABLE IF NOT EXISTS limit_holds (
+            session TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL,
+            since REAL NOT NULL, until REAL NOT NULL, attempt INTEGER NOT NULL,
+            released REAL)""",
+        """CREATE TABLE IF NOT EXISTS spend_transcripts (
+            path TEXT PRIMARY KEY, session TEXT NOT NULL, device INTEGER, inode INTEGER,
+            head TEXT, offset INTEGER NOT NULL DEFAULT 0, read_at REAL)""",
+        """CREATE TABLE IF NOT EXISTS spend_messages (
+            session TEXT NOT NULL, message TEXT NOT NULL, model TEXT NOT NULL, ts REAL NOT NULL,
+            day TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
+            cache_write INTEGER NOT NULL, cache_write_1h INTEGER NOT NULL,
+            cache_read INTEGER NOT NULL, PRIMARY KEY (session, message))""",
+        "CREATE INDEX IF NOT EXISTS spend_messages_ts ON spend_messages(ts)",
+        "CREATE INDEX IF NOT EXISTS spend_messages_day ON spend_messages(day, session)",
+        """CREATE TABLE IF NOT EXISTS spend_alerts (
+            day TEXT NOT NULL, scope TEXT NOT NULL, threshold INTEGER NOT NULL, at REAL NOT NULL,
+            PRIMARY KEY (day, scope, threshold))""",
+        "ALTER TABLE inbox ADD COLUMN read_at REAL",
+        "ALTER TABLE inbox ADD COLUMN read_via TEXT",
+        "ALTER TABLE inbox ADD COLUMN read_told INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE inbox ADD COLUMN from_session TEXT",
+        "CREATE INDEX IF NOT EXISTS inbox_from_session ON inbox (from_session, id)",
+        "CREATE INDEX IF NOT EXISTS inbox_reads_to_tell ON inbox (id) WHERE read_told = 0",
+    ))
+
 MIGRATIONS: tuple[Migration, ...] = (
     V0_1,
     CRASH_RECOVERY,
@@ -191,6 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     KNOWLEDGE_COVERAGE,
     RECORD_BATCH_INDEX,
     SWEEP_VERDICTS,
+    REMOTE_CONTROL,
 )
 
 

@@ -33,6 +33,7 @@ from breakroom.report import timeline
 from breakroom.report.spend import SessionSpend, session_spend
 from breakroom.report.timeline import Band, Spell
 from breakroom.report.window import Window, epoch
+from breakroom.work.spend import PriceTable
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -270,7 +271,7 @@ def build(db: sqlite_utils.Database, config: Config, window: Window,
     """The whole page's data for ``window``."""
     segs = timeline.segments(db, window, config.sweep.interval)
     found_nudges, cycles = nudges(db, window)
-    spend = session_spend(db, window)
+    spend = session_spend(db, window, PriceTable.for_config(config))
     inbox_sessions = [r[0] for r in db.execute(
         "SELECT DISTINCT session FROM inbox WHERE created >= ? AND created < ?",
         [window.start, window.end])]

@@ -1,37 +1,23 @@
-"""What each session spent: the page's seam for issue 19 (``breakroom cost``).
-
-Nothing in the record holds tokens or cost yet.  Issue 19 reads the agents' transcripts into
-the database; when it lands, :func:`session_spend` returns its figures for the window and the
-page's *Spend* section and each session's row show them with no other change (the page says
-"not recorded" while this returns nothing).
-"""
+"""What each session spent over the page's window: tokens and estimated cost read from the
+agents' transcripts (:mod:`breakroom.work.spend`, the same figures as ``breakroom cost``).
+The page says "not recorded" while there are none (agents without hooks, or none yet)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from breakroom.report.window import Window
+from breakroom.work.spend import PriceTable, SessionSpend
+from breakroom.work.spend import session_spend as spent_between
+
+__all__ = ["SessionSpend", "session_spend"]
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 
-@dataclass(frozen=True)
-class SessionSpend:
-    """One session's use of its model over the window."""
-
-    session: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None  # None: tokens known, no price for the model
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-
-def session_spend(db: sqlite_utils.Database, window: Window) -> list[SessionSpend]:
-    """Tokens and estimated cost per session in ``window``; empty until issue 19 records them."""
-    del db, window  # the seam: issue 19's query of its own table goes here
-    return []
+def session_spend(db: sqlite_utils.Database, window: Window,
+                  prices: PriceTable | None = None) -> list[SessionSpend]:
+    """Tokens and estimated cost per session in ``window`` (``prices``: the config's, else the
+    shipped estimates)."""
+    return spent_between(db, window.start, window.end, prices)

@@ -8,12 +8,19 @@ for example read-only tools::
       - name: read-only tools
         tool: "Read|Glob|Grep|LS"     # full match, case-insensitive, on the prompt's tool
         agents: [claude-code]         # optional: only for these agent kinds
-        keys: ["1"]                   # optional: what to press (default "1", i.e. "1. Yes")
+        keys: ["1"]                   # optional: what to press on a screen's dialog
+                                      # (default: the agent profile's permission.allow)
 
-A rule needs ``tool`` or ``prompt`` (a regex searched in the dialog's text, ``^``/``$`` at
-line ends); both must match when both are given.  The first matching rule wins.  ``tool`` is
-the ``Name(`` call shown in the dialog (``Read(/etc/hosts)`` -> ``Read``), else the dialog's
-title line (Claude Code: ``Bash command``, ``Edit file shop/cart.py``).
+A rule needs ``tool`` or ``prompt`` (a regex searched in the prompt's text, ``^``/``$`` at
+line ends); both must match when both are given.  The first matching rule wins.  What a
+prompt's tool and text are (:mod:`breakroom.fleet.dialogs`): from Claude Code's
+PermissionRequest hook, the tool's name (``Bash``, ``Read``, ``mcp__server__tool``), and as
+text what it will do on the first line (``rm -rf build``) then its input as JSON; read off a
+screen, the ``Name(`` call
+shown in the dialog (``Read(/etc/hosts)`` -> ``Read``), else the dialog's title line (Claude
+Code: ``Bash command``, ``Edit file shop/cart.py``), and the dialog's text.  A matching rule
+decides through the same path an operator's ``!allow`` takes (:mod:`breakroom.fleet.permissions`):
+the hook gets the answer, or ``keys`` are pressed on a screen's dialog.
 """
 
 from __future__ import annotations
@@ -26,20 +33,8 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 
 from breakroom.errors import ConfigError
-from breakroom.fleet.panestate import permission_patterns
+from breakroom.fleet.dialogs import PermissionPrompt
 from breakroom.yamlfile import FileModel, Regex, Text, entry_error, load_model, validate
-
-_MAX_DIALOG_LINES = 12
-
-
-@dataclass(frozen=True)
-class PermissionPrompt:
-    """A session's permission dialog as read from its pane."""
-
-    session: str
-    agent: str
-    tool: str | None  # ``Read`` from ``Read(/etc/hosts)``, else the dialog's title line
-    text: str  # the dialog, from its title to its last option
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,7 @@ class Rule:
     tool: re.Pattern[str] | None = None
     prompt: re.Pattern[str] | None = None
     agents: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ("1",)
+    keys: tuple[str, ...] = ()   # none: the agent profile's ``permission.allow``
 
     def matches(self, prompt: PermissionPrompt) -> bool:
         if self.agents and prompt.agent not in self.agents:
@@ -65,43 +60,6 @@ class Policy:
     def decide(self, prompt: PermissionPrompt) -> Rule | None:
         """The rule that approves ``prompt``, or None (leave it for a human)."""
         return next((rule for rule in self.rules if rule.matches(prompt)), None)
-
-
-def _strip_box(line: str) -> str:
-    return line.strip().strip("│|").strip()
-
-
-def read_prompt(session: str, agent: str, pane_text: str) -> PermissionPrompt:
-    """Cut the permission dialog out of a pane and name its tool.
-
-    The dialog's question is the last line asking something ("Do you want to proceed?",
-    "Allow execution of: 'rm'?", "Run shell command? (Y)es/(N)o"); the dialog runs from
-    below the rule or box border above it (or a run of blank lines) to its last numbered
-    option.  The tool is a ``Name(`` call shown in the dialog, else the dialog's title.
-    What an option, a title icon, the border and a tool call look like is the agent's
-    profile's ``permission`` section.
-    """
-    spec = permission_patterns(agent)
-    lines = pane_text.splitlines()
-    asks = [i for i, line in enumerate(lines) if "?" in line and not spec.option.match(line)]
-    if not asks:
-        return PermissionPrompt(session, agent, None, "\n".join(lines[-_MAX_DIALOG_LINES:]).strip())
-    ask = asks[-1]
-    options = [i for i in range(ask + 1, len(lines)) if spec.option.match(lines[i])]
-    end = options[-1] + 1 if options else ask + 1
-    start, blanks = ask, 0
-    while start > 0 and ask - start < _MAX_DIALOG_LINES and not spec.rule_line.search(lines[start - 1]):
-        blanks = blanks + 1 if not _strip_box(lines[start - 1]) else 0
-        if blanks == 2:
-            start += 1
-            break
-        start -= 1
-    block = [_strip_box(line) for line in lines[start:end]]
-    tool = next((m.group(1) for line in block if (m := spec.tool_call.match(line))), None)
-    if tool is None:
-        tool = next((spec.title_icon.sub("", line) for line in block if line), None)
-    return PermissionPrompt(session, agent, tool, "\n".join(block).strip())
-
 
 
 def _names(value: object) -> object:
@@ -122,7 +80,7 @@ class RuleFile(FileModel):
     tool: Regex | None = None
     prompt: Regex | None = None
     agents: Names = Field(default_factory=list)
-    keys: Names = Field(default_factory=lambda: ["1"])
+    keys: Names = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _matches_something(self) -> RuleFile:

@@ -12,8 +12,11 @@ the loop thread:
 * :meth:`Sweeper.record` (fast, loop thread) stores the captures (identical consecutive
   ones once), compares the picture with the previous walk, and returns what to say: one
   summary line only when the picture changed, one line per *new* problem, never more than
-  ``MAX_LINES_PER_WALK`` lines; the new questions to put to ``knowledge``; and the
-  permission prompts the policy approves.
+  ``MAX_LINES_PER_WALK`` lines; and the new questions to put to ``knowledge``.
+
+Permission prompts are not the walk's: the relay (:mod:`breakroom.fleet.permissions`) opens
+one for every prompt as it appears, and the sweep's policy (``Sweeper.policy``, consulted by
+the sweep bot) decides the ones it names through that same path.
 
 The "picture" is the summary line itself (counts per state, naming the sessions in
 states that need attention): sessions trading places between working and idle do not
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from breakroom.config import Config
 from breakroom.fleet.capture import capture_joined
+from breakroom.fleet.dialogs import read_prompt
 from breakroom.fleet.observer import FleetObserver, FleetSnapshot, PaneView
 from breakroom.fleet.panestate import question_asks, reply_after
 from breakroom.fleet.tmux import Tmux
@@ -41,7 +45,7 @@ from breakroom.knowledge.engine import judge
 from breakroom.knowledge.question import split_question
 from breakroom.knowledge.verdict import rejects
 from breakroom.sanitize import sanitize, scrub_secrets, strip_controls
-from breakroom.sweep.policy import Policy, load_policy, read_prompt
+from breakroom.sweep.policy import Policy, load_policy
 from breakroom.work import dispatch
 from breakroom.work import queue as workqueue
 from breakroom.work.skills import load_skills
@@ -87,18 +91,6 @@ class StuckQuestion:
     context: str = ""  # the rest of the agent's message (it may only help the answer)
 
 
-@dataclass(frozen=True)
-class Approval:
-    session: str
-    rule: str
-    tool: str | None
-    keys: tuple[str, ...]
-
-    def announcement(self) -> str:
-        what = self.tool or "a permission prompt"
-        return f'sweep: approved {what} for {self.session} (policy rule "{self.rule}")'
-
-
 @dataclass
 class WalkResult:
     at: float  # when the walk was recorded (epoch)
@@ -108,7 +100,6 @@ class WalkResult:
     problems: list[Problem]
     new_problems: list[Problem]
     questions: list[StuckQuestion]
-    approvals: list[Approval]
     lines: list[str]  # what to post in the channel, already capped
 
 
@@ -126,11 +117,6 @@ def shape_hash(text: str) -> str:
     """A hash that ignores numbers: a spinner ticking its timer over a frozen screen is
     still a frozen screen."""
     return _digest(re.sub(r"\d+", "0", text))
-
-
-def ops_prefix(config: Config) -> str:
-    """How a line addresses the humans in charge: ``alice, bob:`` or ``ops:``."""
-    return (", ".join(config.ops) or "ops") + ":"
 
 
 def clean_question(text: str) -> str:
@@ -216,7 +202,6 @@ class _Track:
     state_since: float
     shape: str
     shape_since: float
-    approved_hash: str | None = None  # the pane we pressed keys on (not pressed twice)
 
 
 class Sweeper:
@@ -261,10 +246,8 @@ class Sweeper:
         for gone in set(self._tracks) - set(observations):
             del self._tracks[gone]
         self._prune(now)
-        approvals = self._approvals(observations, now)
-        approved = {a.session for a in approvals}
         questions, asked_again = self._questions(observations, now)
-        problems = (self._problems(observations, now, approved) + asked_again
+        problems = (self._problems(observations, now) + asked_again
                     + self._rejections(observations, now))
         summary = summary_line(observations)
         changed = summary != self.summary
@@ -272,8 +255,7 @@ class Sweeper:
         self.summary = summary
         self.problem_keys = {(p.session, p.kind) for p in problems}
         result = WalkResult(now, dict(observations), summary, changed, problems, new, questions,
-                            approvals, compose_lines(summary if changed else None, new,
-                                                     ops_prefix(self.config)))
+                            compose_lines(summary if changed else None, new, self.config.ops_prefix))
         self.last = result
         return result
 
@@ -325,12 +307,10 @@ class Sweeper:
     def _prune(self, now: float) -> None:
         cutoff = now - self.config.sweep.keep_days * 86400
         self.db.execute("DELETE FROM sweep_captures WHERE last_seen < ?", [cutoff])
-        self.db.execute("DELETE FROM sweep_approvals WHERE ts < ?", [cutoff])
 
     # ------------------------------------------------------------ problems
 
-    def _problems(self, observations: Mapping[str, Observation], now: float,
-                  approved: set[str]) -> list[Problem]:
+    def _problems(self, observations: Mapping[str, Observation], now: float) -> list[Problem]:
         cfg = self.config.sweep
         problems: list[Problem] = []
         idle_long: list[Observation] = []
@@ -344,8 +324,7 @@ class Sweeper:
             elif obs.state == "working" and now - track.shape_since >= cfg.stall_minutes * 60:
                 problems.append(Problem(name, "stalled", f"{name} has shown the same working screen "
                                         f"for {_duration(now - track.shape_since)} — possibly hung"))
-            elif (obs.state == PERMISSION and name not in approved
-                  and in_state >= cfg.permission_flag_minutes * 60):
+            elif obs.state == PERMISSION and in_state >= cfg.permission_flag_minutes * 60:
                 tool = read_prompt(name, obs.agent, obs.text).tool
                 problems.append(Problem(name, "permission", f"{name} has waited {_duration(in_state)} "
                                         f"on a permission prompt ({tool or 'unnamed'})"))
@@ -461,33 +440,6 @@ class Sweeper:
                                         f"{name} rejected the sweep's answer [{qid}] (k{answer_id},"
                                         f" recorded as wrong): {clean_question(reply)}"))
         return problems
-
-    # ------------------------------------------------------------ permission prompts
-
-    def _approvals(self, observations: Mapping[str, Observation], now: float) -> list[Approval]:
-        """Prompts the policy approves; each is recorded, and a pane is never pressed twice."""
-        approvals = []
-        for name in sorted(observations):
-            obs, track = observations[name], self._tracks[name]
-            if obs.state != PERMISSION or not self.policy.rules or track.approved_hash == track.hash:
-                continue
-            prompt = read_prompt(name, obs.agent, obs.text)
-            rule = self.policy.decide(prompt)
-            if rule is None:
-                continue
-            track.approved_hash = track.hash
-            self.db.execute(
-                "INSERT INTO sweep_approvals (ts, session, rule, tool, keys, prompt) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [now, name, rule.name, prompt.tool, " ".join(rule.keys), prompt.text])
-            approvals.append(Approval(name, rule.name, prompt.tool, rule.keys))
-        return approvals
-
-    def approval_outcome(self, session: str, outcome: str) -> None:
-        """Record whether pressing the keys of the session's latest approval worked."""
-        self.db.execute(
-            "UPDATE sweep_approvals SET outcome = ? WHERE id = "
-            "(SELECT MAX(id) FROM sweep_approvals WHERE session = ?)", [outcome, session])
 
     # ------------------------------------------------------------ reading the picture
 

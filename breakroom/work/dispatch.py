@@ -6,9 +6,10 @@ without tmux or IRC.  ``run_cycle`` wraps it with the database: it loads that me
 decides, writes the audit row (acted or not, and why) and assigns the nudged issue.
 Delivering the text into the pane is the bot's job (``app.sessions.deliver``).
 
-Rules, in order: nothing while paused; only sessions that the detector calls ``idle``,
-that are not DND and were not nudged within ``dispatcher.cooldown``; of those, the one idle
-longest acts: a check-in when its last one is ``checkin_interval`` old, else its most
+Rules, in order: nothing while the fleet is paused; only sessions that the detector calls
+``idle``, that are not held (paused, waiting for a limit to reset, over their daily budget —
+the caller says which, and why), not DND and were not nudged within ``dispatcher.cooldown``;
+of those, the one idle longest acts: a check-in when its last one is ``checkin_interval`` old, else its most
 urgent actionable issue, else (project sessions) a ``scout`` when the project was not
 scouted within ``scout_interval``.
 """
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -76,7 +77,8 @@ class Memory:
     last_checkin: dict[str, float]  # session -> last check-in, check-in nudge, or first seen
     last_scout: dict[str, float]  # project -> when a session of it was last sent scouting
     dnd_until: dict[str, float]  # session -> DND expiry
-    paused: bool = False
+    paused: bool = False  # the fleet is paused
+    held: Mapping[str, str] = field(default_factory=dict)  # session -> why it gets no nudge
 
 
 # ---------------------------------------------------------------- the pure decision
@@ -149,7 +151,7 @@ def _session_action(now: float, s: SessionLike, issues: list[Issue], skills: Ski
 
 
 _LABELS = (("busy", "busy"), ("waiting", "waiting on a prompt"), ("error", "in error"),
-           ("gone", "not running"), ("dnd", "DND"), ("cooldown", "cooling down"),
+           ("gone", "not running"), ("held", "held"), ("dnd", "DND"), ("cooldown", "cooling down"),
            ("nothing", "idle with nothing actionable"))
 
 
@@ -178,7 +180,7 @@ def decide(now: float, sessions: Sequence[SessionLike], issues: list[Issue], ski
     """Exactly one action for this cycle, or why there is none.
 
     ``only`` restricts the cycle to one session (a human's ``!nudge``); ``force`` ignores the
-    pause and the cooldown — never the session's state or its DND.
+    fleet's pause and the cooldown — never the session's state, its hold or its DND.
     """
     present = {s.session for s in sessions}
     if only is not None:
@@ -191,7 +193,9 @@ def decide(now: float, sessions: Sequence[SessionLike], issues: list[Issue], ski
     candidates = []
     for s in sessions:
         if s.state == "idle":
-            if memory.dnd_until.get(s.session, 0) > now:
+            if s.session in memory.held:
+                counts["held"] += 1
+            elif memory.dnd_until.get(s.session, 0) > now:
                 counts["dnd"] += 1
             elif not force and now - memory.last_nudge.get(s.session, float("-inf")) < cfg.cooldown:
                 counts["cooldown"] += 1
@@ -215,16 +219,6 @@ def decide(now: float, sessions: Sequence[SessionLike], issues: list[Issue], ski
 
 # ---------------------------------------------------------------- the database side
 
-def set_paused(db: sqlite_utils.Database, paused: bool) -> None:
-    db.execute("INSERT INTO dispatch_flags (key, value) VALUES ('paused', ?) "
-               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ["1" if paused else "0"])
-
-
-def is_paused(db: sqlite_utils.Database) -> bool:
-    row = db.execute("SELECT value FROM dispatch_flags WHERE key = 'paused'").fetchone()
-    return bool(row and row[0] == "1")
-
-
 def set_dnd(db: sqlite_utils.Database, session: str, minutes: float, *,
             now: float | None = None) -> float | None:
     """Do-not-disturb for ``minutes`` (0 clears it); returns the expiry, or None when cleared."""
@@ -242,7 +236,7 @@ def dnd_map(db: sqlite_utils.Database, now: float) -> dict[str, float]:
 
 
 def load_memory(db: sqlite_utils.Database, now: float, sessions: Sequence[SessionLike]) -> Memory:
-    """Recent nudges, check-ins, scouts, DND and pause, from the audit trail and digest marks.
+    """Recent nudges, check-ins, scouts and DND, from the audit trail and digest marks.
 
     A session the dispatcher has never seen counts as checked in when first seen, so a new
     session gets work before it is asked to chat.
@@ -265,7 +259,7 @@ def load_memory(db: sqlite_utils.Database, now: float, sessions: Sequence[Sessio
     last_scout = dict(db.execute("SELECT project, max(ts) FROM dispatch_audit WHERE kind = 'scout' "
                                  "GROUP BY project").fetchall())
     return Memory(last_nudge=last_nudge, last_checkin=last_checkin, last_scout=last_scout,
-                  dnd_until=dnd_map(db, now), paused=is_paused(db))
+                  dnd_until=dnd_map(db, now))
 
 
 def record(db: sqlite_utils.Database, now: float, decision: Decision) -> int:
@@ -289,10 +283,12 @@ def record_delivery(db: sqlite_utils.Database, audit_id: int, outcome: str) -> N
 
 def run_cycle(db: sqlite_utils.Database, cfg: DispatcherConfig, sessions: Sequence[SessionLike],
               skills: SkillSet, *, now: float | None = None, only: str | None = None,
-              force: bool = False) -> tuple[Decision, int]:
-    """One dispatcher cycle against the database: (decision, audit row id)."""
+              force: bool = False, paused: bool = False,
+              held: Mapping[str, str] | None = None) -> tuple[Decision, int]:
+    """One dispatcher cycle against the database: (decision, audit row id).  ``paused``: the
+    fleet is paused; ``held``: sessions that get no nudge, and why."""
     now = time.time() if now is None else now
-    memory = load_memory(db, now, sessions)
+    memory = replace(load_memory(db, now, sessions), paused=paused, held=dict(held or {}))
     issues = workqueue.list_issues(db)
     decision = decide(now, sessions, issues, skills, cfg, memory, only=only, force=force)
     return decision, record(db, now, decision)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from breakroom.control import client as control
+from breakroom.fleet.holds import FLEET
 from breakroom.record import events as record
 from breakroom.record.db import db_path, open_db
 from breakroom.work import digest, dispatch
@@ -209,19 +210,20 @@ def test_human_commands(ircd, running_app, irc_client, tmux_socket, tmp_path):
     human.wait_for(rf"PRIVMSG {ch} :human: !pause needs an IRC operator")
     human.say(ch, "!nudge shop")
     human.wait_for(rf"PRIVMSG {ch} :human: !nudge needs an IRC operator")
-    assert not thread.call(_paused(db))
+    assert FLEET not in thread.app.holds.pauses
 
     oper(human, ircd)
     human.say(ch, "!pause")
-    human.wait_for(rf"PRIVMSG {ch} :dispatcher paused by human")
-    assert thread.call(_paused(db))
+    human.wait_for(rf"PRIVMSG {ch} :the fleet paused by human: messages wait in the inbox, no nudges, "
+                   r"no sweep answers — !resume to go on")
+    assert FLEET in thread.app.holds.pauses
     assert dispatch_now(thread)["reason"] == "nothing to do: paused"
     human.say(ch, "!dnd shop 30")
     human.wait_for(rf"PRIVMSG {ch} :shop: do not disturb until \d\d:\d\d UTC \(set by human\)")
     human.say(ch, "!dnd ghost")
     human.wait_for(rf"PRIVMSG {ch} :no session 'ghost'")
     human.say(ch, "!resume")
-    human.wait_for(rf"PRIVMSG {ch} :dispatcher resumed by human")
+    human.wait_for(rf"PRIVMSG {ch} :the fleet resumed by human — 0 waiting messages delivered")
     wait_idle(thread, "shop")
     human.say(ch, "!dispatch")
     human.wait_for(rf"PRIVMSG {ch} :nothing to do: 1 session DND")
@@ -255,10 +257,6 @@ async def _audit(db):
 
 async def _state_of_b_issue(db):
     return workqueue.list_issues(db, project="pb")[0].assignee
-
-
-async def _paused(db):
-    return dispatch.is_paused(db)
 
 
 async def _first_seen(db, session):

@@ -21,12 +21,15 @@ def test_help_lists_the_commands_and_explains_one(ngircd, running_app, irc_clien
     human = irc_client(ngircd)
     human.say(ngircd.channel, "!help")
     dispatcher = human.wait_for(r":dispatcher!\S+ PRIVMSG #\S+ :!audit")
-    sweep = human.wait_for(r":sweep!\S+ PRIVMSG #\S+ :!fleet", since_start=True)  # any may come first
+    sweep = human.wait_for(r":sweep!\S+ PRIVMSG #\S+ :!allow", since_start=True)  # any may come first
     scribe = human.wait_for(r":scribe!\S+ PRIVMSG #\S+ :!report", since_start=True)
-    assert re.search(r":!audit \[N\] · !dispatch · !dnd SESSION \[MINUTES\] · !issue N · !nudge SESSION · "
-                     r"!pause · !queue \[PROJECT\] · !resume — !help CMD for one$", dispatcher)
-    assert sweep.endswith(":!fleet · !peek SESSION [N] · !sweep — !help CMD for one")
+    assert re.search(r":!audit \[N\] · !cost \[SESSION\] · !dispatch · !dnd SESSION \[MINUTES\] · !issue N · "
+                     r"!nudge SESSION · !pause \[SESSION\] · !queue \[PROJECT\] · !resume \[SESSION\] — "
+                     r"!help CMD for one$", dispatcher)
+    assert sweep.endswith(":!allow ID · !deny ID · !fleet · !peek SESSION [N] · !sweep — !help CMD for one")
     assert scribe.endswith(":!report — !help CMD for one")
+    human.say(ngircd.channel, "!help allow")  # answered by the sweep: session bots stay quiet
+    assert human.wait_for(r"PRIVMSG #\S+ :!allow ID").startswith(":sweep!")
     human.say(ngircd.channel, "!help !peek")
     assert human.wait_for(r"PRIVMSG #\S+ :!peek").endswith(
         ":!peek SESSION [N] — the pane's last N lines, by private message (operators only).")

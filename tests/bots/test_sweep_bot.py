@@ -102,52 +102,6 @@ def test_peek_is_for_operators_and_scrubbed(ircd, running_app, irc_client, tmux_
     assert not [line for line in settle(thread, admin) if "build ok" in line]  # nothing in the channel
 
 
-PERMISSION_SCRIPT = """
-name: cleaner
-startup:
-  - permission: "Bash(rm -rf build)"
-  - say: "Cleaned up."
-"""
-
-
-@pytest.mark.timeout(60)
-def test_permission_prompt_is_left_alone_without_a_policy(ircd, running_app, irc_client, tmux_socket,
-                                                         tmp_path):
-    start_sim(tmux_socket, "cleaner", tmp_path, PERMISSION_SCRIPT)
-    wait_pane(tmux_socket, "cleaner", "Do you want to proceed?")
-    human = irc_client(ircd, "human")
-    thread = start(running_app, ircd, tmux_socket, sessions={"cleaner": {"agent": "sim"}})
-    human.wait_for(SWEEP_LINE + r"fleet: 1 session — 1 waiting:permission \(cleaner\)")
-    result = thread.call(sweep_of(thread).walk())
-    assert result.approvals == []  # the walk is what presses keys: it chose not to
-    flush_bot(thread, "sweep", human)  # and anything it said has arrived
-    assert "Do you want to proceed?" in pane_text(tmux_socket, "cleaner")
-    assert "Approved" not in pane_text(tmux_socket, "cleaner")
-    assert not [line for line in sweep_lines(human) if "approved" in line]
-
-
-@pytest.mark.timeout(60)
-def test_permission_prompt_approved_and_announced_with_a_policy(ircd, running_app, irc_client,
-                                                                tmux_socket, tmp_path):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('approve:\n  - name: build cleanup\n    tool: "Bash command"\n'
-                      '    prompt: "^rm -rf build$"\n')
-    start_sim(tmux_socket, "cleaner", tmp_path, PERMISSION_SCRIPT)
-    wait_pane(tmux_socket, "cleaner", "Do you want to proceed?")
-    human = irc_client(ircd, "human")
-    thread = start(running_app, ircd, tmux_socket, sessions={"cleaner": {"agent": "sim"}},
-                   sweep={**QUIET, "policy": str(policy)})
-    human.wait_for(SWEEP_LINE + r'sweep: approved Bash command for cleaner \(policy rule "build cleanup"\)')
-    wait_pane(tmux_socket, "cleaner", "Approved")
-    wait_pane(tmux_socket, "cleaner", "Cleaned up.")
-    rows = thread.call(_approvals(thread.app.db))
-    assert rows == [("cleaner", "build cleanup", "Bash command", "pressed")]
-
-
-async def _approvals(db):
-    return db.execute("SELECT session, rule, tool, outcome FROM sweep_approvals").fetchall()
-
-
 @pytest.mark.timeout(120)
 def test_stuck_agents_answered_or_escalated_through_knowledge(ircd, running_app, irc_client,
                                                               tmux_socket, tmp_path, shipped_corpus):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from support.cli import BREAKROOM
 
-TOOLS = {"say", "ask", "inbox", "read", "digest", "fleet", "issue_list", "issue_show", "issue_move",
+TOOLS = {"say", "ask", "inbox", "read", "sent", "digest", "fleet", "issue_list", "issue_show", "issue_move",
          "skills_show"}
 
 

@@ -25,7 +25,7 @@ def test_another_uid_is_refused() -> None:
     data = Path(tempfile.mkdtemp(prefix="br-uid-", dir="/tmp"))
     try:
         server = ControlServer(from_dict({"data_dir": str(data)}),
-                               lambda pid, session, pane: Caller(session or None, in_pane=False))
+                               lambda pid, session, pane, op: Caller(session or None, in_pane=False))
 
         @server.handle("fleet")
         async def fleet(request: dict) -> dict:

@@ -1,5 +1,7 @@
 """The SQLite inbox: states, ordering, read flags — on a real database file."""
 
+import re
+
 from breakroom.fleet import inbox
 from breakroom.record.db import open_db
 
@@ -30,11 +32,28 @@ def test_lifecycle_queued_delivered_failed(tmp_path):
 def test_unread_first_and_mark_read(tmp_path):
     db = make_db(tmp_path)
     ids = [inbox.add(db, "s", "x", f"m{i}") for i in range(3)]
-    inbox.mark_read(db, [ids[2]])
+    inbox.mark_read(db, [ids[2]], "breakroom read")
     order = [m.id for m in inbox.for_session(db, "s")]
     assert order == [ids[1], ids[0], ids[2]]
-    inbox.mark_read(db, ids)
+    inbox.mark_read(db, ids, "breakroom inbox")
     assert all(m.read for m in inbox.for_session(db, "s"))
+    assert [m.read_via for m in inbox.for_session(db, "s")] == ["breakroom read"] + ["breakroom inbox"] * 2
+
+
+def test_a_read_is_told_once_to_a_sender_who_asked(tmp_path):
+    db = make_db(tmp_path)
+    quiet = inbox.add(db, "s", "a-session", "no notices for me", from_session="a")
+    loud = inbox.add(db, "s", "alice", "tell me", notify=True)
+    inbox.mark_read(db, [quiet, loud], "a turn")
+    assert [m.id for m in inbox.reads_to_tell(db)] == [loud]
+    inbox.told(db, loud)
+    inbox.mark_read(db, [loud], "breakroom read")   # read again: nothing new to tell
+    assert inbox.reads_to_tell(db) == [] and inbox.get(db, loud).read_via == "a turn"
+    assert [m.id for m in inbox.sent_by(db, "a")] == [quiet]
+    inbox.mark_delivered(db, loud, via="PostToolUse hook")
+    assert re.fullmatch(r"delivered \d\d:\d\d:\d\d \(PostToolUse hook\) · read \d\d:\d\d:\d\d \(a turn\)",
+                        inbox.get(db, loud).receipt())
+    assert inbox.get(db, inbox.add(db, "s", "x", "waiting")).receipt() == "queued"
 
 
 def test_messages_survive_reopening(tmp_path):

@@ -22,6 +22,7 @@ from breakroom.fleet import inbox, panestate
 from breakroom.fleet.agentversion import VersionProbe
 from breakroom.fleet.delivery import Deliveries
 from breakroom.fleet.drift import UNKNOWN_SCREEN, UNTESTED_RELEASE, DriftWatch
+from breakroom.fleet.holds import Holds
 from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.observer import PaneView
 from breakroom.fleet.states import PaneState
@@ -97,7 +98,7 @@ def test_the_fleet_tells_ops_once_and_types_nothing(tmp_path: Path, tmux_socket:
     async def scenario() -> None:
         tmux = Tmux(tmux_socket)
         manager = SessionManager(host, tmux)
-        deliveries = Deliveries(host, manager, tmux)
+        deliveries = Deliveries(host, manager, tmux, Holds(host.db))
         await manager.start()
         try:
             def status(name: str):

@@ -5,25 +5,24 @@ Stop hook can keep the agent going only a few times in a row."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+import shlex
 import sys
 
 from breakroom.fleet import inbox
 from breakroom.fleet.delivery import STOP_BLOCK_CAP
 from breakroom.sanitize import sanitize
 from support.sims import pane_text, sim_config
+from support.terminal import run_in_pane
 
-HOOK = [sys.executable, "-m", "breakroom.fleet.hooks"]
+HOOK = f"{shlex.quote(sys.executable)} -m breakroom.fleet.hooks"
 
 
-def hook(tmp_path, event: str, payload: dict | None = None) -> dict | None:
-    """Run the hook as Claude Code would (the session named with --as: no tmux client here)."""
-    done = subprocess.run([*HOOK, event, "--as", "b"], input=json.dumps(payload or {}).encode(),
-                          capture_output=True, timeout=10,
-                          env={**os.environ, "BREAKROOM_CONFIG": str(tmp_path / "breakroom.yaml")})
-    assert done.returncode == 0 and done.stderr == b""
-    return json.loads(done.stdout) if done.stdout.strip() else None
+def hook(tmux_socket, tmp_path, event: str, payload: dict | None = None) -> dict | None:
+    """Run the hook as Claude Code would: inside b's pane (hooks come from nowhere else)."""
+    rc, out = run_in_pane(tmux_socket, "b", f"BREAKROOM_CONFIG={tmp_path / 'breakroom.yaml'} {HOOK} {event}",
+                          tmp_path, stdin=json.dumps(payload or {}).encode())
+    assert rc == 0
+    return json.loads(out) if out.strip() else None
 
 
 def busy_app(ircd, running_app, sims, tmux_socket):
@@ -38,15 +37,16 @@ def test_a_busy_agent_gets_its_message_mid_turn_exactly_once(ircd, running_app, 
     app = busy_app(ircd, running_app, sims, tmux_socket)
     queued = app.call(app.app.deliveries.deliver("b", "alice", sanitize("the build is green \x1b[31mnow")))
     assert queued.status == "queued"
-    out = hook(tmp_path, "PostToolUse", {"hook_event_name": "PostToolUse", "tool_name": "Bash"})
+    out = hook(tmux_socket, tmp_path, "PostToolUse", {"hook_event_name": "PostToolUse", "tool_name": "Bash"})
     assert out == {"hookSpecificOutput": {
         "hookEventName": "PostToolUse",
         "additionalContext": f'[breakroom #{queued.id}] alice: the build is green now '
                              f'(reply: breakroom say alice "…")'}}
     message = inbox.get(app.app.db, queued.id)
     assert (message.state, message.reason) == ("delivered", "PostToolUse hook")
-    assert hook(tmp_path, "PostToolUse") is None            # handed over once
-    assert hook(tmp_path, "UserPromptSubmit") is None
+    assert message.read and message.read_via == "in its context (PostToolUse hook)"  # the receipt
+    assert hook(tmux_socket, tmp_path, "PostToolUse") is None            # handed over once
+    assert hook(tmux_socket, tmp_path, "UserPromptSubmit") is None
     assert "the build is green" not in pane_text(tmux_socket, "b")  # and never typed
 
 
@@ -55,7 +55,7 @@ def test_long_messages_go_as_a_pointer_and_secrets_are_scrubbed(ircd, running_ap
     app = busy_app(ircd, running_app, sims, tmux_socket)
     long = app.call(app.app.deliveries.deliver("b", "alice", "x" * 1000))
     secret = app.call(app.app.deliveries.deliver("b", "alice", sanitize("key sk-ant-api03-" + "a" * 40)))
-    context = hook(tmp_path, "UserPromptSubmit")["hookSpecificOutput"]["additionalContext"]
+    context = hook(tmux_socket, tmp_path, "UserPromptSubmit")["hookSpecificOutput"]["additionalContext"]
     lines = context.splitlines()
     assert lines[0] == f"[breakroom #{long.id}] alice sent a long message: breakroom read {long.id}"
     assert lines[1].startswith(f"[breakroom #{secret.id}] alice: key ") and "a" * 40 not in context
@@ -65,16 +65,16 @@ def test_stop_hook_blocks_only_a_few_times_in_a_row(ircd, running_app, sims, tmu
     app = busy_app(ircd, running_app, sims, tmux_socket)
     for n in range(STOP_BLOCK_CAP):
         sent = app.call(app.app.deliveries.deliver("b", "alice", f"message {n}"))
-        out = hook(tmp_path, "Stop", {"stop_hook_active": n > 0})
+        out = hook(tmux_socket, tmp_path, "Stop", {"stop_hook_active": n > 0})
         assert out == {"decision": "block", "reason": f'[breakroom #{sent.id}] alice: message {n} '
                                                        f'(reply: breakroom say alice "…")'}
     last = app.call(app.app.deliveries.deliver("b", "alice", "one too many"))
-    assert hook(tmp_path, "Stop", {"stop_hook_active": True}) is None  # the agent may stop
+    assert hook(tmux_socket, tmp_path, "Stop", {"stop_hook_active": True}) is None  # the agent may stop
     # the Stop said idle: the message is typed, not handed over by a hook
     app.wait_until(lambda: inbox.get(app.app.db, last.id).state != "queued", 10, "typed")
     assert inbox.get(app.app.db, last.id).reason is None
     assert pane_text(tmux_socket, "b").count("one too many") == 1
-    hook(tmp_path, "PostToolUse")                                    # a new turn resets the cap
+    hook(tmux_socket, tmp_path, "PostToolUse")                                    # a new turn resets the cap
     again = app.call(app.app.deliveries.deliver("b", "alice", "after the reset"))
     assert again.status == "queued"
-    assert hook(tmp_path, "Stop", {"stop_hook_active": True}) is not None
+    assert hook(tmux_socket, tmp_path, "Stop", {"stop_hook_active": True}) is not None

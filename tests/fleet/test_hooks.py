@@ -19,11 +19,24 @@ from click.testing import CliRunner
 from breakroom import config as config_mod
 from breakroom.cli.base import cli
 from breakroom.config import Config
+from breakroom.control.client import Caller
 from breakroom.control.server import ControlServer
 from breakroom.errors import BreakroomError
 from breakroom.fleet import gemini_settings, mcp_register
-from breakroom.fleet.hooks import HOOK_COMMAND, INSTALL, hook_command, hook_prefix, install, state_for
-from breakroom.fleet.identity import identify_callers
+from breakroom.fleet.hooks import (
+    FORWARD_MAX,
+    HOOK_COMMAND,
+    HOOK_TIMEOUT,
+    INSTALL,
+    WAIT_MARGIN,
+    forwarded,
+    hook_command,
+    hook_output,
+    hook_prefix,
+    install,
+    state_for,
+)
+from breakroom.fleet.identity import panes
 from breakroom.fleet.session_env import current_session
 from breakroom.fleet.tmux import Tmux
 from support.cli import BREAKROOM
@@ -131,7 +144,13 @@ def test_hook_does_not_wait_for_an_open_stdin(home: Path) -> None:
 
 
 def _control_server(cfg: Config) -> ControlServer:
-    return ControlServer(cfg, identify_callers(cfg.tmux.socket_name))
+    """A control server that takes every caller at its word (its ``--as``, else the session of
+    the pane its ``$TMUX_PANE`` names), as if it ran in that pane: these tests are about what
+    the hook sends and prints (who may send it: tests/fleet/test_identity.py)."""
+    def identify(pid: int, claimed: str, pane: str, op: str) -> Caller:
+        sessions = {p.pane_id: p.session for p in panes(cfg.tmux.socket_name)}
+        return Caller(claimed or sessions.get(pane), in_pane=True)
+    return ControlServer(cfg, identify)
 
 
 @pytest.mark.parametrize("event,expected", [
@@ -250,7 +269,7 @@ def test_install_cli_print_writes_nothing(tmp_path: Path) -> None:
     assert sections[3].startswith("Gemini CLI:")
     assert not (tmp_path / ".claude").exists() and not (Path.home() / ".claude.json").exists()
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0 and "added or updated 7 hook entries" in result.output
+    assert result.exit_code == 0 and f"added or updated {len(INSTALL)} hook entries" in result.output
     result = CliRunner().invoke(cli, args)
     assert "already has breakroom's hooks" in result.output
 
@@ -321,3 +340,28 @@ def test_install_cli_for_gemini_and_aider(tmp_path: Path) -> None:
     assert "Nothing written" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [".gemini", "breakroom.yaml", "home"]
     assert not (Path.home() / ".claude.json").exists()
+
+
+def test_the_permission_request_hook_waits_as_long_as_the_relay(tmp_path: Path) -> None:
+    config = str(tmp_path / "breakroom.yaml")
+    _, settings, _ = install(tmp_path, config=config, relay_timeout=120)
+    timeouts = {event: entries[0]["hooks"][0]["timeout"] for event, entries in settings["hooks"].items()}
+    assert timeouts.pop("PermissionRequest") == 120 + WAIT_MARGIN
+    assert set(timeouts.values()) == {HOOK_TIMEOUT}
+    assert install(tmp_path, config=config, relay_timeout=120)[2] == 0
+    assert install(tmp_path, config=config, relay_timeout=600)[2] == 1  # only that hook's time changes
+
+
+def test_what_a_permission_request_hook_prints_and_forwards() -> None:
+    assert hook_output("PermissionRequest", {"decision": "allow"}) == {
+        "hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
+    denied = hook_output("PermissionRequest", {"decision": "deny", "message": "not now"})
+    assert denied["hookSpecificOutput"]["decision"] == {"behavior": "deny", "message": "not now"}
+    assert hook_output("PermissionRequest", {}) is None            # no answer: the terminal decides
+    assert hook_output("PostToolUse", {"decision": "allow"}) is None
+    payload = {"transcript_path": "/t.jsonl", "tool_name": "Write", "cwd": "/x",
+               "tool_input": {"file_path": "/a", "content": "x" * 20000}}
+    sent = forwarded("PermissionRequest", payload)
+    assert set(sent) == {"transcript_path", "tool_name", "tool_input"}   # what the relay needs
+    assert isinstance(sent["tool_input"], str) and len(sent["tool_input"]) == FORWARD_MAX  # cut
+    assert forwarded("Stop", payload) == {"transcript_path": "/t.jsonl"}

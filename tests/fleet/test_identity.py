@@ -9,16 +9,17 @@ import os
 import shlex
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
 
+from breakroom.control import client as control
 from breakroom.errors import BreakroomError
 from breakroom.fleet import inbox
 from breakroom.fleet.identity import acting_session, ancestry, pane_session
+from support.app import flush_bot, next_poll
 from support.cli import BREAKROOM
-from support.sims import QUIET_SCRIPT, sim_config
+from support.sims import QUIET_SCRIPT, pane_text, sim_config
+from support.terminal import run_in_pane, run_on_terminal
 
 RAW_REQUEST = """
 import json, socket, sys
@@ -29,18 +30,6 @@ sock.connect(str(control.socket_path(config.load().data_path)))
 sock.sendall(json.dumps(json.loads(sys.argv[1])).encode() + b"\\n")
 print(sock.makefile().readline())
 """
-
-
-def in_pane(app, tmux_socket: str, tmp_path: Path, session: str, command: str) -> tuple[int, str]:
-    """Run ``command`` in a new window of ``session`` (a process inside its pane tree)."""
-    tag = uuid.uuid4().hex[:8]
-    out, rc = tmp_path / f"{tag}.out", tmp_path / f"{tag}.rc"
-    script = tmp_path / f"{tag}.sh"
-    script.write_text(f"{command} >{out} 2>&1; echo $? >{rc}.tmp; mv {rc}.tmp {rc}\n")
-    subprocess.run(["tmux", "-L", tmux_socket, "new-window", "-d", "-t", f"={session}:",
-                    f"sh {script}"], check=True)
-    app.wait_until(rc.exists, 20, f"{command!r} finished in {session}'s pane")
-    return int(rc.read_text()), out.read_text()
 
 
 def pane_of(tmux_socket: str, session: str) -> str:
@@ -60,7 +49,7 @@ def test_a_pane_acts_only_as_its_own_session(ircd, irc_client, running_app, sims
     b_pane = pane_of(tmux_socket, "b")
 
     def run(command: str) -> tuple[int, str]:
-        return in_pane(app, tmux_socket, tmp_path, "a", command)
+        return run_in_pane(tmux_socket, "a", command, tmp_path)
 
     # speaking: env, --as, a raw request -- all refused, nothing said as b
     for attempt in (f"TMUX_PANE={b_pane} {BREAKROOM} say human as-b-by-env",
@@ -84,7 +73,7 @@ def test_a_pane_acts_only_as_its_own_session(ircd, irc_client, running_app, sims
     assert rc == 0 and "no messages for a" in out, out
     rc, out = run(f"TMUX_PANE={b_pane} {BREAKROOM} read {secret_for_b}")
     assert rc != 0 and "eyes only" not in out
-    assert not inbox.get(app.app.db, secret_for_b).read
+    assert inbox.get(app.app.db, secret_for_b).read_via in (None, "a turn")  # b's own receipt only
 
     # reporting hooks as b: silently refused, b's state untouched; a's own report counts
     for attempt in (f"echo {{}} | {BREAKROOM} hook UserPromptSubmit --as b",
@@ -111,6 +100,83 @@ def test_pane_session_follows_ancestry_not_environment(tmux_socket, tmp_path) ->
     assert pane_session(pid, tmux_socket) == "x"
     assert pane_session(os.getpid(), tmux_socket) is None
     assert ancestry(os.getpid())[:2] == [os.getpid(), os.getppid()]
-    assert acting_session(None, "b") == "b" and acting_session("x", None) == "x"
+    assert acting_session(None, "b", terminal=True) == "b"
+    assert acting_session("x", None, terminal=False) == "x"
+    assert acting_session(None, None, terminal=False) is None
     with pytest.raises(BreakroomError, match="can act only as 'x'"):
-        acting_session("x", "b")
+        acting_session("x", "b", terminal=True)
+    with pytest.raises(BreakroomError, match="needs a person's terminal"):
+        acting_session(None, "b", terminal=False)
+
+
+# A detached grandchild of a process in a's pane: it double-forks and calls setsid (leaving
+# the pane's process tree and its terminal), then asks the control socket for things.
+DETACHED = """
+import json, os, socket, sys, time
+from breakroom import config
+from breakroom.control import client
+out = sys.argv[1]
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+time.sleep(0.2)  # the middle child is gone: this one is init's now
+answers = []
+for request in json.loads(sys.argv[2]):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(client.socket_path(config.load().data_path)))
+    sock.sendall(json.dumps(request).encode() + b"\\n")
+    answers.append(json.loads(sock.makefile().readline()))
+with open(out + ".tmp", "w") as f:
+    json.dump({"ppid": os.getppid(), "tty": open("/proc/self/stat").read().rsplit(")", 1)[1].split()[4],
+               "answers": answers}, f)
+os.rename(out + ".tmp", out)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_detached_grandchild_of_a_pane_cannot_act_as_any_session(ircd, irc_client, running_app, sims,
+                                                                   tmux_socket, tmp_path):
+    sims("a", QUIET_SCRIPT)
+    sims("b", QUIET_SCRIPT)
+    human = irc_client(ircd, "human")
+    app = running_app(ircd, **sim_config(tmux_socket))
+    app.wait_until(lambda: {s.state for s in app.app.sessions.status()} == {"idle"}, 15, "idle")
+    requests = [{"op": "say", "session": "a", "target": "human", "text": "detached-as-a"},
+                {"op": "say", "session": "b", "target": "human", "text": "detached-as-b"},
+                {"op": "say", "target": "human", "text": "detached-as-nobody"},
+                {"op": "hook", "session": "a", "state": "waiting:permission", "event": "Notification"}]
+    out = tmp_path / "detached.json"
+    rc, _ = run_in_pane(tmux_socket, "a", f"{sys.executable} -c {shlex.quote(DETACHED)} {out} "
+                                          f"{shlex.quote(json.dumps(requests))}", tmp_path)
+    assert rc == 0
+    found = app.wait_until(lambda: out.exists() and json.loads(out.read_text()), 15, "its answers")
+    assert found["tty"] == "0" and found["ppid"] != 0  # no terminal, not a's process tree
+    errors = [answer.get("error", "") for answer in found["answers"]]
+    assert "needs a person's terminal" in errors[0] and "needs a person's terminal" in errors[1]
+    assert "not inside a tmux session's pane" in errors[2]
+    assert "hook reports come only from inside one of the fleet's panes" in errors[3]
+    assert {s.session: s.hook_fresh for s in app.app.sessions.status()} == {"a": False, "b": False}
+    flush_bot(app, "scribe", human)
+    assert not human.seen("detached-as")
+
+
+@pytest.mark.timeout(60)
+def test_a_forged_hook_from_outside_every_pane_does_not_get_a_working_agent_typed_into(
+        ircd, running_app, sims, tmux_socket, tmp_path):
+    sims("b", {"startup": [{"work": 60}]})
+    app = running_app(ircd, **sim_config(tmux_socket))
+    app.wait_until(lambda: app.app.sessions.status()[0].state == "working", 15, "b working")
+    queued = app.call(app.app.deliveries.deliver("b", "mallory", "typed over a working agent"))
+    assert queued.status == "queued"
+    forged = {"op": "hook", "session": "b", "state": "idle", "event": "Stop", "collect": True}
+    with pytest.raises(BreakroomError, match="hook reports come only from inside"):
+        control.request(app.config.data_path, forged)            # this process: outside, no tty
+    done = run_on_terminal([sys.executable, "-c", RAW_REQUEST, json.dumps(forged)],
+                           capture_output=True, text=True, timeout=20)  # a person's terminal
+    assert "hook reports come only from inside" in done.stdout, done.stdout + done.stderr
+    next_poll(app)
+    assert app.app.sessions.status()[0].state == "working"
+    assert inbox.get(app.app.db, queued.id).state == "queued"
+    assert "typed over a working agent" not in pane_text(tmux_socket, "b")

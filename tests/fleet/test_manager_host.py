@@ -13,6 +13,7 @@ import pytest
 from breakroom.config import from_dict
 from breakroom.fleet import inbox
 from breakroom.fleet.delivery import Deliveries
+from breakroom.fleet.holds import Holds
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.tmux import Tmux
@@ -37,7 +38,7 @@ def test_the_manager_delivers_and_reports_through_its_host(sims, tmux_socket, tm
     async def scenario() -> None:
         tmux = Tmux(tmux_socket)
         manager = SessionManager(fleet_host, tmux)
-        deliveries = Deliveries(fleet_host, manager, tmux)
+        deliveries = Deliveries(fleet_host, manager, tmux, Holds(host.db))
         await manager.start()
         try:
             assert host.bots == {"b": "b"}

@@ -5,7 +5,9 @@ Real ngircd, real tmux on a private socket, the real breakroom in a thread, the 
 """
 
 import re
+import shlex
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -17,6 +19,10 @@ from breakroom.fleet.observer import HOOK_GRACE
 from support.app import next_poll
 from support.cli import BREAKROOM
 from support.sims import QUIET_SCRIPT, REPLY_SCRIPT, pane_text, sim_config
+from support.terminal import run_in_pane
+
+RAW_HOOK = ("from breakroom import config\nfrom breakroom.control import client\n"
+            "client.request(config.load().data_path, {'op': 'hook', 'session': 'a', 'state': 'dancing'})")
 
 
 def wait_in_pane(app, tmux_socket, session, pattern, timeout=15):
@@ -46,13 +52,16 @@ def test_two_agents_converse_and_each_message_arrives_once(ircd, irc_client, run
     assert (message.session, message.sender, message.state, message.attempts) == ("b", "a", "delivered", 1)
     assert inbox.get(app.app.db, 2).hops == 1  # b's reply to a is one automated hop deep
 
-    # b's agent reads its inbox with the CLI: unread first, then marked read
+    # b's agent took it as a turn: read; its inbox lists it, and a sees how far it got
+    app.wait_until(lambda: inbox.get(app.app.db, 1).read_via == "a turn", 10, "read as a turn")
     listing = cli("inbox", "--as", "b")
-    assert listing.returncode == 0 and "new #1" in listing.stdout and "a " in listing.stdout
-    assert "new #1" not in cli("inbox", "--as", "b").stdout
+    assert listing.returncode == 0 and re.search(r"^    #1 .* a +delivered hello b", listing.stdout, re.M)
     full = cli("read", "1", "--as", "b")
     assert full.returncode == 0 and "hello b, how is the build?" in full.stdout
-    assert cli("read", "2", "--as", "b").returncode != 0  # #2 is a's, not b's
+    assert re.search(r"#1 from a to b at \S+ — delivered .* \(typed\) · read .* \(a turn\)", full.stdout)
+    sent = cli("read", "2", "--as", "b")  # #2 is b's reply to a: b sees how far it got, and reads nothing
+    assert sent.returncode == 0 and re.search(r"#2 from b to a at \S+ — delivered", sent.stdout)
+    assert cli("read", "3", "--as", "b").returncode != 0
 
     fleet = cli("fleet")
     assert fleet.returncode == 0
@@ -118,12 +127,13 @@ def test_ask_waits_for_the_reply_carrying_its_id(ircd, irc_client, running_app, 
     assert "no reply" in timed_out.stderr and len(timed_out.stderr.strip().splitlines()) == 1
 
 
-def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket, cli):
+def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket, tmp_path, cli):
     sims("a", QUIET_SCRIPT)
     app = running_app(ircd, **sim_config(tmux_socket))
     app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 10, "idle")
-    hook = cli("hook", "Notification", "--as", "a", input='{"notification_type": "permission_prompt"}')
-    assert hook.returncode == 0
+    rc, _ = run_in_pane(tmux_socket, "a", f"{BREAKROOM} hook Notification", tmp_path,
+                        stdin=b'{"notification_type": "permission_prompt"}')
+    assert rc == 0
     status = app.app.sessions.status()[0]
     assert status.state == "waiting:permission" and status.hook_fresh
     assert "waiting:permission (hook)" in cli("fleet").stdout
@@ -136,8 +146,10 @@ def test_hook_state_wins_and_shows_in_fleet(ircd, running_app, sims, tmux_socket
     subprocess.run(["tmux", "-L", tmux_socket, "send-keys", "-t", "=a:", "-l", "x"])
     app.wait_until(lambda: app.app.sessions.status()[0].state == "idle", 6, "scraped idle")
     assert not app.app.sessions.status()[0].hook_fresh
-    with pytest.raises(BreakroomError, match=r"expected one of .*got .dancing."):
+    with pytest.raises(BreakroomError, match=r"hook reports come only from inside one of the fleet's panes"):
         control.request(app.config.data_path, {"op": "hook", "session": "a", "state": "dancing"})
+    rc, out = run_in_pane(tmux_socket, "a", f"{sys.executable} -c {shlex.quote(RAW_HOOK)}", tmp_path)
+    assert rc != 0 and re.search(r"expected one of .*got .dancing.", out), out
 
 
 def test_one_session_asks_another_and_gets_the_answer(ircd, running_app, sims, tmux_socket, cli):

@@ -15,7 +15,9 @@ Claude Code sends ``POST /v1/messages?beta=true`` with ``stream: true`` and expe
 - errors (``fail KIND [N]``): ``529`` overloaded, ``429`` rate limit, ``500``, ``401`` and
   ``credit`` (Claude Code retries 5xx, 429 and 401).
 
-Every request body is kept in ``requests`` (tests look for delivered text there).
+Every request body is kept in ``requests`` (tests look for delivered text there).  Each
+answer reports ``usage`` (what Claude Code writes into its transcript): :data:`USAGE`, or
+the stub's own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from support.sse_stub import ASK_TEXT, Reply, Request, StubServer, Turn, words
 __all__ = ["ASK_TEXT", "MCP_PREFIX", "ClaudeStub", "offered_tools", "user_prompt"]
 
 MCP_PREFIX = "mcp__breakroom__"
+USAGE = {"input_tokens": 100, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+         "output_tokens": 20}
 _ERRORS = {
     "529": (529, "overloaded_error", "Overloaded"),
     "429": (429, "rate_limit_error",
@@ -85,7 +89,8 @@ def offered_tools(body: dict) -> set[str]:
 class ClaudeStub(StubServer):
     """The stub server; ``requests`` holds every /v1/messages body, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, usage: dict[str, int] | None = None) -> None:
+        self.usage = {**USAGE, **(usage or {})}
         self.requests: list[dict] = []
         super().__init__()
 
@@ -117,7 +122,7 @@ class ClaudeStub(StubServer):
         event("message_start", {"type": "message_start", "message": {
             "id": f"msg_stub_{len(self.requests)}", "type": "message", "role": "assistant",
             "model": body.get("model", "claude-stub"), "content": [], "stop_reason": None,
-            "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 1}}})
+            "stop_sequence": None, "usage": {**self.usage, "output_tokens": 1}}})
         if turn.tool is None:
             event("content_block_start", {"type": "content_block_start", "index": 0,
                                           "content_block": {"type": "text", "text": ""}})
@@ -142,7 +147,7 @@ class ClaudeStub(StubServer):
         stop_reason = "end_turn" if turn.tool is None else "tool_use"
         event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason,
                                                                   "stop_sequence": None},
-                                "usage": {"output_tokens": 20}})
+                                "usage": {"output_tokens": self.usage["output_tokens"]}})
         event("message_stop", {"type": "message_stop"})
 
     def bodies_text(self) -> list[str]:

@@ -1,18 +1,15 @@
-"""sweep.policy: reading permission dialogs, validating rules, deciding; and the sweep
-approving a real pane's prompt only when a rule allows it."""
+"""sweep.policy: reading permission dialogs, validating rules, deciding.  (Deciding a real
+prompt through the relay: tests/fleet/test_permission_relay.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from breakroom.config import from_dict
 from breakroom.errors import ConfigError
+from breakroom.fleet.dialogs import PermissionPrompt, from_tool, read_prompt, summary
 from breakroom.fleet.screens import read_screen
 from breakroom.paths import SCREEN_CORPUS
-from breakroom.record.db import open_db
-from breakroom.sweep.policy import PermissionPrompt, Policy, load_policy, parse_policy, read_prompt
-from breakroom.sweep.walk import Sweeper
-from support.screens import Fleet, screen
+from breakroom.sweep.policy import Policy, load_policy, parse_policy
 
 
 def fixture(path: str) -> str:
@@ -41,6 +38,28 @@ def test_read_prompt_cuts_the_dialog_and_names_the_tool(path, tool, first, last)
     assert (lines[0], lines[-1]) == (first, last)
 
 
+@pytest.mark.parametrize("path, what", [
+    ("claude-code/waiting-permission/2.1.197-manual-bash-touch.txt", "touch made-by-the-test.txt"),
+    # 2.1.332 frames the command between ╌ lines, under a "Tip:" and its description
+    ("claude-code/waiting-permission/2.1.332-manual-bash-touch.txt", "touch made-by-the-test.txt"),
+    ("codex/waiting-permission/0.171.0-run-command.txt", "$ touch made-by-the-capture.txt"),
+])
+def test_what_a_dialog_asks_to_do(path, what):
+    assert read_prompt("s", path.split("/")[0], fixture(path)).what == what
+
+
+def test_a_hooks_report_is_a_prompt_too():
+    bash = from_tool("s", "claude-code", "Bash", {"command": "rm -rf build", "description": "clean"})
+    assert (bash.tool, bash.what) == ("Bash", "rm -rf build")
+    assert bash.text.splitlines()[0] == "rm -rf build"  # policies' `prompt: ^rm -rf build$` match it
+    assert parse_policy({"approve": [{"tool": "Bash", "prompt": "^rm -rf build$"}]}).decide(bash)
+    mcp = from_tool("s", "claude-code", "mcp__x__y", {"n": 1})
+    assert summary(mcp, 80) == 'mcp__x__y: {"n": 1}'
+    odd = from_tool("s", "claude-code", ["not", "a", "name"], "text")  # untrusted: any JSON
+    assert (odd.tool, odd.what) == (None, "text")
+    assert summary(from_tool("s", "x", "Bash", {"command": "x" * 500}), 40) == "Bash: " + "x" * 33 + "…"
+
+
 def test_the_agents_profile_says_what_a_dialog_looks_like():
     """The cutting patterns are the profile's: an agent without its own uses the shell
     profile's, and Claude Code's real (●) tool lines are not taken for the title."""
@@ -56,7 +75,7 @@ def test_a_tool_call_in_the_dialog_names_the_tool():
 
 
 def prompt(tool: str | None, text: str = "Do you want to proceed?", agent: str = "claude-code"):
-    return PermissionPrompt("s", agent, tool, text)
+    return PermissionPrompt("s", agent, tool, "", text)
 
 
 def test_default_policy_approves_nothing():
@@ -107,27 +126,3 @@ def test_load_policy_file_errors(tmp_path):
     good = tmp_path / "policy.yaml"
     good.write_text("approve:\n  - {name: reads, tool: Read}\n")
     assert [r.name for r in load_policy(str(good)).rules] == ["reads"]
-
-
-def test_sweep_approves_only_what_the_policy_allows_and_records_it(tmux_socket, tmp_path):
-    fleet = Fleet(tmux_socket, tmp_path)
-    fleet.show("cleaner", screen("waiting-permission/bash-command.txt"))
-    fleet.show("editor", screen("waiting-permission/edit-file.txt"))
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text('approve:\n  - name: edits\n    tool: "Edit file .*"\n')
-    cfg = from_dict({"data_dir": str(tmp_path / "data"), "tmux": {"socket_name": tmux_socket},
-                     "sweep": {"policy": str(policy_file)}})
-    db = open_db(tmp_path / "data" / "breakroom.db")
-
-    assert Sweeper(db, from_dict({"data_dir": str(tmp_path / "data"),
-                                  "tmux": {"socket_name": tmux_socket}})).walk().approvals == []
-
-    sweeper = Sweeper(db, cfg)
-    [approval] = sweeper.walk().approvals
-    assert (approval.session, approval.rule, approval.keys) == ("editor", "edits", ("1",))
-    assert approval.announcement() == ('sweep: approved Edit file shop/cart.py for editor '
-                                       '(policy rule "edits")')
-    assert sweeper.walk().approvals == []  # the same screen is never pressed twice
-    sweeper.approval_outcome("editor", "pressed")
-    rows = db.execute("SELECT session, rule, tool, keys, outcome FROM sweep_approvals").fetchall()
-    assert rows == [("editor", "edits", "Edit file shop/cart.py", "1", "pressed")]

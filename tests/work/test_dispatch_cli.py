@@ -102,7 +102,7 @@ def test_digest_and_audit_commands(cli, tmp_path):
     assert "shop: are you done?" in peek and "fixed: pool size" in peek
     ok(cli("digest", "--as", "shop"))
     assert ok(cli("digest", "--as", "shop")).startswith("Nothing new since your last check-in")
-    assert ok(cli("audit")) == "no dispatcher cycles yet\n"
+    assert ok(cli("audit")) == "no dispatcher cycles or permission prompts yet\n"
     fails(cli("digest", "--since", "yesterday-ish"), "--since: expected a time")
 
 

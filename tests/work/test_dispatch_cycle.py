@@ -5,7 +5,6 @@ import pytest
 from breakroom.config import DispatcherConfig
 from breakroom.fleet.manager import SessionStatus
 from breakroom.paths import SKILLS_DIR
-from breakroom.record.db import open_db
 from breakroom.work import digest, dispatch
 from breakroom.work import queue as wq
 from breakroom.work.skills import load_skills
@@ -97,16 +96,14 @@ def test_dnd_is_honoured_and_expires(db, skills):
     assert dispatch.dnd_map(db, T0 + 1000) == {}
 
 
-def test_pause_is_honoured_and_persisted(db, skills, tmp_path):
+def test_a_pause_and_held_sessions_are_honoured(db, skills):
     wq.add_issue(db, "Work", who="h", project="shop", state="ready-for-dev")
-    sessions = [status("shop", "idle", project="shop")]
-    dispatch.set_paused(db, True)
-    reopened = open_db(tmp_path / "breakroom.db")
-    assert dispatch.is_paused(reopened)
-    reopened.conn.close()
-    assert cycle(db, skills, sessions).reason == "nothing to do: paused"
-    dispatch.set_paused(db, False)
-    assert cycle(db, skills, sessions, now=T0 + 1).action is not None
+    sessions = [status("shop", "idle", project="shop"), status("blog", "idle", project="shop")]
+    assert cycle(db, skills, sessions, paused=True).reason == "nothing to do: paused"
+    held = {"shop": "shop hit error:rate-limit", "blog": "blog is over its budget"}
+    assert cycle(db, skills, sessions, held=held).reason == "nothing to do: 2 sessions held"
+    assert cycle(db, skills, sessions, now=T0 + 1, held=held, only="shop", force=True).action is None
+    assert cycle(db, skills, sessions, now=T0 + 2, held={"blog": "paused"}).action.session == "shop"
 
 
 def test_cooldown_prevents_double_nudges(db, skills):
@@ -122,8 +119,7 @@ def test_force_skips_cooldown_and_pause_but_not_busy_or_dnd(db, skills):
     wq.add_issue(db, "Work", who="h", project="shop", state="ready-for-dev")
     idle = [status("shop", "idle", project="shop"), status("blog", "idle", project="blog")]
     cycle(db, skills, idle)
-    dispatch.set_paused(db, True)
-    forced = cycle(db, skills, idle, now=T0 + 1, only="shop", force=True)
+    forced = cycle(db, skills, idle, now=T0 + 1, only="shop", force=True, paused=True)
     assert forced.action.session == "shop"
     assert cycle(db, skills, [status("shop", "working", project="shop")], now=T0 + 2,
                  only="shop", force=True).action is None
