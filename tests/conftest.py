@@ -46,12 +46,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """HOME (irc3 writes ~/.irc3), cwd and env isolated per test."""
+    """HOME (irc3 writes ~/.irc3), cwd and env isolated per test.
+
+    A CI runner's markers go too: the agents read them and change what they are (Gemini CLI
+    with ``CI=true`` or ``GITHUB_ACTIONS=true`` runs headless and exits at once instead of
+    drawing its screen), so the suite drives the same agents in CI as on a desk."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    for var in ("BREAKROOM_CONFIG", "ANTHROPIC_API_KEY", "TMUX", "TMUX_PANE"):
+    runner = [var for var in os.environ if var.startswith("CI_")]
+    for var in ("BREAKROOM_CONFIG", "ANTHROPIC_API_KEY", "TMUX", "TMUX_PANE", "CI", "CONTINUOUS_INTEGRATION",
+                "GITHUB_ACTIONS", "DEBIAN_FRONTEND", *runner):
         monkeypatch.delenv(var, raising=False)
     return home
 
