@@ -106,7 +106,7 @@ def test_gemini_states_and_delivery_from_the_screen(ircd, running_app, irc_clien
     # a question
     type_prompt(tmux_socket, "ask")
     gem.wait_state("waiting:question", 30)
-    assert gem.status().question == ASK_TEXT
+    gem.wait_question(ASK_TEXT)
 
     # an auth error
     type_prompt(tmux_socket, "fail 401")
@@ -178,7 +178,7 @@ def test_gemini_hooks_and_mcp_server(ircd, running_app, cli, tmux_socket, tmp_pa
                    "the message typed into b's pane")
     assert f"{status().nick}: hello from gemini via mcp" in pane_text(tmux_socket, "b")
     wait_screen(tmux_socket, SESSION, lambda s: "done: say" in s, 20)
-    # the turn ends after its AfterAgent hook ("Executing Hook: breakroom" reads working till then)
+    # the turn ends with its AfterAgent hook (its name stays listed 3 s, bare, and reads idle)
     app.wait_until(lambda: status().state == "idle", 30, "idle after the MCP turn")
     wait_screen(tmux_socket, SESSION, lambda s: detect(s, "gemini", "node").state == "idle", 20)
     lines = [render(f) for f in check(config_mod.load(str(tmp_path / "breakroom.yaml")))]

@@ -152,6 +152,10 @@ def capture_gemini(tmp: Path) -> None:
         time.sleep(0.5)
         keys(SOCKET, h, "Enter")
         run.save("working", "executing-hook", run.wait(h, lambda x: "Executing Hook" in x), h)
+        # the turn is over: the last hook's name stays listed for 3 s, with no spinner
+        run.save("idle", "hook-listed-after-turn",
+                 run.wait(h, lambda x: "echo: hello with hooks" in x and "esc to cancel" not in x
+                          and re.search(r"^\s*Executing Hooks?: ", x, re.M) is not None), h)
         run.save("idle", "after-turn-with-hooks", run.wait(h, lambda x: "echo: hello with hooks" in x
                                                            and "esc to cancel" not in x
                                                            and "Executing Hook" not in x), h)
