@@ -22,8 +22,10 @@ Requests (JSON over the control socket, see :mod:`breakroom.control`):
   report (only ever from inside a pane: :mod:`breakroom.fleet.identity`), applied at once,
   with the fields of the hook's input named in :data:`breakroom.fleet.hooks.FORWARD`.  With
   ``collect`` (``hooks.DELIVERY_EVENTS``: PostToolUse, Stop, …) the answer's ``context``
-  holds the session's queued messages, now marked delivered, for the hook to hand to the
-  agent (:meth:`Deliveries.take_for_hook`); a Stop that takes some keeps the agent working.
+  holds the session's queued messages for the hook to hand to the agent
+  (:meth:`Deliveries.take_for_hook`), delivered once the hook's receipt comes back and queued
+  again if it never does (a :class:`~breakroom.control.server.Handover`); a Stop that takes
+  some keeps the agent working.
   A ``PermissionRequest`` (with ``"wait"``) is relayed to IRC and answered with the first
   ``decision`` (``allow``/``deny``; none: left to the terminal) —
   :mod:`breakroom.fleet.permissions`; a ``StopFailure`` holds the session until its limit
@@ -37,17 +39,18 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from breakroom.app.spend_watch import SpendWatch
-from breakroom.control.server import ControlServer
+from breakroom.control.server import ControlServer, Handover
 from breakroom.errors import BreakroomError
-from breakroom.fleet.delivery import Deliveries, Delivery
+from breakroom.fleet.delivery import Deliveries, Delivery, HookHandover
 from breakroom.fleet.host import FleetHost
 from breakroom.fleet.limits import Limits
 from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.permissions import Permissions
-from breakroom.fleet.states import PaneState
+from breakroom.fleet.states import PaneState, parse_state
 from breakroom.irc.nicks import irc_lower
 from breakroom.irc.split import budget, split_utf8
 from breakroom.sanitize import Clean, one_line
@@ -178,20 +181,18 @@ class SessionOps:
     async def fleet(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "sessions": self.manager.status_dicts()}
 
-    async def hook(self, request: dict[str, Any]) -> dict[str, Any]:
-        session, state = str(request.get("session") or ""), str(request.get("state") or "")
-        event = str(request.get("event") or "")
-        context = ""
-        if request.get("collect"):
-            context = await self.deliveries.take_for_hook(session, event)
-            if context and state == PaneState.IDLE:
-                state = PaneState.WORKING  # the Stop hook keeps the agent going with the messages
+    async def hook(self, request: dict[str, Any]) -> dict[str, Any] | Handover:
+        session, event = str(request.get("session") or ""), str(request.get("event") or "")
         try:
-            self.manager.set_hook_state(session, state)
+            reported = state = parse_state(str(request.get("state") or ""))
         except ValueError as exc:
             raise BreakroomError(str(exc)) from None
+        handover = await self.deliveries.take_for_hook(session, event) if request.get("collect") else None
+        if handover is not None and state is PaneState.IDLE:
+            state = PaneState.WORKING  # the Stop hook keeps the agent going with the messages
+        self.manager.set_hook_state(session, state)
         answer: dict[str, Any] = {"ok": True, "known": self.manager.nick_for(session) is not None,
-                                  "context": context}
+                                  "context": handover.context if handover is not None else ""}
         if answer["known"]:
             self.spend.saw(session, request.get("transcript_path"), event)
         if event == "PermissionRequest":
@@ -202,7 +203,17 @@ class SessionOps:
             self.deliveries.prompt_submitted(session, str(request.get("prompt") or ""))
         if event == "StopFailure":
             self.limits.from_hook(session, state, str(request.get("last_assistant_message") or ""))
-        return answer
+        if handover is None:
+            return answer
+        return Handover(answer, kept=partial(self.deliveries.handed, handover),
+                        lost=partial(self._not_handed, handover, reported))
+
+    def _not_handed(self, handover: HookHandover, reported: PaneState) -> None:
+        """The hook never took its messages: they wait again, and a Stop that they were to
+        keep going stops after all (the hook's own report stands)."""
+        self.deliveries.not_handed(handover)
+        if reported is PaneState.IDLE:
+            self.manager.set_hook_state(handover.session, reported)
 
     async def _permission(self, session: str, request: dict[str, Any]) -> dict[str, Any]:
         """Relay a PermissionRequest and wait for the first answer, no longer than the hook

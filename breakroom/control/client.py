@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from breakroom.errors import BreakroomError
 
 Message = dict[str, Any]  # one JSON object, a request or its response
+RECEIPT = b"ok\n"  # after an answer: the client holds it (what it was handed is its now)
 SOCKET_NAME = "control.sock"
 NOT_IN_TMUX = "not inside a tmux session (use --as SESSION)"
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are at most 108 bytes
@@ -100,11 +101,15 @@ def listening(path: Path) -> bool:
     return True
 
 
-def request(data_path: Path, payload: Message, *, timeout: float = 10.0) -> Message:
+def request(data_path: Path, payload: Message, *, timeout: float = 10.0,
+            on_answer: Callable[[Message], object] | None = None) -> Message:
     """Send one request to the breakroom running on ``data_path`` and return its response.
 
-    Raises BreakroomError when the breakroom is not running, does not answer in time,
-    or answers with an error."""
+    ``on_answer`` is run with a good response before the connection closes, and then the
+    server hears :data:`RECEIPT`: what the answer hands over (a hook's messages) is the
+    caller's only once it has dealt with it; if it never gets that far, the server takes
+    it back.  Raises BreakroomError when the breakroom is not running, does not answer in
+    time, or answers with an error."""
     path = socket_path(data_path)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -127,6 +132,17 @@ def request(data_path: Path, payload: Message, *, timeout: float = 10.0) -> Mess
                 data += chunk
         except TimeoutError:
             raise BreakroomError(f"the breakroom did not answer within {timeout:g}s") from None
+        response = _response(data)
+        if on_answer is not None:
+            on_answer(response)
+            try:
+                sock.sendall(RECEIPT)
+            except OSError:
+                pass  # the breakroom stopped meanwhile: nothing waits for the receipt
+    return response
+
+
+def _response(data: bytes) -> Message:
     try:
         response = json.loads(data)
     except ValueError:

@@ -12,6 +12,11 @@ a person's terminal may name one, and a hook report is refused).  Handlers see t
 A request carrying ``"wait": SECONDS`` is one the client waits on for long (a permission
 prompt's hook waits for an operator's answer): when the client goes away first, its handler
 is cancelled.  A client must keep its end open until it has the answer.
+
+An answer that hands something over (a hook's queued messages) is a :class:`Handover`: it
+counts only once the client sends back :data:`~breakroom.control.client.RECEIPT` after it;
+a client that gave up waiting (a hook has about a second, less on a loaded machine) or
+died never does, and what it was handed is given back.
 """
 
 from __future__ import annotations
@@ -26,13 +31,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from breakroom.config import Config
-from breakroom.control.client import Identify, Message, listening, socket_path
+from breakroom.control.client import RECEIPT, Identify, Message, listening, socket_path
 from breakroom.errors import BreakroomError
 from breakroom.private import private_dir
 
-Handler = Callable[[Message], Awaitable[Message]]
 MAX_REQUEST = 1 << 20
+RECEIPT_WAIT = 10.0  # seconds a client has to confirm a Handover (an agent kills a hook by then)
 _UCRED = struct.Struct("3i")
+
+
+@dataclass(frozen=True)
+class Handover:
+    """An answer that hands something over: ``kept`` once the client confirms it has the
+    answer, ``lost`` when it never does; exactly one of them is called."""
+
+    answer: Message
+    kept: Callable[[], None]
+    lost: Callable[[], None]
+
+
+Handler = Callable[[Message], Awaitable[Message | Handover]]
 
 
 @dataclass(frozen=True)
@@ -89,23 +107,35 @@ class ControlServer:
         self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        answer: asyncio.Future[Message] | None = None
+        answer: asyncio.Future[Message | Handover] | None = None
+        handover: Handover | None = None
         try:
             request = _parse(await reader.readline())
             answer = asyncio.ensure_future(self._identified(writer.get_extra_info("socket"), request))
             if request.get("wait") and await _left_first(reader, answer):
                 return
-            writer.write(json.dumps(await answer, ensure_ascii=False).encode() + b"\n")
+            reply = await answer
+            if isinstance(reply, Handover):
+                handover, reply = reply, reply.answer
+            writer.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
             await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            if handover is not None:
+                receipt = await asyncio.wait_for(reader.readline(), RECEIPT_WAIT)
+                if receipt == RECEIPT:
+                    kept = handover.kept
+                    handover = None   # confirmed: never lost, whatever happens next
+                    kept()
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             pass
         finally:
             if answer is not None and not answer.done():
                 answer.cancel()  # the client is gone: so is what it waited for
                 await asyncio.gather(answer, return_exceptions=True)
+            if handover is not None:
+                handover.lost()
             writer.close()
 
-    async def _identified(self, sock: socket.socket, request: Message) -> Message:
+    async def _identified(self, sock: socket.socket, request: Message) -> Message | Handover:
         """Settle who sent the request before any handler sees it."""
         peer = peer_of(sock)
         if peer.uid != os.getuid():
@@ -123,7 +153,7 @@ class ControlServer:
             request.pop("as", None)  # a pane speaks through its own bot, never another's
         return await self._dispatch(request)
 
-    async def _dispatch(self, request: Message) -> Message:
+    async def _dispatch(self, request: Message) -> Message | Handover:
         handler = self.handlers.get(request.get("op", ""))
         if handler is None:
             return {"error": f"unknown operation {request.get('op')!r}"}
@@ -133,7 +163,7 @@ class ControlServer:
             return {"error": str(exc)}
 
 
-async def _left_first(reader: asyncio.StreamReader, answer: asyncio.Future[Message]) -> bool:
+async def _left_first(reader: asyncio.StreamReader, answer: asyncio.Future[Any]) -> bool:
     """Wait for ``answer`` or for the client to close its end, whichever comes first;
     True when the client left before its answer was ready."""
     gone = asyncio.ensure_future(reader.read(1))

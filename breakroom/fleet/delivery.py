@@ -16,7 +16,9 @@ it) — and store it in the session's inbox
 - **handed to a hook**: an agent whose hooks report to the breakroom gets its queued
   messages in its context mid-turn (:meth:`Deliveries.take_for_hook`: PostToolUse,
   UserPromptSubmit, Gemini CLI's AfterTool and BeforeAgent; Stop and AfterAgent keep it
-  going to read them);
+  going to read them).  They are delivered once the hook confirms it holds them (a
+  receipt on the control socket, :class:`breakroom.control.server.Handover`); a hook that
+  gave up waiting on a loaded machine, or died, gives them back to the queue;
 - the inbox row becomes ``delivered`` or ``failed``, and a sender that asked for it gets a
   NOTICE for each outcome (:meth:`FleetHost.say`);
 - then **read** (the receipt): a typed message when the agent took it as a turn (its
@@ -74,6 +76,16 @@ class Delivery:
     id: int
     status: str
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class HookHandover:
+    """Queued messages on their way into an agent's context through one of its hooks."""
+
+    session: str
+    event: str
+    messages: tuple[inbox.Message, ...]
+    context: str        # what the hook puts into the context: the messages as rendered
 
 
 class Sessions(Protocol):
@@ -216,34 +228,52 @@ class Deliveries:
             await self.app.run_blocking(press_keys, self.tmux, session, keys)
             self.sessions.observer.touched(session)
 
-    async def take_for_hook(self, session: str, event: str) -> str:
-        """Queued messages for an agent hook to put into the agent's context, marked
-        delivered (exactly once: typing holds the same lock); "" when there are none.
+    async def take_for_hook(self, session: str, event: str) -> HookHandover | None:
+        """Queued messages for an agent hook to put into the agent's context, taken out of
+        the queue (exactly once: typing holds the same lock); None when there are none.
+        They count as delivered once the hook confirms it holds them (:meth:`handed`), and
+        go back to the queue when it never does (:meth:`not_handed`).
 
         PostToolUse and UserPromptSubmit (Gemini CLI: AfterTool, BeforeAgent) reach the model
         within the turn; Stop (AfterAgent) keeps the agent going to handle them, at most
         :data:`STOP_BLOCK_CAP` times in a row so a stream of messages can never keep it from
         stopping (the events are :mod:`breakroom.fleet.hooks`')."""
         if (not self.sessions.is_local(session) or event not in hooks.DELIVERY_EVENTS
-                or self._lock(session).locked() or self.holds.why_held(session)):
-            return ""
+                or self.holds.why_held(session)):
+            return None
         ends_turn = event in hooks.TURN_END_EVENTS
-        async with self._lock(session):
+        async with self._lock(session):  # after a typing under way: what it typed is not queued
             queue = inbox.queued(self.app.db, session)[:HOOK_MAX_MESSAGES]
             blocks = self._stop_blocks.get(session, 0)
             if not ends_turn or not queue:
                 blocks = self._stop_blocks[session] = 0
             if not queue or (ends_turn and blocks >= STOP_BLOCK_CAP):
-                return ""
+                return None
             if ends_turn:
                 self._stop_blocks[session] = blocks + 1
-            how = "mid-turn" if not ends_turn else "before it stopped"
             for message in queue:
                 inbox.mark_delivered(self.app.db, message.id, via=f"{event} hook")
-                self._tell(message, f"delivered #{message.id} to {session} {how} (its {event} hook)")
-            typed = [m.id for m in queue if len(m.text) <= self.config.delivery.max_chars]
-            inbox.mark_read(self.app.db, typed, f"in its context ({event} hook)")  # a pointer is not read
-            return "\n".join(self.render(message) for message in queue)
+            return HookHandover(session, event, tuple(queue),
+                                "\n".join(self.render(message) for message in queue))
+
+    def handed(self, handover: HookHandover) -> None:
+        """The hook has the messages (it printed them for its agent): their senders hear
+        so, and each that went whole is read (a pointer is read when it is followed)."""
+        how = "before it stopped" if handover.event in hooks.TURN_END_EVENTS else "mid-turn"
+        for message in handover.messages:
+            self._tell(message, f"delivered #{message.id} to {handover.session} {how} "
+                                f"(its {handover.event} hook)")
+        typed = [m.id for m in handover.messages if len(m.text) <= self.config.delivery.max_chars]
+        inbox.mark_read(self.app.db, typed, f"in its context ({handover.event} hook)")
+
+    def not_handed(self, handover: HookHandover) -> None:
+        """The hook never said it had them (it gave up waiting, or died): back to the queue,
+        for the next hook or for typing when the agent is idle — never lost."""
+        inbox.return_to_queue(self.app.db, [m.id for m in handover.messages])
+        if handover.event in hooks.TURN_END_EVENTS:
+            self._stop_blocks[handover.session] = max(0, self._stop_blocks.get(handover.session, 1) - 1)
+        log.warning("%s's %s hook did not take #%s; queued again", handover.session, handover.event,
+                    ", #".join(str(m.id) for m in handover.messages))
 
     def prompt_submitted(self, session: str, prompt: str) -> None:
         """A UserPromptSubmit hook's prompt: the typed messages it carries started a turn."""

@@ -217,11 +217,17 @@ def run_hook(event: str, config: str | None = None, explicit_session: str | None
         wait = WAIT_EVENTS.get(event)
         if wait:
             ask["wait"] = wait
-        answer = request(data_path(config), ask,
-                         timeout=wait or max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
-        output = hook_output(event, answer)
-        if output is not None:
-            out(json.dumps(output, ensure_ascii=False))
+
+        def emit(answer: dict[str, Any]) -> None:
+            """Printed for the agent before the receipt goes back: handed messages are in
+            the agent's pipe by the time the breakroom counts them delivered."""
+            output = hook_output(event, answer)
+            if output is not None:
+                out(json.dumps(output, ensure_ascii=False))
+                sys.stdout.flush()
+
+        request(data_path(config), ask, on_answer=emit,
+                timeout=wait or max(MIN_WAIT, min(0.8, HOOK_BUDGET - process_age())))
     except Exception:  # a hook must never fail the agent's turn
         return
 

@@ -162,6 +162,14 @@ def mark_delivered(db: sqlite_utils.Database, message_id: int, *, via: str | Non
                " WHERE id = ?", [time.time() if now is None else now, via, message_id])
 
 
+def return_to_queue(db: sqlite_utils.Database, message_ids: list[int]) -> None:
+    """Messages a hook was given but never confirmed: queued again, as if never handed."""
+    if message_ids:
+        marks = ",".join("?" * len(message_ids))
+        db.execute(f"UPDATE {TABLE} SET state = 'queued', delivered_at = NULL, reason = NULL "
+                   f"WHERE id IN ({marks}) AND state = 'delivered'", message_ids)
+
+
 def mark_failed(db: sqlite_utils.Database, message_id: int, reason: str) -> None:
     db.execute(f"UPDATE {TABLE} SET state = 'failed', reason = ? WHERE id = ?",
                [reason, message_id])

@@ -8,6 +8,9 @@ import json
 import shlex
 import sys
 
+import pytest
+
+from breakroom.control.client import socket_path
 from breakroom.fleet import inbox
 from breakroom.fleet.delivery import STOP_BLOCK_CAP
 from breakroom.sanitize import sanitize
@@ -78,3 +81,46 @@ def test_stop_hook_blocks_only_a_few_times_in_a_row(ircd, running_app, sims, tmu
     again = app.call(app.app.deliveries.deliver("b", "alice", "after the reset"))
     assert again.status == "queued"
     assert hook(tmux_socket, tmp_path, "Stop", {"stop_hook_active": True}) is not None
+
+
+# A hook that gave up: it asks for its session's messages and goes before confirming it has
+# them, as `breakroom hook` does when its second runs out on a loaded machine (or it dies).
+GAVE_UP = """
+import json, os, select, socket, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+sock.sendall(json.dumps({"op": "hook", "state": "working", "event": "PostToolUse", "collect": True,
+                         "session": "", "pane": os.environ.get("TMUX_PANE", "")}).encode() + b"\\n")
+select.select([sock], [], [], 10)   # the answer is there
+if sys.argv[2] == "reads":
+    answer = b""
+    while not answer.endswith(b"\\n"):
+        answer += sock.recv(65536)
+    print(json.loads(answer)["context"])
+sock.close()
+"""
+
+
+@pytest.mark.parametrize("hook_does", ["never reads its answer", "reads it"])
+def test_messages_a_hook_never_confirms_wait_for_the_next_one(ircd, running_app, sims, tmux_socket,
+                                                             tmp_path, hook_does):
+    """Handed-over messages count only once the hook sends its receipt: a hook that left
+    without one gives them back, and the next hook (or typing) delivers them — once."""
+    app = busy_app(ircd, running_app, sims, tmux_socket)
+    queued = app.call(app.app.deliveries.deliver("b", "alice", "the deploy is done"))
+    script = tmp_path / "gave_up.py"
+    script.write_text(GAVE_UP)
+    control = socket_path(app.app.config.data_path)
+    rc, out = run_in_pane(tmux_socket, "b", f"{shlex.quote(sys.executable)} {script} {control} "
+                                            f"{hook_does.split()[0]}", tmp_path)
+    assert rc == 0, out
+    if hook_does == "reads it":
+        assert "the deploy is done" in out   # it had the messages, and never said so
+    app.wait_until(lambda: inbox.get(app.app.db, queued.id).state == "queued", 10, "queued again")
+    message = inbox.get(app.app.db, queued.id)
+    assert (message.reason, message.delivered_at, message.read) == (None, None, False)
+    out = hook(tmux_socket, tmp_path, "PostToolUse")
+    assert out is not None and "the deploy is done" in out["hookSpecificOutput"]["additionalContext"]
+    message = inbox.get(app.app.db, queued.id)
+    assert (message.state, message.reason, message.read) == ("delivered", "PostToolUse hook", True)
+    assert hook(tmux_socket, tmp_path, "PostToolUse") is None     # once
