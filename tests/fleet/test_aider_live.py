@@ -100,7 +100,7 @@ def test_aider_states_and_delivery_from_the_screen(ircd, running_app, irc_client
         aid.wait_state("waiting:question", 30)
         # aider redraws its streamed reply in place: on a loaded machine a capture can catch a
         # half-redrawn line that holds still for a moment; the settled screen asks this
-        app.wait_until(lambda: aid.status().question == ASK_TEXT, 10, "the question as asked")
+        aid.wait_question(ASK_TEXT)
 
         # a bad key: aider also offers to open a URL, a confirmation that is still error:auth
         answer(tmux_socket, "fail 401")

@@ -112,25 +112,31 @@ def test_pane_session_follows_ancestry_not_environment(tmux_socket, tmp_path) ->
 # A detached grandchild of a process in a's pane: it double-forks and calls setsid (leaving
 # the pane's process tree and its terminal), then asks the control socket for things.
 DETACHED = """
-import json, os, socket, sys, time
-from breakroom import config
-from breakroom.control import client
+import json, os, socket, sys, time, traceback
 out = sys.argv[1]
 if os.fork():
     os._exit(0)
 os.setsid()
+middle = os.getpid()
 if os.fork():
     os._exit(0)
-time.sleep(0.2)  # the middle child is gone: this one is init's now
-answers = []
-for request in json.loads(sys.argv[2]):
-    sock = socket.socket(socket.AF_UNIX)
-    sock.connect(str(client.socket_path(config.load().data_path)))
-    sock.sendall(json.dumps(request).encode() + b"\\n")
-    answers.append(json.loads(sock.makefile().readline()))
+try:
+    from breakroom import config
+    from breakroom.control import client
+    while os.getppid() == middle:   # until the middle child is gone: this one is adopted
+        time.sleep(0.01)
+    answers = []
+    for request in json.loads(sys.argv[2]):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(str(client.socket_path(config.load().data_path)))
+        sock.sendall(json.dumps(request).encode() + b"\\n")
+        answers.append(json.loads(sock.makefile().readline()))
+    found = {"ppid": os.getppid(), "tty": open("/proc/self/stat").read().rsplit(")", 1)[1].split()[4],
+             "answers": answers}
+except Exception:
+    found = {"error": traceback.format_exc()}
 with open(out + ".tmp", "w") as f:
-    json.dump({"ppid": os.getppid(), "tty": open("/proc/self/stat").read().rsplit(")", 1)[1].split()[4],
-               "answers": answers}, f)
+    json.dump(found, f)
 os.rename(out + ".tmp", out)
 """
 
@@ -151,7 +157,8 @@ def test_a_detached_grandchild_of_a_pane_cannot_act_as_any_session(ircd, irc_cli
     rc, _ = run_in_pane(tmux_socket, "a", f"{sys.executable} -c {shlex.quote(DETACHED)} {out} "
                                           f"{shlex.quote(json.dumps(requests))}", tmp_path)
     assert rc == 0
-    found = app.wait_until(lambda: out.exists() and json.loads(out.read_text()), 15, "its answers")
+    found = app.wait_until(lambda: out.exists() and json.loads(out.read_text()), 30, "its answers")
+    assert "error" not in found, found["error"]
     assert found["tty"] == "0" and found["ppid"] != 0  # no terminal, not a's process tree
     errors = [answer.get("error", "") for answer in found["answers"]]
     assert "needs a person's terminal" in errors[0] and "needs a person's terminal" in errors[1]

@@ -54,6 +54,9 @@ class Fleet:
             paths.append(str(path))
         self.server.new_session(session_name=name, x=100, y=30,
                                 window_command=shlex.join([sys.executable, str(self.player), *paths]))
+        # a test that kills its last session and shows another must not meet a server on its
+        # way out ("server exited unexpectedly"); the fixture kills the server at the end
+        self.server.cmd("set-option", "-s", "exit-empty", "off")
         self.wait_for(name, screens[0].strip().splitlines()[-1].strip())
 
     def advance(self, name: str, expect: str) -> None:

@@ -5,6 +5,7 @@ messages and reads the notices that say what became of them."""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -40,8 +41,25 @@ class Watched:
         return found.state if found else "gone"
 
     def wait_state(self, state: str, timeout: float = 20.0, what: str = "") -> Any:
-        return self.app.wait_until(lambda: self.state() == state, timeout,
-                                   what or f"{self.session} read as {state}")
+        return self._wait(lambda: self.state() == state, timeout, what or f"{self.session} read as {state}")
+
+    def wait_question(self, question: str, timeout: float = 10.0) -> None:
+        """The breakroom reads ``question`` as the one the agent asks."""
+        self._wait(lambda: (found := self.status()) is not None and found.question == question, timeout,
+                   f"{self.session} read as asking {question!r}")
+
+    def _wait(self, ok: Callable[[], bool], timeout: float, what: str) -> Any:
+        """Wait for ``ok``; a timeout says what the breakroom read, and from which screen."""
+        try:
+            return self.app.wait_until(ok, timeout, what)
+        except AssertionError as exc:
+            found = self.status()
+            read = f"{found.state}, question {found.question!r}" if found else "no such session"
+            try:
+                screen = capture(self.socket, self.session)
+            except subprocess.CalledProcessError as gone:  # the pane itself is gone
+                screen = f"(no screen: {gone})"
+            raise AssertionError(f"{exc}; read {read} from:\n{screen}") from None
 
     def send(self, text: str) -> None:
         """The human addresses the session's bot in the channel."""
