@@ -7,7 +7,8 @@ typing into an agent at work, so the release is read from outside:
 1. the pane's agent process — the pane's first process or a descendant of it whose name
    is one of the profile's ``commands`` (``/proc/PID/comm``; ``task/*/children`` walks
    down from a shell) — is asked by running *its own binary* (``/proc/PID/exe``, plus the
-   script when the binary is an interpreter running ``claude`` as a script) with the
+   script when the binary is an interpreter running ``claude`` or ``aider`` as a script,
+   under the name it was started by, so a virtualenv's python finds its venv) with the
    profile's ``version.args``, once per process, with a timeout;
 2. else the screen's banner (``version.banner``, e.g. ``Claude Code v2.1.332``), remembered
    per pane by the observer, since a banner scrolls away.
@@ -29,7 +30,7 @@ from pathlib import Path
 from breakroom.fleet.panestate import Profile
 
 PROC = Path("/proc")
-TIMEOUT = 3.0       # seconds an agent's --version may take
+TIMEOUT = 10.0      # seconds an agent's --version may take (aider: 1 s idle, more on a loaded machine)
 MAX_DEPTH = 4       # pane process -> shell -> wrapper -> agent is deep enough
 WORKERS = 2         # agents asked at once
 
@@ -64,36 +65,40 @@ def agent_process(pane_pid: int, commands: frozenset[str]) -> int | None:
     return None
 
 
-def version_command(pid: int, args: tuple[str, ...]) -> list[str] | None:
-    """The process's own binary with ``args``; for a script (``python3 /x/claude``, the
-    kernel names the process after the script) the interpreter, the script, then ``args``."""
+def version_command(pid: int, args: tuple[str, ...]) -> tuple[list[str], str] | None:
+    """The process's own binary with ``args``, as (argv, the binary the kernel ran it from);
+    for a script (``python3 /x/claude``, the kernel names the process after the script) the
+    interpreter, the script, then ``args``.  The binary is always ``/proc/PID/exe``; an
+    interpreter keeps the argv[0] it was started with, which is how a virtualenv's python
+    (a link to the base interpreter) finds its venv and the script its packages."""
     try:
         exe = str((PROC / str(pid) / "exe").resolve(strict=True))
     except OSError:
         return None
     argv, comm = _argv(pid), _read(PROC / str(pid) / "comm").strip()
     if len(argv) > 1 and Path(argv[1]).name == comm:
-        script = Path(argv[1])
-        if not script.is_absolute():
-            script = (PROC / str(pid) / "cwd").resolve() / script
-        return [exe, str(script), *args]
-    return [exe, *args]
+        cwd = (PROC / str(pid) / "cwd").resolve()
+        script = Path(argv[1]) if Path(argv[1]).is_absolute() else cwd / argv[1]
+        interpreter = argv[0] if "/" in argv[0] else exe
+        return [str(cwd / interpreter), str(script), *args], exe
+    return [exe, *args], exe
 
 
 def ask_release(pid: int, profile: Profile) -> str | None:
     """Run the agent process's binary with the profile's ``version.args``; the release its
     output names, or None (no binary, no answer in time, nothing that reads as a release)."""
     assert profile.version is not None
-    command = version_command(pid, profile.version.args)
-    if command is None:
+    found = version_command(pid, profile.version.args)
+    if found is None:
         return None
+    command, binary = found
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
+        done = subprocess.run(command, executable=binary, capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL, errors="replace")
     except (OSError, subprocess.SubprocessError):
         return None
-    found = profile.version.pattern.search(done.stdout + "\n" + done.stderr)
-    return found.group(1) if found else None
+    match = profile.version.pattern.search(done.stdout + "\n" + done.stderr)
+    return match.group(1) if match else None
 
 
 def banner_release(text: str, profile: Profile) -> str | None:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from breakroom.fleet import inbox
-from support.aider_cli import missing_reason, start_aider, write_home
+from breakroom.fleet import inbox, panestate
+from breakroom.fleet.agentversion import VersionProbe
+from support.aider_cli import VERSION, missing_reason, start_aider, write_home
 from support.app import next_poll
 from support.openai_chat_stub import ASK_TEXT, ChatCompletionsStub, user_prompt
-from support.tmux_pane import keys, wait_screen
+from support.tmux_pane import keys, pane_pid, wait_screen
 from support.watched import Watched
 
 _missing = missing_reason()
@@ -54,6 +55,10 @@ def test_aider_states_and_delivery_from_the_screen(ircd, running_app, irc_client
         aid = Watched(app, SESSION, tmux_socket, lambda: irc_client(ircd, "human"), ircd.channel)
 
         aid.wait_state("idle", 60)
+        # its release: asked of the python script below the shell, and shown in the status
+        probe = VersionProbe().ask(pane_pid(tmux_socket, SESSION), panestate.load_profile("aider"))
+        assert probe is not None and probe.result(15) == VERSION
+        app.wait_until(lambda: aid.status().version == VERSION, 20, "the release in the status")
         assert not aid.status().hook_fresh   # read from the screen: aider has no hooks
 
         # idle: a message is typed in once and reaches the model once

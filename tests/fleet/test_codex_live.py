@@ -17,11 +17,14 @@ from typing import Any
 
 import pytest
 
+from breakroom.fleet import panestate
+from breakroom.fleet.agentversion import VersionProbe
 from support.app import next_poll
 from support.claude_code import capture, keys, wait_screen
 from support.cli import BREAKROOM
 from support.codex_cli import codex_binary, missing_reason, start_codex, type_line, write_home
 from support.codex_stub import ASK_TEXT, CodexStub, tool_names, user_prompts
+from support.tmux_pane import pane_pid
 from support.wait import wait_until
 
 _missing = missing_reason()
@@ -85,6 +88,11 @@ def test_states_and_delivery(ircd, running_app, irc_client, tmux_socket, tmp_pat
     write_home(tmp_path / "home", tmp_path / "work", stub.url, top=f"notify = {json.dumps(notify)}\n")
     start_codex(tmux_socket, CX, tmp_path / "work", tmp_path / "home", from_shell=True)
     fleet.wait_state("idle", 40)
+    # its release: asked of the native binary below the shell and the npm shim's node, and shown
+    profile = panestate.load_profile("codex")
+    release = profile.tested[-1]
+    assert VersionProbe().ask(pane_pid(tmux_socket, CX), profile).result(15) == release
+    fleet.app.wait_until(lambda: fleet.status().version == release, 20, "the release in the status")
     nick = fleet.app.app.sessions.nick_for(CX)
     human = irc_client(ircd, "human")
     assert fleet.status().hook_at is None

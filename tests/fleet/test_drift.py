@@ -18,8 +18,8 @@ import pytest
 
 from breakroom.cli.doctor import _session, render
 from breakroom.config import from_dict
-from breakroom.fleet import inbox, panestate
-from breakroom.fleet.agentversion import VersionProbe
+from breakroom.fleet import inbox, panestate, screens
+from breakroom.fleet.agentversion import VersionProbe, banner_release
 from breakroom.fleet.delivery import Deliveries
 from breakroom.fleet.drift import UNKNOWN_SCREEN, UNTESTED_RELEASE, DriftWatch
 from breakroom.fleet.holds import Holds
@@ -27,6 +27,7 @@ from breakroom.fleet.manager import SessionManager
 from breakroom.fleet.observer import PaneView
 from breakroom.fleet.states import PaneState
 from breakroom.fleet.tmux import Tmux
+from breakroom.paths import SCREEN_CORPUS
 from breakroom.record.db import open_db
 from breakroom.sanitize import sanitize
 from support.app import next_poll, write_config
@@ -166,3 +167,18 @@ def test_ops_get_one_notice_through_irc(ircd, running_app, irc_client, tmux_sock
         next_poll(app)
     assert len(human.seen(r"NOTICE human :cc: claude-code 9\.9\.9")) == 1
     assert not human.seen(r"PRIVMSG #\S+ :cc: claude-code")  # ops are set: not in the channel
+
+
+def test_every_banner_in_the_corpus_names_the_release_it_was_captured_from() -> None:
+    """Each agent profile reads its release off the real screens' banners (the way drift is
+    found when the process cannot be asked): the release in the capture's front matter."""
+    read = {}
+    for screen in screens.corpus(SCREEN_CORPUS):
+        profile = panestate.load_profile(screen.agent)
+        if screen.version is None or profile.version is None:
+            continue
+        found = banner_release(screen.text, profile)
+        if found is not None:
+            read[screen.path.name] = (found, screen.version)
+    assert {p.split("-")[0] for p in read} >= {"2.1.197", "2.1.332", "0.171.0", "0.61.0", "0.86.2"}
+    assert all(found == captured for found, captured in read.values()), read

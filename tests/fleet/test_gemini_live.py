@@ -24,7 +24,7 @@ from breakroom import config as config_mod
 from breakroom.cli.doctor import check, render
 from breakroom.fleet import inbox
 from breakroom.fleet.panestate import detect
-from support.gemini_cli import missing_reason, start_gemini, write_home
+from support.gemini_cli import VERSION, missing_reason, start_gemini, write_home
 from support.gemini_stub import ASK_TEXT, GeminiStub, function_names, user_prompt, user_prompts
 from support.sims import QUIET_SCRIPT, pane_text
 from support.tmux_pane import capture, keys, wait_screen
@@ -69,8 +69,10 @@ def test_gemini_states_and_delivery_from_the_screen(ircd, running_app, irc_clien
 
     gem.wait_state("idle", 60)
     assert not gem.status().hook_fresh
+    app.wait_until(lambda: gem.status().version == VERSION, 20, "the release, off its banner")
     doctor = [render(f) for f in check(config_mod.load(str(tmp_path / "breakroom.yaml")))]
-    assert any(f"PROBLEM  session {SESSION}: gemini, idle: breakroom's hooks and MCP server are not" in line
+    problem = f"PROBLEM  session {SESSION}: gemini {VERSION}, idle: breakroom's hooks and MCP server are not"
+    assert any(problem in line
                and "fix: breakroom hooks install --agent gemini --project" in line for line in doctor), doctor
 
     # idle: a message is typed in once and reaches the model once
@@ -182,5 +184,5 @@ def test_gemini_hooks_and_mcp_server(ircd, running_app, cli, tmux_socket, tmp_pa
     app.wait_until(lambda: status().state == "idle", 30, "idle after the MCP turn")
     wait_screen(tmux_socket, SESSION, lambda s: detect(s, "gemini", "node").state == "idle", 20)
     lines = [render(f) for f in check(config_mod.load(str(tmp_path / "breakroom.yaml")))]
-    assert any(f"session {SESSION}: gemini, idle, hooks and MCP server installed, last fired" in line
-               for line in lines), lines
+    wired = f"session {SESSION}: gemini {VERSION}, idle, hooks and MCP server installed, last fired"
+    assert any(wired in line for line in lines), lines

@@ -45,6 +45,12 @@ def pane_command(socket: str, session: str) -> str:
                            "#{pane_current_command}"], capture_output=True, text=True).stdout.strip()
 
 
+def pane_pid(socket: str, session: str) -> int:
+    """The pid of the pane's first process (what the breakroom walks down from)."""
+    return int(subprocess.run(["tmux", "-L", socket, "display-message", "-p", "-t", f"={session}:",
+                               "#{pane_pid}"], capture_output=True, text=True, check=True).stdout)
+
+
 def wait_screen(socket: str, session: str, ok: Callable[[str], bool], timeout: float = 20.0) -> str:
     """Poll the pane until ``ok(screen)``; fails with the last screen."""
     return wait_value(lambda: capture(socket, session), ok, timeout, f"the expected screen in {session}",
