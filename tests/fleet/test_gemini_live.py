@@ -71,9 +71,10 @@ def test_gemini_states_and_delivery_from_the_screen(ircd, running_app, irc_clien
     assert not gem.status().hook_fresh
     app.wait_until(lambda: gem.status().version == VERSION, 20, "the release, off its banner")
     doctor = [render(f) for f in check(config_mod.load(str(tmp_path / "breakroom.yaml")))]
-    problem = f"PROBLEM  session {SESSION}: gemini {VERSION}, idle: breakroom's hooks and MCP server are not"
-    assert any(problem in line
-               and "fix: breakroom hooks install --agent gemini --project" in line for line in doctor), doctor
+    assert any(line.startswith(f"PROBLEM  session {SESSION}: gemini {VERSION}, ")   # then its state
+               and ": breakroom's hooks and MCP server are not installed" in line
+               and "fix: breakroom hooks install --agent gemini --project" in line for line in doctor), \
+        "\n".join(doctor)
 
     # idle: a message is typed in once and reaches the model once
     gem.send("hello from the breakroom")
