@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from breakroom.fleet import panestate
-from breakroom.fleet.agentversion import VersionProbe
+from breakroom.fleet.agentversion import agent_process, ask_release
 from support.app import next_poll
 from support.claude_code import capture, keys, wait_screen
 from support.cli import BREAKROOM
@@ -91,7 +91,9 @@ def test_states_and_delivery(ircd, running_app, irc_client, tmux_socket, tmp_pat
     # its release: asked of the native binary below the shell and the npm shim's node, and shown
     profile = panestate.load_profile("codex")
     release = profile.tested[-1]
-    assert VersionProbe().ask(pane_pid(tmux_socket, CX), profile).result(15) == release
+    agent = agent_process(pane_pid(tmux_socket, CX), profile.commands)
+    assert agent is not None
+    fleet.app.wait_until(lambda: ask_release(agent, profile) == release, 60, "codex --version, asked")
     fleet.app.wait_until(lambda: fleet.status().version == release, 20, "the release in the status")
     nick = fleet.app.app.sessions.nick_for(CX)
     human = irc_client(ircd, "human")
