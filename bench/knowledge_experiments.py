@@ -19,12 +19,18 @@ the shipped evidence, what each experiment needs:
 * **rewrite** — the question rewritten before retrieval (:func:`rewrite`: the
   interrogative frame dropped, "How do I X?" -> "X"); hit@1 and the leave-one-corpus-out
   figures of the rewritten question's evidence.
+* **size** (``--size``, from ``bench/knowledge_eval.py``'s last evidence, rows.json) —
+  ``dense_z`` made comparable across corpus sizes: the z-score pure noise reaches among N
+  passages grows like √(2 ln N), so a small corpus's best passage stands out less; divided
+  by that (times its value at N = 1,000), or by √(N − 1).  ECE / precision / recall at 0.7,
+  leave-one-corpus-out, and the held-out corpora scored by a fit on the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -171,10 +177,53 @@ def show(title: str, table: dict[str, dict]) -> None:
         print(f"  {key:16s}" + "".join(f"{table[n][key]:>11.3f}" for n in names))
 
 
+def passages(name: str) -> int:
+    """How many passages the corpus's index holds (the default corpus: the shipped one)."""
+    path = knowledge_corpora.ROOT / f"{name}.db"
+    return int(open_db(path).execute("SELECT count(*) FROM corpus_chunks").fetchone()[0])
+
+
+SIZE_VARIANTS = {
+    "shipped": None,
+    "/ sqrt(2 ln N)": lambda z, n: z / math.sqrt(2 * math.log(n)) * math.sqrt(2 * math.log(1000)),
+    "/ sqrt(N - 1)": lambda z, n: z * 10 / math.sqrt(n - 1),
+}
+
+
+def size_experiment() -> None:
+    rows = knowledge_eval.load_rows()["hybrid"]
+    held = set(knowledge_corpora.held_out())
+    names = list(dict.fromkeys(r.corpus for r in rows))
+    sizes = {n: passages(n) for n in names}
+    column = FEATURES.index("dense_z")
+    print("passages: " + ", ".join(f"{n} {sizes[n]}" for n in names))
+    print(f"ECE / precision / recall at {SWEEP_THRESHOLD}; leave-one-corpus-out, held-out corpora "
+          "scored by a fit on the others")
+    for label, change in SIZE_VARIANTS.items():
+        variant = [Row(r.corpus, r.question, r.answerable, r.hit1, r.hit3, r.key_found,
+                       [change(f, sizes[r.corpus]) if change and i == column else f
+                        for i, f in enumerate(r.features)]) for r in rows]
+        fitted = [r for r in variant if r.corpus not in held]
+        knowledge_eval.leave_one_corpus_out(fitted, "hybrid")
+        knowledge_eval.score([r for r in variant if r.corpus in held], "hybrid", "confidence",
+                             *knowledge_eval.fit_rows(fitted, "hybrid", "confidence"))
+        cells = []
+        for name in names:
+            part = [r for r in variant if r.corpus == name]
+            conf = np.array([r.confidence for r in part])
+            cells.append(f"{name} {ece(conf, np.array([r.right for r in part], float)):.3f}/"
+                         f"{precision(part):.2f}/{recall(part):.2f}")
+        print(f"  {label:15s} " + " | ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cached", action="store_true", help="report from the last collection")
+    parser.add_argument("--size", action="store_true", help="the corpus-size experiment only")
     args = parser.parse_args()
+    if args.size:
+        size_experiment()
+        return
     items = json.loads(CACHE.read_text(encoding="utf-8")) if args.cached else collect()
     config = KnowledgeConfig()
     names = list(dict.fromkeys(i["corpus"] for i in items))
