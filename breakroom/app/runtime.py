@@ -160,6 +160,16 @@ class Breakroom:
             if linger:
                 await asyncio.sleep(linger)
 
+    async def bots_in_channel(self, timeout: float) -> bool:
+        """Wait until every bot spawned so far is in the channel (False after ``timeout``):
+        a line to a bot not there yet is lost (the server answers "no such nick")."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not all(bot.in_channel for bot in self.bots.values()):
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
     def is_service_bot(self, nick: str) -> bool:
         """A service bot of this breakroom (they call the engine in-process, never over IRC)."""
         key = irc_lower(nick)

@@ -40,6 +40,7 @@ from breakroom.work import queue as workqueue
 if TYPE_CHECKING:
     import libtmux
 
+BOTS_READY_WAIT = 30.0  # seconds the service bots get to join before the agents start
 SCRIPTS_DIR = PACKAGE_DIR / "data" / "demo"
 SESSIONS = {"shop": {"project": "shop"}, "blog": {"project": "blog"},
             "writer": {"role": "writer"}, "stuck": {"project": "ops"}}
@@ -136,6 +137,9 @@ async def _play(run: DemoRun, options: DemoOptions, printer: ChannelPrinter,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start()
+    # the agents start talking to knowledge at once: its bot must be there to hear them
+    if not await app.bots_in_channel(BOTS_READY_WAIT):
+        say("  (some of the breakroom's bots are not in the channel yet; starting anyway)")
     if app.page.url:
         say(f"  {page_line(app.page.url)}")
     printing = loop.create_task(printer.follow(app.db))

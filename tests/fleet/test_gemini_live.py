@@ -142,8 +142,8 @@ def test_gemini_hooks_and_mcp_server(ircd, running_app, cli, tmux_socket, tmp_pa
     def status(name: str = SESSION):
         return next((s for s in app.app.sessions.status() if s.session == name), None)
 
-    app.wait_until(lambda: status() is not None and status().hook_fresh and status().state == "idle", 60,
-                   "idle, reported by the SessionStart hook")
+    app.wait_until(lambda: status() is not None and status().hook_at is not None and status().state == "idle",
+                   60, "idle, with the SessionStart hook's report in")
     app.wait_until(lambda: status("b") is not None and status("b").state == "idle", 30, "b idle")
     wait_screen(tmux_socket, SESSION, lambda s: PLACEHOLDER in s, 30)
 
