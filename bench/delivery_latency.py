@@ -74,6 +74,39 @@ def fleet_states(env: dict) -> dict[str, str]:
     return states
 
 
+def start_two_sims() -> tuple[subprocess.Popen, str, dict[str, str], Path]:
+    """A real breakroom (`breakroom up --only scribe` on ngircd) watching two quiet sim agents,
+    a and b, on a private tmux server, both idle: its process, the tmux socket, the env to
+    run the CLI with, and the scratch folder (:func:`stop_up` ends all of them)."""
+    if not shutil.which("ngircd"):
+        raise SystemExit("ngircd is not installed")
+    work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
+    sock = "brbench-" + secrets.token_hex(4)
+    config = work / "breakroom.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(work / "data"),
+        "ircd": {"mode": "ngircd", "port": free_port()},
+        "tmux": {"socket_name": sock},
+        "sessions": {"a": {"agent": "sim"}, "b": {"agent": "sim"}},
+    }))
+    env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}
+    for var in ("TMUX", "TMUX_PANE"):
+        env.pop(var, None)
+    script = work / "quiet.yaml"
+    script.write_text(yaml.safe_dump({"default": [{"say": "Noted."}]}))
+    for name in ("a", "b"):
+        tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
+             "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
+    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
+    except BaseException:
+        stop_up(up, sock, work)
+        raise
+    return up, sock, env, work
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -85,29 +118,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None)
     args = parser.parse_args()
     count = args.count or (5 if args.quick else 25)
-    if not shutil.which("ngircd"):
-        raise SystemExit("ngircd is not installed")
-
-    work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
-    sock = "brbench-" + secrets.token_hex(4)
-    config = work / "breakroom.yaml"
-    config.write_text(yaml.safe_dump({
-        "data_dir": str(work / "data"),
-        "ircd": {"mode": "ngircd", "port": free_port()},
-        "tmux": {"socket_name": sock},
-        "sessions": {"a": {"agent": "sim"}, "b": {"agent": "sim"}},
-    }))
-    env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}
-    env.pop("TMUX", None)
-    script = work / "quiet.yaml"
-    script.write_text(yaml.safe_dump({"default": [{"say": "Noted."}]}))
-    for name in ("a", "b"):
-        tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
-             "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
-    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    up, sock, env, work = start_two_sims()
     try:
-        wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
         in_a = PaneRunner(sock, "a", work)
         total, cli_only = [], []
         for i in range(count):

@@ -21,20 +21,13 @@ nowhere else), the baseline too.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from delivery_latency import BREAKROOM, fleet_states, stop_up, tmux, wait_until
-
-from breakroom.irc.ircd import free_port
+from delivery_latency import BREAKROOM, start_two_sims, stop_up
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.terminal import PaneRunner
@@ -47,32 +40,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10 runs of each instead of 40")
     args = parser.parse_args()
     runs = 10 if args.quick else 40
-    if not shutil.which("ngircd"):
-        raise SystemExit("ngircd is not installed")
-
-    work = Path(tempfile.mkdtemp(prefix="breakroom-bench-"))
-    sock = "brbench-" + secrets.token_hex(4)
-    config = work / "breakroom.yaml"
-    config.write_text(yaml.safe_dump({
-        "data_dir": str(work / "data"),
-        "ircd": {"mode": "ngircd", "port": free_port()},
-        "tmux": {"socket_name": sock},
-        "sessions": {"a": {"agent": "sim"}, "b": {"agent": "sim"}},
-    }))
-    down = work / "down.yaml"
+    up, sock, env, work = start_two_sims()
+    down = work / "down.yaml"   # a config whose breakroom is not running
     down.write_text(yaml.safe_dump({"data_dir": str(work / "nothing-runs-here")}))
-    env = {**os.environ, "BREAKROOM_CONFIG": str(config), "HOME": str(work)}
-    for var in ("TMUX", "TMUX_PANE"):
-        env.pop(var, None)
-    script = work / "quiet.yaml"
-    script.write_text(yaml.safe_dump({"default": [{"say": "Noted."}]}))
-    for name in ("a", "b"):
-        tmux(sock, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", str(work),
-             "-e", f"BREAKROOM_CONFIG={config}", f"{BREAKROOM} sim-agent --script {script}")
-    up = subprocess.Popen([BREAKROOM, "up", "--only", "scribe"], env=env, cwd=work,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: fleet_states(env) == {"a": "idle", "b": "idle"}, 30, "both sims idle")
         in_a = PaneRunner(sock, "a", work)
 
         def timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
