@@ -15,18 +15,21 @@ Off-topic questions (``OFF_TOPIC``) are asked of every corpus: the right reply i
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / ".corpora"
+JUDGED = HERE / "judgments"  # NAME.yaml: first sources read and judged, per question
 
 
 
@@ -182,6 +185,102 @@ _ROLE = re.compile(r":[\w:.-]+:`(?:[^`<]*<)?~?([^`>]+?)>?`")
 class Question:
     q: str
     source: str  # path of the gold document, relative to the corpus root
+    also: list[dict[str, str]] = field(default_factory=list)  # sections the answer points to
+
+
+# Where a FAQ answer points for its answer: ``:ref:`label``` / ``:ref:`text <label>```,
+# ``:doc:`path``` and markdown links ``[text](page.md#section)``.  An answer that is only a
+# pointer ("This is covered in the section :ref:`pooling_multiprocessing`", "Yes, please see
+# :ref:`daemonizing`": at most POINTER_WORDS words) makes the section it names a right first
+# source too; a longer answer holds its answer itself, and its links are further reading.
+POINTER_WORDS = 40
+_REF = re.compile(r":(ref|doc):`(?:[^`<]*<)?([^`>]+?)>?`")
+_MD_LINK = re.compile(r"\]\(([^)\s#]+\.md)?(?:#([^)\s]+))?\)")
+_LABEL = re.compile(r"^\.\. _([^:`]+):\s*$")
+
+
+def slug(text: str) -> str:
+    """A heading or link anchor reduced to lowercase words joined by "-", so a Sphinx title,
+    a GitHub-style ``#line-length`` and a passage's heading path compare alike."""
+    return re.sub(r"[^a-z0-9]+", "-", clean_heading(text).lower()).strip("-")
+
+
+def labels(rel: str, text: str, questions: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Sphinx labels of one page: label -> the section it names (``{"path", "section"}``),
+    or the FAQ answer document when it names a question (``questions``: heading -> doc)."""
+    lines = text.split("\n")
+    found = {}
+    for i, line in enumerate(lines):
+        label = _LABEL.match(line)
+        if not label:
+            continue
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or _LABEL.match(lines[j])):
+            j += 1
+        if j + 1 < len(lines) and _ADORN.match(lines[j]):  # an overlined title
+            j += 1
+        if j + 1 >= len(lines) or not _ADORN.match(lines[j + 1]):
+            continue
+        title = clean_heading(lines[j].strip())
+        found[label.group(1).strip().lower()] = (
+            {"path": questions[title]} if title in questions else {"path": rel, "section": title})
+    return found
+
+
+def pointers(answer: str, page: str, docs_dir: str, known: dict[str, dict[str, str]],
+             written: set[str]) -> list[dict[str, str]]:
+    """The sections a FAQ answer on ``page`` points to that the set holds."""
+
+    def page_of(target: str) -> str:  # "/topics/x" from the docs' top, "x" from the page's
+        base = Path(docs_dir) if target.startswith("/") else Path(page).parent
+        path = os.path.normpath(base / target.lstrip("/"))
+        return str(_target(path, docs_dir)) if path.startswith(docs_dir + "/") else ""
+
+    out: list[dict[str, str]] = []
+    for role, target in _REF.findall(answer):
+        if role == "ref" and target.strip().lower() in known:
+            out.append(known[target.strip().lower()])
+        elif role == "doc" and page_of(target + ".rst") in written:
+            out.append({"path": page_of(target + ".rst")})
+    for path, anchor in _MD_LINK.findall(answer):
+        rel = page_of(path) if path else ""
+        if rel in written:
+            out.append({"path": rel, **({"section": anchor} if anchor else {})})
+    return [dict(t) for t in dict.fromkeys(tuple(sorted(p.items())) for p in out)]
+
+
+Judgments = dict[tuple[str, str], bool]  # (question, first source's anchor) -> answers it
+
+
+def judgments(name: str) -> Judgments:
+    """``bench/judgments/NAME.yaml``: first sources other than the gold that a reader judged
+    against the FAQ's own answer (does this passage give that answer?)."""
+    path = JUDGED / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    return {(j["q"], j["source"]): bool(j["right"])
+            for j in yaml.safe_load(path.read_text(encoding="utf-8")) or []}
+
+
+def gold(item: dict[str, Any], strict: bool = False,
+         judged: Judgments | None = None) -> Callable[[str], bool]:
+    """Whether a passage's anchor is a right first source for ``item``: its gold document,
+    or (unless ``strict``) a section its FAQ answer points to, or one judged to give the
+    answer (``judged``)."""
+    source = item.get("source", [])
+    prefixes = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
+    also = [] if strict else item.get("also", [])
+    accepted = {a for (q, a), ok in (judged or {}).items() if ok and q == item["q"]}
+
+    def right(anchor: str) -> bool:
+        if anchor.startswith(prefixes) or (not strict and anchor in accepted):
+            return True
+        path, _, heading = anchor.partition("#")
+        return any(path == p["path"] and ("section" not in p or slug(p["section"]) in
+                                          [slug(h) for h in heading.split(" > ")])
+                   for p in also)
+
+    return right
 
 
 def clean_heading(text: str) -> str:
@@ -299,9 +398,13 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
     if not faq_files:
         sys.exit(f"{name}: no file under {docs_dir}/ matches {' or '.join(faq_globs)}")
     questions: list[Question] = []
+    answers: list[tuple[str, str]] = []  # (FAQ page, answer text), one per question
+    known: dict[str, dict[str, str]] = {}  # Sphinx label -> what it names
     for path in faq_files:
-        rest, faqs = split_faq(files[path]().decode("utf-8"))
+        text = files[path]().decode("utf-8")
+        rest, faqs = split_faq(text)
         target = _target(path, docs_dir)
+        asked = {}
         for n, (question, answer) in enumerate(faqs, 1):
             if len(answer.split()) < 5:
                 continue
@@ -309,6 +412,9 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
             (docs / rel).parent.mkdir(parents=True, exist_ok=True)
             (docs / rel).write_text(answer + "\n", encoding="utf-8")
             questions.append(Question(question, rel))
+            answers.append((path, answer))
+            asked[question] = rel
+        known.update(labels(str(target), text, asked))
         (docs / target).parent.mkdir(parents=True, exist_ok=True)
         (docs / target).write_text(rest, encoding="utf-8")
     others = [p for p in doc_files if p not in faq_files and not _release_notes(p)
@@ -317,12 +423,22 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
         target = docs / _target(path, docs_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[path]())
+        known.update(labels(str(_target(path, docs_dir)), files[path]().decode(
+            "utf-8", "replace"), {}))
+    written = {str(f.relative_to(docs)) for f in docs.rglob("*") if f.is_file()}
+    for q, (page, answer) in zip(questions, answers, strict=True):
+        words = sum(len(line.split()) for line in answer.split("\n") if not _LABEL.match(line))
+        if words <= POINTER_WORDS:
+            q.also = [p for p in pointers(answer, page, docs_dir, known, written)
+                      if p["path"] != q.source]
     (out / "questions.yaml").write_text(yaml.safe_dump({
         "origin": origin, "held_out": held_out,
-        "answerable": [{"q": q.q, "source": q.source} for q in questions],
+        "answerable": [{"q": q.q, "source": q.source, **({"also": q.also} if q.also else {})}
+                       for q in questions],
         "unanswerable": [{"q": q} for q in unanswerable]}, sort_keys=False, allow_unicode=True),
         encoding="utf-8")
-    print(f"{name}: {len(questions)} FAQ questions, "
+    print(f"{name}: {len(questions)} FAQ questions "
+          f"({sum(1 for q in questions if q.also)} pointing to other sections), "
           f"{sum(1 for f in docs.rglob('*') if f.is_file())} documents")
 
 

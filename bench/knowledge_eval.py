@@ -15,8 +15,13 @@ Corpora: ``breakroom`` (the default corpus, bench/questions.yaml plus the shared
 questions) and every foreign corpus
 built by ``bench/knowledge_corpora.py`` (a project's FAQ answers hidden among its docs, the FAQ
 headings as questions, 20 off-topic questions).  An answer is *right* when its first source is
-the expected document (on ``breakroom`` also when its text holds the expected key fact); an
+the expected document (on ``breakroom`` also when its text holds the expected key fact), a
+section the FAQ answer points to when the answer is only a pointer ("This is covered in the
+section …"), or a first source a reader judged to give the FAQ's answer
+(``bench/judgments/NAME.yaml``; every first source that is none of these is written to
+``bench/.corpora/unjudged.yaml`` to be judged, and counts as wrong until it is); an
 off-topic question's answer is never right.  That is the event the confidence predicts.
+``--strict`` scores as earlier releases did: the FAQ answer's own document only.
 
 Calibration is quoted leave-one-corpus-out: the confidence model that scores a corpus was
 fitted on the other corpora only.  ``--fit`` then fits on all of them and writes
@@ -87,19 +92,27 @@ def engines(db, status: EmbedderStatus) -> dict[str, KnowledgeEngine]:
 
 
 def run(name: str, engine: KnowledgeEngine, answerable: list[dict], unanswerable: list[dict],
-        key_facts: bool = False) -> list[Row]:
+        key_facts: bool = False, unjudged: list[dict] | None = None,
+        strict: bool = False) -> list[Row]:
+    """Every question asked once; a first source that is neither the gold nor judged yet is
+    added to ``unjudged`` (with what a reader needs to judge it).  ``strict``: only the FAQ
+    answer's own document is right (see :func:`knowledge_corpora.gold`)."""
     rows = []
+    judged = knowledge_corpora.judgments(name)
     for item, ok in [(q, True) for q in answerable] + [(q, False) for q in unanswerable]:
         result, confidence, covered, _ = engine.retrieve(item["q"])
         paths = list(dict.fromkeys(h.anchor for h in result.hits))
-        source = item.get("source", [])
-        source = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
+        right = knowledge_corpora.gold(item, strict=strict, judged=judged)
+        if (unjudged is not None and ok and paths and not right(paths[0])
+                and (item["q"], paths[0]) not in judged and name != "breakroom"):
+            unjudged.append({"corpus": name, "q": item["q"], "source": paths[0],
+                             "passage": result.hits[0].text, "gold": item["source"]})
         text = (extractive_answer(item["q"], result.hits, engine.index.embedder)[0]
                 if key_facts and ok else "")
         rows.append(Row(
             corpus=name, question=item["q"], answerable=ok,
-            hit1=bool(paths) and paths[0].startswith(source),
-            hit3=any(a.startswith(source) for a in paths[:3]),
+            hit1=bool(paths) and right(paths[0]),
+            hit3=any(right(a) for a in paths[:3]),
             key_found=key_facts and ok and str(item["key"]).lower() in text.lower(),
             features=result.evidence.vector(FEATURES), confidence=confidence, covered=covered))
     return rows
@@ -267,7 +280,8 @@ def print_table(title: str, per_corpus: dict[str, dict]) -> None:
 LEAD_INS = ("I looked into it. Before I go on: ", "I checked the notes. ")
 
 
-def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
+def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict],
+             strict: bool = False) -> None:
     """Every answerable question asked as agents ask it, behind a lead-in: how many reach the
     sweep's threshold and how many of those are right (first source the gold document), asked
     bare, whole (as the sweep asked before) and as the sweep asks now (the sentences that ask,
@@ -275,12 +289,10 @@ def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None
     found: dict[str, list[tuple[float, bool]]] = {"bare": [], "whole message": [], "extracted": []}
     lowered = {"whole message": 0, "extracted": 0}
     for item in (q for q in answerable if q["q"].rstrip().endswith("?")):  # what the sweep sees
-        source = item.get("source", [])
-        gold = tuple(source) if isinstance(source, list) else (source,)
+        gold = knowledge_corpora.gold(item, strict, knowledge_corpora.judgments(name))
 
-        def scored(hit: Retrieved, gold: tuple[str, ...] = gold) -> tuple[float, bool]:
-            return hit.confidence, bool(hit.result.hits) and hit.result.hits[0].anchor.startswith(
-                gold)
+        def scored(hit: Retrieved, gold=gold) -> tuple[float, bool]:
+            return hit.confidence, bool(hit.result.hits) and gold(hit.result.hits[0].anchor)
 
         bare = scored(engine.retrieve(item["q"]))
         for lead in LEAD_INS:
@@ -315,9 +327,11 @@ def tune(name: str, engine: KnowledgeEngine, answerable: list[dict]) -> None:
 
 
 def collect(names: list[str], status: EmbedderStatus, tmp: Path,
-            tuning: bool = False, leads: bool = False) -> dict[str, list[Row]]:
+            tuning: bool = False, leads: bool = False,
+            strict: bool = False) -> dict[str, list[Row]]:
     """Rows per mode over every corpus (the foreign indexes are kept between runs)."""
     rows: dict[str, list[Row]] = {m: [] for m in MODES}
+    unjudged: list[dict] = []
     for name in names:
         started = time.perf_counter()
         if name == "breakroom":
@@ -337,11 +351,21 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
             continue
         if leads:
             lead_ins(name, engines(db, status)["hybrid" if status.embedder else "bm25"],
-                     answerable)
+                     answerable, strict)
             continue
         for mode, engine in engines(db, status).items():
-            rows[mode] += run(name, engine, answerable, off_topic, key_facts=name == "breakroom")
+            rows[mode] += run(name, engine, answerable, off_topic, key_facts=name == "breakroom",
+                              unjudged=unjudged if mode == "hybrid" and not strict else None,
+                              strict=strict)
+    if unjudged:
+        UNJUDGED.write_text(yaml.safe_dump(unjudged, sort_keys=False, allow_unicode=True),
+                            encoding="utf-8")
+        print(f"{len(unjudged)} first sources (hybrid) are neither the gold nor judged: "
+              f"{UNJUDGED} lists them to judge into bench/judgments/")
     return rows
+
+
+UNJUDGED = knowledge_corpora.ROOT / "unjudged.yaml"
 
 
 ROWS_FILE = knowledge_corpora.ROOT / "rows.json"  # the last run's evidence, for --cached
@@ -364,6 +388,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the default corpus only")
     parser.add_argument("--lead-ins", action="store_true",
                         help="confidence of every question asked behind an agent's lead-in")
+    parser.add_argument("--strict", action="store_true", help="only the FAQ answer's own "
+                        "document is right: not the section a pointer answer names, nor a first "
+                        "source judged right in bench/judgments/ (as earlier releases scored)")
     parser.add_argument("--cached", action="store_true",
                         help="reuse the last run's retrieval evidence (fitting only)")
     parser.add_argument("--corpora", help="comma-separated foreign corpora (default: all built)")
@@ -386,7 +413,7 @@ def main() -> None:
         status = load_embedder()
         print(f"dense: {status.reason}")
         rows = collect(names + held, status, knowledge_corpora.ROOT, tuning=args.tune,
-                       leads=args.lead_ins)
+                       leads=args.lead_ins, strict=args.strict)
         if args.tune or args.lead_ins:
             return
         save_rows(rows)

@@ -97,8 +97,7 @@ def collect() -> list[dict]:
             _, answerable, off = knowledge_corpora.load(name)
         engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
         for item, ok in [(q, True) for q in answerable] + [(q, False) for q in off]:
-            source = item.get("source", [])
-            gold = tuple(source) if isinstance(source, list) else (source,) if source else ("\0",)
+            gold = knowledge_corpora.gold(item)
             entry: dict = {"corpus": name, "q": item["q"], "answerable": ok,
                            "key": str(item.get("key", "")) if name == "breakroom" else ""}
             for variant, query in (("plain", item["q"]), ("rewrite", rewrite(item["q"]))):
@@ -108,7 +107,7 @@ def collect() -> list[dict]:
                     "anchors": [h.anchor for h in result.hits],
                     "docs": [h.path for h in result.hits],
                     "fused": [h.score for h in result.hits],
-                    "gold": [h.anchor.startswith(gold) for h in result.hits],
+                    "gold": [gold(h.anchor) for h in result.hits],
                     "sentences": sentence_scores(engine, item["q"], result.hits)
                     if result.hits and variant == "plain" else [],
                     "key_found": bool(entry["key"]) and ok and entry["key"].lower() in

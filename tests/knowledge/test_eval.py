@@ -98,3 +98,69 @@ def test_sphinx_sources_and_markdown_keep_a_readable_suffix():
     assert knowledge_corpora._target("src/faq/design.rst.txt", "src") == Path("faq/design.rst")
     assert knowledge_corpora._target("docs/faq/general.txt", "docs") == Path("faq/general.rst")
     assert knowledge_corpora._target("docs/guide/usage.md", "docs") == Path("guide/usage.md")
+
+
+POINTER_FAQ = """FAQ
+===
+
+How do I clean the lens?
+------------------------
+
+This is covered in the section :ref:`lens-care`.
+
+Why is the tower white?
+-----------------------
+
+The tower is painted white so that ships can see it by day from twelve miles out. The
+paint is renewed every spring by the keepers, who also read the :ref:`lens-care` notes and
+the log book, and record the work with the date, the weather and the names of everyone who
+helped, as the harbour board asks.
+
+Where is the oil kept?
+----------------------
+
+In the store, as [the store guide](guide/store.md#oil-and-wicks) says.
+"""
+CARE = "Care\n====\n\nIntro.\n\n.. _lens-care:\n\nLens care\n---------\n\nWipe it dry.\n"
+STORE = "# Store\n\nIntro.\n\n## Oil and wicks\n\nOil is kept in the cold store.\n"
+
+
+def test_an_answer_that_only_points_makes_the_section_it_names_right(tmp_path, monkeypatch):
+    monkeypatch.setattr(knowledge_corpora, "ROOT", tmp_path / "corpora")
+    monkeypatch.setattr(knowledge_corpora, "JUDGED", tmp_path / "judgments")
+    docs = tmp_path / "docs"
+    (docs / "guide").mkdir(parents=True)
+    (docs / "faq.rst").write_text(POINTER_FAQ)
+    (docs / "guide" / "care.rst").write_text(CARE)
+    (docs / "guide" / "store.md").write_text(STORE)
+    knowledge_corpora.add("tower", docs, ["docs/faq.rst"], cap=100)
+    _, (clean, white, oil), _ = knowledge_corpora.load("tower")
+    assert clean["also"] == [{"path": "guide/care.rst", "section": "Lens care"}]
+    assert "also" not in white  # a long answer holds its answer; its link is further reading
+    assert oil["also"] == [{"path": "guide/store.md", "section": "oil-and-wicks"}]
+    right = knowledge_corpora.gold(clean)
+    assert right(clean["source"]) and right("guide/care.rst#Care > Lens care")
+    assert not right("guide/care.rst#Care")  # the page, not the section named
+    assert not knowledge_corpora.gold(clean, strict=True)("guide/care.rst#Care > Lens care")
+    assert knowledge_corpora.gold(oil)("guide/store.md#Store > Oil and wicks")
+
+    (tmp_path / "judgments").mkdir()
+    (tmp_path / "judgments" / "tower.yaml").write_text(yaml.safe_dump([
+        {"q": white["q"], "source": "guide/care.rst#Care", "right": True, "why": "says it"},
+        {"q": white["q"], "source": "guide/store.md#Store", "right": False, "why": "no"}]))
+    judged = knowledge_corpora.judgments("tower")
+    assert knowledge_corpora.gold(white, judged=judged)("guide/care.rst#Care")
+    assert not knowledge_corpora.gold(white, judged=judged)("guide/store.md#Store")
+    assert not knowledge_corpora.gold(clean, judged=judged)("guide/care.rst#Care")  # per question
+    assert not knowledge_corpora.gold(white, strict=True, judged=judged)("guide/care.rst#Care")
+
+
+def test_first_sources_neither_gold_nor_judged_are_listed_to_judge(corpora):
+    status = load_embedder()
+    db, _ = knowledge_corpora.index_db("lighthouse", status.embedder, status.reason)
+    _, answerable, _ = knowledge_corpora.load("lighthouse")
+    unjudged: list[dict] = []
+    rows = knowledge_eval.run("lighthouse", KnowledgeEngine(db, KnowledgeConfig(
+        backend="offline")), answerable, [], unjudged=unjudged)
+    assert len(unjudged) == sum(1 for r in rows if not r.hit1)
+    assert all(u["passage"] and u["source"] != u["gold"] for u in unjudged)
