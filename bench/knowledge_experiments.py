@@ -97,7 +97,7 @@ def collect() -> list[dict]:
             _, answerable, off = knowledge_corpora.load(name)
         engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
         for item, ok in [(q, True) for q in answerable] + [(q, False) for q in off]:
-            gold = knowledge_corpora.gold(item)
+            gold = knowledge_corpora.gold(item, judged=knowledge_corpora.judgments(name))
             entry: dict = {"corpus": name, "q": item["q"], "answerable": ok,
                            "key": str(item.get("key", "")) if name == "breakroom" else ""}
             for variant, query in (("plain", item["q"]), ("rewrite", rewrite(item["q"]))):

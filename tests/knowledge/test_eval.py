@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -164,3 +165,12 @@ def test_first_sources_neither_gold_nor_judged_are_listed_to_judge(corpora):
         backend="offline")), answerable, [], unjudged=unjudged)
     assert len(unjudged) == sum(1 for r in rows if not r.hit1)
     assert all(u["passage"] and u["source"] != u["gold"] for u in unjudged)
+
+
+def test_the_ece_floor_is_what_a_calibrated_model_shows_and_it_shrinks_with_questions():
+    rng = np.random.default_rng(1)
+    few, many = rng.random(50), rng.random(5000)
+    assert knowledge_eval.ece_floor(few, repeats=200) > 0.05 > knowledge_eval.ece_floor(
+        many, repeats=20)
+    overconfident = (rng.random(5000) < many / 2).astype(float)  # right half as often as said
+    assert knowledge_eval.ece(many, overconfident) > 0.2 > knowledge_eval.ece_floor(many, 20)
