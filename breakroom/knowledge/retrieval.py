@@ -92,6 +92,28 @@ class SearchResult:
     dense: bool  # whether dense vectors took part (an embedder, and vectors to search)
 
 
+_WORD = re.compile(r"[^\W_]+")
+# A cross-reference names another entry after "see": "Answer: See MySQL is throwing deadlock
+# errors, what can I do?.", "see also: …".  The pointer word stands at most POINTER_REACH
+# words before the question it quotes, and a stub holds at most POINTER_EXTRA words besides.
+POINTER_WORDS = frozenset({"see", "cf"})
+POINTER_REACH = 12
+POINTER_EXTRA = 30
+
+
+def points_at(question: str, text: str) -> bool:
+    """Whether ``text`` only points at ``question`` elsewhere: it quotes the whole question
+    after "see", in a few words.  Such a stub matches the question word for word on every
+    score retrieval has (Celery's FAQ answered three of its questions with their own
+    cross-references at 0.80-0.98) and answers nothing, so it is never an answer."""
+    q = [w.lower() for w in _WORD.findall(question)]
+    t = [w.lower() for w in _WORD.findall(text)]
+    if len(q) < 3 or len(t) > len(q) + POINTER_EXTRA:
+        return False
+    return any(t[i:i + len(q)] == q and not POINTER_WORDS.isdisjoint(
+        t[max(0, i - POINTER_REACH):i]) for i in range(len(t) - len(q) + 1))
+
+
 def stem(word: str) -> str:
     """A crude stem so 'pricing' meets 'priced' when measuring coverage."""
     word = word.lower()
@@ -193,8 +215,15 @@ class Index:
             if n == 0 or not fused.any():
                 return SearchResult([], Evidence(), self.embedder is not None)
             order = np.argsort(-fused)
-            top = order[: max(k, 1)]
-            hits = self._hits(top, fused, bm25, dense)
+            hits = self._hits(order[: max(k, 1)], fused, bm25, dense)
+            stubs = [h.chunk_id for h in hits if points_at(query, h.text)]
+            if stubs:  # a cross-reference scores nothing: the answers below it move up
+                gone = [position[c] for c in stubs]
+                bm25[gone] = dense[gone] = 0.0
+                raw_top = max((v for c, v in lexical.items() if c not in stubs), default=0.0)
+                fused = self.dense_weight * dense + (1 - self.dense_weight) * bm25
+                order = np.argsort(-fused)
+                hits = self._hits(order[: max(k, 1)], fused, bm25, dense)
             if not hits:  # the passages were replaced by an ingest since the last refresh
                 return SearchResult([], Evidence(), self.embedder is not None)
             evidence = self._evidence(query, order, fused, bm25, dense, hits[0], raw_top)
