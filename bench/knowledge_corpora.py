@@ -197,6 +197,7 @@ POINTER_WORDS = 40
 _REF = re.compile(r":(ref|doc):`(?:[^`<]*<)?([^`>]+?)>?`")
 _MD_LINK = re.compile(r"\]\(([^)\s#]+\.md)?(?:#([^)\s]+))?\)")
 _LABEL = re.compile(r"^\.\. _([^:`]+):\s*$")
+_TITLE_REF = re.compile(r"(?<!:)`([^`<]+?)`_(?!_)")  # "See `Why won't my Task run?`_"
 
 
 def slug(text: str) -> str:
@@ -228,8 +229,9 @@ def labels(rel: str, text: str, questions: dict[str, str]) -> dict[str, dict[str
 
 
 def pointers(answer: str, page: str, docs_dir: str, known: dict[str, dict[str, str]],
-             written: set[str]) -> list[dict[str, str]]:
-    """The sections a FAQ answer on ``page`` points to that the set holds."""
+             written: set[str], asked: dict[str, str]) -> list[dict[str, str]]:
+    """The sections a FAQ answer on ``page`` points to that the set holds (``asked``: FAQ
+    question -> its answer's document, for a reference by title to another entry)."""
 
     def page_of(target: str) -> str:  # "/topics/x" from the docs' top, "x" from the page's
         base = Path(docs_dir) if target.startswith("/") else Path(page).parent
@@ -242,6 +244,9 @@ def pointers(answer: str, page: str, docs_dir: str, known: dict[str, dict[str, s
             out.append(known[target.strip().lower()])
         elif role == "doc" and page_of(target + ".rst") in written:
             out.append({"path": page_of(target + ".rst")})
+    for title in _TITLE_REF.findall(answer):
+        if clean_heading(title) in asked:
+            out.append({"path": asked[clean_heading(title)]})
     for path, anchor in _MD_LINK.findall(answer):
         rel = page_of(path) if path else ""
         if rel in written:
@@ -400,11 +405,11 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
     questions: list[Question] = []
     answers: list[tuple[str, str]] = []  # (FAQ page, answer text), one per question
     known: dict[str, dict[str, str]] = {}  # Sphinx label -> what it names
+    asked: dict[str, str] = {}  # FAQ question -> its answer's document
     for path in faq_files:
         text = files[path]().decode("utf-8")
         rest, faqs = split_faq(text)
         target = _target(path, docs_dir)
-        asked = {}
         for n, (question, answer) in enumerate(faqs, 1):
             if len(answer.split()) < 5:
                 continue
@@ -429,7 +434,7 @@ def build(name: str, files: Files, faq_globs: list[str], docs_dir: str, cap: int
     for q, (page, answer) in zip(questions, answers, strict=True):
         words = sum(len(line.split()) for line in answer.split("\n") if not _LABEL.match(line))
         if words <= POINTER_WORDS:
-            q.also = [p for p in pointers(answer, page, docs_dir, known, written)
+            q.also = [p for p in pointers(answer, page, docs_dir, known, written, asked)
                       if p["path"] != q.source]
     (out / "questions.yaml").write_text(yaml.safe_dump({
         "origin": origin, "held_out": held_out,
