@@ -121,6 +121,11 @@ Where is the oil kept?
 ----------------------
 
 In the store, as [the store guide](guide/store.md#oil-and-wicks) says.
+
+Why is the lamp dim?
+--------------------
+
+Answer: See `How do I clean the lens?`_.
 """
 CARE = "Care\n====\n\nIntro.\n\n.. _lens-care:\n\nLens care\n---------\n\nWipe it dry.\n"
 STORE = "# Store\n\nIntro.\n\n## Oil and wicks\n\nOil is kept in the cold store.\n"
@@ -135,7 +140,7 @@ def test_an_answer_that_only_points_makes_the_section_it_names_right(tmp_path, m
     (docs / "guide" / "care.rst").write_text(CARE)
     (docs / "guide" / "store.md").write_text(STORE)
     knowledge_corpora.add("tower", docs, ["docs/faq.rst"], cap=100)
-    _, (clean, white, oil), _ = knowledge_corpora.load("tower")
+    _, (clean, white, oil, dim), _ = knowledge_corpora.load("tower")
     assert clean["also"] == [{"path": "guide/care.rst", "section": "Lens care"}]
     assert "also" not in white  # a long answer holds its answer; its link is further reading
     assert oil["also"] == [{"path": "guide/store.md", "section": "oil-and-wicks"}]
@@ -144,6 +149,7 @@ def test_an_answer_that_only_points_makes_the_section_it_names_right(tmp_path, m
     assert not right("guide/care.rst#Care")  # the page, not the section named
     assert not knowledge_corpora.gold(clean, strict=True)("guide/care.rst#Care > Lens care")
     assert knowledge_corpora.gold(oil)("guide/store.md#Store > Oil and wicks")
+    assert dim["also"] == [{"path": clean["source"]}]  # another entry, named by its title
 
     (tmp_path / "judgments").mkdir()
     (tmp_path / "judgments" / "tower.yaml").write_text(yaml.safe_dump([
