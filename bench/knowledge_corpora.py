@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -498,17 +499,36 @@ def held_out() -> list[str]:
                   if yaml.safe_load(p.read_text(encoding="utf-8")).get("held_out"))
 
 
-def add(name: str, docs: Path, faq_globs: list[str], cap: int) -> None:
+def add(name: str, docs: Path, faq_globs: list[str], cap: int,
+        questions: Path | None = None) -> None:
     """Build a held-out corpus from a documentation tree of your own (say, a project whose
     FAQ nobody here has read): asked every off-topic question, scored by the models fitted on
-    the built-in corpora, never used to fit them."""
+    the built-in corpora, never used to fit them.  With ``questions`` (a YAML file of
+    ``answerable: [{q, source}]`` and ``unanswerable: [{q}]``, sources as passage-anchor
+    prefixes like ``faq.md#Do you sell gift vouchers?``) the documents stay whole and those
+    questions are asked, as a user asks a corpus of their own; else every FAQ question of
+    ``faq_globs`` is asked with its answer hidden among the documents."""
     if name in SOURCES or name == "breakroom" or not re.fullmatch(r"[a-z0-9_-]+", name):
         sys.exit(f"{name}: pick another name (lowercase letters, digits, - and _; "
                  "not a built-in corpus)")
     if not docs.is_dir():
         sys.exit(f"{docs}: not a directory")
-    build(name, dir_files(docs.resolve()), faq_globs, docs.resolve().name, cap, OFF_TOPIC,
-          origin=str(docs.resolve()), held_out=True)
+    if questions is None:
+        build(name, dir_files(docs.resolve()), faq_globs, docs.resolve().name, cap, OFF_TOPIC,
+              origin=str(docs.resolve()), held_out=True)
+        return
+    asked = yaml.safe_load(questions.read_text(encoding="utf-8"))
+    out = ROOT / name
+    if out.exists():
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+    shutil.copytree(docs.resolve(), out / "docs")
+    (out / "questions.yaml").write_text(yaml.safe_dump({
+        "origin": str(questions.resolve()), "held_out": True,
+        "answerable": asked["answerable"],
+        "unanswerable": asked.get("unanswerable", []) + [{"q": q} for q in OFF_TOPIC]},
+        sort_keys=False, allow_unicode=True), encoding="utf-8")
+    print(f"{name}: {len(asked['answerable'])} questions of your own, "
+          f"{sum(1 for f in (out / 'docs').rglob('*') if f.is_file())} documents")
 
 
 def index_db(name: str, embedder=None, dense_reason: str = "", progress=None):
@@ -537,14 +557,17 @@ def main() -> None:
     held = commands.add_parser("add", help="build a held-out corpus from a docs directory")
     held.add_argument("name")
     held.add_argument("docs", type=Path, help="the documentation's top directory")
-    held.add_argument("--faq", action="append", required=True,
-                      help="glob of FAQ files below the docs' parent, e.g. 'doc/faq/*.rst'")
+    asked = held.add_mutually_exclusive_group(required=True)
+    asked.add_argument("--faq", action="append",
+                       help="glob of FAQ files below the docs' parent, e.g. 'doc/faq/*.rst'")
+    asked.add_argument("--questions", type=Path,
+                       help="YAML of your own questions about the whole documents")
     held.add_argument("--cap", type=int, default=500, help="at most this many other files")
     args = parser.parse_args()
     if args.command == "setup":
         setup(args.names)
     else:
-        add(args.name, args.docs, args.faq, args.cap)
+        add(args.name, args.docs, args.faq or [], args.cap, args.questions)
 
 
 if __name__ == "__main__":

@@ -275,13 +275,14 @@ def idk(row: Row, config: KnowledgeConfig) -> bool:
 def print_table(title: str, per_corpus: dict[str, dict]) -> None:
     names = list(per_corpus)
     print(f"\n== {title}")
-    print(f"  {'figure':28s}" + "".join(f"{n:>12s}" for n in names))
+    width = max(12, *(len(n) + 2 for n in names))
+    print(f"  {'figure':28s}" + "".join(f"{n:>{width}s}" for n in names))
     for key in next(iter(per_corpus.values())):
         if key == "buckets":
             continue
         cells = [per_corpus[n][key] for n in names]
         print(f"  {key:28s}" + "".join(
-            f"{c:>12.3f}" if isinstance(c, float) else f"{c!s:>12s}" for c in cells))
+            f"{c:>{width}.3f}" if isinstance(c, float) else f"{c!s:>{width}s}" for c in cells))
     print("  accuracy by confidence (n, mean confidence, accuracy):")
     for n in names:
         cells = "  ".join(f"{rng}: {k} {m:.2f} {a:.2f}" for rng, k, m, a in per_corpus[n]["buckets"])

@@ -180,3 +180,19 @@ def test_the_ece_floor_is_what_a_calibrated_model_shows_and_it_shrinks_with_ques
         many, repeats=20)
     overconfident = (rng.random(5000) < many / 2).astype(float)  # right half as often as said
     assert knowledge_eval.ece(many, overconfident) > 0.2 > knowledge_eval.ece_floor(many, 20)
+
+
+def test_a_corpus_of_your_own_is_asked_your_questions_with_its_documents_whole(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setattr(knowledge_corpora, "ROOT", tmp_path / "corpora")
+    asked = tmp_path / "asked.yaml"
+    asked.write_text(yaml.safe_dump({
+        "answerable": [{"q": "How fast should the lamp turn?", "source": "faq.rst"}],
+        "unanswerable": [{"q": "What colour is the keeper's boat?"}]}))
+    knowledge_corpora.add("mine", FAQ_DOCS, [], cap=100, questions=asked)
+    docs, answerable, unanswerable = knowledge_corpora.load("mine")
+    assert (docs / "faq.rst").read_text() == (FAQ_DOCS / "faq.rst").read_text()  # not split
+    assert answerable == [{"q": "How fast should the lamp turn?", "source": "faq.rst"}]
+    assert unanswerable[0] == {"q": "What colour is the keeper's boat?"}
+    assert len(unanswerable) == 1 + len(knowledge_corpora.OFF_TOPIC)
+    assert knowledge_corpora.held_out() == ["mine"]
