@@ -369,6 +369,7 @@ def collect(names: list[str], status: EmbedderStatus, tmp: Path,
             rows[mode] += run(name, engine, answerable, off_topic, key_facts=name == "breakroom",
                               unjudged=unjudged if mode == "hybrid" and not strict else None,
                               strict=strict)
+    UNJUDGED.unlink(missing_ok=True)  # what the last run left to judge is this run's to say
     if unjudged:
         UNJUDGED.write_text(yaml.safe_dump(unjudged, sort_keys=False, allow_unicode=True),
                             encoding="utf-8")
