@@ -300,8 +300,9 @@ def lead_ins(name: str, engine: KnowledgeEngine, answerable: list[dict],
     the rest as context); and how often the lead-in lowered the confidence."""
     found: dict[str, list[tuple[float, bool]]] = {"bare": [], "whole message": [], "extracted": []}
     lowered = {"whole message": 0, "extracted": 0}
+    judged = knowledge_corpora.judgments(name)
     for item in (q for q in answerable if q["q"].rstrip().endswith("?")):  # what the sweep sees
-        gold = knowledge_corpora.gold(item, strict, knowledge_corpora.judgments(name))
+        gold = knowledge_corpora.gold(item, strict, judged)
 
         def scored(hit: Retrieved, gold=gold) -> tuple[float, bool]:
             return hit.confidence, bool(hit.result.hits) and gold(hit.result.hits[0].anchor)

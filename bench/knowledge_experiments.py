@@ -96,8 +96,9 @@ def collect() -> list[dict]:
             db, _ = knowledge_corpora.index_db(name, status.embedder, status.reason)
             _, answerable, off = knowledge_corpora.load(name)
         engine = KnowledgeEngine(db, KnowledgeConfig(backend="offline"), embedder=status)
+        judged = knowledge_corpora.judgments(name)
         for item, ok in [(q, True) for q in answerable] + [(q, False) for q in off]:
-            gold = knowledge_corpora.gold(item, judged=knowledge_corpora.judgments(name))
+            gold = knowledge_corpora.gold(item, judged=judged)
             entry: dict = {"corpus": name, "q": item["q"], "answerable": ok,
                            "key": str(item.get("key", "")) if name == "breakroom" else ""}
             for variant, query in (("plain", item["q"]), ("rewrite", rewrite(item["q"]))):
